@@ -1,0 +1,178 @@
+// CoordinatorConfig: every scenario-level option the self-play machines read, with the paper's defaults.
+
+import {
+  PAPER_DEFAULTS,
+  TASK_TYPES,
+  type Eviction,
+  type InductionAccuracy,
+  type ReferenceWeighting,
+  type SolverMix,
+  type TaskType,
+  type TrrBaseline,
+  type TrrStatistics,
+  type UnlearnableReward,
+} from '../azr/index.js';
+
+/** `sync`: the paper's phased, on-policy step. `async`: propose/solve overlap learning (not implemented yet). */
+export type RunMode = 'sync' | 'async';
+
+/** Sequences per task type, for one role. */
+export type PerType = Readonly<Record<TaskType, number>>;
+
+/** The options of one self-play run as the machines see them (the scenario file maps onto this). */
+export interface CoordinatorConfig {
+  /** Root of every random draw; each actor gets its own split. */
+  readonly seed: number | string;
+  /** Default `sync` (paper). `async` is rejected by {@link resolveConfig} until it is built. */
+  readonly mode: RunMode;
+  /** Training steps to run (the original's schedule: 960; its authors never went past ~500). */
+  readonly steps: number;
+  /** Enabled task types, in the order a step runs them. Default all three (paper). */
+  readonly taskTypes: readonly TaskType[];
+  /** Sequences per (role × type) group. Default 64 each (paper: "64 × 6"). */
+  readonly batch: { readonly propose: PerType; readonly solve: PerType };
+  /** K reference triplets in a deduction/abduction proposer prompt. Default 6 (paper). */
+  readonly references: number;
+  /** N inputs of an induction proposal, half shown, half hidden. Default 10 (paper). */
+  readonly inductionInputs: number;
+  /** n Monte Carlo solver attempts per valid proposal (learnability). Default 8 (paper). */
+  readonly learnabilitySamples: number;
+  /** Sampling temperature of every training and learnability rollout. Default 1.0 (paper; never greedy for n). */
+  readonly temperature: number;
+  /** Reward of a valid proposal with mean success 0 or 1: `zero` (paper Eq. 4) or `minusHalf` (original code). */
+  readonly unlearnable: UnlearnableReward;
+  /** Induction answer accuracy: `binary` (paper) or `fraction`. */
+  readonly inductionAccuracy: InductionAccuracy;
+  /** TRR++ options: `perSequence` (paper Eq. 8) or `tokenWeighted` (original code); baseline `roleType` (paper). */
+  readonly advantage: { readonly statistics: TrrStatistics; readonly baseline: TrrBaseline };
+  readonly buffer: {
+    /** Entries per buffer. Default 16384 (original `max_programs`). */
+    readonly cap: number;
+    /** Default `dropOldest` (azr's choice; the original keeps the oldest, see reference §5.5). */
+    readonly eviction: Eviction;
+    /** Skip tasks already in the buffer. Default false (paper: no dedup after seeding). */
+    readonly dedup: boolean;
+    /** Solver task draw at the start of a step. Default `maxNew` (paper). */
+    readonly mix: SolverMix;
+    /** "Recent" window of `maxNew`. Default 1 (paper). */
+    readonly recentWindow: number;
+    /** Proposer reference weighting. Default `uniform` (paper). */
+    readonly referenceWeighting: ReferenceWeighting;
+  };
+  /** Valid tasks each enabled buffer holds before training starts (paper: 256). Seeding de-duplicates. */
+  readonly seedSize: number;
+  /** Seeding gives up (with an `error` event) after this many propose rounds per type. */
+  readonly seedMaxRounds: number;
+  /** Train on the proposer's completions. Default true (paper); false trains the solver only (an ablation). */
+  readonly trainProposer: boolean;
+  /** Probe every this many steps (and once before step 1: the base model). 0 = only the base probe. Paper 10. */
+  readonly probeEvery: number;
+  /** Checkpoint every this many steps (and at the end, and on stop). 0 = only at the end/stop. Paper 10. */
+  readonly checkpointEvery: number;
+  /** `async` only: rollouts more than this many policy versions old are dropped. Sync is on-policy (0). */
+  readonly maxStaleness: number;
+  /** Scored rollouts the learner's inbound channel may hold beyond its credit. Default 0. */
+  readonly queueCapacity: number;
+  /** A failed effect call (a whole batch) is retried this many times before the batch is skipped. Default 2. */
+  readonly effectRetries: number;
+  /** `health.distinctPrograms` counts distinct proposed programs over this many recent steps. Default 1. */
+  readonly healthWindow: number;
+}
+
+type DeepPartial<T> = { -readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+/** What callers pass: any subset of the config. */
+export type CoordinatorConfigInput = DeepPartial<CoordinatorConfig>;
+
+const each = (n: number): PerType => ({ deduction: n, abduction: n, induction: n });
+
+/** The paper's settings (reference §4.3, §5), as one object. */
+export const DEFAULT_CONFIG: CoordinatorConfig = {
+  seed: 0,
+  mode: 'sync',
+  steps: 960,
+  taskTypes: TASK_TYPES,
+  batch: { propose: each(PAPER_DEFAULTS.batchPerGroup), solve: each(PAPER_DEFAULTS.batchPerGroup) },
+  references: PAPER_DEFAULTS.references,
+  inductionInputs: PAPER_DEFAULTS.inductionInputs,
+  learnabilitySamples: PAPER_DEFAULTS.learnabilitySamples,
+  temperature: 1,
+  unlearnable: 'zero',
+  inductionAccuracy: 'binary',
+  advantage: { statistics: 'perSequence', baseline: 'roleType' },
+  buffer: {
+    cap: PAPER_DEFAULTS.bufferCap,
+    eviction: 'dropOldest',
+    dedup: false,
+    mix: 'maxNew',
+    recentWindow: PAPER_DEFAULTS.recentWindow,
+    referenceWeighting: 'uniform',
+  },
+  seedSize: 256,
+  seedMaxRounds: 64,
+  trainProposer: true,
+  probeEvery: 10,
+  checkpointEvery: 10,
+  maxStaleness: 0,
+  queueCapacity: 0,
+  effectRetries: 2,
+  healthWindow: 1,
+};
+
+/** A config that cannot run; the message names the field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function int(name: string, v: number, min: number): void {
+  if (!Number.isInteger(v) || v < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, got ${v}`);
+}
+
+/** Fills in the defaults and checks every field; throws {@link ConfigError} on the first problem. */
+export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorConfig {
+  const d = DEFAULT_CONFIG;
+  const c: CoordinatorConfig = {
+    ...d,
+    ...input,
+    taskTypes: input.taskTypes ?? d.taskTypes,
+    batch: {
+      propose: { ...d.batch.propose, ...input.batch?.propose },
+      solve: { ...d.batch.solve, ...input.batch?.solve },
+    },
+    advantage: { ...d.advantage, ...input.advantage },
+    buffer: { ...d.buffer, ...input.buffer },
+  } as CoordinatorConfig;
+  if (c.mode === 'async')
+    throw new ConfigError(
+      "mode 'async' is not implemented yet: src/machines runs the paper's phased on-policy step (mode 'sync'); " +
+        'overlapping propose/solve/learn with a staleness bound is still to be built',
+    );
+  if (c.mode !== 'sync') throw new ConfigError(`mode must be 'sync' or 'async', got ${String(c.mode)}`);
+  int('steps', c.steps, 0);
+  if (c.taskTypes.length === 0) throw new ConfigError('taskTypes must enable at least one task type');
+  for (const t of c.taskTypes) if (!TASK_TYPES.includes(t)) throw new ConfigError(`unknown task type ${String(t)}`);
+  if (new Set(c.taskTypes).size !== c.taskTypes.length) throw new ConfigError('taskTypes lists a type twice');
+  for (const role of ['propose', 'solve'] as const)
+    for (const t of TASK_TYPES) int(`batch.${role}.${t}`, c.batch[role][t], 1);
+  int('references', c.references, 1);
+  int('inductionInputs', c.inductionInputs, 2);
+  int('learnabilitySamples', c.learnabilitySamples, 1);
+  if (!(c.temperature > 0)) throw new ConfigError(`temperature must be > 0 (learnability needs sampling), got ${c.temperature}`);
+  int('buffer.cap', c.buffer.cap, 1);
+  int('buffer.recentWindow', c.buffer.recentWindow, 0);
+  int('seedSize', c.seedSize, 1);
+  int('seedMaxRounds', c.seedMaxRounds, 1);
+  int('probeEvery', c.probeEvery, 0);
+  int('checkpointEvery', c.checkpointEvery, 0);
+  int('maxStaleness', c.maxStaleness, 0);
+  int('queueCapacity', c.queueCapacity, 0);
+  int('effectRetries', c.effectRetries, 0);
+  int('healthWindow', c.healthWindow, 1);
+  return c;
+}
+
+/** Trained rollouts per step: what the learner grants credit for (both roles, or the solver's only). */
+export function rolloutsPerStep(c: CoordinatorConfig): number {
+  let n = 0;
+  for (const t of c.taskTypes) n += c.batch.solve[t] + (c.trainProposer ? c.batch.propose[t] : 0);
+  return n;
+}

@@ -1,0 +1,906 @@
+// coordinatorMachine: the AZR self-play loop as a statechart — its states are the paper's step, in order.
+//
+//   seeding        fill the buffers to seedSize valid tasks with the proposer, no learning (paper §5.1)
+//   baseProbe      evaluate the base model once before any self-play step
+//   training       per step t = 1 … steps:
+//     drawSolverTasks                          the step's solver tasks, from the buffers as they stand now (§5.4)
+//     for each enabled task type, in order:
+//       propose → validate → learnability → rewardProposals → appendToBuffer
+//       solve → verify → rewardSolutions
+//     advantages                               TRR++: six (role × type) groups, normalised separately
+//     learn                                    one optimizer step over all six batches
+//     probe                                    every probeEvery steps
+//     checkpoint                               every checkpointEvery steps, and after the last
+//   stopping       on STOP: abandon the step in flight (or finish its learn/probe/checkpoint), checkpoint
+//   finished
+
+import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { Rng, solverView, type RngState, type TaskOf, type TaskType } from '../azr/index.js';
+import { eventBody, type RunEventBody } from '../streams/events.js';
+import { bufferMachine, type BufferReply, type BufferRequest, type BufferSizes, type BufferSnapshots, type DrawnTask } from './bufferMachine.js';
+import { resolveConfig, rolloutsPerStep, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
+import type { CheckpointData, CheckResult, ProbeResult } from './effects.js';
+import { executorMachine, type ExecutorReply, type ExecutorRequest, type Validated } from './executorMachine.js';
+import { learnerMachine, type LearnerReply, type LearnerRequest } from './learnerMachine.js';
+import {
+  addStats,
+  checkRequests,
+  EMPTY_STATS,
+  EMPTY_WORK,
+  learnabilityItems,
+  mcSuccesses,
+  mcTaskOf,
+  rewardProposals,
+  rewardSolutions,
+  share,
+  validateItems,
+  validProposals,
+  type Push,
+  type StepStats,
+  type TypeWork,
+} from './phases.js';
+import { errorMessage, type Answer, type Proposal } from './protocol.js';
+import { proposerMachine, type ProposerReply, type ProposerRequest } from './proposerMachine.js';
+import { solverMachine, type SolverReply, type SolverRequest } from './solverMachine.js';
+
+/** The actors the coordinator runs, by name (also their system ids). */
+export const ACTOR_NAMES = ['buffer', 'proposer', 'solver', 'executor', 'learner'] as const;
+export type ActorName = (typeof ACTOR_NAMES)[number];
+
+export interface CoordinatorInput {
+  readonly config: CoordinatorConfigInput;
+  /** Resume from this checkpoint: at step checkpoint.step + 1 (or back into seeding, if it was not finished). */
+  readonly resume?: CheckpointData;
+  /** Where run events go (an `EventBus`); default: nowhere. */
+  readonly events?: EventSink;
+  /** Milliseconds, for step durations only (default: always 0). Never used for decisions. */
+  readonly clock?: () => number;
+}
+
+/** What the coordinator emits run events through: `EventBus` implements it. */
+export interface EventSink {
+  emit(body: RunEventBody): unknown;
+  /** Moves the stream to a new step (events carry the step they were emitted in). */
+  setStep?(step: number): void;
+}
+
+export type CoordinatorEvent =
+  | { readonly type: 'STOP' }
+  | ProposerReply
+  | SolverReply
+  | ExecutorReply
+  | LearnerReply
+  | BufferReply;
+
+export interface CoordinatorOutput {
+  readonly reason: 'completed' | 'interrupted';
+  /** Training steps completed. */
+  readonly steps: number;
+}
+
+export interface CoordinatorContext {
+  readonly config: CoordinatorConfig;
+  readonly rng: { readonly root: RngState; readonly actors: Readonly<Record<ActorName, RngState>> };
+  /** Injected (not data): the coordinator is restored from CheckpointData, never from a persisted snapshot. */
+  readonly events: EventSink;
+  readonly clock: () => number;
+  readonly resume: CheckpointData | null;
+  /** The step being run (0 while seeding). */
+  readonly step: number;
+  /** Last step whose learn phase finished. */
+  readonly completed: number;
+  readonly policyVersion: number;
+  readonly seeded: boolean;
+  readonly sizes: BufferSizes;
+  /** Seeding: propose rounds so far per type. */
+  readonly seedRounds: Readonly<Record<TaskType, number>>;
+  /** The type whose half-step is running: an index into config.taskTypes (seeding: the type being seeded). */
+  readonly typeIndex: number;
+  readonly seedType: TaskType | null;
+  readonly solverTasks: Readonly<Partial<Record<TaskType, readonly DrawnTask[]>>>;
+  readonly work: TypeWork;
+  /** Rollouts pushed to the learner this step (what `endStep` waits for). */
+  readonly pushed: readonly { readonly id: string; readonly role: 'propose' | 'solve'; readonly type: TaskType; readonly policyVersion: number }[];
+  readonly stats: StepStats;
+  /** Proposed programs of the last healthWindow steps (this one last). */
+  readonly recentPrograms: readonly (readonly string[])[];
+  readonly stepStartedAt: number;
+  readonly stopRequested: boolean;
+  readonly bufferSnapshot: BufferSnapshots | null;
+  readonly reason: CoordinatorOutput['reason'];
+}
+
+function initialSizes(resume: CheckpointData | null): BufferSizes {
+  if (!resume) return { deduction: 1, abduction: 1, induction: 1 };
+  return {
+    deduction: resume.buffers.deduction.entries.length,
+    abduction: resume.buffers.abduction.entries.length,
+    induction: resume.buffers.induction.entries.length,
+  };
+}
+
+/** The type seeding works on next: the first enabled type whose buffer is short and still has rounds left. */
+function nextSeedType(c: CoordinatorContext): TaskType | null {
+  for (const t of c.config.taskTypes) if (c.sizes[t] < c.config.seedSize && c.seedRounds[t] < c.config.seedMaxRounds) return t;
+  return null;
+}
+
+const currentType = (c: CoordinatorContext): TaskType => c.config.taskTypes[c.typeIndex]!;
+
+const dueEvery = (step: number, every: number): boolean => every > 0 && step % every === 0;
+
+/** Buffer snapshots without entries newer than the last completed step (a resume re-runs that step from scratch). */
+function trimSnapshots(s: BufferSnapshots, completed: number): BufferSnapshots {
+  return {
+    deduction: { ...s.deduction, entries: s.deduction.entries.filter((e) => e.step <= completed) },
+    abduction: { ...s.abduction, entries: s.abduction.entries.filter((e) => e.step <= completed) },
+    induction: { ...s.induction, entries: s.induction.entries.filter((e) => e.step <= completed) },
+  };
+}
+
+function checkpointData(c: CoordinatorContext, self: AnyActorRef): CheckpointData {
+  const children = (self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children;
+  const actors: Record<string, unknown> = {};
+  for (const name of ['proposer', 'solver', 'executor', 'learner'] as const) {
+    const child = children[name];
+    if (child) actors[name] = child.getPersistedSnapshot();
+  }
+  return {
+    version: 1,
+    step: c.completed,
+    policyVersion: c.policyVersion,
+    seeded: c.seeded,
+    buffers: trimSnapshots(c.bufferSnapshot!, c.completed),
+    rng: { root: c.rng.root, actors: c.rng.actors },
+    actors,
+    recentPrograms: c.recentPrograms,
+  };
+}
+
+function errorBody(source: string, kind: string, message: string, extra: { task?: TaskType; rolloutId?: string } = {}): RunEventBody {
+  return eventBody('error', { source, kind, message, ...extra });
+}
+
+/** Releases the slots of every rollout of the work that is not being pushed. */
+function releaseUnpushed(items: readonly { id: string; slot?: { release(): void } }[], pushes: readonly Push[]): void {
+  const pushed = new Set(pushes.map((p) => p.rollout.id));
+  for (const it of items) if (it.slot && !pushed.has(it.id)) it.slot.release();
+}
+
+/** Emits run events through the injected sink. */
+function say(c: CoordinatorContext, ...bodies: RunEventBody[]): void {
+  for (const b of bodies) c.events.emit(b);
+}
+
+function policyFailures(items: readonly (Proposal | Answer)[]): RunEventBody[] {
+  return items.flatMap((x) =>
+    x.completion === null && !x.parsed.ok
+      ? [errorBody('policy', 'policyFailed', x.parsed.message, { task: x.type, rolloutId: x.id })]
+      : [],
+  );
+}
+
+function validationFailures(results: readonly Validated[], type: TaskType): RunEventBody[] {
+  return results.flatMap((r) =>
+    !r.ok && r.infrastructure ? [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })] : [],
+  );
+}
+
+function checkFailures(results: readonly CheckResult[], type: TaskType): RunEventBody[] {
+  return results.flatMap((r) => (r.ok ? [] : [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })]));
+}
+
+function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
+  return eventBody('probe.evaluated', { policyVersion: c.policyVersion, tasks: result.tasks, accuracy: result.accuracy, byTier: result.byTier });
+}
+
+function solverViewOf(type: TaskType, d: DrawnTask) {
+  return solverView(type, d.task as TaskOf<typeof type>);
+}
+
+/** The executor batch that validates the proposals that parsed, or null when none did. */
+function validateRequest(c: CoordinatorContext, self: AnyActorRef): ExecutorRequest | null {
+  const items = validateItems(c.work);
+  if (items.length === 0) return null;
+  const type = c.seeded ? currentType(c) : c.seedType!;
+  const prefix = c.seeded ? String(c.step) : `seed${c.seedRounds[type]}`;
+  return { type: 'validate', items, key: `${prefix}/validate/${type}`, replyTo: self };
+}
+
+function pushedIds(pushes: readonly Push[]): CoordinatorContext['pushed'] {
+  return pushes.map(({ rollout: x }) => ({ id: x.id, role: x.role, type: x.type, policyVersion: x.policyVersion }));
+}
+
+/**
+ * The coordinator: runs the five actors (invoked for its whole life, with system ids `buffer`, `proposer`,
+ * `solver`, `executor`, `learner`) through seeding and the AZR steps by request and reply. Effects are the
+ * actors' (see withEffects.ts); `probe` and `checkpoint` are its own (absent: skipped). Sync mode only.
+ */
+export const coordinatorMachine = setup({
+  types: {
+    context: {} as CoordinatorContext,
+    input: {} as CoordinatorInput,
+    events: {} as CoordinatorEvent,
+    output: {} as CoordinatorOutput,
+  },
+  actors: {
+    buffer: bufferMachine,
+    proposer: proposerMachine,
+    solver: solverMachine,
+    executor: executorMachine,
+    learner: learnerMachine,
+    /** Greedy evaluation on the probe set; null = no probe configured (the phase is skipped). */
+    probe: fromPromise<ProbeResult | null, { step: number; policyVersion: number }>(async () => null),
+    /** Writes a checkpoint; null = checkpoints are not kept. */
+    checkpoint: fromPromise<{ path: string; bytes?: number } | null, CheckpointData>(async () => null),
+  },
+  actions: {
+    /** Emits `queue.depth` for the queues between actors (provided with the channel by withEffects). */
+    reportQueues: () => {},
+    enterStep: ({ context }) => context.events.setStep?.(context.step),
+    push: (_, params: { pushes: readonly Push[] }) => {
+      for (const p of params.pushes) p.slot.push(p.rollout);
+    },
+    release: (_, params: { items: readonly { id: string; slot?: { release(): void } }[]; pushes: readonly Push[] }) =>
+      releaseUnpushed(params.items, params.pushes),
+    clearWork: assign({ work: EMPTY_WORK }),
+    reportPolicyFailures: ({ context, event }) => {
+      if (event.type === 'proposer.proposed' && event.ok) say(context, ...policyFailures(event.proposals));
+      if (event.type === 'solver.solved' && event.ok) say(context, ...policyFailures(event.answers));
+    },
+    /** A whole batch failed after its retries: one `error` event; the step goes on without that batch. */
+    reportBatchFailure: ({ context: c, event }) => {
+      if (!('ok' in event) || event.ok) return;
+      const source = event.type.slice(0, event.type.indexOf('.'));
+      const type = c.seedType !== null && !c.seeded ? c.seedType : currentType(c);
+      say(c, errorBody(source, 'batchFailed', `${event.error} (after ${event.attempts} attempts); step ${c.step} goes on without this batch`, { task: type }));
+    },
+    storeValidations: assign({
+      work: ({ context, event }) =>
+        event.type === 'executor.validated' && event.ok
+          ? { ...context.work, validations: Object.fromEntries(event.results.map((r) => [r.id, r])) }
+          : context.work,
+    }),
+    reportValidationFailures: ({ context: c, event }) => {
+      if (event.type === 'executor.validated' && event.ok) say(c, ...validationFailures(event.results, c.seeded ? currentType(c) : c.seedType!));
+    },
+    reportCheckFailures: ({ context: c, event }) => {
+      if (event.type === 'executor.checked' && event.ok) say(c, ...checkFailures(event.results, currentType(c)));
+    },
+  },
+  guards: {
+    resumeTraining: ({ context }) => context.resume !== null && context.resume.seeded,
+    stopRequested: ({ context }) => context.stopRequested,
+    allStepsDone: ({ context }) => context.completed >= context.config.steps,
+    moreTypes: ({ context }) => context.typeIndex + 1 < context.config.taskTypes.length,
+    nothingToValidate: ({ context }) => validateItems(context.work).length === 0,
+    nothingValid: ({ context }) => validProposals(context.work).length === 0,
+    seedTypeLeft: ({ context }) => nextSeedType(context) !== null,
+    probeDue: ({ context }) => !context.stopRequested && dueEvery(context.step, context.config.probeEvery),
+    checkpointDue: ({ context }) =>
+      context.stopRequested || dueEvery(context.step, context.config.checkpointEvery) || context.step >= context.config.steps,
+    batchOk: ({ event }) => 'ok' in event && event.ok,
+  },
+}).createMachine({
+  id: 'coordinator',
+  context: ({ input }) => {
+    const config = resolveConfig(input.config);
+    const resume = input.resume ?? null;
+    const root = resume ? new Rng(resume.rng.root) : new Rng(config.seed);
+    const actors = Object.fromEntries(ACTOR_NAMES.map((n) => [n, root.split(n).state()])) as Record<ActorName, RngState>;
+    return {
+      config,
+      rng: { root: root.state(), actors },
+      events: input.events ?? { emit: () => undefined },
+      clock: input.clock ?? (() => 0),
+      resume,
+      step: resume?.step ?? 0,
+      completed: resume?.step ?? 0,
+      policyVersion: resume?.policyVersion ?? 0,
+      seeded: resume?.seeded ?? false,
+      sizes: initialSizes(resume),
+      seedRounds: { deduction: 0, abduction: 0, induction: 0 },
+      typeIndex: 0,
+      seedType: null,
+      solverTasks: {},
+      work: EMPTY_WORK,
+      pushed: [],
+      stats: EMPTY_STATS,
+      recentPrograms: resume?.recentPrograms ?? [],
+      stepStartedAt: 0,
+      stopRequested: false,
+      bufferSnapshot: null,
+      reason: 'completed',
+    };
+  },
+  invoke: [
+    {
+      id: 'buffer',
+      systemId: 'buffer',
+      src: 'buffer',
+      input: ({ context: { config: c, rng, resume } }) => ({
+        rngState: rng.actors.buffer,
+        options: { cap: c.buffer.cap, eviction: c.buffer.eviction, dedup: c.buffer.dedup },
+        inductionInputs: c.inductionInputs,
+        references: c.references,
+        referenceWeighting: c.buffer.referenceWeighting,
+        mix: c.buffer.mix,
+        recentWindow: c.buffer.recentWindow,
+        ...(resume ? { restore: resume.buffers } : {}),
+      }),
+    },
+    {
+      id: 'proposer',
+      systemId: 'proposer',
+      src: 'proposer',
+      input: ({ context: c }) => ({ rngState: c.rng.actors.proposer, temperature: c.config.temperature, retries: c.config.effectRetries }),
+    },
+    {
+      id: 'solver',
+      systemId: 'solver',
+      src: 'solver',
+      input: ({ context: c }) => ({ rngState: c.rng.actors.solver, temperature: c.config.temperature, retries: c.config.effectRetries }),
+    },
+    {
+      id: 'executor',
+      systemId: 'executor',
+      src: 'executor',
+      input: ({ context: c }) => ({ rngState: c.rng.actors.executor, retries: c.config.effectRetries }),
+    },
+    {
+      id: 'learner',
+      systemId: 'learner',
+      src: 'learner',
+      input: ({ context: c }) => {
+        const persisted = c.resume?.actors['learner'] as { context?: { stepsLearned?: number } } | undefined;
+        return {
+          policyVersion: c.policyVersion,
+          credit: rolloutsPerStep(c.config),
+          taskTypes: c.config.taskTypes,
+          trainProposer: c.config.trainProposer,
+          advantage: c.config.advantage,
+          maxStaleness: c.config.maxStaleness,
+          retries: c.config.effectRetries,
+          ...(persisted?.context?.stepsLearned !== undefined ? { stepsLearned: persisted.context.stepsLearned } : {}),
+        };
+      },
+    },
+  ],
+  initial: 'starting',
+  states: {
+    starting: {
+      always: [{ guard: 'resumeTraining', target: 'training' }, { target: 'seeding' }],
+    },
+
+    // ===========================================================================================================
+    // Seeding (paper §5.1): propose with the growing buffers as references, keep the valid tasks (deduplicated),
+    // no learnability filter, no learning. Triplets go into both the deduction and the abduction buffer.
+    seeding: {
+      on: { STOP: '#coordinator.stopping' },
+      initial: 'next',
+      states: {
+        next: {
+          always: [
+            {
+              guard: 'seedTypeLeft',
+              target: 'propose',
+              actions: assign(({ context }) => {
+                const t = nextSeedType(context)!;
+                return { seedType: t, seedRounds: { ...context.seedRounds, [t]: context.seedRounds[t] + 1 }, work: EMPTY_WORK };
+              }),
+            },
+            { target: 'done' },
+          ],
+        },
+        propose: {
+          entry: enqueueActions(({ context: c, self, enqueue }) => {
+            const t = c.seedType!;
+            enqueue.sendTo('proposer', {
+              type: 'propose',
+              taskType: t,
+              count: c.config.batch.propose[t],
+              step: 0,
+              purpose: 'seed',
+              reserve: false,
+              key: `seed${c.seedRounds[t]}/propose/${t}`,
+              replyTo: self,
+            } satisfies ProposerRequest);
+          }),
+          on: {
+            'proposer.proposed': [
+              {
+                guard: 'batchOk',
+                target: 'validate',
+                actions: [assign({ work: ({ event }) => ({ ...EMPTY_WORK, proposals: event.ok ? event.proposals : [] }) }), 'reportPolicyFailures'],
+              },
+              { target: 'next', actions: 'reportBatchFailure' },
+            ],
+          },
+        },
+        validate: {
+          always: { guard: 'nothingToValidate', target: 'next' },
+          entry: enqueueActions(({ context, self, enqueue }) => {
+            const request = validateRequest(context, self);
+            if (request) enqueue.sendTo('executor', request);
+          }),
+          on: {
+            'executor.validated': [
+              { guard: 'batchOk', target: 'append', actions: ['storeValidations', 'reportValidationFailures'] },
+              { target: 'next', actions: 'reportBatchFailure' },
+            ],
+          },
+        },
+        append: {
+          entry: enqueueActions(({ context: c, self, enqueue }) => {
+            const { events } = rewardProposals(0, c.work, { unlearnable: c.config.unlearnable });
+            enqueue(() => say(c, ...events));
+            const tasks = validProposals(c.work).map((v) => v.task);
+            const targets: TaskType[] = c.seedType === 'induction' ? ['induction'] : ['deduction', 'abduction'];
+            enqueue.sendTo('buffer', {
+              type: 'append',
+              entries: targets.map((taskType) => ({ taskType, tasks })),
+              step: 0,
+              dedup: true,
+              replyTo: self,
+            } satisfies BufferRequest);
+          }),
+          on: { 'buffer.appended': { target: 'next', actions: assign({ sizes: ({ event }) => event.sizes }) } },
+        },
+        done: {
+          type: 'final',
+          entry: [
+            ({ context: c }) => {
+              for (const t of c.config.taskTypes)
+                if (c.sizes[t] < c.config.seedSize)
+                  say(c, errorBody('coordinator', 'seedShortfall', `seeding stopped after ${c.seedRounds[t]} rounds with ${c.sizes[t]} of ${c.config.seedSize} ${t} tasks`, { task: t }));
+              say(c, eventBody('buffer.sizes', { sizes: c.sizes }));
+            },
+            assign({ seeded: true, seedType: null, work: EMPTY_WORK }),
+          ],
+        },
+      },
+      onDone: 'baseProbe',
+    },
+
+    // ===========================================================================================================
+    // The base model's probe accuracy, before any self-play step: what every later probe is compared with.
+    baseProbe: {
+      on: { STOP: '#coordinator.stopping' },
+      invoke: {
+        src: 'probe',
+        input: ({ context }) => ({ step: 0, policyVersion: context.policyVersion }),
+        onDone: { target: 'training', actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)) },
+        onError: { target: 'training', actions: ({ context, event }) => say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))) },
+      },
+    },
+
+    // ===========================================================================================================
+    training: {
+      initial: 'next',
+      states: {
+        next: {
+          always: [
+            { guard: 'stopRequested', target: '#coordinator.finished', actions: assign({ reason: 'interrupted' }) },
+            { guard: 'allStepsDone', target: '#coordinator.finished' },
+            { target: 'step' },
+          ],
+        },
+        step: {
+          entry: [
+            assign(({ context: c }) => ({
+              step: c.completed + 1,
+              typeIndex: 0,
+              work: EMPTY_WORK,
+              pushed: [],
+              stats: EMPTY_STATS,
+                      stepStartedAt: c.clock(),
+            })),
+            'enterStep',
+          ],
+          on: { STOP: '#coordinator.stopping' },
+          initial: 'drawSolverTasks',
+          states: {
+            /** The step's solver tasks come from the buffers as they stand at its start (paper §5.4). */
+            drawSolverTasks: {
+              entry: enqueueActions(({ context: c, self, enqueue }) => {
+                const counts = Object.fromEntries(c.config.taskTypes.map((t) => [t, c.config.batch.solve[t]]));
+                enqueue.sendTo('buffer', { type: 'drawSolverTasks', step: c.step, counts, key: String(c.step), replyTo: self } satisfies BufferRequest);
+              }),
+              on: { 'buffer.solverTasks': { target: 'propose', actions: assign({ solverTasks: ({ event }) => event.tasks }) } },
+            },
+
+            // ---- the proposer's half of task type T -------------------------------------------------------------
+            propose: {
+              entry: enqueueActions(({ context: c, self, enqueue }) => {
+                const t = currentType(c);
+                enqueue.sendTo('proposer', {
+                  type: 'propose',
+                  taskType: t,
+                  count: c.config.batch.propose[t],
+                  step: c.step,
+                  purpose: 'train',
+                  reserve: c.config.trainProposer,
+                  key: `${c.step}/propose/${t}`,
+                  replyTo: self,
+                } satisfies ProposerRequest);
+              }),
+              on: {
+                'proposer.proposed': [
+                  {
+                    guard: 'batchOk',
+                    target: 'validate',
+                    actions: [assign({ work: ({ event }) => ({ ...EMPTY_WORK, proposals: event.ok ? event.proposals : [] }) }), 'reportPolicyFailures'],
+                  },
+                  { target: 'solve', actions: 'reportBatchFailure' },
+                ],
+              },
+            },
+            /** Parses, no banned capability, runs within limits, deterministic: one executor batch. */
+            validate: {
+              always: { guard: 'nothingToValidate', target: 'learnability' },
+              entry: enqueueActions(({ context, self, enqueue }) => {
+                const request = validateRequest(context, self);
+                if (request) enqueue.sendTo('executor', request);
+              }),
+              on: {
+                'executor.validated': [
+                  { guard: 'batchOk', target: 'learnability', actions: ['storeValidations', 'reportValidationFailures'] },
+                  // Unjudged proposals are dropped (not trained, not buffered); ill-formed ones still earn −1.
+                  { target: 'learnability', actions: 'reportBatchFailure' },
+                ],
+              },
+            },
+            /** n solver samples per valid proposal at the training temperature, graded; never trained on. */
+            learnability: {
+              initial: 'sample',
+              states: {
+                sample: {
+                  always: { guard: 'nothingValid', target: 'done' },
+                  entry: enqueueActions(({ context: c, self, enqueue }) => {
+                    const t = currentType(c);
+                    const items = learnabilityItems(t, c.work);
+                    if (items.length === 0) return;
+                    enqueue.sendTo('solver', {
+                      type: 'solve',
+                      items,
+                      samples: c.config.learnabilitySamples,
+                      purpose: 'learnability',
+                      reserve: false,
+                      step: c.step,
+                      key: `${c.step}/mc/${t}`,
+                      replyTo: self,
+                    } satisfies SolverRequest);
+                  }),
+                  on: {
+                    'solver.solved': [
+                      {
+                        guard: 'batchOk',
+                        target: 'grade',
+                        actions: assign({ work: ({ context, event }) => ({ ...context.work, mcAnswers: event.ok ? event.answers : [] }) }),
+                      },
+                      // No estimate: the valid proposals are buffered but not trained on.
+                      { target: 'done', actions: 'reportBatchFailure' },
+                    ],
+                  },
+                },
+                grade: {
+                  entry: enqueueActions(({ context: c, self, enqueue }) => {
+                    enqueue.sendTo('executor', {
+                      type: 'check',
+                      items: checkRequests(c.work.mcAnswers, mcTaskOf(c.work)),
+                      key: `${c.step}/mc/${currentType(c)}`,
+                      replyTo: self,
+                    } satisfies ExecutorRequest);
+                  }),
+                  on: {
+                    'executor.checked': [
+                      {
+                        guard: 'batchOk',
+                        target: 'done',
+                        actions: [
+                          assign({
+                            work: ({ context: c, event }) => {
+                              const checks = Object.fromEntries((event.ok ? event.results : []).map((r) => [r.id, r]));
+                              return { ...c.work, mc: mcSuccesses(c.work, c.work.mcAnswers, checks) };
+                            },
+                          }),
+                          'reportCheckFailures',
+                        ],
+                      },
+                      { target: 'done', actions: 'reportBatchFailure' },
+                    ],
+                  },
+                },
+                done: { type: 'final' },
+              },
+              onDone: 'rewardProposals',
+            },
+            /** r_propose: −1 invalid, else 1 − r̄ when 0 < r̄ < 1, else 0 (src/azr learnabilityReward); to the learner. */
+            rewardProposals: {
+              entry: enqueueActions(({ context: c, enqueue }) => {
+                const r = rewardProposals(c.step, c.work, { unlearnable: c.config.unlearnable });
+                enqueue(() => say(c, ...r.events));
+                enqueue({ type: 'push', params: { pushes: r.pushes } });
+                enqueue({ type: 'release', params: { items: c.work.proposals, pushes: r.pushes } });
+                enqueue.assign({
+                  stats: addStats(c.stats, r.stats, r.programs),
+                  pushed: [...c.pushed, ...pushedIds(r.pushes)],
+                  // Every slot is now used (pushed or released): the proposals keep none.
+                  work: { ...c.work, proposals: c.work.proposals.map(({ slot: _slot, ...p }) => p) },
+                });
+              }),
+              always: 'appendToBuffer',
+            },
+            /** Every valid proposal joins its type's buffer, tagged with this step (first solved in step t + 1). */
+            appendToBuffer: {
+              entry: enqueueActions(({ context: c, self, enqueue }) => {
+                enqueue.sendTo('buffer', {
+                  type: 'append',
+                  entries: [{ taskType: currentType(c), tasks: validProposals(c.work).map((v) => v.task) }],
+                  step: c.step,
+                  replyTo: self,
+                } satisfies BufferRequest);
+              }),
+              on: { 'buffer.appended': { target: 'solve', actions: assign({ sizes: ({ event }) => event.sizes }) } },
+            },
+
+            // ---- the solver's half of task type T ---------------------------------------------------------------
+            solve: {
+              entry: enqueueActions(({ context: c, self, enqueue }) => {
+                const t = currentType(c);
+                const drawn = c.solverTasks[t] ?? [];
+                enqueue.sendTo('solver', {
+                  type: 'solve',
+                  items: drawn.map((d, i) => ({ id: `${c.step}/solve/${t}/${i}`, type: t, view: solverViewOf(t, d) })),
+                  samples: 1,
+                  purpose: 'train',
+                  reserve: true,
+                  step: c.step,
+                  key: `${c.step}/solve/${t}`,
+                  replyTo: self,
+                } satisfies SolverRequest);
+              }),
+              on: {
+                'solver.solved': [
+                  {
+                    guard: 'batchOk',
+                    target: 'verify',
+                    actions: [assign({ work: ({ context, event }) => ({ ...context.work, answers: event.ok ? event.answers : [] }) }), 'reportPolicyFailures'],
+                  },
+                  { target: 'rewardSolutions', actions: 'reportBatchFailure' },
+                ],
+              },
+            },
+            /** Each well-formed answer run against its task in the sandbox (abduction: any input giving o passes). */
+            verify: {
+              entry: enqueueActions(({ context: c, self, enqueue }) => {
+                const t = currentType(c);
+                const drawn = c.solverTasks[t] ?? [];
+                const taskOf = (itemId: string) => drawn[Number(itemId.slice(itemId.lastIndexOf('/') + 1))]!.task;
+                enqueue.sendTo('executor', { type: 'check', items: checkRequests(c.work.answers, taskOf), key: `${c.step}/verify/${t}`, replyTo: self } satisfies ExecutorRequest);
+              }),
+              on: {
+                'executor.checked': [
+                  {
+                    guard: 'batchOk',
+                    target: 'rewardSolutions',
+                    actions: [
+                      assign({
+                        work: ({ context, event }) => ({ ...context.work, checks: Object.fromEntries((event.ok ? event.results : []).map((r) => [r.id, r])) }),
+                      }),
+                      'reportCheckFailures',
+                    ],
+                  },
+                  { target: 'rewardSolutions', actions: 'reportBatchFailure' },
+                ],
+              },
+            },
+            /** r_solve: −1 format error, −0.5 wrong, else accuracy (src/azr solverReward); to the learner. */
+            rewardSolutions: {
+              entry: enqueueActions(({ context: c, enqueue }) => {
+                const pushes = rewardSolutions(c.step, c.work, { induction: c.config.inductionAccuracy });
+                enqueue({ type: 'push', params: { pushes } });
+                enqueue({ type: 'release', params: { items: c.work.answers, pushes } });
+                enqueue.assign({ pushed: [...c.pushed, ...pushedIds(pushes)] });
+              }),
+              always: [
+                { guard: 'moreTypes', target: 'propose', actions: [assign({ typeIndex: ({ context }) => context.typeIndex + 1 }), 'clearWork'] },
+                { target: 'advantages', actions: 'clearWork' },
+              ],
+            },
+
+            // ---- the update ------------------------------------------------------------------------------------
+            /** TRR++ in the learner: each (role × type) batch normalised separately; one rollout.scored each. */
+            advantages: {
+              entry: enqueueActions(({ context: c, self, enqueue }) =>
+                enqueue.sendTo('learner', { type: 'endStep', step: c.step, expected: c.pushed.length, replyTo: self } satisfies LearnerRequest),
+              ),
+              on: {
+                'learner.advantages': {
+                  target: 'learn',
+                  actions: enqueueActions(({ context: c, event, enqueue }) => {
+                    const zero = { zero: event.groups.filter((g) => g.zero).length, groups: event.groups.length };
+                    const window = [...c.recentPrograms, c.stats.programs].slice(-c.config.healthWindow);
+                    const s = c.stats;
+                    const bodies: RunEventBody[] = [
+                      ...event.samples.map((x) =>
+                        eventBody('rollout.scored', {
+                          role: x.role,
+                          task: x.type,
+                          id: x.id,
+                          reward: x.reward,
+                          advantage: x.advantage,
+                          policyVersion: x.policyVersion,
+                          tokens: x.tokens,
+                        }),
+                      ),
+                      ...event.dropped.map((d) =>
+                        eventBody('rollout.dropped', {
+                          id: d.rollout.id,
+                          role: d.rollout.role,
+                          task: d.rollout.type,
+                          reason: d.reason,
+                          policyVersion: d.rollout.policyVersion,
+                          currentPolicyVersion: event.policyVersion,
+                        }),
+                      ),
+                      eventBody('health', {
+                        validShare: share(s.valid, s.proposals),
+                        learnableShare: share(s.learnable, s.estimated),
+                        zeroAdvantageShare: share(zero.zero, zero.groups),
+                        distinctPrograms: new Set(window.flat()).size,
+                        inputIgnoringShare: share(s.inputIgnoring, s.inputKnown),
+                        meanLearnability: share(s.learnabilitySum, s.estimated),
+                      }),
+                      eventBody('buffer.sizes', { sizes: c.sizes }),
+                    ];
+                    enqueue(() => say(c, ...bodies));
+                    enqueue.assign({ recentPrograms: window });
+                  }),
+                },
+              },
+            },
+            /** One optimizer step over all six batches; the new weights are published for the next rollouts. */
+            learn: {
+              entry: enqueueActions(({ self, enqueue }) => enqueue.sendTo('learner', { type: 'learn', replyTo: self } satisfies LearnerRequest)),
+              on: {
+                // Finish the step's update before stopping: the checkpoint then holds a consistent learner.
+                STOP: { actions: assign({ stopRequested: true }) },
+                'learner.learned': {
+                  target: 'probe',
+                  actions: [
+                    ({ context: c, event }) => {
+                      if (!event.ok) {
+                        say(c, errorBody('learner', 'learnFailed', `${event.error} (after ${event.attempts} attempts); step ${c.step} was not learned`));
+                        return;
+                      }
+                      const r = event.result;
+                      say(
+                        c,
+                        eventBody('learner.step', {
+                          loss: r.loss,
+                          gradNorm: r.gradNorm,
+                          entropy: r.entropy,
+                          policyVersion: r.policyVersion,
+                          tokensPerSecond: r.tokensPerSecond,
+                          ...(r.kl !== undefined ? { kl: r.kl } : {}),
+                        }),
+                      );
+                      if (event.publishError) say(c, errorBody('learner', 'publishFailed', event.publishError));
+                    },
+                    assign(({ context: c, event }) => ({
+                      completed: c.step,
+                      pushed: [],
+                      policyVersion: event.ok ? event.result.policyVersion : c.policyVersion,
+                    })),
+                  ],
+                },
+              },
+            },
+            probe: {
+              on: { STOP: { actions: assign({ stopRequested: true }) } },
+              initial: 'deciding',
+              states: {
+                deciding: { always: [{ guard: 'probeDue', target: 'evaluating' }, { target: 'done' }] },
+                evaluating: {
+                  invoke: {
+                    src: 'probe',
+                    input: ({ context }) => ({ step: context.step, policyVersion: context.policyVersion }),
+                    onDone: { target: 'done', actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)) },
+                    onError: { target: 'done', actions: ({ context, event }) => say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))) },
+                  },
+                },
+                done: { type: 'final' },
+              },
+              onDone: 'checkpoint',
+            },
+            checkpoint: {
+              on: { STOP: { actions: assign({ stopRequested: true }) } },
+              initial: 'deciding',
+              states: {
+                deciding: { always: [{ guard: 'checkpointDue', target: 'snapshot' }, { target: 'done' }] },
+                snapshot: {
+                  entry: enqueueActions(({ self, enqueue }) => enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest)),
+                  on: { 'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) } },
+                },
+                writing: {
+                  invoke: {
+                    src: 'checkpoint',
+                    input: ({ context, self }) => checkpointData(context, self),
+                    onDone: {
+                      target: 'done',
+                      actions: [
+                        ({ context: c, event }) =>
+                          event.output && say(c, eventBody('checkpoint.saved', { path: event.output.path, policyVersion: c.policyVersion, ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}) })),
+                        assign({ bufferSnapshot: null }),
+                      ],
+                    },
+                    onError: {
+                      target: 'done',
+                      actions: [
+                        ({ context, event }) => say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
+                        assign({ bufferSnapshot: null }),
+                      ],
+                    },
+                  },
+                },
+                done: { type: 'final' },
+              },
+              onDone: 'done',
+            },
+            done: { type: 'final' },
+          },
+          onDone: {
+            target: 'next',
+            actions: [
+              ({ context: c }) => say(c, eventBody('step.finished', { durationMs: Math.max(0, c.clock() - c.stepStartedAt) })),
+              'reportQueues',
+            ],
+          },
+        },
+      },
+    },
+
+    // ===========================================================================================================
+    // STOP: abandon the step in flight (its pushed rollouts are dropped as `aborted`, its buffer additions are left
+    // out of the checkpoint, so a resume re-runs it from its start), checkpoint the last completed step, finish.
+    stopping: {
+      entry: [
+        ({ context: c }) =>
+          say(
+            c,
+            ...c.pushed.map((p) =>
+              eventBody('rollout.dropped', { id: p.id, role: p.role, task: p.type, reason: 'aborted', policyVersion: p.policyVersion, currentPolicyVersion: c.policyVersion }),
+            ),
+          ),
+        { type: 'release', params: ({ context: c }) => ({ items: [...c.work.proposals, ...c.work.answers], pushes: [] }) },
+        enqueueActions(({ enqueue }) => enqueue.sendTo('learner', { type: 'abandonStep' } satisfies LearnerRequest)),
+        assign({ stopRequested: true, reason: 'interrupted', pushed: [], work: EMPTY_WORK }),
+      ],
+      initial: 'snapshot',
+      states: {
+        snapshot: {
+          entry: enqueueActions(({ self, enqueue }) => enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest)),
+          on: { 'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) } },
+        },
+        writing: {
+          invoke: {
+            src: 'checkpoint',
+            input: ({ context, self }) => checkpointData(context, self),
+            onDone: {
+              target: 'done',
+              actions: ({ context: c, event }) =>
+                event.output && say(c, eventBody('checkpoint.saved', { path: event.output.path, policyVersion: c.policyVersion, ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}) })),
+            },
+            onError: { target: 'done', actions: ({ context, event }) => say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))) },
+          },
+        },
+        done: { type: 'final' },
+      },
+      onDone: 'finished',
+    },
+
+    finished: { type: 'final' },
+  },
+  output: ({ context }) => ({ reason: context.reason, steps: context.completed }),
+});

@@ -1,0 +1,236 @@
+// learnerMachine: the Learner actor — grants credit, gathers a step's scored rollouts, TRR++, one optimizer step.
+
+import { assign, enqueueActions, fromCallback, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { ROLES, trrAdvantages, type GroupStats, type TaskType, type TrrBaseline, type TrrStatistics } from '../azr/index.js';
+import { notProvided, type LearnBatch, type LearnInput, type LearnResult, type ScoredRollout, type TrainSample } from './effects.js';
+import { errorMessage, type BatchFailure } from './protocol.js';
+
+export interface LearnerInput {
+  /** Weight version the rollouts are being sampled with now (0 = base model). */
+  readonly policyVersion: number;
+  /** Rollouts the learner takes per step: it tops its credit up to this after every step. */
+  readonly credit: number;
+  readonly taskTypes: readonly TaskType[];
+  /** Train on the proposer's rollouts too (paper) or the solver's only. */
+  readonly trainProposer: boolean;
+  readonly advantage: { readonly statistics: TrrStatistics; readonly baseline: TrrBaseline };
+  /** Rollouts more than this many versions behind are dropped, not learned from (sync: 0, never happens). */
+  readonly maxStaleness: number;
+  readonly retries: number;
+  /** Optimizer steps taken so far (restored from a checkpoint). */
+  readonly stepsLearned?: number;
+}
+
+/** The inbox: delivers the channel's rollouts as `rollout` events, and tops the learner's credit up. */
+export type InboxEvent = { readonly type: 'topUp'; readonly to: number };
+
+export type LearnerRequest =
+  /** A rollout arriving through the channel (sent by the inbox). */
+  | { readonly type: 'rollout'; readonly rollout: ScoredRollout }
+  /** The step's producers are done: `expected` rollouts were pushed; compute advantages once all have arrived. */
+  | { readonly type: 'endStep'; readonly step: number; readonly expected: number; readonly replyTo: AnyActorRef }
+  /** Take the optimizer step on the advantaged batch. */
+  | { readonly type: 'learn'; readonly replyTo: AnyActorRef }
+  /** Discard the step's rollouts (shutdown mid-step). */
+  | { readonly type: 'abandonStep' };
+
+/** A rollout that was not learned from. */
+export interface DroppedRollout {
+  readonly rollout: ScoredRollout;
+  readonly reason: 'stale' | 'aborted';
+}
+
+export type LearnerReply =
+  | {
+      readonly type: 'learner.advantages';
+      readonly step: number;
+      readonly samples: readonly TrainSample[];
+      readonly groups: readonly GroupStats[];
+      readonly dropped: readonly DroppedRollout[];
+      readonly policyVersion: number;
+    }
+  | { readonly type: 'learner.learned'; readonly ok: true; readonly result: LearnResult; readonly publishError?: string }
+  | ({ readonly type: 'learner.learned' } & BatchFailure);
+
+export interface LearnerContext extends Omit<LearnerInput, 'stepsLearned'> {
+  readonly stepsLearned: number;
+  readonly received: readonly ScoredRollout[];
+  readonly step: number;
+  readonly expected: number;
+  readonly samples: readonly TrainSample[];
+  readonly groups: readonly GroupStats[];
+  readonly result: LearnResult | null;
+  readonly replyTo: AnyActorRef | null;
+  readonly attempt: number;
+}
+
+/** The (role × type) batches of a step, in ROLES × taskTypes order, every group present even when empty. */
+export function learnBatches(samples: readonly TrainSample[], taskTypes: readonly TaskType[], trainProposer: boolean): LearnBatch[] {
+  const roles = trainProposer ? ROLES : ROLES.filter((r) => r === 'solve');
+  return roles.flatMap((role) => taskTypes.map((type) => ({ role, type, samples: samples.filter((s) => s.role === role && s.type === type) })));
+}
+
+/**
+ * The Learner actor. It grants the channel credit for one step's rollouts; collects what arrives; on `endStep`
+ * waits until every pushed rollout is in, drops any staler than `maxStaleness`, computes TRR++ advantages (six
+ * groups, src/azr's `trrAdvantages`) and replies; on `learn` calls the learn effect once with all batches
+ * (retrying a failure), publishes the new weight version, replies, and tops its credit up for the next step.
+ */
+export const learnerMachine = setup({
+  types: {
+    context: {} as LearnerContext,
+    input: {} as LearnerInput,
+    events: {} as LearnerRequest,
+  },
+  actors: {
+    /** Subscribes to the learner's channel; grants credit on `topUp`. Provided with the channel. */
+    inbox: fromCallback<InboxEvent, { credit: number }>(() => {
+      throw notProvided('learnerMachine', 'inbox');
+    }),
+    learn: fromPromise<LearnResult, LearnInput>(async () => {
+      throw notProvided('learnerMachine', 'learn');
+    }),
+    /** Makes the new version the one rollouts use. Default: nothing to do. */
+    publish: fromPromise<void, { policyVersion: number }>(async () => undefined),
+  },
+  guards: {
+    allArrived: ({ context }) => context.received.length >= context.expected,
+    canRetry: ({ context }) => context.attempt < context.retries,
+  },
+  actions: {
+    topUp: enqueueActions(({ context, enqueue }) => enqueue.sendTo('inbox', { type: 'topUp', to: context.credit } satisfies InboxEvent)),
+    clearStep: assign({ received: [], samples: [], groups: [], result: null, replyTo: null, attempt: 0, expected: 0 }),
+    receive: assign({
+      received: ({ context, event }) => (event.type === 'rollout' ? [...context.received, event.rollout] : context.received),
+    }),
+  },
+}).createMachine({
+  id: 'learner',
+  context: ({ input }) => {
+    const { stepsLearned, ...rest } = input;
+    return {
+      ...rest,
+      stepsLearned: stepsLearned ?? 0,
+      received: [],
+      step: 0,
+      expected: 0,
+      samples: [],
+      groups: [],
+      result: null,
+      replyTo: null,
+      attempt: 0,
+    };
+  },
+  invoke: { id: 'inbox', src: 'inbox', input: ({ context }) => ({ credit: context.credit }) },
+  on: { rollout: { actions: 'receive' } },
+  initial: 'collecting',
+  states: {
+    collecting: {
+      on: {
+        endStep: {
+          target: 'awaitingRollouts',
+          actions: assign(({ event }) => ({ step: event.step, expected: event.expected, replyTo: event.replyTo })),
+        },
+        abandonStep: { target: 'collecting', reenter: false, actions: ['clearStep', 'topUp'] },
+      },
+    },
+    awaitingRollouts: {
+      always: {
+        guard: 'allArrived',
+        target: 'ready',
+        // TRR++: the rewards of each (role × type) group are normalised within that group (paper Eq. 8).
+        actions: enqueueActions(({ context: c, enqueue }) => {
+          const oldest = c.policyVersion - c.maxStaleness;
+          const fresh = c.received.filter((r) => r.policyVersion >= oldest);
+          const dropped = c.received.filter((r) => r.policyVersion < oldest).map((rollout) => ({ rollout, reason: 'stale' as const }));
+          const { advantages, groups } = trrAdvantages(
+            fresh.map((r) => ({ role: r.role, type: r.type, reward: r.reward, length: r.tokens })),
+            c.advantage,
+          );
+          const samples = fresh.map((r, j) => ({ ...r, advantage: advantages[j]! }));
+          enqueue.assign({ samples, groups });
+          enqueue.sendTo(c.replyTo!, {
+            type: 'learner.advantages',
+            step: c.step,
+            samples,
+            groups,
+            dropped,
+            policyVersion: c.policyVersion,
+          } satisfies LearnerReply);
+        }),
+      },
+      on: { abandonStep: { target: 'collecting', actions: ['clearStep', 'topUp'] } },
+    },
+    ready: {
+      on: {
+        learn: { target: 'learning', actions: assign({ replyTo: ({ event }) => event.replyTo }) },
+        abandonStep: { target: 'collecting', actions: ['clearStep', 'topUp'] },
+      },
+    },
+    /** One optimizer step over all the step's batches (paper: 6 × 64 sequences, one update). */
+    learning: {
+      invoke: {
+        src: 'learn',
+        input: ({ context: c }) => ({ step: c.step, batches: learnBatches(c.samples, c.taskTypes, c.trainProposer), groups: c.groups }),
+        onDone: {
+          target: 'publishing',
+          actions: assign(({ context, event }) => ({
+            result: event.output,
+            policyVersion: event.output.policyVersion,
+            stepsLearned: context.stepsLearned + 1,
+            attempt: 0,
+          })),
+        },
+        onError: [
+          { guard: 'canRetry', target: 'learning', reenter: true, actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
+          {
+            target: 'collecting',
+            actions: [
+              enqueueActions(({ context, event, enqueue }) =>
+                enqueue.sendTo(context.replyTo!, {
+                  type: 'learner.learned',
+                  ok: false,
+                  error: `learner: ${errorMessage(event.error)}`,
+                  attempts: context.attempt + 1,
+                } satisfies LearnerReply),
+              ),
+              'clearStep',
+              'topUp',
+            ],
+          },
+        ],
+      },
+    },
+    publishing: {
+      invoke: {
+        src: 'publish',
+        input: ({ context }) => ({ policyVersion: context.policyVersion }),
+        onDone: {
+          target: 'collecting',
+          actions: [
+            enqueueActions(({ context, enqueue }) =>
+              enqueue.sendTo(context.replyTo!, { type: 'learner.learned', ok: true, result: context.result! } satisfies LearnerReply),
+            ),
+            'clearStep',
+            'topUp',
+          ],
+        },
+        onError: {
+          target: 'collecting',
+          actions: [
+            enqueueActions(({ context, event, enqueue }) =>
+              enqueue.sendTo(context.replyTo!, {
+                type: 'learner.learned',
+                ok: true,
+                result: context.result!,
+                publishError: errorMessage(event.error),
+              } satisfies LearnerReply),
+            ),
+            'clearStep',
+            'topUp',
+          ],
+        },
+      },
+    },
+  },
+});

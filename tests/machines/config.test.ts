@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { PAPER_DEFAULTS, TASK_TYPES } from '../../src/azr/index.js';
+import { ConfigError, DEFAULT_CONFIG, resolveConfig, rolloutsPerStep } from '../../src/machines/config.js';
+
+describe('CoordinatorConfig', () => {
+  it('defaults to the paper: sync, three types, 64 per group, K = 6, N = 10, n = 8, temperature 1, TRR++', () => {
+    const c = resolveConfig();
+    expect(c).toEqual(DEFAULT_CONFIG);
+    expect(c.mode).toBe('sync');
+    expect(c.taskTypes).toEqual(TASK_TYPES);
+    expect(c.batch.propose.deduction).toBe(PAPER_DEFAULTS.batchPerGroup);
+    expect([c.references, c.inductionInputs, c.learnabilitySamples, c.temperature]).toEqual([6, 10, 8, 1]);
+    expect(c.advantage).toEqual({ statistics: 'perSequence', baseline: 'roleType' });
+    expect(c.unlearnable).toBe('zero');
+    expect(rolloutsPerStep(c)).toBe(384);
+  });
+
+  it('merges partial nested options over the defaults', () => {
+    const c = resolveConfig({ batch: { solve: { induction: 3 } }, buffer: { dedup: true } });
+    expect(c.batch.solve).toEqual({ deduction: 64, abduction: 64, induction: 3 });
+    expect(c.buffer).toMatchObject({ dedup: true, cap: PAPER_DEFAULTS.bufferCap, mix: 'maxNew' });
+  });
+
+  it('counts only the solver’s rollouts per step when the proposer is not trained', () => {
+    expect(rolloutsPerStep(resolveConfig({ trainProposer: false, taskTypes: ['deduction'] }))).toBe(64);
+  });
+
+  it('refuses async mode with a clear error until it is built', () => {
+    expect(() => resolveConfig({ mode: 'async' })).toThrow(/mode 'async' is not implemented yet/);
+  });
+
+  it('names the field of a bad value', () => {
+    expect(() => resolveConfig({ learnabilitySamples: 0 })).toThrow(ConfigError);
+    expect(() => resolveConfig({ temperature: 0 })).toThrow(/temperature/);
+    expect(() => resolveConfig({ taskTypes: [] })).toThrow(/taskTypes/);
+  });
+});
