@@ -1,0 +1,90 @@
+// Load: 50 reading clients and one that never reads during a synthetic run; the run never waits, memory stays bounded.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FeedServer } from '../../src/feed/feedServer.js';
+import { startLoadReaders } from '../../src/feed/loadReaders.js';
+import { StalledClient, coverage, removeTempDirs, syntheticFeed } from './helpers.js';
+
+const MAX_QUEUE = 256 * 1024;
+const servers: FeedServer[] = [];
+const closers: (() => void)[] = [];
+
+/** Polls `predicate` every 50 ms; fails with `explain()` after `ms`. */
+async function eventually(predicate: () => boolean, ms: number, explain: () => string): Promise<void> {
+  for (let waited = 0; !predicate(); waited += 50) {
+    if (waited >= ms) throw new Error(explain());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+afterEach(async () => {
+  for (const close of closers.splice(0)) close();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  removeTempDirs();
+});
+
+describe('load', () => {
+  it('50 reading clients and 1 that never reads: the run finishes, readers see every seq or a gap, the stalled one is cut off', async () => {
+    // Arrange: enough events (~5 MB) to fill the kernel's socket buffers of the stalled client (about 4 MB on Linux).
+    const { run, feed } = await syntheticFeed({ steps: 120 }, { maxQueueBytes: MAX_QUEUE, stallTimeoutMs: 3000 });
+    servers.push(feed);
+    const readers = startLoadReaders(feed.wsUrl, 50);
+    closers.push(() => void readers.close());
+    await readers.ready;
+    const stalled = new StalledClient(feed.port, { op: 'subscribe', fromSeq: 0 });
+    closers.push(() => stalled.destroy());
+    await stalled.subscribed;
+
+    // Act: the producer runs to the end without waiting for anyone.
+    await run.run();
+    const atRunEnd = feed.stats();
+    const end = run.bus.nextSeq;
+    const seen = await readers.until((r) => r.next === end || r.closed !== null);
+    await eventually(
+      () => feed.stats().clients.length === 50,
+      20_000,
+      () => `the stalled client was never cut off: ${JSON.stringify(feed.stats().clients.find((c) => c.id === 51))} ` +
+        '(if it never skipped, the kernel absorbed more than this run sends: raise steps)',
+    );
+
+    // Assert
+    for (const r of seen) expect(r).toMatchObject({ next: end, duplicates: 0, outOfOrder: 0, closed: null, finished: true });
+    const stats = feed.stats();
+    const stalledAtRunEnd = atRunEnd.clients.find((c) => !stats.clients.some((s) => s.id === c.id));
+    expect(stalledAtRunEnd === undefined || stalledAtRunEnd.eventsSkipped > 0).toBe(true);
+    expect(stats.disconnectedSlow).toBe(1);
+    expect(stats.maxClientPendingBytes).toBeLessThanOrEqual(MAX_QUEUE + 64 * 1024);
+  });
+
+  it('a client that stops reading and then reads again gets gap messages, then the rest of the run', async () => {
+    // Arrange
+    const { run, feed } = await syntheticFeed({ steps: 120 }, { maxQueueBytes: MAX_QUEUE, stallTimeoutMs: 60_000, maxKeptEvents: 16 });
+    servers.push(feed);
+    const slow = new StalledClient(feed.port, { op: 'subscribe', fromSeq: 0 });
+    closers.push(() => slow.destroy());
+    await slow.subscribed;
+    // Act
+    await run.run();
+    const skipping = feed.stats().clients[0]!;
+    const seen = slow.resume();
+    const end = run.bus.nextSeq;
+    await new Promise<void>((resolve, reject) => {
+      const check = setInterval(() => {
+        if (coverage(seen.messages, 0).next === end) resolve();
+        if (seen.close !== null) reject(new Error(`closed ${seen.close.code}`));
+      }, 20);
+      void slow.closed.then(() => clearInterval(check));
+      closers.push(() => clearInterval(check));
+    });
+    // Assert
+    expect(skipping.skipping).toBe(true);
+    expect(skipping.eventsSkipped).toBeGreaterThan(0);
+    const gaps = seen.messages.filter((m) => m.op === 'gap');
+    expect(gaps.length).toBeGreaterThan(0);
+    for (const gap of gaps) expect(gap).toMatchObject({ reason: 'slow-client' });
+    const cov = coverage(seen.messages, 0);
+    expect(cov).toMatchObject({ next: end, duplicates: 0, outOfOrder: 0 });
+    // Milestones survive skipping: the run's last event arrives.
+    const last = seen.messages.filter((m) => m.op === 'events').at(-1);
+    expect(last?.op === 'events' && last.events.at(-1)?.type).toBe('run.finished');
+  });
+});
