@@ -1,0 +1,116 @@
+// `azr exec` through the real command: a child process per case, JSON Lines in, JSON Lines out.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const AZR = fileURLToPath(new URL('../../bin/azr.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'azr-exec-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function azr(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [AZR, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+const lines = (out: string) => out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const req = (program: string, input = '', expected?: string) => JSON.stringify(expected === undefined ? { program, input } : { program, input, expected });
+
+describe('azr exec', () => {
+  it('answers every line in order: values, matches, errors and malformed lines', async () => {
+    const input = [
+      req('function f(s) { return s.split("").reverse().join(""); }', '"abc"'),
+      req('function f(x) { return x * 2; }', '21', '42'),
+      req('function f(x) { return [x, x]; }', '1', '[1, 2]'),
+      'not json',
+      req('function f() { while (true) {} }'),
+      JSON.stringify({ program: 'function f() {}', input: '', extra: 1 }),
+      JSON.stringify({ program: 'function f() {}' }),
+      '',
+      req('let c = 0; function f() { return c++; }'),
+      req('function f() { return Math.random(); }'),
+      req('function f(x) { return { b: x, a: [1, , 3] }; }', 'new Set([2, 1])', '{a: [1, , 3], b: new Set([1, 2])}'),
+      req('function f(x) { return x.map((y) => y + 1); }', '[1, 2]', '[1, 2].map((y) => y + 1)'),
+      req('function f(x) { return x; }', '1); globalThis.x = (2'),
+    ].join('\n');
+    const { code, stdout, stderr } = await azr(['exec', '--timeout', '200'], `${input}\n`);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/azr exec: 13 lines/);
+    const out = lines(stdout);
+    expect(out).toHaveLength(13);
+    expect(out[0]).toEqual({ ok: true, output: '"cba"' });
+    expect(out[1]).toEqual({ ok: true, output: '42', match: true });
+    expect(out[2]).toEqual({ ok: true, output: '[1, 1]', match: false });
+    expect(out[3]).toMatchObject({ ok: false, error: { kind: 'bad_request' } });
+    expect(out[4]).toMatchObject({ ok: false, error: { kind: 'timeout' } });
+    expect(out[5]).toMatchObject({ ok: false, error: { kind: 'bad_request', message: expect.stringContaining('extra') } });
+    expect(out[6]).toMatchObject({ ok: false, error: { kind: 'bad_request', message: expect.stringContaining('input') } });
+    expect(out[7]).toMatchObject({ ok: false, error: { kind: 'bad_request' } });
+    expect(out[8]).toMatchObject({ ok: false, error: { kind: 'nondeterministic' } });
+    expect(out[9]).toMatchObject({ ok: false, error: { kind: 'banned', message: expect.stringContaining('Math.random') } });
+    expect(out[10]).toEqual({ ok: true, output: '{a: [1, , 3], b: new Set([1, 2])}', match: true });
+    expect(out[11]).toEqual({ ok: true, output: '[2, 3]', match: true });
+    expect(out[12]).toMatchObject({ ok: false, error: { kind: 'bad_input' } });
+  });
+
+  it('skips the static and determinism checks with --no-validate (the sandbox still holds)', async () => {
+    const input = [
+      req('let c = 0; function f() { return c++; }'),
+      req('function f() { return [typeof globalThis, typeof Math.random, typeof process]; }'),
+      req('function f(x) { return x; }', '1); (2'),
+    ].join('\n');
+    const { code, stdout } = await azr(['exec', '--no-validate', '-q'], input);
+    expect(code).toBe(0);
+    expect(lines(stdout)).toEqual([
+      { ok: true, output: '0' },
+      { ok: true, output: '["object", "undefined", "undefined"]' },
+      { ok: false, error: { kind: 'bad_input', message: expect.any(String) } },
+    ]);
+  });
+
+  it('streams thousands of lines from a file in order through a small window (fresh isolation)', async () => {
+    const file = join(dir, 'many.jsonl');
+    const n = 3000;
+    writeFileSync(file, Array.from({ length: n }, (_, i) => req(`function f(x) { return x + ${i}; }`, '1')).join('\n'));
+    const { code, stdout } = await azr(['exec', '-q', '--window', '16', '--isolation', 'fresh', file]);
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    expect(out).toHaveLength(n);
+    out.forEach((o, i) => expect(o).toEqual({ ok: true, output: String(1 + i) }));
+  });
+
+  it('stops and exits with 3 when its output is closed early', async () => {
+    const file = join(dir, 'long.jsonl');
+    writeFileSync(file, Array.from({ length: 5000 }, (_, i) => req(`function f() { return ${i}; }`)).join('\n'));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [AZR, 'exec', '-q', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    expect(code).toBe(3);
+  });
+
+  it.each([
+    ['an unreadable file', ['exec', join(dir, 'missing.jsonl')]],
+    ['an unknown flag', ['exec', '--bogus']],
+    ['a bad number', ['exec', '--workers', '0']],
+    ['a stack above 256 KiB', ['exec', '--stack', '1024']],
+    ['an unknown isolation mode', ['exec', '--isolation', 'none']],
+  ])('exits with 2 on a usage error: %s', async (_name, args) => {
+    const { code, stdout, stderr } = await azr(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/error/);
+  });
+});
