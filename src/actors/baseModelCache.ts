@@ -1,0 +1,66 @@
+// The base model a run starts from: the scenario's checkpoint, or one built with `pretrain` on first use and cached by the hash of what determines it.
+
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { ProbeTask } from '../azr/probe.js';
+import type { BackendName } from '../gpu/backend.js';
+import type { RunScenario } from '../scenario/schema.js';
+import { vocabFingerprint } from './baseModel.js';
+import { pretrain, type PretrainProgress, type PretrainResult } from './pretrain.js';
+
+/** The cache key: model + pretrain sections, seed and vocabulary (everything the base weights depend on). */
+export function baseModelKey(s: Pick<RunScenario, 'seed' | 'model' | 'pretrain'>): string {
+  const text = JSON.stringify({ seed: s.seed, model: s.model, pretrain: s.pretrain, vocab: vocabFingerprint() });
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+export interface EnsureBaseOptions {
+  readonly scenario: RunScenario;
+  readonly cacheDir: string;
+  readonly probeTasks: readonly ProbeTask[];
+  readonly backend?: BackendName;
+  readonly onProgress?: (p: PretrainProgress) => void;
+  /** Told before a build starts (it takes a while). */
+  readonly onBuild?: (dir: string) => void;
+}
+
+/** Where the base lives, and the pretraining result when it was built just now. */
+export interface EnsuredBase {
+  readonly dir: string;
+  readonly built: PretrainResult | null;
+}
+
+/**
+ * The base checkpoint directory: `scenario.base` when set (it must exist), else `<cacheDir>/base-<key>`, built
+ * with the scenario's `pretrain:` section when missing. A build writes to a temporary directory and renames it
+ * into place, so an interrupted build leaves no half cache entry.
+ */
+export async function ensureBaseModel(o: EnsureBaseOptions): Promise<EnsuredBase> {
+  if (o.scenario.base !== null) {
+    if (!existsSync(path.join(o.scenario.base, 'checkpoint.json'))) throw new Error(`base: ${o.scenario.base} holds no checkpoint (azr pretrain --out writes one)`);
+    return { dir: o.scenario.base, built: null };
+  }
+  const dir = path.join(o.cacheDir, `base-${baseModelKey(o.scenario)}`);
+  if (existsSync(path.join(dir, 'checkpoint.json'))) return { dir, built: null };
+  await mkdir(o.cacheDir, { recursive: true });
+  const tmp = path.join(o.cacheDir, `.tmp-base-${baseModelKey(o.scenario)}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  o.onBuild?.(dir);
+  const built = await pretrain({
+    scenario: { seed: o.scenario.seed, model: o.scenario.model, pretrain: o.scenario.pretrain },
+    out: tmp,
+    probeTasks: o.probeTasks,
+    ...(o.backend !== undefined ? { backend: o.backend } : {}),
+    ...(o.onProgress !== undefined ? { onProgress: o.onProgress } : {}),
+  });
+  try {
+    await rename(tmp, dir);
+  } catch (e) {
+    // another run built the same base meanwhile: use theirs
+    if (!existsSync(path.join(dir, 'checkpoint.json'))) throw e;
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return { dir, built };
+}

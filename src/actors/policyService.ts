@@ -1,0 +1,96 @@
+// PolicyEffect over the rollout engine: prompts of the six views, grammar-constrained sampling, completions as lexeme segments with their training trace.
+
+import type { GenerateInput, PolicyCompletion, PolicyEffect, PolicyRequest } from '../machines/effects.js';
+import type { Completion, SampleRequest } from '../gpu/sampler.js';
+import { answerConstraint, proposerPrompt, solverPrompt, tokenizer, type EncodedPrompt } from '../gpu/tokenizer.js';
+import type { TaskType } from '../azr/index.js';
+
+/** Lexeme budgets of each answer segment (a completion that runs out is cut: a format error). */
+export interface AnswerBudgets {
+  readonly program: number;
+  readonly args: number;
+  readonly inductionInputs: number;
+  readonly deduction: number;
+  readonly abduction: number;
+  readonly induction: number;
+}
+
+/** What the policy service needs from a rollout engine (`OrtRollout` fits; tests may pass a tfjs one). */
+export interface RolloutEngine {
+  readonly config: { readonly contextLength: number };
+  sample(
+    requests: readonly SampleRequest[],
+    options: { rng: GenerateInput['rng']; temperature: number; maxNewTokens: number; recordMasks: boolean },
+  ): Promise<{ version: number; completions: readonly Completion[] }>;
+}
+
+export interface PolicyServiceOptions {
+  readonly budgets: AnswerBudgets;
+  /** Prompts decoded together; requests are grouped by prompt length into batches of at most this many. */
+  readonly batchSize: number;
+}
+
+/** The budgets of a request's answer segments, in segment order. */
+export function segmentBudgets(request: PolicyRequest, b: AnswerBudgets): number[] {
+  if (request.role === 'solve') return [b[request.view.type satisfies TaskType]];
+  return request.view.type === 'induction' ? [b.inductionInputs] : [b.program, b.args];
+}
+
+function encode(request: PolicyRequest): EncodedPrompt {
+  return request.role === 'solve' ? solverPrompt(request.view) : proposerPrompt(request.view);
+}
+
+/**
+ * The policy: each request becomes its view's prompt and a `GrammarConstraint` for its answer segments; the
+ * engine samples them (newest published weights, the call's rng, the training temperature) and each completion
+ * comes back as lexeme segments stamped with the weight version. Completions that will be trained on (`train`)
+ * keep their trace — prompt, tokens, log-probs and allowed-set masks — for the learner's exact replay. A request
+ * whose prompt cannot be encoded or does not fit the context fails alone (`ok: false`).
+ */
+export class PolicyService implements PolicyEffect {
+  constructor(
+    private readonly engine: RolloutEngine,
+    private readonly options: PolicyServiceOptions,
+  ) {}
+
+  async generate(input: GenerateInput): Promise<PolicyCompletion[]> {
+    const out: PolicyCompletion[] = new Array(input.requests.length);
+    const ready: { at: number; prompt: number[]; request: SampleRequest }[] = [];
+    const context = this.engine.config.contextLength;
+    input.requests.forEach((request, at) => {
+      try {
+        const prompt = encode(request);
+        const constraint = answerConstraint(prompt, segmentBudgets(request, this.options.budgets));
+        if (prompt.tokens.length + constraint.maxTokens > context)
+          throw new Error(`a ${prompt.tokens.length}-token prompt and a ${constraint.maxTokens}-token answer do not fit the context of ${context}`);
+        ready.push({ at, prompt: prompt.tokens, request: { prompt: prompt.tokens, constraint, maxNewTokens: constraint.maxTokens } });
+      } catch (e) {
+        out[at] = { id: request.id, ok: false, error: `prompt: ${(e as Error).message}` };
+      }
+    });
+    // similar lengths together (less padding); stable, so the order — and the draws — depend only on the requests
+    const order = ready.map((_, i) => i).sort((a, b) => ready[a]!.prompt.length - ready[b]!.prompt.length || a - b);
+    const keepTrace = input.purpose === 'train';
+    for (let start = 0, chunk = 0; start < order.length; start += this.options.batchSize, chunk++) {
+      const group = order.slice(start, start + this.options.batchSize).map((i) => ready[i]!);
+      const batch = await this.engine.sample(
+        group.map((g) => g.request),
+        { rng: input.rng.split(`batch${chunk}`), temperature: input.temperature, maxNewTokens: Math.max(...group.map((g) => g.request.maxNewTokens ?? 1)), recordMasks: keepTrace },
+      );
+      group.forEach((g, k) => {
+        const c = batch.completions[k]!;
+        const id = input.requests[g.at]!.id;
+        out[g.at] = {
+          id,
+          ok: true,
+          segments: tokenizer.segments(c.tokens),
+          tokens: c.tokens.length,
+          policyVersion: batch.version,
+          ...(c.stop === 'length' ? { truncated: true } : {}),
+          ...(keepTrace ? { trace: { prompt: g.prompt, tokens: c.tokens, logProbs: c.logProbs, masks: c.masks } } : {}),
+        };
+      });
+    }
+    return out;
+  }
+}

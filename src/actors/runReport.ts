@@ -1,0 +1,55 @@
+// report.md: the closing summary of a run — outcome, the probe curve as a table, the collapse signals over the second half.
+
+import type { RunScenario } from '../scenario/schema.js';
+import type { ProbePoint, StepDigest } from './runProgress.js';
+
+export interface ReportInput {
+  readonly runId: string;
+  readonly scenario: RunScenario;
+  readonly reason: 'completed' | 'interrupted' | 'failed';
+  readonly steps: number;
+  readonly backend: string;
+  readonly base: { readonly path: string; readonly probe: number | null };
+  readonly probes: readonly ProbePoint[];
+  readonly digests: readonly StepDigest[];
+  readonly message?: string;
+}
+
+const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+
+function mean(xs: readonly (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length === 0 ? null : v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+/** The markdown text of report.md. */
+export function renderReport(r: ReportInput): string {
+  const lines: string[] = [];
+  lines.push(`# ${r.runId}`, '');
+  lines.push(`- outcome: **${r.reason}** after ${r.steps} of ${r.scenario.selfPlay.steps} steps${r.message ? ` (${r.message})` : ''}`);
+  lines.push(`- seed ${r.scenario.seed}, backend ${r.backend}, mode ${r.scenario.selfPlay.mode}`);
+  lines.push(`- base model: ${r.base.path}${r.base.probe !== null ? ` (probe at the end of pretraining ${pct(r.base.probe)})` : ''}`);
+  const durations = r.digests.map((d) => d.durationMs).filter((x): x is number => x !== null);
+  if (durations.length > 0) lines.push(`- mean step time ${(durations.reduce((a, b) => a + b, 0) / durations.length / 1000).toFixed(2)} s`);
+  const first = r.probes[0];
+  const last = r.probes[r.probes.length - 1];
+  if (first && last) {
+    const delta = 100 * (last.overall - first.overall);
+    const worst = Math.min(...r.probes.map((p) => p.overall));
+    lines.push(
+      `- probe overall ${pct(first.overall)} (base, before self-play) → ${pct(last.overall)} at step ${last.step} (${delta >= 0 ? '+' : ''}${delta.toFixed(1)} points; lowest ${pct(worst)})`,
+    );
+  }
+  lines.push('', '## Probe curve', '', '| step | policy version | overall | deduction | abduction | induction |', '|---:|---:|---:|---:|---:|---:|');
+  for (const p of r.probes) lines.push(`| ${p.step} | ${p.policyVersion} | ${pct(p.overall)} | ${pct(p.deduction)} | ${pct(p.abduction)} | ${pct(p.induction)} |`);
+  const half = r.digests.slice(Math.floor(r.digests.length / 2));
+  lines.push('', `## Collapse signals (mean over the second half: steps ${half[0]?.step ?? '–'}–${half[half.length - 1]?.step ?? '–'})`, '');
+  lines.push('| valid | learnable | zero-advantage groups | input-ignoring | mean learnability | distinct programs |', '|---:|---:|---:|---:|---:|---:|');
+  const progs = mean(half.map((d) => d.distinctPrograms));
+  lines.push(
+    `| ${pct(mean(half.map((d) => d.validShare)))} | ${pct(mean(half.map((d) => d.learnableShare)))} | ${pct(mean(half.map((d) => d.zeroAdvantageShare)))} | ` +
+      `${pct(mean(half.map((d) => d.inputIgnoringShare)))} | ${mean(half.map((d) => d.meanLearnability))?.toFixed(3) ?? '–'} | ${progs === null ? '–' : progs.toFixed(1)} |`,
+  );
+  lines.push('', 'Per step: `metrics.csv`; every event: `events.jsonl`; the resolved scenario: `scenario.yaml`.', '');
+  return lines.join('\n');
+}

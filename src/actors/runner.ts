@@ -1,0 +1,438 @@
+// The runner: builds the whole self-play system from a resolved scenario — base model, sandbox, rollout engine, learner, probe, checkpoints, event log, metrics, feed — and runs the coordinator to the end.
+//
+//   scenario ─→ base model (named, cached, or built by pretraining) ─→ Learner (+ frozen base for KL) ─→ WeightBoard ─→ OrtRollout
+//   SandboxPool ─→ ExecutorService, ProbeEvaluator, SFT data           CheckpointStore ─→ runs/<name>/checkpoints/step-N
+//   EventBus ─→ events.jsonl, metrics.csv, progress on stderr, the live feed
+//   coordinatorMachine.provide(effects) ─→ run until completed or STOP ─→ run.finished, report.md
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import type { Writable } from 'node:stream';
+import { createActor } from 'xstate';
+import { Rng } from '../azr/index.js';
+import { parseProbeJsonl, type ProbeTask } from '../azr/probe.js';
+import { formatBackendReport, initBackend, type BackendReport } from '../gpu/backend.js';
+import { Learner } from '../gpu/learner.js';
+import { Gpt } from '../gpu/model.js';
+import { OrtRollout } from '../gpu/rollout.js';
+import { WeightBoard } from '../gpu/weights.js';
+import { actorStateInspector } from '../machines/actorStateInspector.js';
+import type { CoordinatorOutput } from '../machines/coordinatorMachine.js';
+import type { CheckpointData, ProbeEffect, ScoredRollout } from '../machines/effects.js';
+import { fromCreditChannel, withEffects } from '../machines/withEffects.js';
+import { SandboxPool } from '../sandbox/index.js';
+import { scenarioYaml } from '../scenario/load.js';
+import { coordinatorConfigOf, type RunScenario } from '../scenario/schema.js';
+import { EventBus } from '../streams/bus.js';
+import { CreditChannel } from '../streams/creditChannel.js';
+import { EventLog, readEventLog } from '../streams/eventLog.js';
+import { eventBody, type RunEvent } from '../streams/events.js';
+import { formatMetricsRow, metricsCsvHeader, MetricsAggregator } from '../streams/metrics.js';
+import { queueDepthBody } from '../streams/queueStatus.js';
+import { loadBaseModel } from './baseModel.js';
+import { ensureBaseModel } from './baseModelCache.js';
+import { CheckpointStore, loadLatestCheckpoint } from './checkpointStore.js';
+import { ExecutorService } from './executorService.js';
+import { LabelledSftSource, LearnerService } from './learnerService.js';
+import { PolicyService } from './policyService.js';
+import { ProbeEvaluator, PROBE_FILE } from './probeEval.js';
+import { RunDigest, RunProgress } from './runProgress.js';
+import { renderReport } from './runReport.js';
+
+/** What the feed needs (src/feed `startFeed` fits); absent = no feed. */
+export type StartFeed = (options: {
+  bus: EventBus;
+  logPath: string;
+  runId: string;
+  flushLog: () => void;
+  host: string;
+  port: number;
+  token?: string;
+}) => Promise<{ url: string; close(): Promise<void> }>;
+
+export interface RunOptions {
+  /** The resolved scenario (for a resume: the run's scenario.yaml, possibly with more steps). */
+  readonly scenario: RunScenario;
+  /** Fresh run: runs are created under this directory (default `runs`). */
+  readonly out?: string;
+  /** Continue this run directory from its last checkpoint instead of starting a new one. */
+  readonly resumeDir?: string;
+  readonly stderr?: Writable;
+  readonly stdout?: Writable;
+  /** Progress bar (true) or one plain line per step (false). Default: stderr is a TTY. */
+  readonly tty?: boolean;
+  /** Monotonic milliseconds: event `t`, step times, throughput. Never used for decisions. Default performance.now. */
+  readonly now?: () => number;
+  /** Wall-clock time, only to name the run directory. Default `new Date()`. */
+  readonly wallTime?: () => Date;
+  /** Install SIGINT/SIGTERM handlers (first: stop cleanly; second: exit at once). Default true. */
+  readonly signals?: boolean;
+  readonly feed?: { readonly start: StartFeed; readonly host: string; readonly port: number; readonly token?: string };
+  /** Called once the run directory exists; `stop()` asks for a clean stop (as Ctrl-C). */
+  readonly onStarted?: (run: { runDir: string; stop(): void }) => void;
+}
+
+export interface RunOutcome {
+  readonly runDir: string;
+  readonly runId: string;
+  readonly reason: 'completed' | 'interrupted' | 'failed';
+  readonly steps: number;
+  readonly probes: readonly { step: number; overall: number }[];
+  readonly message?: string;
+}
+
+/** `tiny-20250101-120000` (UTC), the run directory's name. */
+export function runDirName(name: string, date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${name}-${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
+}
+
+async function freshRunDir(out: string, name: string, date: Date): Promise<string> {
+  await mkdir(out, { recursive: true });
+  const base = path.join(out, runDirName(name, date));
+  for (let i = 1; ; i++) {
+    const dir = i === 1 ? base : `${base}-${i}`;
+    try {
+      await mkdir(dir);
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/** The probe tasks of a scenario: its file (default the committed set), every `stride`-th task. */
+export async function scenarioProbeTasks(s: RunScenario): Promise<ProbeTask[]> {
+  const all = parseProbeJsonl(await readFile(s.probe.file ?? PROBE_FILE, 'utf8'));
+  return all.filter((_, i) => i % s.probe.stride === 0);
+}
+
+function versions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const v = (pkg: string): string => {
+    try {
+      return (require(`${pkg}/package.json`) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    azr: (require('../../package.json') as { version: string }).version,
+    node: process.version,
+    '@tensorflow/tfjs': v('@tensorflow/tfjs'),
+    'onnxruntime-node': v('onnxruntime-node'),
+    xstate: v('xstate'),
+    rxjs: v('rxjs'),
+  };
+}
+
+/**
+ * metrics.csv continued from a log: the header and the rows of `past` (written to a temporary file, renamed over
+ * the old one), then rows as live events complete them — the last past step stays open, so events a resumed run
+ * adds to it land in the same row.
+ */
+async function openMetrics(file: string, past: AsyncIterable<RunEvent> | null): Promise<{ push(e: RunEvent): void; close(): void }> {
+  const tmp = `${file}.rebuild`;
+  const fd = openSync(tmp, 'w');
+  const write = (text: string) => {
+    const data = Buffer.from(text);
+    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+  };
+  const metrics = new MetricsAggregator();
+  write(metricsCsvHeader());
+  if (past !== null) for await (const e of past) for (const row of metrics.push(e)) write(formatMetricsRow(row));
+  renameSync(tmp, file);
+  let closed = false;
+  return {
+    push: (e) => {
+      for (const row of metrics.push(e)) write(formatMetricsRow(row));
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      for (const row of metrics.finish()) write(formatMetricsRow(row));
+      closeSync(fd);
+    },
+  };
+}
+
+/** Runs self-play from a resolved scenario; resolves when the run has finished and everything is written. */
+export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
+  const stderr = o.stderr ?? process.stderr;
+  const now = o.now ?? (() => performance.now());
+  const s = o.scenario;
+  const tty = o.tty ?? (stderr as { isTTY?: boolean }).isTTY === true;
+  const progress = new RunProgress(stderr, tty, s.selfPlay.steps);
+  const resuming = o.resumeDir !== undefined;
+  const out = o.out ?? 'runs';
+  const runDir = resuming ? o.resumeDir! : await freshRunDir(out, s.name, (o.wallTime ?? (() => new Date()))());
+  const runId = path.basename(path.resolve(runDir));
+
+  // Ctrl-C / SIGTERM: the first asks for a clean stop (checkpoint, flush, exit 0), the second exits at once.
+  let stopRequested = false;
+  let stopActor: (() => void) | null = null;
+  const stop = () => {
+    if (stopRequested) return;
+    stopRequested = true;
+    progress.line('azr run: stopping — finishing the step in flight, then a checkpoint (Ctrl-C again to exit at once)');
+    stopActor?.();
+  };
+  const onSignal = () => {
+    if (stopRequested) {
+      stderr.write('azr run: second interrupt — exiting now\n');
+      process.exit(130);
+    }
+    stop();
+  };
+  if (o.signals ?? true) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  o.onStarted?.({ runDir, stop });
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        stderr.write(`azr run: cleanup failed: ${(e as Error).message}\n`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  if (o.signals ?? true)
+    cleanups.push(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+
+  try {
+    // ---- the base model ------------------------------------------------------------------------------------------
+    const probeTasks = await scenarioProbeTasks(s);
+    const cacheDir = s.run.cacheDir ?? path.join(resuming ? path.dirname(path.resolve(runDir)) : out, '.cache');
+    const base = await ensureBaseModel({
+      scenario: s,
+      cacheDir,
+      probeTasks,
+      ...(s.backend !== null ? { backend: s.backend } : {}),
+      onBuild: (dir) => progress.line(`azr run: building the base model (pretrain ${s.pretrain.steps} steps) into ${dir}`),
+      onProgress: (p) => {
+        if (p.kind === 'probe') progress.line(`azr run: pretrain probe @ step ${p.point.step}: ${(100 * p.point.overall).toFixed(1)}%`);
+        if (p.kind === 'step' && p.step % 100 === 0)
+          progress.line(`azr run: pretrain step ${p.step}/${s.pretrain.steps}  loss ${p.loss.toFixed(3)}  ${p.trainSeconds.toFixed(0)} s training`);
+      },
+    });
+    const scenario: RunScenario = { ...s, base: base.dir };
+    await writeFile(path.join(runDir, 'scenario.yaml'), scenarioYaml(scenario));
+
+    // ---- backend, sandbox, model, learner --------------------------------------------------------------------------
+    const backend: BackendReport = await initBackend(s.backend !== null ? { force: s.backend } : {});
+    progress.line(`azr run: ${formatBackendReport(backend)}`);
+    const pool = new SandboxPool({ workers: s.executor.workers, limits: { timeoutMs: s.executor.timeoutMs } });
+    cleanups.push(() => pool.close());
+    const { model, info } = await loadBaseModel(base.dir);
+    cleanups.push(() => model.dispose());
+    const config = model.config;
+    const reference = s.learner.klCoef > 0 ? new Gpt(config, model.readWeights(), { trainable: false, name: 'base' }) : undefined;
+    if (reference) cleanups.push(() => reference.dispose());
+    const learner = new Learner(
+      model,
+      {
+        lr: s.learner.lr,
+        weightDecay: s.learner.weightDecay,
+        maxGradNorm: s.learner.maxGradNorm,
+        temperature: s.selfPlay.temperature,
+        ppoClip: s.learner.ppoClip,
+        ppoEpochs: s.learner.ppoEpochs,
+        entropyCoef: s.learner.entropyCoef,
+        klCoef: s.learner.klCoef,
+        sftCoef: s.learner.sftCoef,
+        aggregation: s.learner.aggregation,
+      },
+      { ...(reference ? { reference } : {}), now },
+    );
+    cleanups.push(() => learner.dispose());
+
+    // ---- resume: the checkpoint, and the log cut back to it --------------------------------------------------------
+    let resume: CheckpointData | undefined;
+    const eventsPath = path.join(runDir, 'events.jsonl');
+    let log: EventLog;
+    let nextSeq = 0;
+    let tOffset = 0;
+    if (resuming) {
+      if (!existsSync(eventsPath)) throw new Error(`${runDir} holds no events.jsonl: not a run directory`);
+      const loaded = await loadLatestCheckpoint(runDir);
+      const opened = EventLog.openForResume(eventsPath);
+      log = opened.log;
+      if (loaded !== null) {
+        learner.restore({ weights: loaded.model.weights, optimizer: loaded.model.optimizer! });
+        resume = loaded.data;
+      }
+      // no checkpoint yet: nothing is kept, the run starts over in the same directory
+      const last = log.truncateAfterStep(resume?.step ?? -1);
+      nextSeq = last === null ? 0 : last.seq + 1;
+      tOffset = last?.t ?? 0;
+      progress.line(
+        resume
+          ? `azr run: resuming ${runId} after step ${resume.step} (checkpoint ${loaded!.dir}; events from seq ${nextSeq}${opened.droppedBytes > 0 ? `, a partial line of ${opened.droppedBytes} bytes cut` : ''})`
+          : `azr run: ${runId} has no checkpoint yet; starting it over`,
+      );
+    } else log = EventLog.create(eventsPath);
+    cleanups.push(() => log.close());
+
+    const board = new WeightBoard();
+    learner.publish(board);
+    const rollout = await OrtRollout.create(config, board, { intraOpThreads: s.policy.intraOpThreads });
+    cleanups.push(() => rollout.release());
+    const evaluator = await ProbeEvaluator.create(probeTasks, pool, config);
+    cleanups.push(() => evaluator.release());
+    const rootRng = new Rng(s.seed);
+    const sft =
+      s.learner.sftCoef > 0
+        ? new LabelledSftSource(pool, rootRng.split('sft'), {
+            formats: s.pretrain.formats,
+            tiers: s.pretrain.tiers,
+            batchSize: s.learner.sftBatch,
+            chunkBatches: s.pretrain.chunkBatches,
+            programsPerChunk: s.pretrain.programsPerChunk,
+            references: s.pretrain.references,
+            inductionInputs: s.pretrain.inductionInputs,
+            contextLength: config.contextLength,
+            prefetch: 1,
+            maxOutputShare: s.pretrain.maxOutputShare,
+          })
+        : undefined;
+    if (sft) cleanups.push(() => sft.drain());
+
+    // ---- events: log, metrics, progress, feed ----------------------------------------------------------------------
+    const metrics = await openMetrics(path.join(runDir, 'metrics.csv'), resuming ? readEventLog(eventsPath) : null);
+    cleanups.push(() => metrics.close());
+    const bus = new EventBus({ runId, clock: now, nextSeq, step: resume?.step ?? 0, tOffset });
+    const digest = new RunDigest();
+    let lastStepSeen = resume?.step ?? 0;
+    bus.events$.subscribe((e) => {
+      log.append(e);
+      metrics.push(e);
+      const d = digest.push(e);
+      if (d !== null) {
+        lastStepSeen = d.step;
+        progress.step(d);
+      }
+      if (e.type === 'step.finished') {
+        const st = pool.stats();
+        bus.emit(eventBody('executor.stats', { runs: st.runs, errors: Object.fromEntries(Object.entries(st.errors).filter(([, n]) => n > 0)), respawns: st.respawns }));
+      }
+    });
+    if (o.feed) {
+      try {
+        const feed = await o.feed.start({
+          bus,
+          logPath: eventsPath,
+          runId,
+          flushLog: () => log.flush(),
+          host: o.feed.host,
+          port: o.feed.port,
+          ...(o.feed.token !== undefined ? { token: o.feed.token } : {}),
+        });
+        progress.line(`azr run: live feed and dashboard at ${feed.url}`);
+        cleanups.push(() => feed.close());
+      } catch (e) {
+        progress.line(`azr run: the live feed did not start (${(e as Error).message}); running without it`);
+      }
+    }
+
+    // ---- the effects and the coordinator ---------------------------------------------------------------------------
+    const probe: ProbeEffect = {
+      async evaluate() {
+        const latest = board.latest()!;
+        const r = await evaluator.evaluate(latest.weights);
+        return { tasks: r.tasks, accuracy: r.accuracy, byTier: r.byTier };
+      },
+    };
+    const checkpoints = new CheckpointStore({ runDir, learner, flush: () => log.flush(), keep: s.run.keepCheckpoints });
+    const channel = new CreditChannel<ScoredRollout>({ name: 'scored→learner', capacity: s.selfPlay.queueCapacity, clock: now });
+    const machine = withEffects(
+      {
+        policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch }),
+        executor: new ExecutorService(pool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
+        learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}) }),
+        probe,
+        checkpoint: checkpoints,
+      },
+      { channel: fromCreditChannel(channel), reportQueues: () => bus.emit(queueDepthBody(channel.status())) },
+    );
+
+    bus.emit(
+      eventBody('run.started', {
+        scenario: JSON.parse(JSON.stringify(scenario)) as Record<string, never>,
+        backend: backend.chosen,
+        versions: versions(),
+        resumedFromStep: resume?.step ?? null,
+      }),
+    );
+    progress.line(
+      `azr run: ${runId} — ${model.parameterCount.toLocaleString('en-US')} parameters, base ${base.dir}` +
+        `${info.probeEnd !== undefined ? ` (pretrain probe ${(100 * info.probeEnd).toFixed(1)}%)` : ''}, ${s.selfPlay.steps} steps`,
+    );
+
+    const actor = createActor(machine, {
+      id: 'coordinator',
+      inspect: actorStateInspector(bus),
+      input: { config: coordinatorConfigOf(s), events: bus, clock: now, ...(resume ? { resume } : {}) },
+    });
+    const done = new Promise<CoordinatorOutput>((resolve, reject) => {
+      actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });
+    });
+    stopActor = () => actor.send({ type: 'STOP' });
+    actor.start();
+    if (stopRequested) stopActor();
+
+    let outcome: RunOutcome;
+    try {
+      const result = await done;
+      bus.emit(eventBody('run.finished', { reason: result.reason, steps: result.steps }));
+      outcome = { runDir, runId, reason: result.reason, steps: result.steps, probes: digest.probes.map((p) => ({ step: p.step, overall: p.overall })) };
+    } catch (e) {
+      const message = (e as Error).message;
+      bus.emit(eventBody('run.finished', { reason: 'failed', steps: lastStepSeen, message }));
+      outcome = { runDir, runId, reason: 'failed', steps: lastStepSeen, probes: digest.probes.map((p) => ({ step: p.step, overall: p.overall })), message };
+    } finally {
+      actor.stop();
+      log.flush();
+    }
+    bus.complete();
+    progress.stop();
+    await writeFile(
+      path.join(runDir, 'report.md'),
+      renderReport({
+        runId,
+        scenario,
+        reason: outcome.reason,
+        steps: outcome.steps,
+        backend: backend.chosen,
+        base: { path: base.dir, probe: info.probeEnd ?? null },
+        probes: digest.probes,
+        digests: digest.steps,
+        ...(outcome.message !== undefined ? { message: outcome.message } : {}),
+      }),
+    );
+    const first = outcome.probes[0];
+    const last = outcome.probes[outcome.probes.length - 1];
+    stderr.write(
+      `azr run: ${outcome.reason} after ${outcome.steps} steps` +
+        (first && last ? `; probe ${(100 * first.overall).toFixed(1)}% → ${(100 * last.overall).toFixed(1)}%` : '') +
+        `; ${runDir}${outcome.message ? ` (${outcome.message})` : ''}\n`,
+    );
+    (o.stdout ?? process.stdout).write(
+      JSON.stringify({ runDir, reason: outcome.reason, steps: outcome.steps, probeStart: first?.overall ?? null, probeEnd: last?.overall ?? null }) + '\n',
+    );
+    return outcome;
+  } finally {
+    progress.stop();
+    await cleanup();
+  }
+}

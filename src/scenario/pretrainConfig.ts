@@ -1,0 +1,141 @@
+// The `model:` and `pretrain:` sections of a scenario (zod): what `azr pretrain` reads. The full scenario schema comes later.
+
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+// -----------------------------------------------------------------------------------------------------------
+// model:
+
+export const ModelSectionSchema = z
+  .strictObject({
+    layers: z.number().int().min(1).max(12).default(2).describe('transformer blocks'),
+    width: z.number().int().min(8).max(1024).default(96).describe('embedding width d (d=96, 2 layers: about 240k parameters)'),
+    heads: z.number().int().min(1).max(32).default(4).describe('attention heads; must divide width'),
+    contextLength: z
+      .number()
+      .int()
+      .min(32)
+      .max(1024)
+      .default(256)
+      .describe('most positions of prompt + answer; a proposer prompt with K references takes about 25 tokens per reference'),
+  })
+  .refine((m) => m.width % m.heads === 0, { message: 'model.width must be a multiple of model.heads' });
+
+export type ModelSection = z.infer<typeof ModelSectionSchema>;
+
+// -----------------------------------------------------------------------------------------------------------
+// pretrain:
+
+const weight = z.number().min(0);
+
+export const FormatWeightsSchema = z
+  .strictObject({
+    solveDeduction: weight.default(4).describe('solver, deduction: program + input → output'),
+    solveAbduction: weight.default(4).describe('solver, abduction: program + output → an input that produces it'),
+    solveInduction: weight.default(3).describe('solver, induction: shown pairs + message → program'),
+    proposeDeduction: weight.default(0.4).describe('proposer, deduction: K references → program + input'),
+    proposeAbduction: weight.default(0.4).describe('proposer, abduction: K references → program + input'),
+    proposeInduction: weight.default(0.4).describe('proposer, induction: program → N inputs + message'),
+  })
+  .refine((w) => Object.values(w).some((x) => x > 0), { message: 'at least one format needs a positive weight' })
+  .describe('relative share of each prompt format among training examples');
+
+export const TierWeightsSchema = z
+  .strictObject({
+    easy: weight.default(1).describe('programs with 1 operation'),
+    medium: weight.default(1).describe('programs with 2 operations'),
+    hard: weight.default(1).describe('programs with 3–5 operations'),
+  })
+  .refine((w) => w.easy + w.medium + w.hard > 0, { message: 'at least one tier needs a positive weight' })
+  .describe('relative share of training programs per difficulty tier (operation count, as the probe tiers)');
+
+export const PretrainSectionSchema = z
+  .strictObject({
+    steps: z.number().int().min(1).default(1500).describe('optimizer steps: the budget knob (fewer steps = a deliberately weaker base)'),
+    minutes: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('wall-clock budget for training instead of steps (not deterministic); null = use steps'),
+    batchSize: z.number().int().min(1).max(1024).default(32).describe('sequences per optimizer step'),
+    lr: z.number().positive().max(1).default(3e-3).describe('peak AdamW learning rate'),
+    minLr: z.number().min(0).max(1).default(3e-4).describe('learning rate at the end of the cosine decay'),
+    warmupSteps: z.number().int().min(0).default(40).describe('linear warm-up steps before the cosine decay'),
+    weightDecay: z.number().min(0).default(0.1).describe('decoupled weight decay on matrices'),
+    formats: FormatWeightsSchema.prefault({}),
+    tiers: TierWeightsSchema.prefault({}),
+    maxOutputShare: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.05)
+      .describe('most share of one output value among solver deduction/abduction examples (true/false would otherwise be a third); 1 = no cap'),
+    queries: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .default(1)
+      .describe('queries per solver deduction/abduction example: after the first answer, more inputs (outputs) of the same program, each answered in turn'),
+    references: z.number().int().min(1).max(6).default(3).describe('most references K in a deduction/abduction proposer prompt (each example draws 1..K)'),
+    inductionInputs: z.number().int().min(2).max(16).default(10).describe('inputs N of an induction task (half shown, half hidden; the paper: 10)'),
+    programsPerChunk: z.number().int().min(2).default(96).describe('programs generated and labelled together (one executor batch)'),
+    chunkBatches: z.number().int().min(1).default(8).describe('training batches cut from one labelled chunk (sorted by length first, so batches pad little)'),
+    prefetch: z.number().int().min(1).default(3).describe('labelled chunks kept ready ahead of the trainer (bounds memory and executor lead)'),
+    workers: z.number().int().min(1).default(1).describe('executor worker threads labelling data and grading the probe'),
+    probeEvery: z.number().int().min(0).default(0).describe('also evaluate the probe every this many steps (the learning curve); 0 = start and end only'),
+  })
+  .refine((p) => p.minLr <= p.lr, { message: 'pretrain.minLr must not exceed pretrain.lr' });
+
+export type PretrainSection = z.infer<typeof PretrainSectionSchema>;
+export type FormatWeights = z.infer<typeof FormatWeightsSchema>;
+export type TierWeights = z.infer<typeof TierWeightsSchema>;
+
+/** What `azr pretrain` reads from a scenario; other top-level sections belong to other commands and are ignored. */
+export const PretrainScenarioSchema = z.looseObject({
+  seed: z.number().int().min(0).max(0xffffffff).default(1).describe('root seed: model initialisation and training data derive from it'),
+  model: ModelSectionSchema.prefault({}).describe('the policy transformer'),
+  pretrain: PretrainSectionSchema.prefault({}).describe('the base-model phase: supervised training on executor-labelled programs'),
+});
+
+export type PretrainScenario = z.infer<typeof PretrainScenarioSchema>;
+
+/** The defaults (what `azr pretrain` uses without a scenario file). */
+export function defaultPretrainScenario(): PretrainScenario {
+  return PretrainScenarioSchema.parse({});
+}
+
+/** Bad scenario input: the message says which file and which field. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+/** Checks a parsed scenario object; throws ScenarioError listing every bad field. */
+export function parsePretrainScenario(raw: unknown, source = 'scenario'): PretrainScenario {
+  const r = PretrainScenarioSchema.safeParse(raw ?? {});
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.length > 0 ? i.path.join('.') : '(top level)'}: ${i.message}`);
+    throw new ScenarioError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}
+
+/** Reads a YAML (or JSON) scenario file and checks its `seed`, `model` and `pretrain` sections. */
+export async function loadPretrainScenario(file: string): Promise<PretrainScenario> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ScenarioError(`cannot read scenario ${file}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new ScenarioError(`${file} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) throw new ScenarioError(`${file} must hold a mapping (model:, pretrain:, …)`);
+  return parsePretrainScenario(raw, file);
+}

@@ -1,0 +1,162 @@
+// `azr pretrain` through its commander command: a tiny budget writes a loadable base checkpoint and the JSON line; seeded runs repeat exactly.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProbeTasks } from '../../src/actors/probeEval.js';
+import { probeToJsonl } from '../../src/azr/probe.js';
+import { loadBaseModel, vocabFingerprint } from '../../src/actors/baseModel.js';
+import { learningRate } from '../../src/actors/pretrain.js';
+import { addPretrainCommand, pretrainCommand } from '../../src/actors/pretrainCommand.js';
+import { defaultPretrainScenario, parsePretrainScenario } from '../../src/scenario/pretrainConfig.js';
+
+let dir: string;
+let scenarioFile: string;
+let probeFile: string;
+
+/** A model and data small enough for a few steps in seconds; the probe is a 9-task slice. */
+const TINY = `
+seed: 5
+model: { layers: 1, width: 16, heads: 2, contextLength: 192 }
+pretrain:
+  steps: 3
+  batchSize: 4
+  programsPerChunk: 12
+  chunkBatches: 2
+  prefetch: 1
+  references: 1
+  warmupSteps: 1
+`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'azr-pretrain-'));
+  scenarioFile = path.join(dir, 'tiny.yaml');
+  await writeFile(scenarioFile, TINY);
+  const tasks = await loadProbeTasks();
+  probeFile = path.join(dir, 'probe.jsonl');
+  await writeFile(probeFile, probeToJsonl(tasks.filter((_, i) => i % 40 === 0)));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs `azr pretrain ARGS` on a fresh commander program (as cli.ts will); returns the exit code and output. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const program = new Command().name('azr').exitOverride();
+  program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
+  addPretrainCommand(program, { stdout, stderr });
+  let code = 0;
+  try {
+    await program.parseAsync(['node', 'azr', 'pretrain', ...args]);
+  } catch (e) {
+    const c = (e as { exitCode?: number }).exitCode;
+    if (typeof c !== 'number') throw e;
+    code = c === 1 ? 2 : c; // as cli.ts's main maps commander's usage errors
+  }
+  return { code, stdout: out, stderr: err };
+}
+
+describe('azr pretrain', () => {
+  it('writes a loadable base checkpoint and ends with the JSON line', async () => {
+    const out = path.join(dir, 'base');
+    const r = await cli([scenarioFile, '--out', out, '--probe', probeFile]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const json = JSON.parse(lines[0]!) as Record<string, number>;
+    expect(Object.keys(json)).toEqual(['probeStart', 'probeEnd', 'seconds', 'steps']);
+    expect(json.steps).toBe(3);
+    expect(json.probeStart).toBeGreaterThanOrEqual(0);
+    expect(json.probeEnd).toBeLessThanOrEqual(1);
+    expect(r.stderr).toMatch(/probe @ step 0/);
+    expect(r.stderr).toMatch(/probe @ step 3/);
+
+    const { model, info } = await loadBaseModel(out);
+    try {
+      expect(model.config).toMatchObject({ layers: 1, width: 16, heads: 2, contextLength: 192 });
+      expect(info.vocab.sha256).toBe(vocabFingerprint());
+      expect(info.seed).toBe(5);
+      expect(info.steps).toBe(3);
+      expect((info.scenario.pretrain as { batchSize: number }).batchSize).toBe(4);
+      expect(info.curve.map((c) => c.step)).toEqual([0, 3]);
+    } finally {
+      model.dispose();
+    }
+    const curve = (await readFile(path.join(out, 'curve.jsonl'), 'utf8')).trim().split('\n');
+    expect(curve).toHaveLength(2);
+  });
+
+  it('is deterministic for a step budget: the same seed gives the same weights, another seed others', async () => {
+    const run = async (name: string, seed: string) => {
+      const out = path.join(dir, name);
+      const r = await cli([scenarioFile, '--out', out, '--seed', seed, '--steps', '2', '--probe', probeFile]);
+      expect(r.code).toBe(0);
+      return readFile(path.join(out, 'weights.f32'));
+    };
+    const a = await run('a', '9');
+    const b = await run('b', '9');
+    const c = await run('c', '10');
+    expect(a.equals(b)).toBe(true);
+    expect(a.equals(c)).toBe(false);
+  });
+
+  it('rejects bad input with exit code 2 and a clear message', async () => {
+    const out = path.join(dir, 'bad');
+    const missing = await cli([path.join(dir, 'nope.yaml'), '--out', out]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read scenario .*nope\.yaml/);
+
+    const badFile = path.join(dir, 'bad.yaml');
+    await writeFile(badFile, 'model: { width: 30, heads: 4 }\npretrain: { lr: -1, formats: { solveDeduction: "x" } }\n');
+    const bad = await cli([badFile, '--out', out]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/pretrain\.lr/);
+    expect(bad.stderr).toMatch(/pretrain\.formats\.solveDeduction/);
+
+    const unknown = path.join(dir, 'unknown.yaml');
+    await writeFile(unknown, 'pretrain: { stpes: 3 }\n');
+    expect((await cli([unknown, '--out', out])).stderr).toMatch(/stpes/);
+
+    const both = await cli([scenarioFile, '--out', out, '--steps', '2', '--minutes', '1']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/alternatives/);
+    expect((await cli([scenarioFile, '--out', out, '--steps', '0'])).code).toBe(2);
+    expect((await cli([scenarioFile])).code).toBe(2); // --out is required
+
+    const err = new PassThrough();
+    let text = '';
+    err.on('data', (d: Buffer) => (text += d.toString()));
+    expect(await pretrainCommand({ scenario: path.join(dir, 'nope.yaml'), out, stderr: err })).toBe(2);
+    expect(text).toMatch(/^error: cannot read scenario/);
+  });
+});
+
+describe('the pretrain config', () => {
+  it('has defaults for every field and checks values', () => {
+    const d = defaultPretrainScenario();
+    expect(d.model.contextLength).toBeGreaterThanOrEqual(192);
+    expect(d.pretrain.minutes).toBeNull();
+    expect(() => parsePretrainScenario({ model: { width: 30, heads: 4 } })).toThrow(/multiple of model.heads/);
+    expect(() => parsePretrainScenario({ pretrain: { formats: { solveDeduction: 0, solveAbduction: 0, solveInduction: 0, proposeDeduction: 0, proposeAbduction: 0, proposeInduction: 0 } } })).toThrow(
+      /at least one format/,
+    );
+    expect(parsePretrainScenario({ run: { anything: 1 } }).seed).toBe(d.seed); // other sections belong to other commands
+  });
+
+  it('warms up linearly, then decays by a cosine to minLr', () => {
+    const p = parsePretrainScenario({ pretrain: { lr: 1e-2, minLr: 1e-3, warmupSteps: 10 } }).pretrain;
+    expect(learningRate(5, 0, p)).toBeCloseTo(5e-3);
+    expect(learningRate(11, 0, p)).toBeCloseTo(1e-2);
+    expect(learningRate(100, 0.5, p)).toBeCloseTo(5.5e-3);
+    expect(learningRate(100, 1, p)).toBeCloseTo(1e-3);
+  });
+});

@@ -1,0 +1,106 @@
+// `azr run scenarios/tiny.yaml` end to end (real model, sandbox, learner): the run directory, the event invariants, golden determinism, bad scenarios.
+//
+// The command is driven through `addRunCommand` on a fresh commander program in this process (src/cli.ts does not
+// register `run` yet; runResume.test.ts runs it as a separate process through tests/actors/runMain.ts).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLatestCheckpoint } from '../../src/actors/checkpointStore.js';
+import { parseRunScenarioText } from '../../src/scenario/load.js';
+import { METRICS_COLUMNS } from '../../src/streams/metrics.js';
+import { azrRun, comparable, invariantViolations, ofType, readEvents, runDirs } from './runHelpers.js';
+
+let out: string;
+let first: { code: number; stdout: string; stderr: string };
+let firstDir: string;
+
+beforeAll(async () => {
+  out = await mkdtemp(path.join(tmpdir(), 'azr-run-'));
+  first = await azrRun(['scenarios/tiny.yaml', '--out', out, '--no-feed']);
+  firstDir = runDirs(out)[0]!;
+}, 120_000);
+afterAll(async () => {
+  await rm(out, { recursive: true, force: true });
+});
+
+describe('azr run scenarios/tiny.yaml', () => {
+  it('completes and writes the run directory', () => {
+    expect(first.code, first.stderr).toBe(0);
+    expect(path.basename(firstDir)).toMatch(/^tiny-\d{8}-\d{6}$/);
+    for (const f of ['scenario.yaml', 'events.jsonl', 'metrics.csv', 'report.md']) expect(existsSync(path.join(firstDir, f)), f).toBe(true);
+    const summary = JSON.parse(first.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(summary).toMatchObject({ runDir: firstDir, reason: 'completed', steps: 4 });
+    expect(first.stderr).toMatch(/^step 4\/4 {2}reward propose/m); // plain lines when stderr is not a terminal
+  });
+
+  it('writes the resolved scenario, naming the base model it used', () => {
+    const s = parseRunScenarioText(readFileSync(path.join(firstDir, 'scenario.yaml'), 'utf8'), 'scenario.yaml');
+    expect(s.name).toBe('tiny');
+    expect(s.base).toMatch(/\.cache\/base-[0-9a-f]{16}$/);
+    expect(existsSync(path.join(s.base!, 'checkpoint.json'))).toBe(true);
+  });
+
+  it('logs events that hold the run invariants', () => {
+    const events = readEvents(firstDir);
+    expect(events[0]!.type).toBe('run.started');
+    expect(events[events.length - 1]).toMatchObject({ type: 'run.finished', reason: 'completed', steps: 4 });
+    expect(invariantViolations(events, 4)).toEqual([]);
+    expect(ofType(events, 'probe.evaluated').map((e) => e.step)).toEqual([0, 2, 4]);
+    expect(ofType(events, 'checkpoint.saved').map((e) => [e.step, e.path])).toEqual([
+      [2, 'checkpoints/step-2'],
+      [4, 'checkpoints/step-4'],
+    ]);
+    expect(ofType(events, 'health')).toHaveLength(4);
+    expect(ofType(events, 'learner.step').every((e) => e.kl !== undefined)).toBe(true); // the KL anchor is on in tiny.yaml
+  });
+
+  it('writes one metrics row per step and a report with the probe curve', () => {
+    const lines = readFileSync(path.join(firstDir, 'metrics.csv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe(METRICS_COLUMNS.join(','));
+    expect(lines.slice(1).map((l) => Number(l.split(',')[0]))).toEqual([0, 1, 2, 3, 4]);
+    const report = readFileSync(path.join(firstDir, 'report.md'), 'utf8');
+    expect(report).toContain('## Probe curve');
+    expect(report.match(/^\| [024] \| [024] \| /gm)).toHaveLength(3);
+  });
+
+  it('keeps the last checkpoints, each loadable with the coordinator’s state', async () => {
+    const latest = await loadLatestCheckpoint(firstDir);
+    expect(latest?.data.step).toBe(4);
+    expect(latest?.model.step).toBe(4); // optimizer steps = policy version
+    expect(latest?.data.seeded).toBe(true);
+    expect(latest?.model.optimizer).not.toBeNull();
+  });
+
+  it('is deterministic: a second run with the same seed logs the same events, apart from t and throughput', async () => {
+    const again = await azrRun(['scenarios/tiny.yaml', '--out', out, '--no-feed']);
+    expect(again.code, again.stderr).toBe(0);
+    const secondDir = runDirs(out).find((d) => d !== firstDir)!;
+    expect(comparable(readEvents(secondDir))).toEqual(comparable(readEvents(firstDir)));
+  }, 120_000);
+});
+
+describe('azr run with a bad scenario', () => {
+  it('exits 2 with the field path and position, and starts nothing', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'azr-bad-'));
+    try {
+      const file = path.join(dir, 'bad.yaml');
+      await writeFile(file, 'name: bad\nselfPlay:\n  steps: 2\n  batch: { solve: 0 }\n');
+      const r = await azrRun([file, '--out', path.join(dir, 'runs'), '--no-feed']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${file}:4:19: selfPlay.batch.solve:`);
+      expect(runDirs(path.join(dir, 'runs'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 on an unknown --set field', async () => {
+    const r = await azrRun(['scenarios/tiny.yaml', '--set', 'selfPlay.stepz=3', '--out', path.join(out, 'never'), '--no-feed']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('selfPlay.stepz: unknown field');
+    expect(existsSync(path.join(out, 'never'))).toBe(false);
+  });
+});
