@@ -1,6 +1,19 @@
 // `npm run bench -- feed`: what watching costs the run — step time with 50 reading clients + 1 stalled over step time with none.
 //
-// The run is synthetic (src/feed/syntheticRun.ts) until `azr run` exists (issue 5): per step it emits the volume of
+// Default: a real run. `azr run scenarios/tiny.yaml` in this process (runSelfPlay, the feed started by the run as
+// `--port 0` does, with its default limits), with `--steps` self-play steps (default 8; the base model is built once
+// into bench/out/feed-cache). Step time is each `step.finished` event's `durationMs`, the first step of every run left
+// out (it carries one-time warm-up). In the loaded condition the 50 readers (in a worker thread, as other processes
+// would be) and the stalled client (handshake, subscribe from seq 0, never reads again) connect before the run's first
+// event; "none" has the feed running with no client. Conditions alternate run by run (order flipped every rep) after
+// one warm-up run of each; `stepTimeRatio` is the median of the per-rep ratios of median step times (pairing cancels
+// the slow drifts of a shared machine); pooled medians are printed beside it. Note: a tiny run logs ~90 KB, which
+// the kernel's socket buffers take whole, so the stalled client never reaches the server's own bound here (its
+// stats are printed); tests/feed/realRun.load.test.ts exercises that path.
+//
+// `--synthetic`: the earlier measurement on a synthetic run (src/feed/syntheticRun.ts), described below.
+//
+// Synthetic: per step it emits the volume of
 // the measured self-play loop (33 proposals, 162 scored rollouts, queue depths and actor states: about 240 events,
 // 47 KB) through a real EventBus → EventLog (events.jsonl) → feed, interleaved with a fixed amount of CPU work that
 // stands in for sampling and learning (`--work-ms` of CPU time, calibrated once to loop iterations, so the feed's
@@ -18,9 +31,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { runSelfPlay } from '../src/actors/runner.js';
+import type { StartFeed } from '../src/actors/runner.js';
 import { startFeed } from '../src/feed/feedServer.js';
+import type { FeedClientStats } from '../src/feed/feedServer.js';
 import { StalledClient, startLoadReaders } from '../src/feed/loadReaders.js';
+import type { LoadReaderStats } from '../src/feed/loadReaders.js';
 import { createSyntheticRun } from '../src/feed/syntheticRun.js';
+import { loadRunScenario, parseOverride } from '../src/scenario/load.js';
 
 interface Args {
   steps: number;
@@ -144,12 +164,12 @@ async function rep(withClients: boolean, a: Args, work: () => void): Promise<Rep
   }
 }
 
-export async function main(args: string[]): Promise<void> {
+async function syntheticMain(args: string[]): Promise<void> {
   const a = parseArgs(args);
   const makeWork = calibrateWork();
   const work = makeWork(a.workMs / 10);
   process.stdout.write(
-    `feed bench: synthetic run (azr run does not exist yet), ${a.steps} steps × ~240 events, ${a.workMs} ms of CPU work a step, ` +
+    `feed bench: synthetic run, ${a.steps} steps × ~240 events, ${a.workMs} ms of CPU work a step, ` +
       `${a.clients} readers + 1 stalled vs none, ${a.reps} alternating reps\n`,
   );
   // Warm-up (JIT, sockets, worker start), not counted.
@@ -211,4 +231,165 @@ export async function main(args: string[]): Promise<void> {
       run: 'synthetic',
     })}\n`,
   );
+}
+
+// ---- the real run -----------------------------------------------------------------------------------------------
+
+const TINY = fileURLToPath(new URL('../scenarios/tiny.yaml', import.meta.url));
+const CACHE = fileURLToPath(new URL('./out/feed-cache', import.meta.url));
+
+interface RealArgs {
+  steps: number;
+  reps: number;
+  clients: number;
+}
+
+function parseRealArgs(args: string[]): RealArgs {
+  const out: RealArgs = { steps: 8, reps: 3, clients: 50 };
+  for (let i = 0; i < args.length; i++) {
+    const key = args[i];
+    const value = Number(args[i + 1]);
+    const set = (k: keyof RealArgs) => {
+      if (!Number.isInteger(value) || value < 1) throw new Error(`${key} needs a positive integer`);
+      out[k] = value;
+      i += 1;
+    };
+    if (key === '--steps') set('steps');
+    else if (key === '--reps') set('reps');
+    else if (key === '--clients') set('clients');
+    else throw new Error(`unknown argument ${key} (use --steps N --reps N --clients N, or --synthetic [--steps N --reps N --clients N --work-ms MS])`);
+  }
+  if (out.steps < 2) throw new Error('--steps must be at least 2 (the first step is left out)');
+  return out;
+}
+
+interface RealRep {
+  /** durationMs of every step.finished but the first. */
+  stepMs: number[];
+  totalMs: number;
+  events: number;
+  readers?: LoadReaderStats[];
+  stalled?: { stats: FeedClientStats | null; disconnectedSlow: number };
+  maxClientPendingBytes: number;
+}
+
+async function realRep(withClients: boolean, a: RealArgs): Promise<RealRep> {
+  const out = mkdtempSync(join(tmpdir(), 'azr-bench-feed-'));
+  try {
+    const scenario = await loadRunScenario(TINY, [parseOverride(`run.cacheDir=${CACHE}`), parseOverride(`selfPlay.steps=${a.steps}`)]);
+    const stepMs: number[] = [];
+    let events = 0;
+    let result: Omit<RealRep, 'stepMs' | 'totalMs' | 'events'> = { maxClientPendingBytes: 0 };
+    const start: StartFeed = async (options) => {
+      options.bus.events$.subscribe((e) => {
+        events += 1;
+        if (e.type === 'step.finished' && e.step > 1) stepMs.push(e.durationMs);
+      });
+      const feed = await startFeed(options);
+      const readers = withClients ? startLoadReaders(feed.wsUrl, a.clients) : null;
+      await readers?.ready;
+      const stalled = withClients ? new StalledClient(feed.port, { op: 'subscribe', fromSeq: 0 }) : null;
+      await stalled?.subscribed;
+      const stalledId = feed.stats().connectionsTotal;
+      return {
+        url: feed.url,
+        close: async () => {
+          const stats = feed.stats();
+          result = { maxClientPendingBytes: stats.maxClientPendingBytes };
+          if (readers !== null) {
+            const end = options.bus.nextSeq;
+            const seen = await Promise.race([
+              readers.until((r) => r.next === end || r.closed !== null),
+              new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000)),
+            ]);
+            result.readers = seen ?? (await readers.report());
+            result.stalled = { stats: stats.clients.find((c) => c.id === stalledId) ?? null, disconnectedSlow: stats.disconnectedSlow };
+            await readers.close();
+          }
+          stalled?.destroy();
+          await feed.close();
+        },
+      };
+    };
+    const t0 = performance.now();
+    const outcome = await runSelfPlay({
+      scenario,
+      out,
+      stderr: new PassThrough().resume(),
+      stdout: new PassThrough().resume(),
+      tty: false,
+      signals: false,
+      feed: { start, host: '127.0.0.1', port: 0 },
+    });
+    if (outcome.reason !== 'completed') throw new Error(`the tiny run did not complete: ${outcome.reason} ${outcome.message ?? ''}`);
+    return { stepMs, totalMs: performance.now() - t0, events, ...result };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function realMain(args: string[]): Promise<void> {
+  const a = parseRealArgs(args);
+  process.stdout.write(
+    `feed bench: real run (scenarios/tiny.yaml, ${a.steps} steps, in process, feed with default limits), ` +
+      `${a.clients} readers + 1 stalled vs none, ${a.reps} alternating reps; step time = step.finished durationMs, step 1 left out\n`,
+  );
+  // Warm-up (base model build on first use, JIT, worker start), not counted.
+  await realRep(false, { ...a, steps: 2 });
+  await realRep(true, { ...a, steps: 2 });
+
+  const none: number[] = [];
+  const loaded: number[] = [];
+  const ratios: number[] = [];
+  let readersComplete = true;
+  let lastLoaded: RealRep | null = null;
+  for (let r = 0; r < a.reps; r++) {
+    const order = r % 2 === 0 ? [false, true] : [true, false];
+    const results: Record<string, RealRep> = {};
+    for (const withClients of order) results[withClients ? 'loaded' : 'none'] = await realRep(withClients, a);
+    const n = results['none']!;
+    const l = results['loaded']!;
+    lastLoaded = l;
+    none.push(...n.stepMs);
+    loaded.push(...l.stepMs);
+    ratios.push(median(l.stepMs) / median(n.stepMs));
+    const complete = l.readers !== undefined && l.readers.every((x) => x.next === l.events && x.finished && x.duplicates === 0 && x.outOfOrder === 0);
+    readersComplete &&= complete;
+    const st = l.stalled?.stats;
+    process.stdout.write(
+      `rep ${r + 1}: step median none ${median(n.stepMs).toFixed(0)} ms, with clients ${median(l.stepMs).toFixed(0)} ms (×${ratios[r]!.toFixed(3)}); ` +
+        `run ${(n.totalMs / 1000).toFixed(1)} s vs ${(l.totalMs / 1000).toFixed(1)} s; ${l.events} events; readers complete ${complete}; ` +
+        `stalled client: ${st ? `sent ${st.bytesSent} B, pending ${st.pendingBytes} B, skipped ${st.eventsSkipped}` : 'gone'}` +
+        `${l.stalled?.disconnectedSlow ? ', disconnected' : ''}; max client queue ${l.maxClientPendingBytes} B\n`,
+    );
+  }
+  const mNone = median(none);
+  const mLoaded = median(loaded);
+  process.stdout.write(
+    `step time ratio, median of paired reps: ×${median(ratios).toFixed(3)} (target ≤ 1.10); pooled medians: none ${mNone.toFixed(0)} ms, ` +
+      `${a.clients} readers + 1 stalled ${mLoaded.toFixed(0)} ms → ×${(mLoaded / mNone).toFixed(3)}\n`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'feed',
+      stepTimeRatio: Number(median(ratios).toFixed(4)),
+      pooledRatio: Number((mLoaded / mNone).toFixed(4)),
+      repRatios: ratios.map((x) => Number(x.toFixed(4))),
+      stepMsNone: Number(mNone.toFixed(1)),
+      stepMsLoaded: Number(mLoaded.toFixed(1)),
+      clients: a.clients,
+      stalled: 1,
+      steps: a.steps,
+      stepsMeasuredPerRun: a.steps - 1,
+      reps: a.reps,
+      readersComplete,
+      eventsPerRun: lastLoaded?.events ?? null,
+      run: 'real:scenarios/tiny.yaml',
+    })}\n`,
+  );
+}
+
+export async function main(args: string[]): Promise<void> {
+  if (args[0] === '--synthetic') await syntheticMain(args.slice(1));
+  else await realMain(args);
 }

@@ -131,6 +131,11 @@ export class StalledClient {
     return out;
   }
 
+  /** Sends one message (a masked text frame, at most 125 bytes) without reading anything: writing needs no reading. */
+  send(message: unknown): void {
+    this.socket.write(maskedTextFrame(JSON.stringify(message)));
+  }
+
   destroy(): void {
     this.socket.destroy();
   }

@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { startFeed } from '../../src/feed/feedServer.js';
@@ -137,3 +138,13 @@ export function coverage(messages: readonly ServerMessage[], from: number): { ne
   }
   return { next, gaps, duplicates, outOfOrder };
 }
+
+/** scenarios/tiny.yaml, the scenario of the real-run tests. */
+export const TINY_SCENARIO = fileURLToPath(new URL('../../scenarios/tiny.yaml', import.meta.url));
+
+/**
+ * Where the real-run tests of the feed cache the tiny base model (`run.cacheDir`): shared by the test files and
+ * kept between test runs, so it is built once. Entries are keyed by everything the weights depend on, and a build
+ * renames into place (a concurrent build by another file is harmless).
+ */
+export const REAL_RUN_CACHE = join(tmpdir(), 'azr-feed-tests-cache');

@@ -443,6 +443,12 @@ function connect() {
     handle(ws, m);
   };
   ws.onclose = (ev) => {
+    if (state.finished !== null) {
+      // The page holds the whole run up to run.finished (`azr run` closes its feed when the run ends): nothing to
+      // come back for, and the status stays "finished" instead of retrying forever.
+      setStatus('finished', `finished: ${state.finished} · feed closed`);
+      return;
+    }
     const delay = Math.min(10_000, 500 * 2 ** attempt);
     attempt += 1;
     const why = ev.code === 4008 ? 'too slow, cut off' : `closed ${ev.code}`;
