@@ -12,8 +12,10 @@
 // Unlike AZR, there is no pickling, no timeout_decorator and no per-step pool restart, so the baseline is optimistic.
 // Timed from spawning the two workers to the last answer, so Python start-up is included too.
 //
-// The two alternate for --reps repetitions; medians and the per-repetition ratio are printed. Then p50/p99 latency of
-// one normal validation through the pool API (in-process, 2 workers, requests sent one at a time).
+// The two alternate for --reps repetitions (default 5, --n 50000 programs each); medians and the per-repetition ratio
+// are printed, plus azr's start-up (spawn to first answer) and its rate after that, since start-up includes loading
+// every command `azr` wires. Then p50/p99 latency of one normal validation through the pool API (in-process,
+// 2 workers, requests sent one at a time, after 200 warm-up requests).
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -171,6 +173,8 @@ export async function main(args: string[]): Promise<void> {
 
   const py: number[] = [];
   const azr: number[] = [];
+  const steady: number[] = [];
+  const starts: number[] = [];
   const ratios: number[] = [];
   try {
     for (let r = 0; r < reps; r++) {
@@ -181,6 +185,8 @@ export async function main(args: string[]): Promise<void> {
       py.push(n / p.seconds);
       azr.push(n / a.seconds);
       ratios.push(n / a.seconds / (n / p.seconds));
+      steady.push((n - 1) / (a.seconds - a.firstAnswer));
+      starts.push(a.firstAnswer);
       console.log(
         `  rep ${r + 1}: python pool ${(n / p.seconds).toFixed(0)}/s (${p.seconds.toFixed(2)} s), azr exec ${(n / a.seconds).toFixed(0)}/s ` +
           `(${a.seconds.toFixed(2)} s, first answer after ${a.firstAnswer.toFixed(2)} s), ratio ${(p.seconds / a.seconds).toFixed(2)}`,
@@ -208,6 +214,10 @@ export async function main(args: string[]): Promise<void> {
   const p99 = quantile(lat, 0.99);
   console.log(`python pool (2 × python3 -I -S, exec in fresh globals, f twice): median ${median(py).toFixed(0)} validations/s`);
   console.log(`azr exec (2 QuickJS workers, whole process):                  median ${median(azr).toFixed(0)} validations/s`);
+  console.log(
+    `  of which: azr start-up to the first answer median ${median(starts).toFixed(2)} s; after it, median ${median(steady).toFixed(0)} validations/s ` +
+      `(${(median(steady) / median(py)).toFixed(2)}× the python pool's whole-run rate)`,
+  );
   console.log(`ratio azr/python: median ${ratio.toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}); target ≥ 1.5`);
   console.log(`latency of one validation via the pool API: p50 ${quantile(lat, 0.5).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (n=${lat.length}); target p99 < 5 ms`);
   console.log(JSON.stringify({ bench: 'sandbox', ratio: Number(ratio.toFixed(3)), p99ms: Number(p99.toFixed(3)) }));

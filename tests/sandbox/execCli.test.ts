@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 const AZR = fileURLToPath(new URL('../../bin/azr.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'azr-exec-test-'));
@@ -101,16 +101,32 @@ describe('azr exec', () => {
     expect(code).toBe(3);
   });
 
-  it.each([
-    ['an unreadable file', ['exec', join(dir, 'missing.jsonl')]],
-    ['an unknown flag', ['exec', '--bogus']],
-    ['a bad number', ['exec', '--workers', '0']],
-    ['a stack above 256 KiB', ['exec', '--stack', '1024']],
-    ['an unknown isolation mode', ['exec', '--isolation', 'none']],
-  ])('exits with 2 on a usage error: %s', async (_name, args) => {
-    const { code, stdout, stderr } = await azr(args);
+  it('exits with 2 on a usage error (through the bin, for an unknown flag)', async () => {
+    const { code, stdout, stderr } = await azr(['exec', '--bogus']);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/error/);
+    expect(stderr).toMatch(/unknown option '--bogus'/);
+  });
+
+  // The other usage errors go through the same entry point in this process (a process start costs seconds here).
+  it.each([
+    ['an unreadable file', ['exec', join(dir, 'missing.jsonl')], /cannot read/],
+    ['a directory', ['exec', dir], /cannot read/],
+    ['a bad number', ['exec', '--workers', '0'], /positive integer/],
+    ['a stack above 256 KiB', ['exec', '--stack', '1024'], /stackBytes must be at most/],
+    ['an unknown isolation mode', ['exec', '--isolation', 'none'], /hardened' or 'fresh/],
+  ])('returns 2 on a usage error: %s', async (_name, args, message) => {
+    const { main } = await import('../../src/cli.js');
+    let stderr = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      expect(await main(['node', 'azr', ...(args as string[])])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr).toMatch(message as RegExp);
   });
 });
