@@ -8,7 +8,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { addFeedRunOptions, feedRunSettings, startFeed } from '../feed/index.js';
 import { loadRunScenario, parseOverride, parseRunScenario, ScenarioLoadError, type Override } from '../scenario/load.js';
 import type { RunScenario } from '../scenario/schema.js';
-import { runSelfPlay, type RunOptions, type RunOutcome, type StartFeed } from './runner.js';
+// runner.js pulls in TF.js and the whole run (~3 s to load): imported when a run starts, so `azr exec` etc. start fast.
+import type { RunOptions, RunOutcome, StartFeed } from './runner.js';
 
 /** The scenario `azr run` uses without an argument. */
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../scenarios/default.yaml', import.meta.url));
@@ -64,6 +65,7 @@ export async function runRunCommand(o: RunCommandOptions): Promise<RunOutcome> {
   const feed = o.feed?.enabled
     ? { start: startFeed as unknown as StartFeed, host: o.feed.host, port: o.feed.port, ...(o.feed.token !== undefined ? { token: o.feed.token } : {}) }
     : undefined;
+  const { runSelfPlay } = await import('./runner.js');
   return runSelfPlay({
     scenario,
     ...(o.out !== undefined ? { out: o.out } : {}),
