@@ -13,7 +13,7 @@ import { messageFor } from '../azr/message.js';
 import { operationCount, tierOf, TIERS, type ProbeTask, type Tier } from '../azr/probe.js';
 import type { Rng } from '../azr/rng.js';
 import { inductionSplit, type InductionTask, type Triplet } from '../azr/tasks.js';
-import { argsLexemes, argsSource, canonicalValue, valueEquals, valueLexemes, valueSource, type Value } from '../azr/value.js';
+import { argsLexemes, argsSource, canonicalValue, valueEquals, valueLexemes, valueSource, valueType, type Value } from '../azr/value.js';
 import { proposerPrompt, solverPrompt, supervisedExample, TAGS, tokenizer } from '../gpu/tokenizer.js';
 import { parseValue, validateProposals, type CanonicalValue, type Sandbox } from '../sandbox/index.js';
 import type { FormatWeights, TierWeights } from '../scenario/pretrainConfig.js';
@@ -47,8 +47,11 @@ export interface LabelledProgram {
   readonly lexemes: readonly string[];
   readonly params: readonly ParamName[];
   readonly tier: Tier;
-  /** Distinct inputs whose output is expressible, in draw order. */
-  readonly pairs: readonly { readonly input: string; readonly args: readonly Value[]; readonly output: Value }[];
+  /**
+   * Distinct inputs whose output is expressible, in draw order. `simplest` is the input with the fewest lexemes found
+   * to give the same output: the input itself, or it with some arguments replaced by `0`, `""` or `[]` (executor-checked).
+   */
+  readonly pairs: readonly { readonly input: string; readonly args: readonly Value[]; readonly output: Value; readonly simplest: string }[];
 }
 
 /** Counters of what a chunk drew, kept and dropped. */
@@ -122,6 +125,8 @@ export interface LabelOptions {
   readonly inputsPerProgram: number;
   readonly maxProgramLength?: number;
   readonly exclusion?: ProbeExclusion;
+  /** Find each pair's simplest equivalent input (default true; see simplifyInputs). */
+  readonly simplify?: boolean;
 }
 
 /**
@@ -167,7 +172,7 @@ export async function labelPrograms(sandbox: Sandbox, rng: Rng, options: LabelOp
       const r = results[k++]!;
       const output = r.ok ? valueFromOutput(r.output) : undefined;
       if (output === undefined) stats.invalidRuns++;
-      else pairs.push({ input: input.source, args: input.args, output });
+      else pairs.push({ input: input.source, args: input.args, output, simplest: input.source });
     }
     if (new Set(pairs.map((p) => valueSource(p.output))).size < 2) {
       stats.degenerate++;
@@ -175,7 +180,42 @@ export async function labelPrograms(sandbox: Sandbox, rng: Rng, options: LabelOp
     }
     out.push({ program: d.program, lexemes: d.lexemes, params: d.params, tier: d.tier, pairs });
   }
+  if (options.simplify ?? true) await simplifyInputs(sandbox, out, stats);
   return out;
+}
+
+const SIMPLEST: Readonly<Record<string, Value>> = { int: 0, str: '', arr: [] };
+
+/**
+ * For each labelled pair, tries the input with some of its arguments replaced by the simplest value of their type
+ * (`0`, `""`, `[]`) and keeps, as `simplest`, the shortest variant the executor finds gives the same output. An
+ * argument the program ignores is then written as `0`/`""`/`[]` in abduction answers instead of random noise.
+ */
+async function simplifyInputs(sandbox: Sandbox, programs: LabelledProgram[], stats: ChunkStats): Promise<void> {
+  const variants: { program: LabelledProgram; pair: number; input: string; length: number }[] = [];
+  for (const p of programs) {
+    const n = p.params.length;
+    p.pairs.forEach((pair, i) => {
+      for (let mask = 1; mask < 1 << n; mask++) {
+        const args = pair.args.map((a, j) => ((mask >> j) & 1 ? (SIMPLEST[valueType(a) ?? ''] ?? a) : a));
+        const input = argsSource(args);
+        if (input !== pair.input) variants.push({ program: p, pair: i, input, length: argsLexemes(args).length });
+      }
+    });
+  }
+  const results = await validateProposals(sandbox, variants.map((v) => ({ program: v.program.program, input: v.input })));
+  stats.runs += variants.length;
+  const best = new Map<LabelledProgram['pairs'][number], number>();
+  variants.forEach((v, k) => {
+    const r = results[k]!;
+    const pair = v.program.pairs[v.pair]!;
+    const output = r.ok ? valueFromOutput(r.output) : undefined;
+    if (output === undefined || !valueEquals(output, pair.output)) return;
+    if (v.length < (best.get(pair) ?? argsLexemes(pair.args).length)) {
+      best.set(pair, v.length);
+      (pair as { simplest: string }).simplest = v.input;
+    }
+  });
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -225,15 +265,16 @@ export function inductionTaskOf(p: LabelledProgram, n: number): InductionTask | 
 }
 
 /**
- * The abduction answer taught for a pair: of the program's labelled inputs that give the same output, the one with
- * the fewest lexemes (first drawn on ties). Any such input is correct; one canonical choice makes the target less noisy.
+ * The abduction answer taught for a pair: of the program's labelled inputs that give the same output, and their
+ * simplified variants, the one with the fewest lexemes (first drawn on ties). Any such input is correct; one short
+ * canonical choice makes the target less noisy.
  */
 function simplestInput(p: LabelledProgram, output: Value): string {
   let best: { input: string; length: number } | null = null;
   for (const pair of p.pairs) {
     if (!valueEquals(pair.output, output)) continue;
-    const length = argsLexemes(pair.args).length;
-    if (best === null || length < best.length) best = { input: pair.input, length };
+    const length = inputLexemes(pair.simplest, p.params).length;
+    if (best === null || length < best.length) best = { input: pair.simplest, length };
   }
   return best!.input;
 }

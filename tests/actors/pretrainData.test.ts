@@ -75,11 +75,14 @@ describe('pretraining examples', () => {
     expect([...formats].sort()).toEqual([...PRETRAIN_FORMATS].sort());
     for (const e of examples) {
       expect(e.tokens.length).toBe(e.lossMask.length);
-      const first = e.lossMask.indexOf(1);
-      expect(tokenizer.decode([e.tokens[first - 1]!])).toEqual(['<answer>']);
-      expect(e.lossMask.slice(first).every((m) => m === 1)).toBe(true);
-      expect(e.tokens[e.tokens.length - 1]).toBe(tokenizer.endId);
+      // every answer run follows <answer> and ends with <end>; nothing else carries loss
+      e.lossMask.forEach((m, i) => {
+        if (m === 1 && e.lossMask[i - 1] !== 1) expect(tokenizer.decode([e.tokens[i - 1]!])).toEqual(['<answer>']);
+        if (m === 1 && e.lossMask[i + 1] !== 1) expect(e.tokens[i]).toBe(tokenizer.endId);
+      });
+      expect(e.lossMask[e.lossMask.length - 1]).toBe(1);
     }
+    expect(examples.some((e) => e.task.format === 'solveDeduction' && e.task.more.length === 1)).toBe(true);
   });
 
   it('encode their task: prompt from the view, answer from the label', () => {
