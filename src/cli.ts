@@ -1,12 +1,20 @@
 // The `azr` command line: one commander program, each subcommand's work delegated to its layer.
 import { Command } from 'commander';
-import { addPretrainCommand } from './actors/pretrainCommand.js';
-import { addRunCommand } from './actors/runCommand.js';
-import { addFeedCommands } from './feed/index.js';
-import { addExecCommand } from './sandbox/execCommand.js';
 
-/** Builds the program; subcommands are added here as the layers that implement them land. */
-export function buildProgram(): Command {
+/**
+ * Where each subcommand is defined. Modules load on demand: `azr exec` must not pay for TF.js (~1.5 s) or the
+ * feed server, so a known subcommand loads only its own module; anything else (`--help`, a typo) loads them all.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<(program: Command) => unknown>>> = {
+  run: async () => (await import('./actors/runCommand.js')).addRunCommand,
+  pretrain: async () => (await import('./actors/pretrainCommand.js')).addPretrainCommand,
+  exec: async () => (await import('./sandbox/execCommand.js')).addExecCommand,
+  replay: async () => (await import('./feed/feedCommands.js')).addReplayCommand,
+  watch: async () => (await import('./feed/feedCommands.js')).addWatchCommand,
+};
+
+/** Builds the program with the named subcommands (default: all of them, in help order). */
+export async function buildProgram(only?: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('azr')
@@ -17,16 +25,17 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  addRunCommand(program);
-  addPretrainCommand(program);
-  addExecCommand(program);
-  addFeedCommands(program);
+  for (const name of only ?? Object.keys(COMMANDS)) {
+    const add = await COMMANDS[name]?.();
+    add?.(program);
+  }
   return program;
 }
 
-/** Runs the CLI; returns the exit code (0 ok, 2 usage error). */
+/** Runs the CLI; returns the exit code (0 ok, 2 usage error, or the command's own code). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const sub = argv[2];
+  const program = await buildProgram(sub !== undefined && sub in COMMANDS ? [sub] : undefined);
   try {
     await program.parseAsync(argv);
     return 0;
