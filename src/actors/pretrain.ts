@@ -7,6 +7,7 @@
 //
 // With a step budget the run is deterministic: batch k depends only on the seed and k, never on timing.
 
+import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ProbeTask } from '../azr/probe.js';
@@ -21,6 +22,20 @@ import { BASE_KIND, saveBaseModel, vocabFingerprint } from './baseModel.js';
 import { PretrainDataStream, ProbeExclusion, type ChunkStats } from './pretrainData.js';
 import { loadProbeTasks, ProbeEvaluator, type ProbeReport } from './probeEval.js';
 
+/**
+ * CPU seconds the main thread (the trainer) has used, from /proc on Linux, else null. On a shared machine this
+ * estimates what the wall clock would read on an idle one: the trainer is single-threaded and the bottleneck.
+ */
+export function mainThreadCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return null;
+  }
+}
+
 /** One point of the learning curve. */
 export interface CurvePoint {
   readonly step: number;
@@ -28,6 +43,8 @@ export interface CurvePoint {
   readonly trainSeconds: number;
   /** Wall-clock seconds since the run started. */
   readonly seconds: number;
+  /** Main-thread CPU seconds since the run started (Linux; null elsewhere): the wall clock of an idle machine. */
+  readonly cpuSeconds: number | null;
   readonly overall: number;
   readonly deduction: number | null;
   readonly abduction: number | null;
@@ -64,6 +81,8 @@ export interface PretrainResult {
   readonly steps: number;
   readonly seconds: number;
   readonly trainSeconds: number;
+  /** Main-thread CPU seconds of the whole run (null off Linux). */
+  readonly cpuSeconds: number | null;
   readonly curve: readonly CurvePoint[];
   readonly data: ChunkStats;
   readonly backend: BackendReport;
@@ -87,6 +106,11 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const now = options.now ?? (() => performance.now());
   const started = now();
   const elapsed = () => (now() - started) / 1000;
+  const cpuStart = mainThreadCpuSeconds();
+  const cpuElapsed = () => {
+    const c = mainThreadCpuSeconds();
+    return c === null || cpuStart === null ? null : c - cpuStart;
+  };
   const { scenario } = options;
   const p = scenario.pretrain;
   const budgetSteps = p.minutes === null ? p.steps : null;
@@ -134,6 +158,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         step,
         trainSeconds: trainMs / 1000,
         seconds: elapsed(),
+        cpuSeconds: cpuElapsed(),
         overall: a.overall,
         deduction: a.deduction,
         abduction: a.abduction,
@@ -182,7 +207,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       probeEnd: probeEnd.accuracy.overall,
       curve: curve.map((c) => ({ ...c })),
     });
-    const result: PretrainResult = { probeStart, probeEnd, steps: step, seconds, trainSeconds: trainMs / 1000, curve, data: { ...data.totals }, backend };
+    const result: PretrainResult = { probeStart, probeEnd, steps: step, seconds, trainSeconds: trainMs / 1000, cpuSeconds: cpuElapsed(), curve, data: { ...data.totals }, backend };
     await writeFile(
       path.join(options.out, 'pretrain.json'),
       JSON.stringify({ ...result, probeStart: { ...probeStart, correct: undefined }, probeEnd: { ...probeEnd, correct: undefined } }, null, 2) + '\n',

@@ -121,10 +121,18 @@ export async function runPretrainCommand(o: PretrainCommandOptions): Promise<Pre
   const a = result.probeStart.accuracy.overall;
   const b = result.probeEnd.accuracy.overall;
   stderr.write(
-    `azr pretrain: ${result.steps} steps in ${result.seconds.toFixed(0)} s; probe ${pct(a)} → ${pct(b)} (${b >= a ? '+' : ''}${(100 * (b - a)).toFixed(1)} points); ` +
+    `azr pretrain: ${result.steps} steps in ${result.seconds.toFixed(0)} s${result.cpuSeconds === null ? '' : ` (trainer thread CPU ${result.cpuSeconds.toFixed(0)} s)`}; probe ${pct(a)} → ${pct(b)} (${b >= a ? '+' : ''}${(100 * (b - a)).toFixed(1)} points); ` +
       `${formatAccuracy(result.probeEnd.accuracy)}; base checkpoint in ${o.out}\n`,
   );
-  stdout.write(JSON.stringify({ probeStart: round(a), probeEnd: round(b), seconds: round(result.seconds, 1), steps: result.steps }) + '\n');
+  stdout.write(
+    JSON.stringify({
+      probeStart: round(a),
+      probeEnd: round(b),
+      seconds: round(result.seconds, 1),
+      steps: result.steps,
+      cpuSeconds: result.cpuSeconds === null ? null : round(result.cpuSeconds, 1),
+    }) + '\n',
+  );
   return result;
 }
 

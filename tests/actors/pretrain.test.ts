@@ -73,7 +73,7 @@ describe('azr pretrain', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const json = JSON.parse(lines[0]!) as Record<string, number>;
-    expect(Object.keys(json)).toEqual(['probeStart', 'probeEnd', 'seconds', 'steps']);
+    expect(Object.keys(json)).toEqual(['probeStart', 'probeEnd', 'seconds', 'steps', 'cpuSeconds']);
     expect(json.steps).toBe(3);
     expect(json.probeStart).toBeGreaterThanOrEqual(0);
     expect(json.probeEnd).toBeLessThanOrEqual(1);
