@@ -186,7 +186,7 @@ export function addPretrainCommand(program: Command, io: { stdout?: Writable; st
     .description(
       'Train the base model: next-token training on task-language programs sampled from the grammar and labelled by the ' +
         'executor (all six prompt formats; probe programs never included), probe accuracy at start and end, a base ' +
-        'checkpoint in DIR, and one JSON line on stdout: {"probeStart","probeEnd","seconds","steps"}.',
+        'checkpoint in DIR, and one JSON line on stdout: {"probeStart","probeEnd","seconds","steps","cpuSeconds"}.',
     )
     .argument('[scenario]', 'scenario YAML with model: and pretrain: sections (default: the built-in defaults, as scenarios/pretrain.yaml)')
     .requiredOption('-o, --out <dir>', 'directory for the base checkpoint (created; an existing checkpoint there is replaced)')

@@ -10,7 +10,7 @@ import { z } from 'zod';
 export const ModelSectionSchema = z
   .strictObject({
     layers: z.number().int().min(1).max(12).default(2).describe('transformer blocks'),
-    width: z.number().int().min(8).max(1024).default(96).describe('embedding width d (d=96, 2 layers: about 240k parameters)'),
+    width: z.number().int().min(8).max(1024).default(64).describe('embedding width d (d=64, 2 layers: about 128k parameters)'),
     heads: z.number().int().min(1).max(32).default(4).describe('attention heads; must divide width'),
     contextLength: z
       .number()
@@ -31,20 +31,20 @@ const weight = z.number().min(0);
 
 export const FormatWeightsSchema = z
   .strictObject({
-    solveDeduction: weight.default(4).describe('solver, deduction: program + input → output'),
+    solveDeduction: weight.default(5).describe('solver, deduction: program + input → output'),
     solveAbduction: weight.default(4).describe('solver, abduction: program + output → an input that produces it'),
-    solveInduction: weight.default(3).describe('solver, induction: shown pairs + message → program'),
-    proposeDeduction: weight.default(0.4).describe('proposer, deduction: K references → program + input'),
-    proposeAbduction: weight.default(0.4).describe('proposer, abduction: K references → program + input'),
-    proposeInduction: weight.default(0.4).describe('proposer, induction: program → N inputs + message'),
+    solveInduction: weight.default(2).describe('solver, induction: shown pairs + message → program'),
+    proposeDeduction: weight.default(0.1).describe('proposer, deduction: K references → program + input'),
+    proposeAbduction: weight.default(0.1).describe('proposer, abduction: K references → program + input'),
+    proposeInduction: weight.default(0.1).describe('proposer, induction: program → N inputs + message'),
   })
   .refine((w) => Object.values(w).some((x) => x > 0), { message: 'at least one format needs a positive weight' })
   .describe('relative share of each prompt format among training examples');
 
 export const TierWeightsSchema = z
   .strictObject({
-    easy: weight.default(1).describe('programs with 1 operation'),
-    medium: weight.default(1).describe('programs with 2 operations'),
+    easy: weight.default(2).describe('programs with 1 operation'),
+    medium: weight.default(2).describe('programs with 2 operations'),
     hard: weight.default(1).describe('programs with 3–5 operations'),
   })
   .refine((w) => w.easy + w.medium + w.hard > 0, { message: 'at least one tier needs a positive weight' })
@@ -52,17 +52,17 @@ export const TierWeightsSchema = z
 
 export const PretrainSectionSchema = z
   .strictObject({
-    steps: z.number().int().min(1).default(1500).describe('optimizer steps: the budget knob (fewer steps = a deliberately weaker base)'),
+    steps: z.number().int().min(1).default(1800).describe('optimizer steps: the budget knob (fewer steps = a deliberately weaker base)'),
     minutes: z
       .number()
       .positive()
       .nullable()
       .default(null)
       .describe('wall-clock budget for training instead of steps (not deterministic); null = use steps'),
-    batchSize: z.number().int().min(1).max(1024).default(32).describe('sequences per optimizer step'),
-    lr: z.number().positive().max(1).default(3e-3).describe('peak AdamW learning rate'),
-    minLr: z.number().min(0).max(1).default(3e-4).describe('learning rate at the end of the cosine decay'),
-    warmupSteps: z.number().int().min(0).default(40).describe('linear warm-up steps before the cosine decay'),
+    batchSize: z.number().int().min(1).max(1024).default(16).describe('sequences per optimizer step'),
+    lr: z.number().positive().max(1).default(4e-3).describe('peak AdamW learning rate'),
+    minLr: z.number().min(0).max(1).default(4e-4).describe('learning rate at the end of the cosine decay'),
+    warmupSteps: z.number().int().min(0).default(60).describe('linear warm-up steps before the cosine decay'),
     weightDecay: z.number().min(0).default(0.1).describe('decoupled weight decay on matrices'),
     formats: FormatWeightsSchema.prefault({}),
     tiers: TierWeightsSchema.prefault({}),
@@ -77,12 +77,12 @@ export const PretrainSectionSchema = z
       .int()
       .min(1)
       .max(8)
-      .default(1)
+      .default(4)
       .describe('queries per solver deduction/abduction example: after the first answer, more inputs (outputs) of the same program, each answered in turn'),
     references: z.number().int().min(1).max(6).default(3).describe('most references K in a deduction/abduction proposer prompt (each example draws 1..K)'),
     inductionInputs: z.number().int().min(2).max(16).default(10).describe('inputs N of an induction task (half shown, half hidden; the paper: 10)'),
     programsPerChunk: z.number().int().min(2).default(96).describe('programs generated and labelled together (one executor batch)'),
-    chunkBatches: z.number().int().min(1).default(8).describe('training batches cut from one labelled chunk (sorted by length first, so batches pad little)'),
+    chunkBatches: z.number().int().min(1).default(16).describe('training batches cut from one labelled chunk (sorted by length first, so batches pad little)'),
     prefetch: z.number().int().min(1).default(3).describe('labelled chunks kept ready ahead of the trainer (bounds memory and executor lead)'),
     workers: z.number().int().min(1).default(1).describe('executor worker threads labelling data and grading the probe'),
     probeEvery: z.number().int().min(0).default(0).describe('also evaluate the probe every this many steps (the learning curve); 0 = start and end only'),

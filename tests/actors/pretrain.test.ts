@@ -1,5 +1,6 @@
 // `azr pretrain` through its commander command: a tiny budget writes a loadable base checkpoint and the JSON line; seeded runs repeat exactly.
 
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +12,8 @@ import { probeToJsonl } from '../../src/azr/probe.js';
 import { loadBaseModel, vocabFingerprint } from '../../src/actors/baseModel.js';
 import { learningRate } from '../../src/actors/pretrain.js';
 import { addPretrainCommand, pretrainCommand } from '../../src/actors/pretrainCommand.js';
-import { defaultPretrainScenario, parsePretrainScenario } from '../../src/scenario/pretrainConfig.js';
+import { defaultPretrainScenario, loadPretrainScenario, parsePretrainScenario } from '../../src/scenario/pretrainConfig.js';
+import { fileURLToPath } from 'node:url';
 
 let dir: string;
 let scenarioFile: string;
@@ -140,6 +142,29 @@ describe('azr pretrain', () => {
   });
 });
 
+describe('the real entry point', () => {
+  it('node bin/azr.js pretrain writes the checkpoint and the JSON line; a missing scenario exits 2', async () => {
+    const bin = fileURLToPath(new URL('../../bin/azr.js', import.meta.url));
+    const out = path.join(dir, 'cli');
+    const ok = await run(process.execPath, [bin, 'pretrain', scenarioFile, '--out', out, '--steps', '2', '--probe', probeFile]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout.trim())).toMatchObject({ steps: 2 });
+    const { model } = await loadBaseModel(out);
+    model.dispose();
+    const bad = await run(process.execPath, [bin, 'pretrain', path.join(dir, 'nope.yaml'), '--out', out]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/cannot read scenario/);
+  });
+});
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: fileURLToPath(new URL('../..', import.meta.url)) }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
+    );
+  });
+}
+
 describe('the pretrain config', () => {
   it('has defaults for every field and checks values', () => {
     const d = defaultPretrainScenario();
@@ -150,6 +175,11 @@ describe('the pretrain config', () => {
       /at least one format/,
     );
     expect(parsePretrainScenario({ run: { anything: 1 } }).seed).toBe(d.seed); // other sections belong to other commands
+  });
+
+  it('scenarios/pretrain.yaml spells out exactly the defaults', async () => {
+    const file = await loadPretrainScenario(fileURLToPath(new URL('../../scenarios/pretrain.yaml', import.meta.url)));
+    expect(file).toEqual(defaultPretrainScenario());
   });
 
   it('warms up linearly, then decays by a cosine to minLr', () => {
