@@ -7,12 +7,12 @@ import { joinLexemes } from './render.js';
 import type { Value } from './value.js';
 
 /** The three task types: deduction (predict o), abduction (find an i), induction (write p). */
-export type TaskType = 'deduction' | 'abduction' | 'induction';
-export const TASK_TYPES: readonly TaskType[] = ['deduction', 'abduction', 'induction'];
+export const TASK_TYPES = ['deduction', 'abduction', 'induction'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
 
 /** The two roles of the one model. */
-export type Role = 'propose' | 'solve';
-export const ROLES: readonly Role[] = ['propose', 'solve'];
+export const ROLES = ['propose', 'solve'] as const;
+export type Role = (typeof ROLES)[number];
 
 /**
  * A triplet (p, i, o) with o = p(i): `program` is the source of `function f(…) { … }`, `input` the source of an

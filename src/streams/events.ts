@@ -1,16 +1,14 @@
 // The run events: one zod discriminated union on `type`, the contract between actors, events.jsonl, metrics and the feed.
 import { z } from 'zod';
+import { ROLES, TASK_TYPES, type Role, type TaskType } from '../azr/tasks.js';
+
+// The roles and task types are the algorithm's (src/azr); re-exported for the event layer's users.
+export { ROLES, TASK_TYPES, type Role, type TaskType };
 
 /** Schema version written in every event's `v`; bump it when a field changes meaning or is removed. */
 export const EVENT_SCHEMA_VERSION = 1;
 
-/** The two roles of the one model (paper §3): proposing tasks and solving them. */
-export const ROLES = ['propose', 'solve'] as const;
-export type Role = (typeof ROLES)[number];
 
-/** The three task types of AZR (paper §3.2). */
-export const TASK_TYPES = ['deduction', 'abduction', 'induction'] as const;
-export type TaskType = (typeof TASK_TYPES)[number];
 
 const role = z.enum(ROLES).describe('which role of the model produced the completion');
 const task = z.enum(TASK_TYPES).describe('task type');
