@@ -1,9 +1,8 @@
 // The dashboard in headless Chromium against a synthetic live run: charts get points, proposals fill, reconnect resumes.
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, CHARTS, CHROMIUM, dashboardPage, haveChromium, launchChromium, noteSkipped, requireBrowser } from './browser.js';
 import { startFeed } from '../../src/feed/feedServer.js';
 import type { FeedServer } from '../../src/feed/feedServer.js';
 import { logEvents, removeTempDirs, syntheticFeed } from './helpers.js';
@@ -15,14 +14,8 @@ declare const document: {
 };
 declare const window: { azrDashboard: { state: { nextSeq: number; gaps: number; rewards: Map<number, Map<string, [number, number]>> } } };
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
-const haveChromium = existsSync(CHROMIUM);
-const required = process.env['AZR_REQUIRE_BROWSER'] === '1';
-const CHARTS = ['rewards', 'valid', 'learnability', 'probe', 'learner', 'queues'];
 
-if (!haveChromium && !required)
-  console.warn(`dashboard browser test skipped: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`);
+noteSkipped('dashboard browser test');
 
 let browser: Browser | null = null;
 const servers: FeedServer[] = [];
@@ -34,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('dashboard in a browser', () => {
-  it.runIf(required && !haveChromium)('requires Chromium when AZR_REQUIRE_BROWSER=1', () => {
+  it.runIf(requireBrowser && !haveChromium)('requires Chromium when AZR_REQUIRE_BROWSER=1', () => {
     expect.fail(`AZR_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install -y chromium`);
   });
 
@@ -50,17 +43,8 @@ describe('dashboard in a browser', () => {
     });
     servers.push(feed);
     const running = run.run();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1500 } });
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.text().includes('invalid')) problems.push(message.text());
-    });
+    browser = await launchChromium();
+    const { page, problems } = await dashboardPage(browser);
 
     // Act
     await page.goto(feed.url);

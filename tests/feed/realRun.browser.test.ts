@@ -3,12 +3,12 @@
 // the proposals table fills; once the run exits, the page holds the whole log (every rollout once, no gap).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, CHARTS, CHROMIUM, dashboardPage, haveChromium, launchChromium, noteSkipped, requireBrowser } from './browser.js';
 import { REAL_RUN_CACHE, TINY_SCENARIO, logEvents, removeTempDirs, tempDir } from './helpers.js';
 
 // Page-side functions run in the browser; this project's TypeScript has no DOM lib, so declare what they touch.
@@ -18,15 +18,9 @@ declare const document: {
 };
 declare const window: { azrDashboard: { state: { nextSeq: number; gaps: number; rewards: Map<number, Map<string, [number, number]>> } } };
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const haveChromium = existsSync(CHROMIUM);
-const required = process.env['AZR_REQUIRE_BROWSER'] === '1';
-const CHARTS = ['rewards', 'valid', 'learnability', 'probe', 'learner', 'queues'];
 
-if (!haveChromium && !required)
-  console.warn(`dashboard browser test (real run) skipped: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`);
+noteSkipped('dashboard browser test (real run)');
 
 let browser: Browser | null = null;
 let child: ChildProcess | null = null;
@@ -38,23 +32,14 @@ afterAll(async () => {
 });
 
 describe('dashboard in a browser, real run', () => {
-  it.runIf(required && !haveChromium)('requires Chromium when AZR_REQUIRE_BROWSER=1', () => {
+  it.runIf(requireBrowser && !haveChromium)('requires Chromium when AZR_REQUIRE_BROWSER=1', () => {
     expect.fail(`AZR_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install -y chromium`);
   });
 
   it.runIf(haveChromium)('shows a running `azr run scenarios/tiny.yaml`: charts receive points, the proposals table fills, the end arrives', async () => {
     // Arrange: the browser first, then the run, so the page opens as soon as the run prints its address.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1500 } });
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.text().includes('invalid')) problems.push(message.text());
-    });
+    browser = await launchChromium();
+    const { page, problems } = await dashboardPage(browser);
     const out = tempDir();
     const run = spawn(
       process.execPath,
