@@ -198,6 +198,15 @@ function solverViewOf(type: TaskType, d: DrawnTask) {
   return solverView(type, d.task as TaskOf<typeof type>);
 }
 
+/** The proposer batch for the current task type: seeding (step 0, no learner credit) or training (step t). */
+function proposeRequest(c: CoordinatorContext, self: AnyActorRef): ProposerRequest {
+  const type = c.seeded ? currentType(c) : c.seedType!;
+  const common = { type: 'propose', taskType: type, count: c.config.batch.propose[type], replyTo: self } as const;
+  return c.seeded
+    ? { ...common, step: c.step, purpose: 'train', reserve: c.config.trainProposer, key: `${c.step}/propose/${type}` }
+    : { ...common, step: 0, purpose: 'seed', reserve: false, key: `seed${c.seedRounds[type]}/propose/${type}` };
+}
+
 /** The executor batch that validates the proposals that parsed, or null when none did. */
 function validateRequest(c: CoordinatorContext, self: AnyActorRef): ExecutorRequest | null {
   const items = validateItems(c.work);
@@ -255,6 +264,11 @@ export const coordinatorMachine = setup({
       const type = c.seedType !== null && !c.seeded ? c.seedType : currentType(c);
       say(c, errorBody(source, 'batchFailed', `${event.error} (after ${event.attempts} attempts); step ${c.step} goes on without this batch`, { task: type }));
     },
+    /** A new proposer batch starts the type's work afresh. */
+    storeProposals: assign({
+      work: ({ context, event }) =>
+        event.type === 'proposer.proposed' ? { ...EMPTY_WORK, proposals: event.ok ? event.proposals : [] } : context.work,
+    }),
     storeValidations: assign({
       work: ({ context, event }) =>
         event.type === 'executor.validated' && event.ok
@@ -393,25 +407,13 @@ export const coordinatorMachine = setup({
           ],
         },
         propose: {
-          entry: enqueueActions(({ context: c, self, enqueue }) => {
-            const t = c.seedType!;
-            enqueue.sendTo('proposer', {
-              type: 'propose',
-              taskType: t,
-              count: c.config.batch.propose[t],
-              step: 0,
-              purpose: 'seed',
-              reserve: false,
-              key: `seed${c.seedRounds[t]}/propose/${t}`,
-              replyTo: self,
-            } satisfies ProposerRequest);
-          }),
+          entry: enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('proposer', proposeRequest(context, self))),
           on: {
             'proposer.proposed': [
               {
                 guard: 'batchOk',
                 target: 'validate',
-                actions: [assign({ work: ({ event }) => ({ ...EMPTY_WORK, proposals: event.ok ? event.proposals : [] }) }), 'reportPolicyFailures'],
+                actions: ['storeProposals', 'reportPolicyFailures'],
               },
               { target: 'next', actions: 'reportBatchFailure' },
             ],
@@ -511,25 +513,13 @@ export const coordinatorMachine = setup({
 
             // ---- the proposer's half of task type T -------------------------------------------------------------
             propose: {
-              entry: enqueueActions(({ context: c, self, enqueue }) => {
-                const t = currentType(c);
-                enqueue.sendTo('proposer', {
-                  type: 'propose',
-                  taskType: t,
-                  count: c.config.batch.propose[t],
-                  step: c.step,
-                  purpose: 'train',
-                  reserve: c.config.trainProposer,
-                  key: `${c.step}/propose/${t}`,
-                  replyTo: self,
-                } satisfies ProposerRequest);
-              }),
+              entry: enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('proposer', proposeRequest(context, self))),
               on: {
                 'proposer.proposed': [
                   {
                     guard: 'batchOk',
                     target: 'validate',
-                    actions: [assign({ work: ({ event }) => ({ ...EMPTY_WORK, proposals: event.ok ? event.proposals : [] }) }), 'reportPolicyFailures'],
+                    actions: ['storeProposals', 'reportPolicyFailures'],
                   },
                   { target: 'solve', actions: 'reportBatchFailure' },
                 ],
