@@ -1,7 +1,7 @@
 // `azr run scenarios/tiny.yaml` end to end (real model, sandbox, learner): the run directory, the event invariants, golden determinism, bad scenarios.
 //
-// The command is driven through `addRunCommand` on a fresh commander program in this process (src/cli.ts does not
-// register `run` yet; runResume.test.ts runs it as a separate process through tests/actors/runMain.ts).
+// The command is driven through `addRunCommand` on a fresh commander program in this process, as src/cli.ts registers
+// it (runResume.test.ts runs it as a separate process through tests/actors/runMain.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -8,8 +8,8 @@ import { addRunCommand } from '../../src/actors/runCommand.js';
 import { parseRunEvent, type RunEvent, type RunEventOf } from '../../src/streams/events.js';
 
 /**
- * Runs `azr run ARGS` in this process through `addRunCommand` on a fresh commander program, as src/cli.ts will
- * (it does not register `run` yet); returns the exit code as `main` maps it, and the output.
+ * Runs `azr run ARGS` in this process through `addRunCommand` on a fresh commander program, as src/cli.ts does
+ * (with injected streams and no signal handlers); returns the exit code as `main` maps it, and the output.
  */
 export async function azrRun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
