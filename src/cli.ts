@@ -11,6 +11,9 @@ const COMMANDS: Readonly<Record<string, () => Promise<(program: Command) => unkn
   exec: async () => (await import('./sandbox/execCommand.js')).addExecCommand,
   replay: async () => (await import('./feed/feedCommands.js')).addReplayCommand,
   watch: async () => (await import('./feed/feedCommands.js')).addWatchCommand,
+  ablate: async () => (await import('./scenario/ablateCommand.js')).addAblateCommand,
+  report: async () => (await import('./scenario/ablateCommand.js')).addReportCommand,
+  schema: async () => (await import('./scenario/schemaCommand.js')).addSchemaCommand,
 };
 
 /** Builds the program with the named subcommands (default: all of them, in help order). */

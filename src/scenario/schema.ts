@@ -26,7 +26,10 @@ const perType = (what: string, fallback: number) =>
 
 export const SelfPlaySectionSchema = z
   .strictObject({
-    mode: z.enum(['sync', 'async']).default('sync').describe("'sync': the paper's phased on-policy step (the only one built); 'async' is rejected"),
+    mode: z
+      .enum(['sync', 'async'])
+      .default('sync')
+      .describe("'sync': the paper's phased on-policy step (deterministic); 'async': the next step is proposed and solved while the learner learns, stale rollouts dropped (not the paper)"),
     steps: z.number().int().min(0).default(20).describe('training steps (the paper’s schedule: 960)'),
     taskTypes: z
       .array(TASK_TYPE)
@@ -61,15 +64,36 @@ export const SelfPlaySectionSchema = z
         mix: z.enum(['maxNew', 'halfNew', 'uniform']).default('maxNew').describe("solver task draw: 'maxNew' (paper)"),
         recentWindow: z.number().int().min(0).default(1).describe('"recent" window of maxNew, in steps (paper: 1)'),
         referenceWeighting: z.enum(['uniform', 'step']).default('uniform').describe("proposer reference weighting: 'uniform' (paper)"),
+        maxProgramShare: z
+          .number()
+          .gt(0)
+          .max(1)
+          .nullable()
+          .default(null)
+          .describe(
+            'anti-degeneracy: a valid task is not buffered when its program already holds this share of its buffer (counted in health.programCapped); null = no cap (paper)',
+          ),
       })
       .prefault({})
       .describe('the task buffers'),
+    novelty: z
+      .strictObject({
+        coef: z.number().min(0).default(0).describe('bonus coef / (1 + k) on each valid proposal’s reward, k = times its program was proposed in the window; 0 = off (paper)'),
+        window: positiveInt.default(1).describe('novelty window, in training steps'),
+      })
+      .prefault({})
+      .describe('anti-degeneracy: novelty bonus for the proposer (src/azr/novelty.ts; not in the paper)'),
     seedSize: positiveInt.default(8).describe('valid tasks each buffer holds before training starts (paper: 256)'),
     seedMaxRounds: positiveInt.default(16).describe('seeding gives up (with an error event) after this many propose rounds per type'),
     trainProposer: z.boolean().default(true).describe('train on the proposer’s completions (paper); false trains the solver only'),
     probeEvery: z.number().int().min(0).default(5).describe('probe every this many steps (and once before step 1: the base model); 0 = base only'),
     checkpointEvery: z.number().int().min(0).default(5).describe('checkpoint every this many steps (and at the end and on stop); 0 = end/stop only'),
-    maxStaleness: z.number().int().min(0).default(0).describe('async only: rollouts more than this many versions old are dropped'),
+    maxStaleness: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('async only: a rollout more than this many weight versions behind the learner when its batch is formed is dropped (rollout.dropped, stale)'),
     queueCapacity: z.number().int().min(0).default(0).describe('scored rollouts the learner’s channel may hold beyond its credit'),
     effectRetries: z.number().int().min(0).default(2).describe('a failed effect call (a whole batch) is retried this many times'),
     healthWindow: positiveInt.default(1).describe('health.distinctPrograms counts distinct programs over this many recent steps'),
@@ -154,8 +178,6 @@ export const RunScenarioSchema = z
     run: RunSectionSchema.prefault({}),
   })
   .superRefine((s, ctx) => {
-    if (s.selfPlay.mode === 'async')
-      ctx.addIssue({ code: 'custom', path: ['selfPlay', 'mode'], message: "'async' is not implemented yet; use 'sync' (the paper's phased step)" });
     if (s.learner.ppoEpochs > 1 && s.learner.ppoClip === null)
       ctx.addIssue({ code: 'custom', path: ['learner', 'ppoEpochs'], message: 'ppoEpochs > 1 needs ppoClip (re-using a batch without clipping is not REINFORCE)' });
     if (new Set(s.selfPlay.taskTypes).size !== s.selfPlay.taskTypes.length)
@@ -186,6 +208,7 @@ export function coordinatorConfigOf(s: RunScenario): CoordinatorConfigInput {
     inductionAccuracy: p.inductionAccuracy,
     advantage: { ...p.advantage },
     buffer: { ...p.buffer },
+    novelty: { ...p.novelty },
     seedSize: p.seedSize,
     seedMaxRounds: p.seedMaxRounds,
     trainProposer: p.trainProposer,

@@ -56,8 +56,8 @@ describe('scenario errors', () => {
     expect(e.message).toMatch(/bad\.yaml is not valid YAML:\n {2}bad\.yaml:\d+:\d+: /);
   });
 
-  it('rejects async mode and says it is not built', () => {
-    expect(loadError('selfPlay: { mode: async }').message).toContain("selfPlay.mode: 'async' is not implemented yet");
+  it('reports a bad mode with the values it accepts', () => {
+    expect(loadError('selfPlay: { mode: asynch }').message).toMatch(/bad\.yaml:1:19: selfPlay\.mode: Invalid option: expected one of "sync"\|"async"/);
   });
 
   it('blames a bad --set by its flag', () => {
@@ -87,5 +87,34 @@ describe('committed scenarios', () => {
     expect(parseRunScenarioText(scenarioYaml(s), 'scenario.yaml')).toEqual(s);
     expect(() => resolveConfig(coordinatorConfigOf(s))).not.toThrow();
     expect(await readFile(file, 'utf8')).toMatch(/^# /); // each says what it is for
+  });
+});
+
+describe('broken-file catalogue: each gets one error a person can act on (file:line:col, field path, what was expected)', () => {
+  it.each([
+    ['a typo in a top-level key', 'nmae: x\n', 'bad.yaml:1:1: nmae: unknown field (did you mean \'name\'?)'],
+    ['a typo in a nested key', 'selfPlay:\n  batch:\n    solv: 4\n', "bad.yaml:3:5: selfPlay.batch.solv: unknown field (did you mean 'solve'?)"],
+    ['a key unlike any field', 'selfPlay:\n  frobnicate: 1\n', 'bad.yaml:2:3: selfPlay.frobnicate: unknown field'],
+    ['a string where a number goes', 'selfPlay:\n  steps: ten\n', 'bad.yaml:2:10: selfPlay.steps: Invalid input: expected number, received string'],
+    ['a fraction where an integer goes', 'selfPlay: { references: 1.5 }\n', 'bad.yaml:1:25: selfPlay.references: '],
+    ['a negative count', 'selfPlay:\n  steps: -3\n', 'bad.yaml:2:10: selfPlay.steps: Too small'],
+    ['an unknown enum value', 'selfPlay:\n  advantage: { baseline: globl }\n', 'bad.yaml:2:26: selfPlay.advantage.baseline: Invalid option: expected one of'],
+    ['an unknown task type', 'selfPlay:\n  taskTypes: [deduction, inducton]\n', 'bad.yaml:2:26: selfPlay.taskTypes.1: Invalid option'],
+    ['a task type listed twice', 'selfPlay:\n  taskTypes: [deduction, deduction]\n', 'bad.yaml:2:14: selfPlay.taskTypes: a task type is listed twice'],
+    ['no task types', 'selfPlay:\n  taskTypes: []\n', 'bad.yaml:2:14: selfPlay.taskTypes: Too small'],
+    ['a section given as a scalar', 'learner: 3\n', 'bad.yaml:1:10: learner: Invalid input: expected object'],
+    ['a per-type batch with a typo', 'selfPlay:\n  batch:\n    solve: { deduction: 2, abductoin: 2 }\n', 'selfPlay.batch.solve'],
+    ['heads that do not divide width', 'model: { width: 30, heads: 4 }\n', 'bad.yaml:1:8: model: model.width must be a multiple of model.heads'],
+    ['ppoEpochs > 1 without a clip', 'learner:\n  ppoClip: null\n  ppoEpochs: 2\n', 'bad.yaml:3:14: learner.ppoEpochs: ppoEpochs > 1 needs ppoClip'],
+    ['a bad run name', 'name: my run\n', 'bad.yaml:1:7: name: a name is letters, digits, dot, dash and underscore'],
+    ['a duplicate key', 'seed: 1\nseed: 2\n', 'bad.yaml is not valid YAML:\n  bad.yaml:2:1: Map keys must be unique'],
+    ['bad indentation', 'selfPlay:\n  steps: 3\n   batch: 4\n', 'bad.yaml is not valid YAML:\n  bad.yaml:'],
+    ['a list at the top level', '- a\n- b\n', 'bad.yaml must hold a mapping'],
+  ])('%s', (_what, text, expected) => {
+    expect(loadError(text).message).toContain(expected);
+  });
+
+  it('offers no "did you mean" when nothing is close', () => {
+    expect(loadError('selfPlay:\n  frobnicate: 1\n').message).not.toContain('did you mean');
   });
 });

@@ -1,0 +1,72 @@
+// Schema round-trips: every shipped scenario and sweep validates, and the published JSON Schemas are current and stable.
+
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/machines/config.js';
+import { loadRunScenario, parseRunScenarioText, scenarioYaml } from '../../src/scenario/load.js';
+import { coordinatorConfigOf } from '../../src/scenario/schema.js';
+import { fileJsonSchemaText, SCHEMA_FILES } from '../../src/scenario/schemaCommand.js';
+import { loadSweep } from '../../src/scenario/sweep.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const yamlIn = (dir: string) =>
+  readdirSync(`${ROOT}${dir}`)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `${dir}/${f}`);
+
+describe('shipped files', () => {
+  it.each(yamlIn('scenarios'))('%s is a valid run scenario that round-trips through scenario.yaml', async (file) => {
+    const s = await loadRunScenario(`${ROOT}${file}`);
+    expect(parseRunScenarioText(scenarioYaml(s), 'scenario.yaml')).toEqual(s);
+    expect(() => resolveConfig(coordinatorConfigOf(s))).not.toThrow();
+  });
+
+  it.each(yamlIn('scenarios/ablations'))('%s is a valid sweep whose every variant resolves and runs on the coordinator', (file) => {
+    const sweep = loadSweep(`${ROOT}${file}`);
+    expect(sweep.variants.length).toBeGreaterThan(0);
+    for (const v of sweep.variants) {
+      expect(v.scenario.name).toBe(v.name);
+      expect(() => resolveConfig(coordinatorConfigOf(v.scenario))).not.toThrow();
+    }
+  });
+
+  it('the paper sweep holds the arms of the paper’s table and the two controls', () => {
+    const sweep = loadSweep(`${ROOT}scenarios/ablations/paper.yaml`);
+    const by = Object.fromEntries(sweep.variants.map((v) => [v.name, v.scenario]));
+    expect(by['no-induction']!.selfPlay.taskTypes).toEqual(['deduction', 'abduction']);
+    expect(by['proposer-frozen']!.selfPlay.trainProposer).toBe(false);
+    expect(by['global-baseline']!.selfPlay.advantage.baseline).toBe('global');
+    expect(by['base-model']!.selfPlay.steps).toBe(0);
+    expect(by['sft-control']!.pretrain.steps).toBeGreaterThan(by['full']!.pretrain.steps);
+    // async: an arm, or a visibly pending (commented) one while the run cannot do it
+    if (!('async' in by)) expect(readFileSync(`${ROOT}scenarios/ablations/paper.yaml`, 'utf8')).toMatch(/# - name: async/);
+  });
+});
+
+describe('JSON Schema', () => {
+  it.each(Object.entries(SCHEMA_FILES))('%s: %s is current (regenerate: azr schema KIND --out FILE)', (kind, file) => {
+    expect(readFileSync(`${ROOT}${file}`, 'utf8')).toBe(fileJsonSchemaText(kind as keyof typeof SCHEMA_FILES));
+  });
+
+  it('is stable: generated twice, the same text; every scenario field is described', () => {
+    const text = fileJsonSchemaText('scenario');
+    expect(fileJsonSchemaText('scenario')).toBe(text);
+    const undescribed: string[] = [];
+    const walk = (node: Record<string, unknown>, at: string) => {
+      for (const [key, sub] of Object.entries((node.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+        if (typeof sub.description !== 'string') undescribed.push(`${at}${key}`);
+        walk(sub, `${at}${key}.`);
+      }
+    };
+    walk(JSON.parse(text) as Record<string, unknown>, '');
+    expect(undescribed).toEqual([]);
+  });
+
+  it('azr schema prints it', () => {
+    const r = spawnSync(process.execPath, ['bin/azr.js', 'schema'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(fileJsonSchemaText('scenario'));
+  });
+});
