@@ -24,6 +24,8 @@ export interface EnsureBaseOptions {
   readonly onProgress?: (p: PretrainProgress) => void;
   /** Told before a build starts (it takes a while). */
   readonly onBuild?: (dir: string) => void;
+  /** Aborts a build between training steps; the temporary directory is removed and nothing is cached. */
+  readonly signal?: AbortSignal;
 }
 
 /** Where the base lives, and the pretraining result when it was built just now. */
@@ -48,13 +50,20 @@ export async function ensureBaseModel(o: EnsureBaseOptions): Promise<EnsuredBase
   const tmp = path.join(o.cacheDir, `.tmp-base-${baseModelKey(o.scenario)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   o.onBuild?.(dir);
-  const built = await pretrain({
-    scenario: { seed: o.scenario.seed, model: o.scenario.model, pretrain: o.scenario.pretrain },
-    out: tmp,
-    probeTasks: o.probeTasks,
-    ...(o.backend !== undefined ? { backend: o.backend } : {}),
-    ...(o.onProgress !== undefined ? { onProgress: o.onProgress } : {}),
-  });
+  let built: PretrainResult;
+  try {
+    built = await pretrain({
+      scenario: { seed: o.scenario.seed, model: o.scenario.model, pretrain: o.scenario.pretrain },
+      out: tmp,
+      probeTasks: o.probeTasks,
+      ...(o.backend !== undefined ? { backend: o.backend } : {}),
+      ...(o.onProgress !== undefined ? { onProgress: o.onProgress } : {}),
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
+    });
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }); // an aborted or failed build leaves nothing behind
+    throw e;
+  }
   try {
     await rename(tmp, dir);
   } catch (e) {

@@ -73,6 +73,8 @@ export interface PretrainOptions {
   readonly probeEngine?: 'ort' | 'tfjs';
   /** Clock for budgets and metrics only (default performance.now, ms). */
   readonly now?: () => number;
+  /** Checked between training steps: once aborted, the run stops there and rejects with the signal's reason (no base checkpoint is written). */
+  readonly signal?: AbortSignal;
 }
 
 export interface PretrainResult {
@@ -177,6 +179,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     learner = new Learner(model, { lr: p.lr, weightDecay: p.weightDecay });
     let step = 0;
     for (;;) {
+      options.signal?.throwIfAborted();
       const progress = budgetSteps !== null ? step / budgetSteps : trainMs / 60_000 / p.minutes!;
       if (progress >= 1) break;
       const batch = await data.next();

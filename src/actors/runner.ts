@@ -6,7 +6,7 @@
 //   coordinatorMachine.provide(effects) ─→ run until completed or STOP ─→ run.finished, report.md
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -159,6 +159,21 @@ async function openMetrics(file: string, past: AsyncIterable<RunEvent> | null): 
   };
 }
 
+/**
+ * A stop during the base-model build: nothing was cached (the build's temporary directory is gone) and nothing
+ * logged; a fresh run directory, still empty, is removed. Exit 0, with the usual summary line on stdout.
+ */
+async function stoppedBeforeSelfPlay(runDir: string, resuming: boolean, stderr: Writable, stdout: Writable, runId: string): Promise<RunOutcome> {
+  let removed = false;
+  if (!resuming && (await readdir(runDir)).length === 0) {
+    await rmdir(runDir);
+    removed = true;
+  }
+  stderr.write(`azr run: interrupted while building the base model; nothing cached${removed ? `, ${runDir} removed` : ''}\n`);
+  stdout.write(JSON.stringify({ runDir: removed ? null : runDir, reason: 'interrupted', steps: 0, probeStart: null, probeEnd: null }) + '\n');
+  return { runDir, runId, reason: 'interrupted', steps: 0, probes: [] };
+}
+
 /** Runs self-play from a resolved scenario; resolves when the run has finished and everything is written. */
 export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
   const stderr = o.stderr ?? process.stderr;
@@ -172,12 +187,17 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
   const runId = path.basename(path.resolve(runDir));
 
   // Ctrl-C / SIGTERM: the first asks for a clean stop (checkpoint, flush, exit 0), the second exits at once.
+  // Before self-play starts (the base-model build) a stop aborts the build between its training steps.
   let stopRequested = false;
   let stopActor: (() => void) | null = null;
+  const building = new AbortController();
   const stop = () => {
     if (stopRequested) return;
     stopRequested = true;
-    progress.line('azr run: stopping — finishing the step in flight, then a checkpoint (Ctrl-C again to exit at once)');
+    if (stopActor === null) {
+      progress.line('azr run: stopping — the base-model build stops after its current step (Ctrl-C again to exit at once)');
+      building.abort(new Error('azr run: stopped'));
+    } else progress.line('azr run: stopping — finishing the step in flight, then a checkpoint (Ctrl-C again to exit at once)');
     stopActor?.();
   };
   const onSignal = () => {
@@ -214,18 +234,26 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     // ---- the base model ------------------------------------------------------------------------------------------
     const probeTasks = await scenarioProbeTasks(s);
     const cacheDir = s.run.cacheDir ?? path.join(resuming ? path.dirname(path.resolve(runDir)) : out, '.cache');
-    const base = await ensureBaseModel({
-      scenario: s,
-      cacheDir,
-      probeTasks,
-      ...(s.backend !== null ? { backend: s.backend } : {}),
-      onBuild: (dir) => progress.line(`azr run: building the base model (pretrain ${s.pretrain.steps} steps) into ${dir}`),
-      onProgress: (p) => {
-        if (p.kind === 'probe') progress.line(`azr run: pretrain probe @ step ${p.point.step}: ${(100 * p.point.overall).toFixed(1)}%`);
-        if (p.kind === 'step' && p.step % 100 === 0)
-          progress.line(`azr run: pretrain step ${p.step}/${s.pretrain.steps}  loss ${p.loss.toFixed(3)}  ${p.trainSeconds.toFixed(0)} s training`);
-      },
-    });
+    let base: Awaited<ReturnType<typeof ensureBaseModel>>;
+    try {
+      base = await ensureBaseModel({
+        scenario: s,
+        cacheDir,
+        probeTasks,
+        signal: building.signal,
+        ...(s.backend !== null ? { backend: s.backend } : {}),
+        onBuild: (dir) => progress.line(`azr run: building the base model (pretrain ${s.pretrain.steps} steps) into ${dir}`),
+        onProgress: (p) => {
+          if (p.kind === 'probe') progress.line(`azr run: pretrain probe @ step ${p.point.step}: ${(100 * p.point.overall).toFixed(1)}%`);
+          if (p.kind === 'step' && p.step % 100 === 0)
+            progress.line(`azr run: pretrain step ${p.step}/${s.pretrain.steps}  loss ${p.loss.toFixed(3)}  ${p.trainSeconds.toFixed(0)} s training`);
+        },
+      });
+    } catch (e) {
+      if (!building.signal.aborted) throw e;
+      return await stoppedBeforeSelfPlay(runDir, resuming, stderr, o.stdout ?? process.stdout, runId);
+    }
+    stopActor = () => undefined; // from here a stop waits for the coordinator (sent once it starts, below)
     const scenario: RunScenario = { ...s, base: base.dir };
     await writeFile(path.join(runDir, 'scenario.yaml'), scenarioYaml(scenario));
 
@@ -273,7 +301,9 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
         resume = loaded.data;
       }
       // no checkpoint yet: nothing is kept, the run starts over in the same directory
-      const last = log.truncateAfterStep(resume?.step ?? -1);
+      let last = log.truncateAfterStep(resume?.step ?? -1);
+      // stopped while seeding (all step 0): cut the round in flight and the stop; the resume runs that round again
+      if (resume !== undefined && !resume.seeded && resume.seeding?.eventSeq != null) last = log.truncateFromSeq(resume.seeding.eventSeq);
       nextSeq = last === null ? 0 : last.seq + 1;
       tOffset = last?.t ?? 0;
       progress.line(

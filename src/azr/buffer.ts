@@ -30,6 +30,12 @@ export interface BufferOptions {
   readonly eviction?: Eviction;
   /** Skip a task whose (program, input) is already in the buffer. Default false (the original does not dedup). */
   readonly dedup?: boolean;
+  /**
+   * Anti-degeneracy (not in the paper): a task is not added when its program already holds at least this share
+   * of the buffer — `count(program) ≥ 1` and `count(program) ≥ maxProgramShare × size`, counted before the task
+   * is added. A program not yet in the buffer is always admitted. Default null: no cap (the paper).
+   */
+  readonly maxProgramShare?: number | null;
 }
 
 /** A buffered task with the step it was added in and a buffer-unique id. */
@@ -67,7 +73,23 @@ function resolveOptions(options: BufferOptions): Required<BufferOptions> {
   if (!Number.isInteger(cap) || cap < 1) throw new RangeError(`cap must be an integer ≥ 1, got ${cap}`);
   const eviction = options.eviction ?? 'dropOldest';
   if (eviction !== 'dropOldest' && eviction !== 'keepOldest') throw new RangeError(`unknown eviction ${String(eviction)}`);
-  return { cap, eviction, dedup: options.dedup ?? false };
+  const maxProgramShare = options.maxProgramShare ?? null;
+  if (maxProgramShare !== null && !(maxProgramShare > 0 && maxProgramShare <= 1))
+    throw new RangeError(`maxProgramShare must be in (0, 1] or null, got ${maxProgramShare}`);
+  return { cap, eviction, dedup: options.dedup ?? false, maxProgramShare };
+}
+
+/** What one {@link TaskBuffer.add} did. */
+export interface AddResult {
+  readonly added: number;
+  /** Skipped: already in the buffer (`dedup`). */
+  readonly duplicates: number;
+  /** Skipped: the buffer was full (`keepOldest`). */
+  readonly dropped: number;
+  /** Entries evicted to make room (`dropOldest`). */
+  readonly evicted: number;
+  /** Skipped: the task's program already held `maxProgramShare` of the buffer. */
+  readonly capped: number;
 }
 
 function checkCount(name: string, k: number): void {
@@ -106,6 +128,8 @@ export class TaskBuffer<T extends Task = Task> {
   private items: BufferEntry<T>[] = [];
   private nextId = 0;
   private keys = new Set<string>();
+  /** Entries per program text (for `maxProgramShare`). */
+  private programs = new Map<string, number>();
 
   constructor(options: BufferOptions = {}) {
     this.options = resolveOptions(options);
@@ -120,19 +144,44 @@ export class TaskBuffer<T extends Task = Task> {
     return this.items;
   }
 
+  /** Entries whose program text is `program`. */
+  programCount(program: string): number {
+    return this.programs.get(program) ?? 0;
+  }
+
+  /** Whether `program` already holds `maxProgramShare` of the buffer (always false without the cap). */
+  private atProgramShare(program: string): boolean {
+    const share = this.options.maxProgramShare;
+    if (share === null) return false;
+    const c = this.programCount(program);
+    return c >= 1 && c >= share * this.items.length;
+  }
+
+  private count(program: string, delta: 1 | -1): void {
+    const c = (this.programs.get(program) ?? 0) + delta;
+    if (c === 0) this.programs.delete(program);
+    else this.programs.set(program, c);
+  }
+
   /**
-   * Appends tasks made at `step`. Returns how many were added, skipped as duplicates (with `dedup`), dropped at
-   * the cap (`keepOldest`) and evicted to make room (`dropOldest`).
+   * Appends tasks made at `step`, in order. Returns how many were added, skipped as duplicates (with `dedup`),
+   * skipped at their program's share cap (`maxProgramShare`), dropped at the cap (`keepOldest`) and evicted to
+   * make room (`dropOldest`).
    */
-  add(tasks: readonly T[], step: number): { added: number; duplicates: number; dropped: number; evicted: number } {
+  add(tasks: readonly T[], step: number): AddResult {
     if (!Number.isInteger(step) || step < 0) throw new RangeError(`step must be an integer ≥ 0, got ${step}`);
     let added = 0;
     let duplicates = 0;
     let dropped = 0;
+    let capped = 0;
     for (const task of tasks) {
       const key = this.options.dedup ? taskKey(task) : '';
       if (this.options.dedup && this.keys.has(key)) {
         duplicates++;
+        continue;
+      }
+      if (this.atProgramShare(task.program)) {
+        capped++;
         continue;
       }
       if (this.options.eviction === 'keepOldest' && this.items.length >= this.options.cap) {
@@ -140,15 +189,17 @@ export class TaskBuffer<T extends Task = Task> {
         continue;
       }
       this.items.push({ id: this.nextId++, step, task });
+      this.count(task.program, 1);
       if (this.options.dedup) this.keys.add(key);
       added++;
     }
     const excess = this.items.length - this.options.cap;
     if (excess > 0) {
       const gone = this.items.splice(0, excess);
+      for (const e of gone) this.count(e.task.program, -1);
       if (this.options.dedup) for (const e of gone) this.keys.delete(taskKey(e.task));
     }
-    return { added, duplicates, dropped, evicted: Math.max(0, excess) };
+    return { added, duplicates, dropped, evicted: Math.max(0, excess), capped };
   }
 
   /**
@@ -241,6 +292,7 @@ export class TaskBuffer<T extends Task = Task> {
     if (!Number.isInteger(snapshot.nextId) || snapshot.nextId <= lastId) throw new RangeError('bad snapshot nextId');
     b.items = JSON.parse(JSON.stringify(snapshot.entries)) as BufferEntry<T>[];
     b.nextId = snapshot.nextId;
+    for (const e of b.items) b.count(e.task.program, 1);
     if (b.options.dedup) for (const e of b.items) b.keys.add(taskKey(e.task));
     return b;
   }

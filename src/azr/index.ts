@@ -16,6 +16,7 @@ export * from './tasks.js';
 export * from './views.js';
 export * from './solverReward.js';
 export * from './learnability.js';
+export * from './novelty.js';
 export * from './trr.js';
 export * from './buffer.js';
 export * from './seeds.js';

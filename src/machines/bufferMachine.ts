@@ -7,6 +7,7 @@ import {
   seedBuffers,
   taskKey,
   TaskBuffer,
+  type AddResult,
   type BufferOptions,
   type BufferSnapshot,
   type InductionTask,
@@ -34,12 +35,7 @@ export interface BufferSnapshots {
 }
 
 /** What one append did (TaskBuffer.add, plus seeding's dedup). */
-export interface AppendResult {
-  readonly added: number;
-  readonly duplicates: number;
-  readonly dropped: number;
-  readonly evicted: number;
-}
+export type AppendResult = AddResult;
 
 /** A drawn solver task: the buffer entry's id and task. */
 export interface DrawnTask<T extends Task = Task> {

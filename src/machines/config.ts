@@ -13,7 +13,10 @@ import {
   type UnlearnableReward,
 } from '../azr/index.js';
 
-/** `sync`: the paper's phased, on-policy step. `async`: propose/solve overlap learning (not implemented yet). */
+/**
+ * `sync`: the paper's phased, on-policy step (deterministic for a seed). `async` (not the paper): step t + 1 is
+ * proposed and solved while step t is learned, with rollouts older than `maxStaleness` versions dropped.
+ */
 export type RunMode = 'sync' | 'async';
 
 /** Sequences per task type, for one role. */
@@ -23,7 +26,7 @@ export type PerType = Readonly<Record<TaskType, number>>;
 export interface CoordinatorConfig {
   /** Root of every random draw; each actor gets its own split. */
   readonly seed: number | string;
-  /** Default `sync` (paper). `async` is rejected by {@link resolveConfig} until it is built. */
+  /** Default `sync` (paper). `async` overlaps the next step's rollouts with this step's update (see coordinatorMachine). */
   readonly mode: RunMode;
   /** Training steps to run (the original's schedule: 960; its authors never went past ~500). */
   readonly steps: number;
@@ -58,7 +61,17 @@ export interface CoordinatorConfig {
     readonly recentWindow: number;
     /** Proposer reference weighting. Default `uniform` (paper). */
     readonly referenceWeighting: ReferenceWeighting;
+    /**
+     * Anti-degeneracy (not in the paper): a valid task is not buffered when its program already holds this share
+     * of its buffer (counted in `health.programCapped`). Default null: no cap (paper).
+     */
+    readonly maxProgramShare: number | null;
   };
+  /**
+   * Anti-degeneracy (not in the paper): a novelty bonus `coef / (1 + k)` on each valid proposal's reward, k = how
+   * often its program was proposed (validly) in the last `window` steps (src/azr/novelty.ts). coef 0 = off (paper).
+   */
+  readonly novelty: { readonly coef: number; readonly window: number };
   /** Valid tasks each enabled buffer holds before training starts (paper: 256). Seeding de-duplicates. */
   readonly seedSize: number;
   /** Seeding gives up (with an `error` event) after this many propose rounds per type. */
@@ -69,7 +82,11 @@ export interface CoordinatorConfig {
   readonly probeEvery: number;
   /** Checkpoint every this many steps (and at the end, and on stop). 0 = only at the end/stop. Paper 10. */
   readonly checkpointEvery: number;
-  /** `async` only: rollouts more than this many policy versions old are dropped. Sync is on-policy (0). */
+  /**
+   * `async` only: a rollout made with weight version v is dropped (a `rollout.dropped` event, reason stale) when the
+   * learner forms its batch at version > v + maxStaleness. Default 0: only on-policy rollouts are learned from.
+   * Sync is on-policy: nothing is ever stale.
+   */
   readonly maxStaleness: number;
   /** Scored rollouts the learner's inbound channel may hold beyond its credit. Default 0. */
   readonly queueCapacity: number;
@@ -106,7 +123,9 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
     mix: 'maxNew',
     recentWindow: PAPER_DEFAULTS.recentWindow,
     referenceWeighting: 'uniform',
+    maxProgramShare: null,
   },
+  novelty: { coef: 0, window: 1 },
   seedSize: 256,
   seedMaxRounds: 64,
   trainProposer: true,
@@ -140,13 +159,9 @@ export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorCo
     },
     advantage: { ...d.advantage, ...input.advantage },
     buffer: { ...d.buffer, ...input.buffer },
+    novelty: { ...d.novelty, ...input.novelty },
   } as CoordinatorConfig;
-  if (c.mode === 'async')
-    throw new ConfigError(
-      "mode 'async' is not implemented yet: src/machines runs the paper's phased on-policy step (mode 'sync'); " +
-        'overlapping propose/solve/learn with a staleness bound is still to be built',
-    );
-  if (c.mode !== 'sync') throw new ConfigError(`mode must be 'sync' or 'async', got ${String(c.mode)}`);
+  if (c.mode !== 'sync' && c.mode !== 'async') throw new ConfigError(`mode must be 'sync' or 'async', got ${String(c.mode)}`);
   int('steps', c.steps, 0);
   if (c.taskTypes.length === 0) throw new ConfigError('taskTypes must enable at least one task type');
   for (const t of c.taskTypes) if (!TASK_TYPES.includes(t)) throw new ConfigError(`unknown task type ${String(t)}`);
@@ -159,6 +174,12 @@ export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorCo
   if (!(c.temperature > 0)) throw new ConfigError(`temperature must be > 0 (learnability needs sampling), got ${c.temperature}`);
   int('buffer.cap', c.buffer.cap, 1);
   int('buffer.recentWindow', c.buffer.recentWindow, 0);
+  const share = c.buffer.maxProgramShare;
+  if (share !== null && !(typeof share === 'number' && share > 0 && share <= 1))
+    throw new ConfigError(`buffer.maxProgramShare must be in (0, 1] or null, got ${String(share)}`);
+  if (!(typeof c.novelty.coef === 'number' && c.novelty.coef >= 0 && Number.isFinite(c.novelty.coef)))
+    throw new ConfigError(`novelty.coef must be a finite number ≥ 0, got ${String(c.novelty.coef)}`);
+  int('novelty.window', c.novelty.window, 1);
   int('seedSize', c.seedSize, 1);
   int('seedMaxRounds', c.seedMaxRounds, 1);
   int('probeEvery', c.probeEvery, 0);

@@ -13,9 +13,15 @@
 //     checkpoint                               every checkpointEvery steps, and after the last
 //   stopping       on STOP: abandon the step in flight (or finish its learn/probe/checkpoint), checkpoint
 //   finished
+//
+// mode async (not the paper): `learn` hands the batch to the learner and does not wait — step t + 1 is proposed and
+// solved while step t is learned (the learner grants step t + 1's credit when it takes step t's batch, so producers
+// are never more than one step ahead); its batch is formed once step t's update is out, and rollouts older than
+// version − maxStaleness are dropped then (`rollout.dropped`, reason stale). A probe or checkpoint waits for the
+// update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
 
-import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
-import { Rng, solverView, type RngState, type TaskOf, type TaskType } from '../azr/index.js';
+import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { noveltyBonuses, noveltyKey, Rng, slideNoveltyWindow, solverView, type RngState, type TaskOf, type TaskType } from '../azr/index.js';
 import { eventBody, type RunEventBody } from '../streams/events.js';
 import { bufferMachine, type BufferReply, type BufferRequest, type BufferSizes, type BufferSnapshots, type DrawnTask } from './bufferMachine.js';
 import { resolveConfig, rolloutsPerStep, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
@@ -62,6 +68,11 @@ export interface EventSink {
   emit(body: RunEventBody): unknown;
   /** Moves the stream to a new step (events carry the step they were emitted in). */
   setStep?(step: number): void;
+  /**
+   * The seq the next event will get (`EventBus` has it). Lets a checkpoint taken during seeding say where the log
+   * of the rounds it covers ends, so a resume can cut the rest (all of seeding is step 0).
+   */
+  readonly nextSeq?: number;
 }
 
 export type CoordinatorEvent =
@@ -89,11 +100,15 @@ export interface CoordinatorContext {
   readonly step: number;
   /** Last step whose learn phase finished. */
   readonly completed: number;
+  /** Async: the step whose update the learner is making while the next step runs; null when none. */
+  readonly learning: number | null;
   readonly policyVersion: number;
   readonly seeded: boolean;
   readonly sizes: BufferSizes;
-  /** Seeding: propose rounds so far per type. */
+  /** Seeding: propose rounds so far per type (the one in flight included). */
   readonly seedRounds: Readonly<Record<TaskType, number>>;
+  /** Seeding: the event seq at which the round in flight began (null: the sink does not number events). */
+  readonly seedMark: number | null;
   /** The type whose half-step is running: an index into config.taskTypes (seeding: the type being seeded). */
   readonly typeIndex: number;
   readonly seedType: TaskType | null;
@@ -104,6 +119,10 @@ export interface CoordinatorContext {
   readonly stats: StepStats;
   /** Proposed programs of the last healthWindow steps (this one last). */
   readonly recentPrograms: readonly (readonly string[])[];
+  /** Novelty keys of the valid proposals of the last novelty.window completed steps (src/azr/novelty.ts). */
+  readonly noveltyHistory: readonly (readonly string[])[];
+  /** The same, of this step's batches so far (joins noveltyHistory when the step's batch goes to the learner). */
+  readonly stepNovelty: readonly string[];
   readonly stepStartedAt: number;
   readonly stopRequested: boolean;
   readonly bufferSnapshot: BufferSnapshots | null;
@@ -145,15 +164,26 @@ function checkpointData(c: CoordinatorContext, self: AnyActorRef): CheckpointDat
     const child = children[name];
     if (child) actors[name] = child.getPersistedSnapshot();
   }
+  // Stopped while seeding: the rounds done so far (not the one in flight, which a resume runs again from its start).
+  const seeding = c.seeded
+    ? {}
+    : {
+        seeding: {
+          rounds: c.seedType === null ? c.seedRounds : { ...c.seedRounds, [c.seedType]: c.seedRounds[c.seedType] - 1 },
+          eventSeq: c.seedMark,
+        },
+      };
   return {
     version: 1,
     step: c.completed,
     policyVersion: c.policyVersion,
     seeded: c.seeded,
+    ...seeding,
     buffers: trimSnapshots(c.bufferSnapshot!, c.completed),
     rng: { root: c.rng.root, actors: c.rng.actors },
     actors,
     recentPrograms: c.recentPrograms,
+    ...(c.config.novelty.coef > 0 ? { noveltyHistory: c.noveltyHistory } : {}),
   };
 }
 
@@ -223,7 +253,7 @@ function pushedIds(pushes: readonly Push[]): CoordinatorContext['pushed'] {
 /**
  * The coordinator: runs the five actors (invoked for its whole life, with system ids `buffer`, `proposer`,
  * `solver`, `executor`, `learner`) through seeding and the AZR steps by request and reply. Effects are the
- * actors' (see withEffects.ts); `probe` and `checkpoint` are its own (absent: skipped). Sync mode only.
+ * actors' (see withEffects.ts); `probe` and `checkpoint` are its own (absent: skipped). Both modes (see the header for async).
  */
 export const coordinatorMachine = setup({
   types: {
@@ -278,6 +308,36 @@ export const coordinatorMachine = setup({
     reportValidationFailures: ({ context: c, event }) => {
       if (event.type === 'executor.validated' && event.ok) say(c, ...validationFailures(event.results, c.seeded ? currentType(c) : c.seedType!));
     },
+    /** The learner's reply to `learn`: `learner.step`, or an error. */
+    reportLearned: ({ context: c, event }) => {
+      if (event.type !== 'learner.learned') return;
+      const step = c.learning ?? c.step;
+      if (!event.ok) {
+        const kind = event.attempts === 0 ? 'nothingToLearn' : 'learnFailed';
+        const detail = event.attempts === 0 ? '' : ` (after ${event.attempts} attempts)`;
+        say(c, errorBody('learner', kind, `${event.error}${detail}; step ${step} was not learned`));
+        return;
+      }
+      const r = event.result;
+      say(
+        c,
+        eventBody('learner.step', {
+          loss: r.loss,
+          gradNorm: r.gradNorm,
+          entropy: r.entropy,
+          policyVersion: r.policyVersion,
+          tokensPerSecond: r.tokensPerSecond,
+          ...(r.kl !== undefined ? { kl: r.kl } : {}),
+        }),
+      );
+      if (event.publishError) say(c, errorBody('learner', 'publishFailed', event.publishError));
+    },
+    /** …and the step it was for counts as completed. */
+    storeLearned: assign(({ context: c, event }) => ({
+      completed: c.learning ?? c.step,
+      learning: null,
+      policyVersion: event.type === 'learner.learned' && event.ok ? event.result.policyVersion : c.policyVersion,
+    })),
     reportCheckFailures: ({ context: c, event }) => {
       if (event.type === 'executor.checked' && event.ok) say(c, ...checkFailures(event.results, currentType(c)));
     },
@@ -285,7 +345,9 @@ export const coordinatorMachine = setup({
   guards: {
     resumeTraining: ({ context }) => context.resume !== null && context.resume.seeded,
     stopRequested: ({ context }) => context.stopRequested,
-    allStepsDone: ({ context }) => context.completed >= context.config.steps,
+    allStepsDone: ({ context }) => context.step >= context.config.steps,
+    isAsync: ({ context }) => context.config.mode === 'async',
+    learnPending: ({ context }) => context.learning !== null,
     moreTypes: ({ context }) => context.typeIndex + 1 < context.config.taskTypes.length,
     nothingToValidate: ({ context }) => validateItems(context.work).length === 0,
     nothingValid: ({ context }) => validProposals(context.work).length === 0,
@@ -310,10 +372,12 @@ export const coordinatorMachine = setup({
       resume,
       step: resume?.step ?? 0,
       completed: resume?.step ?? 0,
+      learning: null,
       policyVersion: resume?.policyVersion ?? 0,
       seeded: resume?.seeded ?? false,
       sizes: initialSizes(resume),
-      seedRounds: { deduction: 0, abduction: 0, induction: 0 },
+      seedRounds: resume?.seeding?.rounds ?? { deduction: 0, abduction: 0, induction: 0 },
+      seedMark: null,
       typeIndex: 0,
       seedType: null,
       solverTasks: {},
@@ -321,6 +385,8 @@ export const coordinatorMachine = setup({
       pushed: [],
       stats: EMPTY_STATS,
       recentPrograms: resume?.recentPrograms ?? [],
+      noveltyHistory: resume?.noveltyHistory ?? [],
+      stepNovelty: [],
       stepStartedAt: 0,
       stopRequested: false,
       bufferSnapshot: null,
@@ -334,7 +400,7 @@ export const coordinatorMachine = setup({
       src: 'buffer',
       input: ({ context: { config: c, rng, resume } }) => ({
         rngState: rng.actors.buffer,
-        options: { cap: c.buffer.cap, eviction: c.buffer.eviction, dedup: c.buffer.dedup },
+        options: { cap: c.buffer.cap, eviction: c.buffer.eviction, dedup: c.buffer.dedup, maxProgramShare: c.buffer.maxProgramShare },
         inductionInputs: c.inductionInputs,
         references: c.references,
         referenceWeighting: c.buffer.referenceWeighting,
@@ -374,6 +440,7 @@ export const coordinatorMachine = setup({
           trainProposer: c.config.trainProposer,
           advantage: c.config.advantage,
           maxStaleness: c.config.maxStaleness,
+          creditOnBatch: c.config.mode === 'async',
           retries: c.config.effectRetries,
           ...(persisted?.context?.stepsLearned !== undefined ? { stepsLearned: persisted.context.stepsLearned } : {}),
         };
@@ -394,6 +461,8 @@ export const coordinatorMachine = setup({
       initial: 'next',
       states: {
         next: {
+          // A round starts here: everything logged so far belongs to finished rounds (see CheckpointData.seeding).
+          entry: assign({ seedMark: ({ context }) => context.events.nextSeq ?? null }),
           always: [
             {
               guard: 'seedTypeLeft',
@@ -466,14 +535,21 @@ export const coordinatorMachine = setup({
 
     // ===========================================================================================================
     // The base model's probe accuracy, before any self-play step: what every later probe is compared with.
+    // A stop waits for it: a resume goes straight to training, so an abandoned base probe would never be logged.
     baseProbe: {
-      on: { STOP: '#coordinator.stopping' },
+      on: { STOP: { actions: assign({ stopRequested: true }) } },
       invoke: {
         src: 'probe',
         input: ({ context }) => ({ step: 0, policyVersion: context.policyVersion }),
-        onDone: { target: 'training', actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)) },
-        onError: { target: 'training', actions: ({ context, event }) => say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))) },
+        onDone: {
+          target: 'afterBaseProbe',
+          actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)),
+        },
+        onError: { target: 'afterBaseProbe', actions: ({ context, event }) => say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))) },
       },
+    },
+    afterBaseProbe: {
+      always: [{ guard: 'stopRequested', target: 'stopping' }, { target: 'training' }],
     },
 
     // ===========================================================================================================
@@ -482,24 +558,34 @@ export const coordinatorMachine = setup({
       states: {
         next: {
           always: [
+            { guard: and(['stopRequested', 'learnPending']), target: 'drain' },
             { guard: 'stopRequested', target: '#coordinator.finished', actions: assign({ reason: 'interrupted' }) },
+            { guard: and(['allStepsDone', 'learnPending']), target: 'drain' },
             { guard: 'allStepsDone', target: '#coordinator.finished' },
             { target: 'step' },
           ],
         },
+        /** Async: the last update lands before the run ends (the last step's checkpoint normally waited already). */
+        drain: { on: { 'learner.learned': { target: 'next', actions: ['reportLearned', 'storeLearned'] } } },
         step: {
           entry: [
             assign(({ context: c }) => ({
-              step: c.completed + 1,
+              step: c.step + 1,
               typeIndex: 0,
               work: EMPTY_WORK,
               pushed: [],
               stats: EMPTY_STATS,
-                      stepStartedAt: c.clock(),
+              stepNovelty: [],
+              stepStartedAt: c.clock(),
             })),
             'enterStep',
           ],
-          on: { STOP: '#coordinator.stopping' },
+          on: {
+            // Async: finish the step in flight (a stop then checkpoints it, after the update in flight lands).
+            STOP: [{ guard: 'isAsync', actions: assign({ stopRequested: true }) }, { target: '#coordinator.stopping' }],
+            // Async: the previous step's update lands while this step is produced.
+            'learner.learned': { actions: ['reportLearned', 'storeLearned'] },
+          },
           initial: 'drawSolverTasks',
           states: {
             /** The step's solver tasks come from the buffers as they stand at its start (paper §5.4). */
@@ -608,13 +694,22 @@ export const coordinatorMachine = setup({
             /** r_propose: −1 invalid, else 1 − r̄ when 0 < r̄ < 1, else 0 (src/azr learnabilityReward); to the learner. */
             rewardProposals: {
               entry: enqueueActions(({ context: c, enqueue }) => {
-                const r = rewardProposals(c.step, c.work, { unlearnable: c.config.unlearnable });
+                // Novelty (off by default): a bonus by how often each valid program was proposed recently.
+                const valid = validProposals(c.work);
+                const keys = valid.map(({ proposal, task }) => noveltyKey(proposal.type, task));
+                const novelty = c.config.novelty;
+                const bonus =
+                  novelty.coef > 0
+                    ? new Map(noveltyBonuses(keys, [...c.noveltyHistory, c.stepNovelty], novelty.coef).map((b, i) => [valid[i]!.proposal.id, b]))
+                    : undefined;
+                const r = rewardProposals(c.step, c.work, { unlearnable: c.config.unlearnable, ...(bonus ? { bonus } : {}) });
                 enqueue(() => say(c, ...r.events));
                 enqueue({ type: 'push', params: { pushes: r.pushes } });
                 enqueue({ type: 'release', params: { items: c.work.proposals, pushes: r.pushes } });
                 enqueue.assign({
                   stats: addStats(c.stats, r.stats, r.programs),
                   pushed: [...c.pushed, ...pushedIds(r.pushes)],
+                  stepNovelty: novelty.coef > 0 ? [...c.stepNovelty, ...keys] : c.stepNovelty,
                   // Every slot is now used (pushed or released): the proposals keep none.
                   work: { ...c.work, proposals: c.work.proposals.map(({ slot: _slot, ...p }) => p) },
                 });
@@ -631,7 +726,15 @@ export const coordinatorMachine = setup({
                   replyTo: self,
                 } satisfies BufferRequest);
               }),
-              on: { 'buffer.appended': { target: 'solve', actions: assign({ sizes: ({ event }) => event.sizes }) } },
+              on: {
+                'buffer.appended': {
+                  target: 'solve',
+                  actions: assign({
+                    sizes: ({ event }) => event.sizes,
+                    stats: ({ context, event }) => ({ ...context.stats, capped: context.stats.capped + event.results.reduce((n, r) => n + r.capped, 0) }),
+                  }),
+                },
+              },
             },
 
             // ---- the solver's half of task type T ---------------------------------------------------------------
@@ -741,57 +844,48 @@ export const coordinatorMachine = setup({
                         distinctPrograms: new Set(window.flat()).size,
                         inputIgnoringShare: share(s.inputIgnoring, s.inputKnown),
                         meanLearnability: share(s.learnabilitySum, s.estimated),
+                        ...(c.config.buffer.maxProgramShare !== null ? { programCapped: s.capped } : {}),
                       }),
                       eventBody('buffer.sizes', { sizes: c.sizes }),
                     ];
                     enqueue(() => say(c, ...bodies));
-                    enqueue.assign({ recentPrograms: window });
+                    enqueue.assign({
+                      pushed: [], // handed over with the batch
+                      recentPrograms: window,
+                      noveltyHistory: c.config.novelty.coef > 0 ? slideNoveltyWindow(c.noveltyHistory, c.stepNovelty, c.config.novelty.window) : c.noveltyHistory,
+                      stepNovelty: [],
+                    });
                   }),
                 },
               },
             },
             /** One optimizer step over all six batches; the new weights are published for the next rollouts. */
             learn: {
-              entry: enqueueActions(({ self, enqueue }) => enqueue.sendTo('learner', { type: 'learn', replyTo: self } satisfies LearnerRequest)),
+              entry: [
+                enqueueActions(({ self, enqueue }) => enqueue.sendTo('learner', { type: 'learn', replyTo: self } satisfies LearnerRequest)),
+                assign({ learning: ({ context }) => context.step }),
+              ],
+              // Async: on to the next step while the learner learns this one.
+              always: { guard: 'isAsync', target: 'probe' },
               on: {
                 // Finish the step's update before stopping: the checkpoint then holds a consistent learner.
                 STOP: { actions: assign({ stopRequested: true }) },
-                'learner.learned': {
-                  target: 'probe',
-                  actions: [
-                    ({ context: c, event }) => {
-                      if (!event.ok) {
-                        say(c, errorBody('learner', 'learnFailed', `${event.error} (after ${event.attempts} attempts); step ${c.step} was not learned`));
-                        return;
-                      }
-                      const r = event.result;
-                      say(
-                        c,
-                        eventBody('learner.step', {
-                          loss: r.loss,
-                          gradNorm: r.gradNorm,
-                          entropy: r.entropy,
-                          policyVersion: r.policyVersion,
-                          tokensPerSecond: r.tokensPerSecond,
-                          ...(r.kl !== undefined ? { kl: r.kl } : {}),
-                        }),
-                      );
-                      if (event.publishError) say(c, errorBody('learner', 'publishFailed', event.publishError));
-                    },
-                    assign(({ context: c, event }) => ({
-                      completed: c.step,
-                      pushed: [],
-                      policyVersion: event.ok ? event.result.policyVersion : c.policyVersion,
-                    })),
-                  ],
-                },
+                'learner.learned': { target: 'probe', actions: ['reportLearned', 'storeLearned'] },
               },
             },
             probe: {
               on: { STOP: { actions: assign({ stopRequested: true }) } },
               initial: 'deciding',
               states: {
-                deciding: { always: [{ guard: 'probeDue', target: 'evaluating' }, { target: 'done' }] },
+                deciding: {
+                  always: [
+                    { guard: and(['probeDue', 'learnPending']), target: 'awaitUpdate' },
+                    { guard: 'probeDue', target: 'evaluating' },
+                    { target: 'done' },
+                  ],
+                },
+                /** Async: the probe measures this step's update, so it waits for it. */
+                awaitUpdate: { on: { 'learner.learned': { target: 'evaluating', actions: ['reportLearned', 'storeLearned'] } } },
                 evaluating: {
                   invoke: {
                     src: 'probe',
@@ -808,7 +902,15 @@ export const coordinatorMachine = setup({
               on: { STOP: { actions: assign({ stopRequested: true }) } },
               initial: 'deciding',
               states: {
-                deciding: { always: [{ guard: 'checkpointDue', target: 'snapshot' }, { target: 'done' }] },
+                deciding: {
+                  always: [
+                    { guard: and(['checkpointDue', 'learnPending']), target: 'awaitUpdate' },
+                    { guard: 'checkpointDue', target: 'snapshot' },
+                    { target: 'done' },
+                  ],
+                },
+                /** Async: a checkpoint holds this step's update (weights, optimizer and `completed` agree). */
+                awaitUpdate: { on: { 'learner.learned': { target: 'snapshot', actions: ['reportLearned', 'storeLearned'] } } },
                 snapshot: {
                   entry: enqueueActions(({ self, enqueue }) => enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest)),
                   on: { 'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) } },

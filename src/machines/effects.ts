@@ -232,6 +232,12 @@ export interface CheckpointData {
   readonly policyVersion: number;
   /** Seeding finished (false only when stopped during seeding). */
   readonly seeded: boolean;
+  /**
+   * Stopped during seeding: the propose rounds finished per type, and the seq of the first event after them (the
+   * round in flight and the stop), which a resume cuts from the log before running that round again. Null seq: the
+   * event sink did not number events.
+   */
+  readonly seeding?: { readonly rounds: Readonly<Record<TaskType, number>>; readonly eventSeq: number | null };
   readonly buffers: {
     readonly deduction: BufferSnapshot<Triplet>;
     readonly abduction: BufferSnapshot<Triplet>;
@@ -243,6 +249,8 @@ export interface CheckpointData {
   readonly actors: Readonly<Record<string, unknown>>;
   /** Proposed programs of the recent steps, for `health.distinctPrograms` across a resume. */
   readonly recentPrograms: readonly (readonly string[])[];
+  /** Novelty keys of the recent steps' valid proposals (present when `novelty.coef` > 0). */
+  readonly noveltyHistory?: readonly (readonly string[])[];
 }
 
 export interface CheckpointEffect {

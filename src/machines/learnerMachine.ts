@@ -19,6 +19,11 @@ export interface LearnerInput {
   readonly retries: number;
   /** Optimizer steps taken so far (restored from a checkpoint). */
   readonly stepsLearned?: number;
+  /**
+   * When the next step's credit is granted: false (sync) once the update is published — producers wait for the
+   * learner; true (async) as soon as a step's batch is taken — producers make the next step while it learns.
+   */
+  readonly creditOnBatch?: boolean;
 }
 
 /** The inbox: delivers the channel's rollouts as `rollout` events, and tops the learner's credit up. */
@@ -27,7 +32,10 @@ export type InboxEvent = { readonly type: 'topUp'; readonly to: number };
 export type LearnerRequest =
   /** A rollout arriving through the channel (sent by the inbox). */
   | { readonly type: 'rollout'; readonly rollout: ScoredRollout }
-  /** The step's producers are done: `expected` rollouts were pushed; compute advantages once all have arrived. */
+  /**
+   * The step's producers are done: `expected` rollouts were pushed; compute advantages once all have arrived (and,
+   * async, once the update in progress is done: it is remembered until then).
+   */
   | { readonly type: 'endStep'; readonly step: number; readonly expected: number; readonly replyTo: AnyActorRef }
   /** Take the optimizer step on the advantaged batch. */
   | { readonly type: 'learn'; readonly replyTo: AnyActorRef }
@@ -52,9 +60,13 @@ export type LearnerReply =
   | { readonly type: 'learner.learned'; readonly ok: true; readonly result: LearnResult; readonly publishError?: string }
   | ({ readonly type: 'learner.learned' } & BatchFailure);
 
-export interface LearnerContext extends Omit<LearnerInput, 'stepsLearned'> {
+export interface LearnerContext extends Omit<LearnerInput, 'stepsLearned' | 'creditOnBatch'> {
   readonly stepsLearned: number;
+  readonly creditOnBatch: boolean;
+  /** Rollouts arrived and not yet in a batch. */
   readonly received: readonly ScoredRollout[];
+  /** An `endStep` not yet acted on (it arrived while the learner was busy with the previous step's update). */
+  readonly pendingEnd: { readonly step: number; readonly expected: number; readonly replyTo: AnyActorRef } | null;
   readonly step: number;
   readonly expected: number;
   readonly samples: readonly TrainSample[];
@@ -96,10 +108,17 @@ export const learnerMachine = setup({
   guards: {
     allArrived: ({ context }) => context.received.length >= context.expected,
     canRetry: ({ context }) => context.attempt < context.retries,
+    endPending: ({ context }) => context.pendingEnd !== null,
+    nothingToLearn: ({ context }) => context.samples.length === 0,
   },
   actions: {
     topUp: enqueueActions(({ context, enqueue }) => enqueue.sendTo('inbox', { type: 'topUp', to: context.credit } satisfies InboxEvent)),
-    clearStep: assign({ received: [], samples: [], groups: [], result: null, replyTo: null, attempt: 0, expected: 0 }),
+    /** Sync: the next step's credit once the update is out. (Async granted it when the batch was taken.) */
+    topUpAfterLearn: enqueueActions(({ context, enqueue }) => {
+      if (!context.creditOnBatch) enqueue.sendTo('inbox', { type: 'topUp', to: context.credit } satisfies InboxEvent);
+    }),
+    clearStep: assign({ samples: [], groups: [], result: null, replyTo: null, attempt: 0, expected: 0 }),
+    dropReceived: assign({ received: [], pendingEnd: null }),
     receive: assign({
       received: ({ context, event }) => (event.type === 'rollout' ? [...context.received, event.rollout] : context.received),
     }),
@@ -107,11 +126,13 @@ export const learnerMachine = setup({
 }).createMachine({
   id: 'learner',
   context: ({ input }) => {
-    const { stepsLearned, ...rest } = input;
+    const { stepsLearned, creditOnBatch: _creditOnBatch, ...rest } = input;
     return {
       ...rest,
       stepsLearned: stepsLearned ?? 0,
+      creditOnBatch: input.creditOnBatch ?? false,
       received: [],
+      pendingEnd: null,
       step: 0,
       expected: 0,
       samples: [],
@@ -122,16 +143,22 @@ export const learnerMachine = setup({
     };
   },
   invoke: { id: 'inbox', src: 'inbox', input: ({ context }) => ({ credit: context.credit }) },
-  on: { rollout: { actions: 'receive' } },
+  on: {
+    rollout: { actions: 'receive' },
+    endStep: { actions: assign({ pendingEnd: ({ event }) => ({ step: event.step, expected: event.expected, replyTo: event.replyTo }) }) },
+    // While an update runs (async): only what arrived for the next step is dropped; the update finishes.
+    abandonStep: { actions: 'dropReceived' },
+  },
   initial: 'collecting',
   states: {
     collecting: {
+      always: {
+        guard: 'endPending',
+        target: 'awaitingRollouts',
+        actions: assign(({ context }) => ({ ...context.pendingEnd!, pendingEnd: null })),
+      },
       on: {
-        endStep: {
-          target: 'awaitingRollouts',
-          actions: assign(({ event }) => ({ step: event.step, expected: event.expected, replyTo: event.replyTo })),
-        },
-        abandonStep: { target: 'collecting', reenter: false, actions: ['clearStep', 'topUp'] },
+        abandonStep: { target: 'collecting', reenter: false, actions: ['clearStep', 'dropReceived', 'topUp'] },
       },
     },
     awaitingRollouts: {
@@ -140,15 +167,19 @@ export const learnerMachine = setup({
         target: 'ready',
         // TRR++: the rewards of each (role × type) group are normalised within that group (paper Eq. 8).
         actions: enqueueActions(({ context: c, enqueue }) => {
+          // The step's rollouts become its batch; anything after them (none, in order) waits for the next step.
+          const batch = c.received.slice(0, c.expected);
           const oldest = c.policyVersion - c.maxStaleness;
-          const fresh = c.received.filter((r) => r.policyVersion >= oldest);
-          const dropped = c.received.filter((r) => r.policyVersion < oldest).map((rollout) => ({ rollout, reason: 'stale' as const }));
+          const fresh = batch.filter((r) => r.policyVersion >= oldest);
+          const dropped = batch.filter((r) => r.policyVersion < oldest).map((rollout) => ({ rollout, reason: 'stale' as const }));
           const { advantages, groups } = trrAdvantages(
             fresh.map((r) => ({ role: r.role, type: r.type, reward: r.reward, length: r.tokens })),
             c.advantage,
           );
           const samples = fresh.map((r, j) => ({ ...r, advantage: advantages[j]! }));
-          enqueue.assign({ samples, groups });
+          enqueue.assign({ samples, groups, received: c.received.slice(c.expected) });
+          // Async: room for the next step's rollouts now, so they are made while this batch is learned.
+          if (c.creditOnBatch) enqueue('topUp');
           enqueue.sendTo(c.replyTo!, {
             type: 'learner.advantages',
             step: c.step,
@@ -159,12 +190,31 @@ export const learnerMachine = setup({
           } satisfies LearnerReply);
         }),
       },
-      on: { abandonStep: { target: 'collecting', actions: ['clearStep', 'topUp'] } },
+      on: { abandonStep: { target: 'collecting', actions: ['clearStep', 'dropReceived', 'topUp'] } },
     },
     ready: {
       on: {
-        learn: { target: 'learning', actions: assign({ replyTo: ({ event }) => event.replyTo }) },
-        abandonStep: { target: 'collecting', actions: ['clearStep', 'topUp'] },
+        learn: [
+          // Every rollout of the step was dropped (e.g. stale): no optimizer step, and a reply that says why.
+          {
+            guard: 'nothingToLearn',
+            target: 'collecting',
+            actions: [
+              enqueueActions(({ context, event, enqueue }) =>
+                enqueue.sendTo(event.replyTo, {
+                  type: 'learner.learned',
+                  ok: false,
+                  error: `learner: step ${context.step} has no rollout left to learn from`,
+                  attempts: 0,
+                } satisfies LearnerReply),
+              ),
+              'clearStep',
+              'topUpAfterLearn',
+            ],
+          },
+          { target: 'learning', actions: assign({ replyTo: ({ event }) => event.replyTo }) },
+        ],
+        abandonStep: { target: 'collecting', actions: ['clearStep', 'dropReceived', 'topUp'] },
       },
     },
     /** One optimizer step over all the step's batches (paper: 6 × 64 sequences, one update). */
@@ -195,7 +245,7 @@ export const learnerMachine = setup({
                 } satisfies LearnerReply),
               ),
               'clearStep',
-              'topUp',
+              'topUpAfterLearn',
             ],
           },
         ],
@@ -212,7 +262,7 @@ export const learnerMachine = setup({
               enqueue.sendTo(context.replyTo!, { type: 'learner.learned', ok: true, result: context.result! } satisfies LearnerReply),
             ),
             'clearStep',
-            'topUp',
+            'topUpAfterLearn',
           ],
         },
         onError: {
@@ -227,7 +277,7 @@ export const learnerMachine = setup({
               } satisfies LearnerReply),
             ),
             'clearStep',
-            'topUp',
+            'topUpAfterLearn',
           ],
         },
       },

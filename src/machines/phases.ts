@@ -47,6 +47,8 @@ export interface StepStats {
   readonly learnabilitySum: number;
   readonly inputKnown: number;
   readonly inputIgnoring: number;
+  /** Valid tasks not buffered: their program was at `maxProgramShare` of its buffer. */
+  readonly capped: number;
   readonly programs: readonly string[];
 }
 
@@ -58,6 +60,7 @@ export const EMPTY_STATS: StepStats = {
   learnabilitySum: 0,
   inputKnown: 0,
   inputIgnoring: 0,
+  capped: 0,
   programs: [],
 };
 
@@ -142,8 +145,8 @@ function outputText(outputs: readonly Value[], type: TaskType): string | string[
 export function rewardProposals(
   step: number,
   w: TypeWork,
-  options: { unlearnable: UnlearnableReward },
-): { events: RunEventBody[]; pushes: Push[]; stats: Omit<StepStats, 'programs'>; programs: string[] } {
+  options: { unlearnable: UnlearnableReward; bonus?: ReadonlyMap<string, number> },
+): { events: RunEventBody[]; pushes: Push[]; stats: Omit<StepStats, 'programs' | 'capped'>; programs: string[] } {
   const events: RunEventBody[] = [];
   const pushes: Push[] = [];
   const stats = { proposals: 0, valid: 0, estimated: 0, learnable: 0, learnabilitySum: 0, inputKnown: 0, inputIgnoring: 0 };
@@ -169,6 +172,7 @@ export function rewardProposals(
       const estimated = successes !== undefined && successes.length > 0 && !w.unestimated.includes(p.id);
       // The event's learnability is the paper's rule (0 when trivial or impossible); the reward may differ (minusHalf).
       const learnability = estimated ? learnabilityReward({ valid: true, successes: successes! }, { unlearnable: 'zero' }) : null;
+      const bonus = estimated ? options.bonus?.get(p.id) : undefined;
       if (estimated) {
         stats.estimated++;
         stats.learnabilitySum += learnability!;
@@ -185,10 +189,11 @@ export function rewardProposals(
           ...message,
           mcSuccesses: estimated ? (successes!.map((s) => (s === 1 ? 1 : 0)) as (0 | 1)[]) : [],
           learnability,
+          ...(bonus !== undefined ? { novelty: bonus } : {}),
         }),
       );
       if (!estimated) continue;
-      reward = learnabilityReward({ valid: true, successes: successes! }, options);
+      reward = learnabilityReward({ valid: true, successes: successes! }, options) + (bonus ?? 0);
     } else {
       const error = v !== undefined && !v.ok ? v.error.kind : 'format';
       events.push(
@@ -260,7 +265,7 @@ export function share(n: number, d: number): number | null {
   return d > 0 ? n / d : null;
 }
 
-export function addStats(a: StepStats, b: Omit<StepStats, 'programs'>, programs: readonly string[]): StepStats {
+export function addStats(a: StepStats, b: Omit<StepStats, 'programs' | 'capped'>, programs: readonly string[]): StepStats {
   return {
     proposals: a.proposals + b.proposals,
     valid: a.valid + b.valid,
@@ -269,6 +274,7 @@ export function addStats(a: StepStats, b: Omit<StepStats, 'programs'>, programs:
     learnabilitySum: a.learnabilitySum + b.learnabilitySum,
     inputKnown: a.inputKnown + b.inputKnown,
     inputIgnoring: a.inputIgnoring + b.inputIgnoring,
+    capped: a.capped,
     programs: [...a.programs, ...programs],
   };
 }

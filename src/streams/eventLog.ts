@@ -163,6 +163,32 @@ export class EventLog {
     return last;
   }
 
+  /**
+   * Drops every event with seq ≥ `seq` (a checkpoint taken during seeding, where every event is step 0, says
+   * where its rounds' events end) and returns the new last event; the run then continues at `seq`.
+   */
+  truncateFromSeq(seq: number): RunEvent | null {
+    const fd = this.open();
+    this.flush();
+    let end = this.position;
+    let last: RunEvent | null = null;
+    for (const line of linesBackward(fd, this.position)) {
+      const event = parseLine(line.text, this.path, line.start);
+      if (event.seq < seq) {
+        last = event;
+        break;
+      }
+      end = line.start;
+    }
+    if (end < this.position) {
+      ftruncateSync(fd, end);
+      if (this.fsync) fsyncSync(fd);
+      this.position = end;
+    }
+    this.lastEvent = last;
+    return last;
+  }
+
   /** Flushes and closes the file; later appends throw. Safe to call twice. */
   close(): void {
     if (this.fd === null) return;

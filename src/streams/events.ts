@@ -78,6 +78,11 @@ export const ProposalValidatedSchema = defineEvent('proposal.validated', {
   message: z.string().optional().describe('induction: the message for the solver'),
   mcSuccesses: z.array(bit).describe('the n Monte Carlo solver outcomes (0/1); empty when not estimated'),
   learnability: z.number().min(0).max(1).nullable().describe('r_learn = 1 − mean when 0 < mean < 1 else 0; null when not estimated'),
+  novelty: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('novelty bonus added to the proposer reward (selfPlay.novelty, not in the paper); absent when off or not trained'),
 }).superRefine((e, ctx) => {
   // The pairing is what outside checkers rely on: an invalid proposal has a kind and no estimate.
   if (e.valid && e.error !== undefined) ctx.addIssue({ code: 'custom', path: ['error'], message: 'a valid proposal has no error kind' });
@@ -103,6 +108,9 @@ export const HealthSchema = defineEvent('health', {
   distinctPrograms: count.describe('distinct programs among proposals in the recent window'),
   inputIgnoringShare: share.describe('share of valid programs whose output does not depend on their input'),
   meanLearnability: share.describe('mean learnability over valid proposals'),
+  programCapped: count
+    .optional()
+    .describe('valid tasks not buffered because their program already held selfPlay.buffer.maxProgramShare of the buffer; absent when the cap is off'),
 });
 
 export const BufferSizesSchema = defineEvent('buffer.sizes', {

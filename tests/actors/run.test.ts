@@ -104,3 +104,61 @@ describe('azr run with a bad scenario', () => {
     expect(existsSync(path.join(out, 'never'))).toBe(false);
   });
 });
+
+describe('azr run scenarios/tiny.yaml --set selfPlay.mode=async', () => {
+  it('overlaps rollouts with learning and finishes with a gap-free log, learner steps and stale drops accounted for', async () => {
+    // Arrange / Act (the base model is the one the first run built)
+    const dir = path.join(out, 'async');
+    const r = await azrRun(['scenarios/tiny.yaml', '--set', 'selfPlay.mode=async', '--set', `run.cacheDir=${path.join(out, '.cache')}`, '--out', dir, '--no-feed']);
+
+    // Assert
+    expect(r.code, r.stderr).toBe(0);
+    const events = readEvents(runDirs(dir)[0]!);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    for (let i = 1; i < events.length; i++) expect(events[i]!.step).toBeGreaterThanOrEqual(events[i - 1]!.step);
+    expect(events[events.length - 1]).toMatchObject({ type: 'run.finished', reason: 'completed', steps: 4 });
+    expect(ofType(events, 'run.started')[0]!.scenario).toMatchObject({ selfPlay: { mode: 'async', maxStaleness: 0 } });
+    const learned = ofType(events, 'learner.step');
+    expect(learned.length).toBeGreaterThan(0);
+    expect(learned.map((e) => e.policyVersion)).toEqual(learned.map((_, i) => i + 1));
+    // Every trained rollout is either scored or dropped as stale (beyond maxStaleness 0), never both.
+    const scored = ofType(events, 'rollout.scored').map((e) => e.id);
+    const dropped = ofType(events, 'rollout.dropped');
+    expect(new Set([...scored, ...dropped.map((e) => e.id)]).size).toBe(scored.length + dropped.length);
+    for (const e of dropped) {
+      expect(e.reason).toBe('stale');
+      expect(e.policyVersion).toBeLessThan(e.currentPolicyVersion);
+    }
+    for (const e of ofType(events, 'error')) expect(e.kind).toBe('nothingToLearn');
+    expect(ofType(events, 'step.finished').map((e) => e.step)).toEqual([1, 2, 3, 4]);
+  }, 120_000);
+});
+
+describe('azr run with the anti-degeneracy options', () => {
+  it('caps programs per buffer and adds the novelty bonus; the reward rule (with the bonus) holds for every proposal', async () => {
+    const dir = path.join(out, 'antidegeneracy');
+    const r = await azrRun([
+      'scenarios/tiny.yaml',
+      '--set',
+      'selfPlay.buffer.maxProgramShare=0.25',
+      '--set',
+      'selfPlay.novelty={ coef: 0.5, window: 2 }',
+      '--set',
+      `run.cacheDir=${path.join(out, '.cache')}`,
+      '--out',
+      dir,
+      '--no-feed',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const events = readEvents(runDirs(dir)[0]!);
+    expect(invariantViolations(events, 4)).toEqual([]); // proposer reward = learnability rule + novelty bonus
+    const health = ofType(events, 'health');
+    expect(health.every((e) => Number.isInteger(e.programCapped))).toBe(true);
+    const trained = ofType(events, 'proposal.validated').filter((e) => e.step > 0 && e.valid && e.learnability !== null);
+    expect(trained.length).toBeGreaterThan(0);
+    for (const e of trained) {
+      expect(e.novelty).toBeGreaterThan(0);
+      expect(e.novelty).toBeLessThanOrEqual(0.5);
+    }
+  }, 120_000);
+});

@@ -96,8 +96,9 @@ export function invariantViolations(events: readonly RunEvent[], steps: number):
     for (const p of ofType(events, 'proposal.validated').filter((e) => e.step === step)) {
       const reward = proposerReward.get(p.rolloutId);
       if (reward === undefined) continue; // not trained (e.g. an executor failure)
-      const expected = !p.valid ? -1 : learnability(p.mcSuccesses);
-      if (p.valid && p.learnability !== expected) v.push(`${p.rolloutId}: learnability ${p.learnability}, rule gives ${expected}`);
+      const rule = !p.valid ? -1 : learnability(p.mcSuccesses);
+      if (p.valid && p.learnability !== rule) v.push(`${p.rolloutId}: learnability ${p.learnability}, rule gives ${rule}`);
+      const expected = rule + (p.novelty ?? 0); // selfPlay.novelty's bonus, when on
       if (Math.abs(reward - expected) > 1e-12) v.push(`${p.rolloutId}: proposer reward ${reward}, rule gives ${expected}`);
     }
   }

@@ -1,12 +1,12 @@
 // kill -9 in the middle of `azr run`, then `azr run --resume`: no partial line, no missing or repeated seq, no step recorded twice — and the resumed run continues exactly as an uninterrupted one.
 
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listCheckpointSteps } from '../../src/actors/checkpointStore.js';
+import { listCheckpointSteps, loadLatestCheckpoint } from '../../src/actors/checkpointStore.js';
 import type { RunEvent } from '../../src/streams/events.js';
 import { azrRun, invariantViolations, ofType, readEvents, runDirs } from './runHelpers.js';
 
@@ -108,5 +108,61 @@ describe('azr run on SIGTERM', () => {
     expect(steps).toBeLessThan(50);
     expect(await listCheckpointSteps(runDir)).toContain(steps);
     expect(ofType(events, 'checkpoint.saved').pop()?.path).toBe(`checkpoints/step-${steps}`);
+  }, 120_000);
+});
+
+describe('azr run stopped (SIGTERM) while seeding, then --resume', () => {
+  it('continues seeding at the round in flight: no step-0 record twice, and the same run as an uninterrupted one', async () => {
+    // Arrange: a seeding phase long enough to be caught (40 tasks per buffer, up to 12 rounds per type).
+    const cache = path.join(out, '.cache');
+    const args = ['scenarios/tiny.yaml', '--set', 'selfPlay.seedSize=40', '--set', 'selfPlay.seedMaxRounds=12', '--set', `run.cacheDir=${cache}`, '--no-feed'];
+    const dir = path.join(out, 'seeding');
+    // The line printed just before the coordinator starts, i.e. as seeding begins.
+    const stopped = await runAndKill([...args, '--out', dir], /parameters, base /, 'SIGTERM');
+    expect(stopped.killed, stopped.stderr).toBe(true);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const runDir = runDirs(dir)[0]!;
+    const checkpoint = await loadLatestCheckpoint(runDir);
+    expect(checkpoint?.data.seeded, 'stopped during seeding').toBe(false);
+
+    // Act
+    const resumed = await azrRun(['--resume', runDir, '--no-feed']);
+
+    // Assert
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const events = readEvents(runDir);
+    expect(invariantViolations(events, 4)).toEqual([]); // gap-free seq, each step learned once, …
+    expect(ofType(events, 'run.started').map((e) => e.resumedFromStep)).toEqual([null, 0]);
+    const ids = ofType(events, 'proposal.validated').map((e) => e.rolloutId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ofType(events, 'probe.evaluated').filter((e) => e.step === 0)).toHaveLength(1);
+    expect(ofType(events, 'buffer.sizes').filter((e) => e.step === 0)).toHaveLength(1);
+    expect(ofType(events, 'run.finished').map((e) => e.reason)).toEqual(['completed']); // the stop's tail was cut with the round in flight
+
+    const whole = await azrRun([...args, '--out', path.join(out, 'seeding-whole')]);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(trajectory(events)).toEqual(trajectory(readEvents(runDirs(path.join(out, 'seeding-whole'))[0]!)));
+  }, 180_000);
+});
+
+describe('azr run stopped (SIGTERM) during the base-model build', () => {
+  it('stops the build between training steps, caches nothing, removes the empty run directory and exits 0', async () => {
+    // Arrange: a build far too long to finish (100 000 pretraining steps) into a cache of its own.
+    const cache = path.join(out, 'build-cache');
+    const dir = path.join(out, 'build');
+
+    // Act
+    const r = await runAndKill(
+      ['scenarios/tiny.yaml', '--set', 'pretrain.steps=100000', '--set', `run.cacheDir=${cache}`, '--out', dir, '--no-feed'],
+      /building the base model/,
+      'SIGTERM',
+    );
+
+    // Assert
+    expect(r.killed, r.stderr).toBe(true);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('interrupted while building the base model; nothing cached');
+    expect(existsSync(cache) ? readdirSync(cache) : []).toEqual([]); // no base-*, no .tmp-base-*
+    expect(runDirs(dir)).toEqual([]);
   }, 120_000);
 });

@@ -93,14 +93,14 @@ describe('TaskBuffer cap, eviction and dedup', () => {
   it('keeps the oldest and drops new tasks under keepOldest (the original)', () => {
     const b = filled(10, { cap: 4, eviction: 'keepOldest' });
     expect(b.entries().map((e) => e.step)).toEqual([0, 1, 2, 3]);
-    expect(b.add([triplet(99)], 11)).toEqual({ added: 0, duplicates: 0, dropped: 1, evicted: 0 });
+    expect(b.add([triplet(99)], 11)).toEqual({ added: 0, duplicates: 0, dropped: 1, evicted: 0, capped: 0 });
   });
 
   it('keeps duplicates unless dedup is on; dedup is by (program, input)', () => {
     const same = [triplet(1), triplet(1), { ...triplet(1), output: 99 }];
     expect(new TaskBuffer<Triplet>().add(same, 1).added).toBe(3);
     const d = new TaskBuffer<Triplet>({ dedup: true });
-    expect(d.add(same, 1)).toEqual({ added: 1, duplicates: 2, dropped: 0, evicted: 0 });
+    expect(d.add(same, 1)).toEqual({ added: 1, duplicates: 2, dropped: 0, evicted: 0, capped: 0 });
     expect(d.add([triplet(1, '2')], 2).added).toBe(1);
     expect(taskKey(triplet(1))).not.toBe(taskKey(triplet(1, '2')));
   });
@@ -110,6 +110,65 @@ describe('TaskBuffer cap, eviction and dedup', () => {
     d.add([triplet(1)], 1);
     d.add([triplet(2)], 2);
     expect(d.add([triplet(1)], 3).added).toBe(1);
+  });
+});
+
+describe('TaskBuffer program share cap (maxProgramShare, anti-degeneracy)', () => {
+  const program = (k: number) => `function f(n) { return n + ${k}; }`;
+  const task = (k: number, input: number): Triplet => ({ program: program(k), input: String(input), output: input + k });
+
+  it('is off by default: one program may fill the buffer (the paper)', () => {
+    const b = new TaskBuffer<Triplet>();
+    expect(b.add(Array.from({ length: 10 }, (_, i) => task(1, i)), 1)).toMatchObject({ added: 10, capped: 0 });
+    expect(b.programCount(program(1))).toBe(10);
+  });
+
+  it('skips a task whose program already holds the share, and always admits a new program', () => {
+    const b = new TaskBuffer<Triplet>({ maxProgramShare: 0.5 });
+    // [] → +p1 (new) → p1 holds 1/1 ≥ 0.5: capped → +p2 (new) → p1 holds 1/2 ≥ 0.5: capped → +p3 → p1 1/3 < 0.5: added
+    expect(b.add([task(1, 0), task(1, 1), task(2, 0), task(1, 2), task(3, 0), task(1, 3)], 1)).toEqual({
+      added: 4,
+      duplicates: 0,
+      dropped: 0,
+      evicted: 0,
+      capped: 2,
+    });
+    expect(b.entries().map((e) => e.task.program)).toEqual([program(1), program(2), program(3), program(1)]);
+  });
+
+  it('keeps every program below share × size + 1 for any sequence of additions (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.nat(4), { maxLength: 8 }), { maxLength: 10 }),
+        fc.constantFrom(0.1, 0.25, 0.5, 1),
+        fc.integer({ min: 1, max: 30 }),
+        (batches, share, cap) => {
+          const b = new TaskBuffer<Triplet>({ maxProgramShare: share, cap });
+          let offered = 0;
+          let accounted = 0;
+          batches.forEach((ks, step) => {
+            const r = b.add(ks.map((k, i) => task(k, i)), step);
+            offered += ks.length;
+            accounted += r.added + r.capped;
+            if (cap >= 30) for (const k of [0, 1, 2, 3, 4]) expect(b.programCount(program(k))).toBeLessThan(share * b.size + 1);
+          });
+          expect(accounted).toBe(offered);
+          // the counts follow eviction
+          for (const k of [0, 1, 2, 3, 4]) expect(b.programCount(program(k))).toBe(b.entries().filter((e) => e.task.program === program(k)).length);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('survives a snapshot: the restored buffer caps the same way', () => {
+    const b = new TaskBuffer<Triplet>({ maxProgramShare: 0.5 });
+    b.add([task(1, 0), task(2, 0)], 1);
+    const restored = TaskBuffer.restore(JSON.parse(JSON.stringify(b.snapshot())) as BufferSnapshot<Triplet>);
+    expect(restored.options.maxProgramShare).toBe(0.5);
+    expect(restored.add([task(1, 5)], 2).capped).toBe(1);
+    expect(() => new TaskBuffer({ maxProgramShare: 0 })).toThrow(RangeError);
+    expect(() => new TaskBuffer({ maxProgramShare: 1.5 })).toThrow(RangeError);
   });
 });
 
@@ -123,7 +182,12 @@ describe('TaskBuffer snapshots', () => {
     fc.assert(
       fc.property(
         fc.array(op, { maxLength: 12 }),
-        fc.record({ cap: fc.integer({ min: 1, max: 8 }), eviction: fc.constantFrom('dropOldest' as const, 'keepOldest' as const), dedup: fc.boolean() }),
+        fc.record({
+          cap: fc.integer({ min: 1, max: 8 }),
+          eviction: fc.constantFrom('dropOldest' as const, 'keepOldest' as const),
+          dedup: fc.boolean(),
+          maxProgramShare: fc.constantFrom(null, 0.25, 0.5, 1),
+        }),
         fc.nat(),
         (ops, options, seed) => {
           const b = new TaskBuffer<Triplet>(options);

@@ -25,8 +25,14 @@ describe('CoordinatorConfig', () => {
     expect(rolloutsPerStep(resolveConfig({ trainProposer: false, taskTypes: ['deduction'] }))).toBe(64);
   });
 
-  it('refuses async mode with a clear error until it is built', () => {
-    expect(() => resolveConfig({ mode: 'async' })).toThrow(/mode 'async' is not implemented yet/);
+  it('accepts async mode, and checks the anti-degeneracy options', () => {
+    expect(resolveConfig({ mode: 'async', maxStaleness: 1 })).toMatchObject({ mode: 'async', maxStaleness: 1 });
+    expect(() => resolveConfig({ mode: 'eager' as never })).toThrow(/mode must be/);
+    expect(resolveConfig({}).buffer.maxProgramShare).toBeNull();
+    expect(resolveConfig({}).novelty).toEqual({ coef: 0, window: 1 });
+    expect(() => resolveConfig({ buffer: { maxProgramShare: 0 } })).toThrow(/maxProgramShare/);
+    expect(() => resolveConfig({ novelty: { coef: -1 } })).toThrow(/novelty.coef/);
+    expect(() => resolveConfig({ novelty: { window: 0 } })).toThrow(/novelty.window/);
   });
 
   it('names the field of a bad value', () => {

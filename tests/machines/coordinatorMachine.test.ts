@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, RunEventOf } from '../../src/streams/events.js';
 import type { SolverView } from '../../src/azr/index.js';
-import type { CheckpointData, ExecutorEffect } from '../../src/machines/effects.js';
+import type { CheckpointData, ExecutorEffect, ProbeEffect } from '../../src/machines/effects.js';
 import {
   fakeCheckpointStore,
   fakeLearner,
+  fakeProbe,
   inProcessExecutor,
   scriptedExecutor,
   scriptedPolicy,
@@ -308,6 +309,81 @@ describe('coordinatorMachine: stop, checkpoint, resume', () => {
   });
 });
 
+describe('coordinatorMachine: stop during seeding, then resume', () => {
+  /** The events a resumed log holds: the first run's up to the checkpoint's seeding mark, then the resumed run's. */
+  async function stopAndResume(config: object, stopWhen: (e: RunEvent) => boolean, probe?: ProbeEffect) {
+    const checkpoints = fakeCheckpointStore();
+    const first = run({ checkpointEvery: 0, ...config }, { checkpoint: checkpoints, ...(probe ? { probe } : {}) });
+    let sent = false;
+    first.bus.events$.subscribe((e) => {
+      if (!sent && stopWhen(e)) {
+        sent = true;
+        first.actor.send({ type: 'STOP' });
+      }
+    });
+    expect(await first.run()).toEqual({ reason: 'interrupted', steps: 0 });
+    const resume = checkpoints.latest()!;
+    const cut = resume.seeding?.eventSeq ?? first.bus.nextSeq;
+    const second = run(config, { resume, nextSeq: cut });
+    expect(await second.run()).toMatchObject({ reason: 'completed' });
+    return { resume, first, second, log: [...first.events.filter((e) => e.seq < cut), ...second.events] };
+  }
+
+  const record = (events: readonly RunEvent[]) =>
+    events
+      .filter((e) => e.type !== 'actor.state' && e.type !== 'queue.depth' && e.type !== 'checkpoint.saved' && e.type !== 'run.finished')
+      .map(({ seq: _s, t: _t, ...rest }) => JSON.stringify(rest));
+
+  it('resumes seeding at the round in flight: no step-0 record twice, the same run as an uninterrupted one', async () => {
+    // Arrange: stop in the third seeding round, while the executor validates it.
+    const config = { seedSize: 6, steps: 2 };
+    const full = run(config);
+    await full.run();
+    let validates = 0;
+
+    // Act
+    const { resume, log } = await stopAndResume(config, (e) => e.type === 'actor.state' && e.actor === 'coordinator' && e.state === 'seeding.validate' && ++validates === 3);
+
+    // Assert
+    expect(resume.seeded).toBe(false);
+    expect(resume.seeding!.rounds).toEqual({ deduction: 2, abduction: 0, induction: 0 });
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i));
+    const ids = log.filter((e): e is RunEventOf<'proposal.validated'> => e.type === 'proposal.validated').map((e) => e.rolloutId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(log.filter((e) => e.type === 'probe.evaluated' && e.step === 0)).toHaveLength(1);
+    expect(log.filter((e) => e.type === 'buffer.sizes' && e.step === 0)).toHaveLength(1);
+    expect(record(log)).toEqual(record(full.events));
+  });
+
+  it('a stop during the base probe waits for it, so the resumed log still has exactly one base probe', async () => {
+    const clock = new SimulatedClock();
+    const slow: ProbeEffect = {
+      async evaluate(input) {
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 100));
+        return fakeProbe().evaluate(input);
+      },
+    };
+    const config = { steps: 2 };
+    const full = run(config);
+    await full.run();
+    const checkpoints = fakeCheckpointStore();
+    const first = run({ ...config, checkpointEvery: 0 }, { checkpoint: checkpoints, probe: slow, clock });
+    first.bus.events$.subscribe((e) => {
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.state === 'baseProbe') first.actor.send({ type: 'STOP' });
+    });
+    expect(await first.run()).toEqual({ reason: 'interrupted', steps: 0 });
+    const resume = checkpoints.latest()!;
+    expect(resume.seeded).toBe(true);
+    const second = run(config, { resume, nextSeq: first.bus.nextSeq });
+    await second.run();
+    const log = [...first.events, ...second.events];
+    expect(log.filter((e) => e.type === 'probe.evaluated' && e.step === 0)).toHaveLength(1);
+    const pick = (events: readonly RunEvent[]) =>
+      events.filter((e) => e.type === 'rollout.scored' || e.type === 'proposal.validated' || e.type === 'learner.step').map(({ seq: _s, t: _t, ...rest }) => rest);
+    expect(pick(log)).toEqual(pick(full.events));
+  });
+});
+
 describe('coordinatorMachine: backpressure with a slow learner', () => {
   it('pauses producers while the learner works, and never holds more scored rollouts than capacity + credit', async () => {
     // Arrange: a learner that takes 500 ms (simulated) per step.
@@ -339,5 +415,170 @@ describe('coordinatorMachine: backpressure with a slow learner', () => {
     }
     expect(maxDepth).toBeLessThanOrEqual(2);
     expect(t.eventsOf('queue.depth').every((e) => e.depth <= e.capacity)).toBe(true);
+  });
+});
+
+describe('coordinatorMachine: anti-degeneracy options (off = the paper)', () => {
+  it('by default neither caps programs nor adds a novelty bonus: the events carry neither field', async () => {
+    const t = run();
+    await t.run();
+    expect(t.eventsOf('health').every((e) => e.programCapped === undefined)).toBe(true);
+    expect(t.eventsOf('proposal.validated').every((e) => e.novelty === undefined)).toBe(true);
+  });
+
+  it('buffer.maxProgramShare: valid tasks of an over-represented program are not buffered, and health.programCapped counts them', async () => {
+    // Arrange: the toy proposer writes only a handful of programs (n + 0 … n + 3, constants), so they pile up.
+    const checkpoints = fakeCheckpointStore();
+    const t = run({ steps: 4, checkpointEvery: 1, buffer: { maxProgramShare: 0.2 } }, { checkpoint: checkpoints });
+
+    // Act
+    await t.run();
+
+    // Assert: every valid training proposal was either buffered or capped, and some were capped.
+    const capped = t.eventsOf('health').map((e) => e.programCapped!);
+    expect(capped.every((n) => Number.isInteger(n))).toBe(true);
+    expect(capped.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const seeded = t.eventsOf('buffer.sizes').find((e) => e.step === 0)!.sizes;
+    const final = checkpoints.latest()!.buffers;
+    const grown = final.deduction.entries.length + final.abduction.entries.length + final.induction.entries.length - seeded.deduction - seeded.abduction - seeded.induction;
+    const valid = t.eventsOf('proposal.validated').filter((e) => e.step > 0 && e.valid).length;
+    expect(grown).toBe(valid - capped.reduce((a, b) => a + b, 0));
+    // No program entered a buffer while it already held ≥ 20% of it: check the buffers as each step left them.
+    for (const saved of checkpoints.saved)
+      for (const b of [saved.buffers.deduction, saved.buffers.abduction]) {
+        const counts = new Map<string, number>();
+        for (const e of b.entries) counts.set(e.task.program, (counts.get(e.task.program) ?? 0) + 1);
+        for (const n of counts.values()) expect(n).toBeLessThan(0.2 * b.entries.length + 1);
+      }
+  });
+
+  it('novelty: each trained valid proposal earns learnability + coef / (1 + recent proposals of its program)', async () => {
+    // Arrange
+    const coef = 0.5;
+    const window = 2;
+    const t = run({ steps: 4, novelty: { coef, window } });
+
+    // Act
+    await t.run();
+
+    // Assert: recompute every bonus from the proposal.validated events alone.
+    const keyOf = (e: RunEventOf<'proposal.validated'>) => (e.task === 'induction' ? `induction:${JSON.stringify([e.program, e.input])}` : e.program);
+    const valid = t.eventsOf('proposal.validated').filter((e) => e.step > 0 && e.valid);
+    const rewards = new Map(t.eventsOf('rollout.scored').map((e) => [e.id, e.reward]));
+    let checked = 0;
+    for (const e of valid) {
+      const sameStepEarlier = valid.filter((x) => x.step === e.step && TOY_CONFIG_TYPES.indexOf(x.task) < TOY_CONFIG_TYPES.indexOf(e.task));
+      const batch = valid.filter((x) => x.step === e.step && x.task === e.task);
+      const windowed = valid.filter((x) => x.step < e.step && x.step >= e.step - window);
+      const k = [...windowed, ...sameStepEarlier, ...batch].filter((x) => keyOf(x) === keyOf(e)).length - 1;
+      expect(e.novelty).toBeCloseTo(coef / (1 + k), 12);
+      expect(rewards.get(e.rolloutId)).toBeCloseTo(e.learnability! + e.novelty!, 12);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(valid.some((e) => e.novelty! < coef)).toBe(true); // the toy proposer repeats itself
+  });
+
+  it('novelty resumes exactly: the window is part of the checkpoint', async () => {
+    const config = { steps: 4, novelty: { coef: 0.5, window: 2 } };
+    const full = run(config);
+    await full.run();
+    const checkpoints = fakeCheckpointStore();
+    const first = run({ ...config, checkpointEvery: 0 }, { checkpoint: checkpoints });
+    first.bus.events$.subscribe((e) => {
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 3 && e.state.endsWith('.solve')) first.actor.send({ type: 'STOP' });
+    });
+    await first.run();
+    expect(checkpoints.latest()!.noveltyHistory).toHaveLength(2);
+    const second = run(config, { resume: checkpoints.latest()!, nextSeq: first.bus.nextSeq });
+    await second.run();
+    const pick = (events: readonly RunEvent[]) =>
+      events.filter((e) => e.step >= 3 && (e.type === 'rollout.scored' || e.type === 'proposal.validated')).map(({ seq: _s, t: _t, ...rest }) => rest);
+    expect(pick(second.events)).toEqual(pick(full.events));
+  });
+});
+
+const TOY_CONFIG_TYPES = ['deduction', 'abduction', 'induction'] as const;
+
+describe('coordinatorMachine: async mode (overlapping rollouts and learning, bounded staleness)', () => {
+  /** A run with a learner that takes 500 ms (simulated) per update; learning windows and policy-call times recorded. */
+  function asyncRun(config: object) {
+    const clock = new SimulatedClock();
+    const learner = fakeLearner({ delayMs: 500, clock });
+    const policy = scriptedPolicy(toyScript);
+    const calls: { at: number; version: number; purpose: string }[] = [];
+    // Each policy call takes 20 ms (simulated), so calls made while an update runs fall strictly inside it.
+    const timed = {
+      generate: async (input: Parameters<typeof policy.generate>[0]) => {
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 20));
+        calls.push({ at: clock.now(), version: policy.policyVersion, purpose: input.purpose });
+        return policy.generate(input);
+      },
+    };
+    const t = testCoordinator({ config: { ...TOY_CONFIG, steps: 4, mode: 'async', ...config }, policy: timed, executor, learner, clock });
+    learner.onPublish = (v) => void (policy.policyVersion = v);
+    const learning: [number, number][] = [];
+    let maxDepth = 0;
+    t.channel.status$.subscribe((s) => void (maxDepth = Math.max(maxDepth, s.depth)));
+    t.bus.events$.subscribe((e) => {
+      if (e.type === 'actor.state' && e.actor === 'learner' && e.state === 'learning') learning.push([clock.now(), Infinity]);
+      if (e.type === 'actor.state' && e.actor === 'learner' && e.state !== 'learning' && learning.at(-1)?.[1] === Infinity) learning.at(-1)![1] = clock.now();
+    });
+    return { t, calls, learning, learner, maxDepth: () => maxDepth };
+  }
+  const perStep = 2 * (4 + 4 + 3); // trained rollouts per step in TOY_CONFIG (both roles)
+
+  it('proposes and solves the next step while the learner learns, and drops rollouts beyond maxStaleness (0)', async () => {
+    // Arrange
+    const { t, calls, learning, maxDepth } = asyncRun({ maxStaleness: 0 });
+
+    // Act
+    const out = await t.run({ tickMs: 50 });
+
+    // Assert: the run completes with a gap-free log.
+    expect(out).toEqual({ reason: 'completed', steps: 4 });
+    expect(t.events.map((e) => e.seq)).toEqual(t.events.map((_, i) => i));
+    // Overlap: policy calls happen while an update is in progress (sync never does this).
+    expect(learning.length).toBeGreaterThan(0);
+    const during = calls.filter((c) => learning.some(([start, end]) => c.at > start && c.at < end));
+    expect(during.length).toBeGreaterThan(0);
+    // Staleness: what was made with the weights the learner has since replaced is dropped and said so.
+    const stale = t.eventsOf('rollout.dropped').filter((e) => e.reason === 'stale');
+    expect(stale.length).toBeGreaterThan(0);
+    for (const e of stale) expect(e.policyVersion).toBeLessThan(e.currentPolicyVersion);
+    for (const e of t.eventsOf('rollout.scored')) expect(e.policyVersion).toBe(t.eventsOf('learner.step').filter((l) => l.seq < e.seq).length);
+    // Learning goes on: updates land, and a step left with nothing to learn says so instead of failing.
+    expect(t.eventsOf('learner.step').length).toBeGreaterThan(0);
+    for (const e of t.eventsOf('error')) expect(e.kind).toBe('nothingToLearn');
+    // Backpressure: nothing ever waits in the channel beyond credit, and no step trains on more than its own rollouts.
+    expect(maxDepth()).toBe(0);
+    for (let step = 1; step <= 4; step++)
+      expect(t.events.filter((e) => (e.type === 'rollout.scored' || e.type === 'rollout.dropped') && e.step === step).length).toBeLessThanOrEqual(perStep);
+  });
+
+  it('keeps rollouts one version behind with maxStaleness 1: every step is learned, some off-policy', async () => {
+    const { t, calls, learner } = asyncRun({ maxStaleness: 1 });
+    const out = await t.run({ tickMs: 50 });
+    expect(out).toEqual({ reason: 'completed', steps: 4 });
+    expect(t.eventsOf('rollout.dropped')).toEqual([]);
+    expect(learner.batches.map((b) => b.step)).toEqual([1, 2, 3, 4]);
+    expect(t.eventsOf('learner.step').map((e) => e.policyVersion)).toEqual([1, 2, 3, 4]);
+    // Step t's rollouts were sampled with version t − 2 while update t − 1 ran: one behind, within the bound.
+    const offPolicy = t.eventsOf('rollout.scored').filter((e) => e.policyVersion === e.step - 2);
+    expect(offPolicy.length).toBeGreaterThan(0);
+    expect(calls.some((c) => c.purpose === 'train' && c.version < Math.max(...calls.map((x) => x.version)))).toBe(true);
+  });
+
+  it('on STOP finishes the step in flight, waits for its update and checkpoints it', async () => {
+    const { t } = asyncRun({ maxStaleness: 1, checkpointEvery: 0, steps: 10 });
+    t.bus.events$.subscribe((e) => {
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.solve')) t.actor.send({ type: 'STOP' });
+    });
+    const out = await t.run({ tickMs: 50 });
+    expect(out).toEqual({ reason: 'interrupted', steps: 2 });
+    const saved = (t.checkpoint as ReturnType<typeof fakeCheckpointStore>).latest()!;
+    expect(saved).toMatchObject({ step: 2, policyVersion: 2 });
+    expect(t.eventsOf('learner.step').map((e) => e.policyVersion)).toEqual([1, 2]);
+    expect(t.eventsOf('rollout.dropped')).toEqual([]);
   });
 });

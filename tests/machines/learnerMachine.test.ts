@@ -161,3 +161,40 @@ describe('learnerMachine', () => {
     expect(channel.status().credit).toBe(12);
   });
 });
+
+describe('learnerMachine in async mode (creditOnBatch)', () => {
+  it('grants the next step’s credit when it takes a batch, and keeps an endStep that arrives mid-update for after it', async () => {
+    // Arrange: a slow learner (500 ms simulated) that grants credit on taking the batch.
+    const clock = new SimulatedClock();
+    const learner = fakeLearner({ delayMs: 500, clock });
+    const { actor, channel, inbox } = setup({ learner, clock, extra: { creditOnBatch: true, maxStaleness: 0 } });
+    await produce(channel, stepRollouts(0));
+
+    // Act: step 1's batch is taken and its update starts…
+    actor.send({ type: 'endStep', step: 1, expected: 12, replyTo: inbox.ref });
+    await inbox.next('learner.advantages');
+    actor.send({ type: 'learn', replyTo: inbox.ref });
+    await settle();
+
+    // Assert: …and producers may already make step 2 (credit is back to one step's worth) while it learns.
+    expect(actor.getSnapshot().value).toBe('learning');
+    expect(channel.status().credit).toBe(12);
+    await produce(channel, stepRollouts(0)); // made with version 0 while version 1 is being learned
+    actor.send({ type: 'endStep', step: 2, expected: 12, replyTo: inbox.ref });
+    await settle();
+    expect(inbox.received.some((e) => e.type === 'learner.advantages')).toBe(false); // waits for the update
+    clock.increment(500);
+    const learned = await inbox.next<Extract<LearnerReply, { type: 'learner.learned'; ok: true }>>('learner.learned');
+    expect(learned.result.policyVersion).toBe(1);
+    // Step 2's batch is formed at version 1: its version-0 rollouts are beyond maxStaleness 0.
+    const adv = await inbox.next<Extract<LearnerReply, { type: 'learner.advantages' }>>('learner.advantages');
+    expect(adv).toMatchObject({ step: 2, policyVersion: 1, samples: [] });
+    expect(adv.dropped).toHaveLength(12);
+    expect(adv.dropped.every((d) => d.reason === 'stale')).toBe(true);
+    // Nothing left to learn from: no optimizer step, a reply that says so (attempts 0).
+    actor.send({ type: 'learn', replyTo: inbox.ref });
+    const skipped = await inbox.next<Extract<LearnerReply, { type: 'learner.learned'; ok: false }>>('learner.learned');
+    expect(skipped).toMatchObject({ ok: false, attempts: 0 });
+    expect(learner.batches).toHaveLength(1);
+  });
+});

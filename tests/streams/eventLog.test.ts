@@ -160,6 +160,25 @@ describe('EventLog', () => {
     });
   });
 
+  describe('truncateFromSeq', () => {
+    it('drops the events from a seq on (a seeding checkpoint: all step 0) and continues gap-free', () => {
+      const path = join(dir, 'events.jsonl');
+      const events = scriptedEvents(1, 6); // all step 0, seqs 0..5
+      const log = EventLog.create(path);
+      for (const e of events) log.append(e);
+      log.close();
+
+      const { log: resumed } = EventLog.openForResume(path);
+      expect(resumed.truncateFromSeq(4)).toEqual(events[3]);
+      expect(resumed.nextSeq).toBe(4);
+      const rerun = scriptedEvents(1, 2, { nextSeq: 4 });
+      for (const e of rerun) resumed.append(e);
+      expect(resumed.truncateFromSeq(0)).toBeNull();
+      resumed.close();
+      expect(readFileSync(path, 'utf8')).toBe('');
+    });
+  });
+
   describe('truncateAfterStep', () => {
     it('drops the events of steps a checkpoint does not cover, so no step is recorded twice', () => {
       const path = join(dir, 'events.jsonl');
