@@ -7,11 +7,12 @@ export type VegaLiteSpec = Record<string, unknown>;
 
 /**
  * Mean over seeds as a line with points, min–max over seeds as a band, one colour per variant (in `order`).
- * `y` is a share in [0, 1], shown as a percentage.
+ * `y` is a share in [0, 1], shown as a percentage; the axis starts at 0 and ends just above the data (a probe at
+ * 5–10% would be a flat line on a 0–100% axis).
  */
 export function bandSpec(title: string, yTitle: string, points: readonly BandPoint[], order: readonly string[]): VegaLiteSpec {
   const color = { field: 'variant', type: 'nominal', sort: [...order], title: 'variant' };
-  const y = { type: 'quantitative', title: yTitle, scale: { domain: [0, 1] }, axis: { format: '.0%' } };
+  const y = { type: 'quantitative', title: yTitle, scale: { domainMin: 0, nice: true }, axis: { format: '.0%' } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
