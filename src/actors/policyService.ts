@@ -1,4 +1,4 @@
-// PolicyEffect over the rollout engine: prompts of the six views, grammar-constrained sampling, completions as lexeme segments with their training trace.
+// PolicyEffect over the rollout engine: prompts of the six views, grammar-constrained (or free) sampling, completions as lexeme segments with their training trace.
 
 import type { GenerateInput, PolicyCompletion, PolicyEffect, PolicyRequest } from '../machines/effects.js';
 import type { Completion, SampleRequest } from '../gpu/sampler.js';
@@ -20,12 +20,21 @@ export interface RolloutEngine {
   readonly config: { readonly contextLength: number };
   sample(
     requests: readonly SampleRequest[],
-    options: { rng: GenerateInput['rng']; temperature: number; maxNewTokens: number; recordMasks: boolean },
+    options: { rng: GenerateInput['rng']; temperature: number; maxNewTokens: number; recordMasks: boolean; endToken?: number },
   ): Promise<{ version: number; completions: readonly Completion[] }>;
 }
 
+/**
+ * `constrained`: only tokens the task-language grammar allows are sampled (azr's default). `free`: the paper's free
+ * generation — every token of the vocabulary (tags and <pad> included), an answer ends after one <end> per segment
+ * or at its length budget, and a malformed answer is a format error (solver −1, proposal invalid). An ablation.
+ */
+export type Decoding = 'constrained' | 'free';
+
 export interface PolicyServiceOptions {
   readonly budgets: AnswerBudgets;
+  /** Default `constrained`. */
+  readonly decoding?: Decoding;
   /** Prompts decoded together; requests are grouped by prompt length into batches of at most this many. */
   readonly batchSize: number;
 }
@@ -41,11 +50,13 @@ function encode(request: PolicyRequest): EncodedPrompt {
 }
 
 /**
- * The policy: each request becomes its view's prompt and a `GrammarConstraint` for its answer segments; the
- * engine samples them (newest published weights, the call's rng, the training temperature) and each completion
- * comes back as lexeme segments stamped with the weight version. Completions that will be trained on (`train`)
- * keep their trace — prompt, tokens, log-probs and allowed-set masks — for the learner's exact replay. A request
- * whose prompt cannot be encoded or does not fit the context fails alone (`ok: false`).
+ * The policy: each request becomes its view's prompt and a `GrammarConstraint` for its answer segments (or, when
+ * `decoding` is `free`, no constraint: it stops after one <end> per segment or at the sum of the segment budgets
+ * plus one <end> each); the engine samples them (newest published weights, the call's rng, the training
+ * temperature) and each completion comes back as lexeme segments stamped with the weight version. Completions that
+ * will be trained on (`train`) keep their trace — prompt, tokens, log-probs and allowed-set masks (null when free:
+ * every token was allowed) — for the learner's exact replay. A request whose prompt cannot be encoded or does not
+ * fit the context fails alone (`ok: false`).
  */
 export class PolicyService implements PolicyEffect {
   constructor(
@@ -57,13 +68,24 @@ export class PolicyService implements PolicyEffect {
     const out: PolicyCompletion[] = new Array(input.requests.length);
     const ready: { at: number; prompt: number[]; request: SampleRequest }[] = [];
     const context = this.engine.config.contextLength;
+    const free = this.options.decoding === 'free';
     input.requests.forEach((request, at) => {
       try {
         const prompt = encode(request);
-        const constraint = answerConstraint(prompt, segmentBudgets(request, this.options.budgets));
-        if (prompt.tokens.length + constraint.maxTokens > context)
-          throw new Error(`a ${prompt.tokens.length}-token prompt and a ${constraint.maxTokens}-token answer do not fit the context of ${context}`);
-        ready.push({ at, prompt: prompt.tokens, request: { prompt: prompt.tokens, constraint, maxNewTokens: constraint.maxTokens } });
+        const budgets = segmentBudgets(request, this.options.budgets);
+        let sampleRequest: SampleRequest;
+        if (free) {
+          // one <end> per segment, as the constraint's maxTokens counts them
+          const maxNewTokens = budgets.reduce((n, b) => n + b + 1, 0);
+          sampleRequest = { prompt: prompt.tokens, maxNewTokens, endCount: prompt.answer.length };
+        } else {
+          const constraint = answerConstraint(prompt, budgets);
+          sampleRequest = { prompt: prompt.tokens, constraint, maxNewTokens: constraint.maxTokens };
+        }
+        const answerTokens = sampleRequest.maxNewTokens as number;
+        if (prompt.tokens.length + answerTokens > context)
+          throw new Error(`a ${prompt.tokens.length}-token prompt and a ${answerTokens}-token answer do not fit the context of ${context}`);
+        ready.push({ at, prompt: prompt.tokens, request: sampleRequest });
       } catch (e) {
         out[at] = { id: request.id, ok: false, error: `prompt: ${(e as Error).message}` };
       }
@@ -75,7 +97,13 @@ export class PolicyService implements PolicyEffect {
       const group = order.slice(start, start + this.options.batchSize).map((i) => ready[i]!);
       const batch = await this.engine.sample(
         group.map((g) => g.request),
-        { rng: input.rng.split(`batch${chunk}`), temperature: input.temperature, maxNewTokens: Math.max(...group.map((g) => g.request.maxNewTokens ?? 1)), recordMasks: keepTrace },
+        {
+          rng: input.rng.split(`batch${chunk}`),
+          temperature: input.temperature,
+          maxNewTokens: Math.max(...group.map((g) => g.request.maxNewTokens ?? 1)),
+          recordMasks: keepTrace,
+          ...(free ? { endToken: tokenizer.endId } : {}),
+        },
       );
       group.forEach((g, k) => {
         const c = batch.completions[k]!;

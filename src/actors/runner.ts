@@ -387,7 +387,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const channel = new CreditChannel<ScoredRollout>({ name: 'scored→learner', capacity: s.selfPlay.queueCapacity, clock: now });
     const machine = withEffects(
       {
-        policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch }),
+        policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding }),
         executor: new ExecutorService(pool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
         learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}) }),
         probe,

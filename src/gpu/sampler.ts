@@ -31,6 +31,11 @@ export interface SampleRequest {
   readonly constraint?: TokenConstraint;
   /** Overrides `DecodeOptions.maxNewTokens` for this sequence. */
   readonly maxNewTokens?: number;
+  /**
+   * Stop after the `DecodeOptions.endToken` has been sampled this many times (default 1). Free generation of a
+   * proposer answer (`program <end> args <end>`) stops after its second end token.
+   */
+  readonly endCount?: number;
 }
 
 export interface DecodeOptions {
@@ -40,7 +45,7 @@ export interface DecodeOptions {
   readonly temperature?: number;
   /** Length cap on each completion (also capped by contextLength − prompt length). */
   readonly maxNewTokens: number;
-  /** A sequence that samples this token stops (the token is kept in the completion). */
+  /** A sequence that samples this token (its request's `endCount` times) stops; the token is kept in the completion. */
   readonly endToken?: number;
   /** Keep each constrained step's allowed-set mask in the completion (default true; the learner needs it). */
   readonly recordMasks?: boolean;
@@ -157,6 +162,11 @@ export async function decode(decoder: IncrementalDecoder, requests: readonly Sam
   const tokens: number[][] = requests.map(() => []);
   const logProbs: number[][] = requests.map(() => []);
   const masks: (Uint8Array | null)[] = requests.map((r, i) => (r.constraint !== undefined && record ? new Uint8Array((budget[i] as number) * V) : null));
+  const endsLeft = requests.map((r) => {
+    const n = r.endCount ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`endCount must be an integer ≥ 1, got ${n}`);
+    return n;
+  });
   const stops: (StopReason | null)[] = requests.map((r, i) => (r.constraint?.done() === true ? 'constraint' : (budget[i] as number) <= 0 ? 'length' : null));
   const scratch = new Uint8Array(V);
 
@@ -183,7 +193,7 @@ export async function decode(decoder: IncrementalDecoder, requests: readonly Sam
       logProbs[r]!.push(draw.logProb);
       constraint?.advance(draw.token);
       if (constraint?.done() === true) stops[r] = 'constraint';
-      else if (draw.token === options.endToken) stops[r] = 'end';
+      else if (draw.token === options.endToken && (endsLeft[r] = (endsLeft[r] as number) - 1) === 0) stops[r] = 'end';
       else if (tokens[r]!.length >= (budget[r] as number)) stops[r] = 'length';
       else {
         next[r] = draw.token;

@@ -34,7 +34,10 @@ export interface CoordinatorConfig {
   readonly taskTypes: readonly TaskType[];
   /** Sequences per (role × type) group. Default 64 each (paper: "64 × 6"). */
   readonly batch: { readonly propose: PerType; readonly solve: PerType };
-  /** K reference triplets in a deduction/abduction proposer prompt. Default 6 (paper). */
+  /**
+   * K reference triplets in a deduction/abduction proposer prompt. Default 6 (paper). 0: no references (the paper's
+   * "w/o references" ablation). The induction proposer is not affected: it always sees one program from the buffers.
+   */
   readonly references: number;
   /** N inputs of an induction proposal, half shown, half hidden. Default 10 (paper). */
   readonly inductionInputs: number;
@@ -168,7 +171,7 @@ export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorCo
   if (new Set(c.taskTypes).size !== c.taskTypes.length) throw new ConfigError('taskTypes lists a type twice');
   for (const role of ['propose', 'solve'] as const)
     for (const t of TASK_TYPES) int(`batch.${role}.${t}`, c.batch[role][t], 1);
-  int('references', c.references, 1);
+  int('references', c.references, 0);
   int('inductionInputs', c.inductionInputs, 2);
   int('learnabilitySamples', c.learnabilitySamples, 1);
   if (!(c.temperature > 0)) throw new ConfigError(`temperature must be > 0 (learnability needs sampling), got ${c.temperature}`);

@@ -43,7 +43,14 @@ export const SelfPlaySectionSchema = z
       })
       .prefault({})
       .describe('sequences per (role × type) group per step (paper: 64 each)'),
-    references: positiveInt.default(2).describe('K reference triplets in a deduction/abduction proposer prompt (paper: 6; each costs ~25 tokens of context)'),
+    references: z
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .describe(
+        "K reference triplets in a deduction/abduction proposer prompt (paper: 6; each costs ~25 tokens of context); 0 = no references, the paper's 'w/o references' ablation. The induction proposer always sees one program from the buffers (its task, not a reference)",
+      ),
     inductionInputs: z.number().int().min(2).max(16).default(6).describe('N inputs of an induction proposal, half shown, half hidden (paper: 10)'),
     learnabilitySamples: positiveInt.default(4).describe('n Monte Carlo solver attempts per valid proposal (paper: 8)'),
     temperature: z.number().positive().default(1).describe('sampling temperature of every training and learnability rollout (paper: 1.0)'),
@@ -112,7 +119,13 @@ export const PolicySectionSchema = z
         induction: positiveInt.default(32).describe('most lexemes of an induction answer (a program)'),
       })
       .prefault({})
-      .describe('lexeme budgets of the grammar-constrained answers (a completion that runs out is a format error)'),
+      .describe('lexeme budgets of the answer segments (a completion that runs out is a format error; free decoding: tokens, plus one <end> per segment)'),
+    decoding: z
+      .enum(['constrained', 'free'])
+      .default('constrained')
+      .describe(
+        "self-play rollouts (proposer, solver, learnability): 'constrained' = only tokens the task-language grammar allows (azr); 'free' = the paper's free generation over the whole vocabulary, an answer ending after one <end> per segment or at its budget, malformed answers graded as format errors (solver −1, proposal invalid) — an ablation. The probe stays constrained (it measures the model, not the decoder)",
+      ),
     rolloutBatch: positiveInt.default(128).describe('prompts decoded together by onnxruntime (grouped by prompt length)'),
     intraOpThreads: positiveInt.default(1).describe('onnxruntime threads (1: on 2 cores the learner and executors need the other)'),
   })

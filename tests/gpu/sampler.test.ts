@@ -90,6 +90,26 @@ describe('sample', () => {
     expect(c!.stop).toBe('length');
   });
 
+  it('an unconstrained request with endCount k stops after the k-th end token (free generation of k segments)', async () => {
+    // greedy, so the same prompt yields the same tokens; pick as "end" a token the greedy completion repeats
+    const prompt = [BOS, 5, 6];
+    const [free] = await sample(model, [{ prompt }], { rng: new Rng(1), maxNewTokens: 20, temperature: 0 });
+    const counts = new Map<number, number[]>();
+    free!.tokens.forEach((t, i) => counts.set(t, [...(counts.get(t) ?? []), i]));
+    const [end, at] = [...counts.entries()].find(([, is]) => is.length >= 2)!;
+    const stopAt = async (endCount?: number) =>
+      (await sample(model, [{ prompt, ...(endCount !== undefined ? { endCount } : {}) }], { rng: new Rng(1), maxNewTokens: 20, temperature: 0, endToken: end }))[0]!;
+    const one = await stopAt();
+    expect(one.tokens).toEqual(free!.tokens.slice(0, at[0]! + 1));
+    expect(one.stop).toBe('end');
+    const two = await stopAt(2);
+    expect(two.tokens).toEqual(free!.tokens.slice(0, at[1]! + 1));
+    expect([two.stop, two.masks]).toEqual(['end', null]);
+    const many = await stopAt(99);
+    expect([many.tokens.length, many.stop]).toEqual([20, 'length']);
+    await expect(stopAt(0)).rejects.toThrow(/endCount/);
+  });
+
   it('greedy decoding (temperature 0) is deterministic and draws no uniforms', async () => {
     const ps = prompts(new Rng(6), 4);
     const rng = new Rng(1);

@@ -113,6 +113,15 @@ describe('prompts', () => {
     expect(views.map((v) => v.answer.map((a) => a.kind))).toEqual([['value'], ['args'], ['program'], ['program', 'args'], ['program', 'args'], ['inputs+message']]);
   });
 
+  it('encode a proposer prompt with K = 0 references (the paper’s "w/o references") as an empty references section', () => {
+    for (const type of ['deduction', 'abduction'] as const) {
+      const p = proposerPrompt({ type, references: [] });
+      expect(tokenizer.decode(p.tokens)).toEqual([TAGS.role.propose, TAGS.type[type], TAGS.segment.references, TAGS.segment.answer]);
+      expect(p.answer.map((a) => a.kind)).toEqual(['program', 'args']);
+      expect(answerConstraint(p, [24, 12]).maxTokens).toBe(38);
+    }
+  });
+
   it('build supervised examples with the loss on the answer only', () => {
     const prompt = solverPrompt({ type: 'deduction', program: 'function f(n) { return n + 1; }', input: '2' });
     const ex = supervisedExample(prompt, [['3']]);

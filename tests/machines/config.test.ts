@@ -35,6 +35,12 @@ describe('CoordinatorConfig', () => {
     expect(() => resolveConfig({ novelty: { window: 0 } })).toThrow(/novelty.window/);
   });
 
+  it('accepts K = 0 references (the paper’s "w/o references" ablation), not fewer', () => {
+    expect(resolveConfig({ references: 0 }).references).toBe(0);
+    expect(() => resolveConfig({ references: -1 })).toThrow(/references must be an integer ≥ 0/);
+    expect(() => resolveConfig({ references: 1.5 })).toThrow(/references/);
+  });
+
   it('names the field of a bad value', () => {
     expect(() => resolveConfig({ learnabilitySamples: 0 })).toThrow(ConfigError);
     expect(() => resolveConfig({ temperature: 0 })).toThrow(/temperature/);

@@ -76,7 +76,7 @@ describe('extends', () => {
   it('locates an error in the file that set the field, even through the chain', async () => {
     const file = files({
       'p.yaml': 'extends: q.yaml\nselfPlay: { steps: 3 }\n',
-      'q.yaml': '# base\nselfPlay:\n  references: 0\n  stepz: 1\n',
+      'q.yaml': '# base\nselfPlay:\n  references: -1\n  stepz: 1\n',
     });
     const e = await loadError(file);
     expect([...e.paths].sort()).toEqual(['selfPlay.references', 'selfPlay.stepz']);

@@ -40,8 +40,10 @@ describe('shipped files', () => {
     expect(by['global-baseline']!.selfPlay.advantage.baseline).toBe('global');
     expect(by['base-model']!.selfPlay.steps).toBe(0);
     expect(by['sft-control']!.pretrain.steps).toBeGreaterThan(by['full']!.pretrain.steps);
-    // async: an arm, or a visibly pending (commented) one while the run cannot do it
-    if (!('async' in by)) expect(readFileSync(`${ROOT}scenarios/ablations/paper.yaml`, 'utf8')).toMatch(/# - name: async/);
+    expect(by['no-references']!.selfPlay.references).toBe(0);
+    expect(by['free-decoding']!.policy.decoding).toBe('free');
+    expect(by['full']!.policy.decoding).toBe('constrained');
+    expect([by['async']!.selfPlay.mode, by['async']!.selfPlay.maxStaleness]).toEqual(['async', 1]);
   });
 });
 
