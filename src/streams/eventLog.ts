@@ -142,25 +142,7 @@ export class EventLog {
    * event; the run then continues at its seq + 1 with step `step + 1`. Events are in step order, so this cuts a tail.
    */
   truncateAfterStep(step: number): RunEvent | null {
-    const fd = this.open();
-    this.flush();
-    let end = this.position;
-    let last: RunEvent | null = null;
-    for (const line of linesBackward(fd, this.position)) {
-      const event = parseLine(line.text, this.path, line.start);
-      if (event.step <= step) {
-        last = event;
-        break;
-      }
-      end = line.start;
-    }
-    if (end < this.position) {
-      ftruncateSync(fd, end);
-      if (this.fsync) fsyncSync(fd);
-      this.position = end;
-    }
-    this.lastEvent = last;
-    return last;
+    return this.truncateTail((event) => event.step <= step);
   }
 
   /**
@@ -168,13 +150,18 @@ export class EventLog {
    * where its rounds' events end) and returns the new last event; the run then continues at `seq`.
    */
   truncateFromSeq(seq: number): RunEvent | null {
+    return this.truncateTail((event) => event.seq < seq);
+  }
+
+  /** Cuts the events after the last one that `keep` accepts (read backwards from the end); returns that event. */
+  private truncateTail(keep: (event: RunEvent) => boolean): RunEvent | null {
     const fd = this.open();
     this.flush();
     let end = this.position;
     let last: RunEvent | null = null;
     for (const line of linesBackward(fd, this.position)) {
       const event = parseLine(line.text, this.path, line.start);
-      if (event.seq < seq) {
+      if (keep(event)) {
         last = event;
         break;
       }

@@ -1,22 +1,10 @@
 // `azr replay` and `azr watch` through the real command (`node bin/azr.js …`), as a user runs them after a run.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSyntheticRun } from '../../src/feed/syntheticRun.js';
+import { azr } from '../azrProcess.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 afterEach(() => removeTempDirs());
-
-/** Starts `node bin/azr.js ARGS`; collects its output and resolves `exit` with its exit code. */
-function azr(args: string[]) {
-  const child = spawn(process.execPath, ['bin/azr.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, out, exit };
-}
 
 async function until(check: () => string | null, what: string, out: { stderr: string }): Promise<string> {
   for (let i = 0; i < 600; i++) {

@@ -2,29 +2,18 @@
 // tiny.yaml, 2 steps each, 2 jobs) stopped with Ctrl-C after its first finished run, restarted, then its report checked
 // against numbers recomputed here from the runs' events.jsonl.
 
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ScenarioLoadError } from '../../src/scenario/load.js';
 import { loadSweep } from '../../src/scenario/sweep.js';
+import { azr, ROOT } from '../azrProcess.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The tiny base models (one per seed), kept between test runs: a cache entry is keyed by all its weights depend on. */
 const CACHE = path.join(tmpdir(), 'azr-scenario-tests-cache');
 const dir = mkdtempSync(path.join(tmpdir(), 'azr-ablate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function azr(args: string[]) {
-  const child = spawn(process.execPath, ['bin/azr.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, out, exit };
-}
 
 async function until(check: () => boolean, what: string, out: { stderr: string }, ms = 120_000): Promise<void> {
   for (const t0 = Date.now(); Date.now() - t0 < ms; ) {
