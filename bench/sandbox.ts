@@ -1,8 +1,11 @@
 // `npm run bench -- sandbox`: validations/s through the whole `azr exec` process vs an AZR-style Python pool.
 //
 // azr side: `node bin/azr.js exec -q FILE` on N tiny programs (each distinct), timed from spawn to exit, so process
-// start-up, tsx, worker start-up, JSON parsing and output are all included. Every request is fully validated:
-// parsed (acorn), statically checked, run twice in a fresh QuickJS context, both results serialised and compared.
+// start-up (azr exec starts from a cached plain-JS bundle, built on the first run after a change: see
+// src/sandbox/bundle.mjs), worker start-up, JSON parsing and output are all included. Every request is fully
+// validated: parsed alone as a script (by QuickJS; by acorn, with the banned-list walk, whenever a banned name could
+// occur — these programs name none), statically checked, run twice in the hardened QuickJS context, both results
+// serialised and compared, and compared with `expected`.
 //
 // Baseline (what the original AZR does, minus its extra overheads): a persistent pool of 2 `python3 -I -S` worker
 // processes, started by this script. Each task is one JSON line on the worker's stdin; the worker `exec`s the

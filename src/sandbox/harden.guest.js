@@ -14,7 +14,7 @@
   const g = globalThis;
   const { freeze, defineProperty, getOwnPropertyDescriptor: gopd, getPrototypeOf, setPrototypeOf, create } = Object;
   const ownKeys = Reflect.ownKeys;
-  const OVERRIDABLE = ['constructor', 'toString', 'toLocaleString', 'valueOf', 'name', 'message', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toJSON'];
+  const OVERRIDE_NAMES = new Set(['constructor', 'toString', 'toLocaleString', 'valueOf', 'name', 'message', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toJSON']);
 
   delete g.Math.random;
   delete g.eval;
@@ -65,14 +65,18 @@
   };
   roots.forEach(visit);
 
-  // Pass 1: collect everything reachable (own values, accessors, prototypes).
+  // Pass 1: collect everything reachable (own values, accessors, prototypes), and the properties to override
+  // (writable, configurable data properties with a name in OVERRIDE_NAMES).
+  const overrides = [];
   for (let i = 0; i < queue.length; i++) {
     const o = queue[i];
     visit(getPrototypeOf(o));
     for (const k of ownKeys(o)) {
       const d = gopd(o, k);
-      if ('value' in d) visit(d.value);
-      else {
+      if ('value' in d) {
+        visit(d.value);
+        if (d.writable && d.configurable && o !== g && OVERRIDE_NAMES.has(k)) overrides.push(o, k, d);
+      } else {
         visit(d.get);
         visit(d.set);
       }
@@ -80,29 +84,26 @@
   }
 
   // Pass 2: property overrides on writable inherited names, then freeze.
-  for (const o of queue) {
-    if (o === g) continue;
-    for (const k of OVERRIDABLE) {
-      const d = gopd(o, k);
-      if (d === undefined || !('value' in d) || !d.writable || !d.configurable) continue;
-      const value = d.value;
-      const owner = o;
-      const accessors = {
-        get() {
-          return value;
-        },
-        set(v) {
-          if (this === owner) throw new TypeError(`Cannot assign to ${String(k)}: the built-ins are frozen in this sandbox`);
-          defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true });
-        },
-      };
-      defineProperty(o, k, { get: accessors.get, set: accessors.set, enumerable: d.enumerable, configurable: false });
-      freeze(accessors.get);
-      freeze(accessors.set);
-      getters.push(accessors.get);
-    }
-    freeze(o);
+  for (let i = 0; i < overrides.length; i += 3) {
+    const owner = overrides[i];
+    const k = overrides[i + 1];
+    const d = overrides[i + 2];
+    const value = d.value;
+    const accessors = {
+      get() {
+        return value;
+      },
+      set(v) {
+        if (this === owner) throw new TypeError(`Cannot assign to ${String(k)}: the built-ins are frozen in this sandbox`);
+        defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+    };
+    defineProperty(owner, k, { get: accessors.get, set: accessors.set, enumerable: d.enumerable, configurable: false });
+    freeze(accessors.get);
+    freeze(accessors.set);
+    getters.push(accessors.get);
   }
+  for (const o of queue) if (o !== g) freeze(o);
 
   // Existing global bindings become read-only and permanent; new ones stay possible (and are removed after a job).
   for (const k of ownKeys(g)) {

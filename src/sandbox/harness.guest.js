@@ -356,7 +356,7 @@
             problem = 'the global object could not be inspected';
           }
         }
-        return problem.replace(/[\u0000-\u001f]/g, '?') + '\u0002' + result;
+        return (problem === '' ? '' : problem.replace(/[\u0000-\u001f]/g, '?')) + '\u0002' + result;
       },
       /** Describes a value thrown while the program's top level ran. */
       describe(e) {

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { guestSources } from './guestSources.js';
-import { DEFAULT_BANNED } from './staticCheck.js';
+import { DEFAULT_BANNED } from './defaultBanned.js';
 import { quickJsWasm, startSandboxWorker, workerBundle } from './workerSource.js';
 import {
   DEFAULT_JOBS_PER_CONTEXT,
@@ -155,15 +155,20 @@ export class SandboxPool {
 
   /** Runs one job. Never rejects: every failure is a result with `ok: false`. */
   run(job: Job): Promise<RunResult> {
-    if (this.closed) return Promise.resolve(this.count(err('crashed', 'the sandbox pool is closed')));
-    if (this.broken) return Promise.resolve(this.count(err('crashed', this.broken)));
-    if (this.queuedCount() >= this.maxQueued)
-      return Promise.resolve(this.count(err('overloaded', `the sandbox queue is full (${this.maxQueued} jobs waiting)`)));
-    return new Promise((resolve) => {
-      this.queue.push({ job, resolve, attempts: 0 });
-      this.watchdog.ref();
-      this.schedule();
-    });
+    return new Promise((resolve) => this.submit(job, resolve));
+  }
+
+  /**
+   * Runs one job and calls `done` with its result (exactly once; at once when the pool is closed, broken or full):
+   * `run` without a promise per job, for callers that stream many jobs (`azr exec`).
+   */
+  submit(job: Job, done: (r: RunResult) => void): void {
+    if (this.closed) return done(this.count(err('crashed', 'the sandbox pool is closed')));
+    if (this.broken) return done(this.count(err('crashed', this.broken)));
+    if (this.queuedCount() >= this.maxQueued) return done(this.count(err('overloaded', `the sandbox queue is full (${this.maxQueued} jobs waiting)`)));
+    this.queue.push({ job, resolve: done, attempts: 0 });
+    this.watchdog.ref();
+    this.schedule();
   }
 
   /** Runs jobs; results in the same order. */

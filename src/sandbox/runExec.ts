@@ -1,9 +1,15 @@
 // The streaming part of `azr exec`: JSON Lines in, one JSON line per request out, in order, through the pool.
+//
+// The main thread only splits the input into lines and writes the answers: each line goes to a worker as it is
+// (a 'request' job), which parses it, runs it and returns its result in the shape of the answer line. On 2 cores the
+// main thread competes with the workers, so every microsecond per request it saves is one the workers get.
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { SandboxPool } from './pool.js';
-import type { BannedRule, Isolation, Job, RunResult, SandboxLimits } from './types.js';
+import type { BannedRule, Isolation, RunResult, SandboxLimits } from './types.js';
+
+export { formatResult, parseRequest } from './request.js';
 
 export interface ExecOptions {
   /** Static check + determinism check (default true); `--no-validate` turns both off. */
@@ -18,33 +24,6 @@ export interface ExecOptions {
   isolation?: Isolation;
 }
 
-const FIELDS = new Set(['program', 'input', 'expected']);
-
-/** One JSON line → a job, or why it is not a request. */
-export function parseRequest(line: string, validate: boolean): { job: Job; hasExpected: boolean } | { error: string } {
-  let req: unknown;
-  try {
-    req = JSON.parse(line);
-  } catch (e) {
-    return { error: `not a JSON line: ${(e as Error).message}` };
-  }
-  if (req === null || typeof req !== 'object' || Array.isArray(req)) return { error: 'a request is a JSON object {"program", "input", "expected"?}' };
-  const r = req as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!FIELDS.has(k)) return { error: `unknown field "${k}" (fields: program, input, expected)` };
-  if (typeof r.program !== 'string') return { error: '"program" must be a string' };
-  if (typeof r.input !== 'string') return { error: '"input" must be a string (the source text of an argument list)' };
-  if (r.expected !== undefined && typeof r.expected !== 'string') return { error: '"expected" must be a string (a JavaScript expression)' };
-  const job: Job = { type: 'validate', program: r.program, input: r.input, staticCheck: validate, determinism: validate };
-  if (typeof r.expected === 'string') job.expected = r.expected;
-  return { job, hasExpected: typeof r.expected === 'string' };
-}
-
-/** The response line for a result (without the newline). */
-export function formatResult(r: RunResult, hasExpected: boolean): string {
-  if (r.ok) return JSON.stringify(hasExpected ? { ok: true, output: r.output, match: r.match === true } : { ok: true, output: r.output });
-  return JSON.stringify({ ok: false, error: { kind: r.error.kind, message: r.error.message } });
-}
-
 /**
  * Streams requests from `input` to `output`. Resolves when every line has been answered, or with the error that
  * made the output unwritable (a closed pipe, for instance): then reading stops.
@@ -52,7 +31,6 @@ export function formatResult(r: RunResult, hasExpected: boolean): string {
 export async function runExec(input: Readable, output: Writable, log: Writable, options: ExecOptions): Promise<{ outputError: Error | null }> {
   const started = performance.now();
   const pool = new SandboxPool({ workers: options.workers, limits: options.limits, banned: options.banned, isolation: options.isolation });
-  const rl = createInterface({ input, crlfDelay: Infinity });
   const window = Math.max(1, options.window);
   const done = new Map<number, string>();
   let issued = 0;
@@ -61,7 +39,6 @@ export async function runExec(input: Readable, output: Writable, log: Writable, 
   let flushScheduled = false;
   let blocked = false; // the output stream asked us to wait for 'drain'
   let outputError: Error | null = null;
-  let badRequests = 0;
   let wake: (() => void) | null = null;
 
   const signal = () => {
@@ -105,17 +82,38 @@ export async function runExec(input: Readable, output: Writable, log: Writable, 
   };
   output.on('error', onOutputError);
 
+  const submit = (line: string) => {
+    const index = issued++;
+    pool.submit({ type: 'request', line, validate: options.validate }, (r: RunResult) => answer(index, JSON.stringify(r)));
+  };
+
   try {
-    for await (const line of rl) {
-      const index = issued++;
-      const req = parseRequest(line, options.validate);
-      if ('error' in req) {
-        badRequests++;
-        answer(index, formatResult({ ok: false, error: { kind: 'bad_request', message: req.error } }, false));
-      } else void pool.run(req.job).then((r) => answer(index, formatResult(r, req.hasExpected)));
-      if (issued - written >= window || blocked) await until(() => issued - written < window && !blocked);
+    // Lines end at \n, \r\n or a lone \r, as with readline; a last line without an end counts too.
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    const split = async (text: string, final: boolean) => {
+      // A \r at the very end may be the first half of a \r\n split across chunks: keep it for the next one.
+      const end = !final && text.charCodeAt(text.length - 1) === 13 ? text.length - 1 : text.length;
+      let start = 0;
+      for (;;) {
+        let brk = text.indexOf('\n', start);
+        if (brk < 0 || brk > end) brk = end;
+        const cr = text.indexOf('\r', start);
+        if (cr >= 0 && cr < brk) brk = cr;
+        if (brk === end && !(final && end > start)) break;
+        submit(text.slice(start, brk));
+        start = brk + (text.charCodeAt(brk) === 13 && text.charCodeAt(brk + 1) === 10 ? 2 : 1);
+        if (issued - written >= window || blocked) await until(() => issued - written < window && !blocked);
+        if (outputError) return '';
+      }
+      return text.slice(start);
+    };
+    for await (const chunk of input as AsyncIterable<string | Buffer>) {
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      rest = await split(rest === '' ? text : rest + text, false);
       if (outputError) break;
     }
+    if (!outputError) await split(rest + decoder.end(), true);
     await until(() => written === issued);
     flush();
     await until(() => !blocked);
@@ -127,7 +125,7 @@ export async function runExec(input: Readable, output: Writable, log: Writable, 
     await pool.close();
     if (!options.quiet) {
       const secs = (performance.now() - started) / 1000;
-      const errorCounts = Object.entries({ ...stats.errors, bad_request: badRequests }).filter(([, n]) => n > 0);
+      const errorCounts = Object.entries(stats.errors).filter(([, n]) => n > 0);
       const errorTotal = errorCounts.reduce((n, [, k]) => n + k, 0);
       const breakdown = errorCounts.map(([k, n]) => `${k} ${n}`).join(', ');
       const rss = process.resourceUsage().maxRSS / 1024;

@@ -212,11 +212,19 @@ function checkProgramUncached(source: string, banned: readonly BannedRule[] | nu
     return { ok: false, error: { kind: 'syntax', message: parseError(e) } };
   }
   if (banned === null) return OK;
-  const bans = compile(banned);
   // Fast path: a source without any banned word (and no escape that could spell one) needs no walk.
-  if (!source.includes('\\') && !bans.quick.test(source)) return OK;
-  const hit = findBanned(ast, bans);
+  if (!mayUseBanned(source, banned)) return OK;
+  const hit = findBanned(ast, compile(banned));
   return hit ? bannedError(source, hit, 'program ') : OK;
+}
+
+/**
+ * Could the source use anything banned? False when it contains no banned word (identifier, member name or syntax
+ * keyword) and no backslash (an escape could spell one): then no parse can find a banned use in it.
+ */
+export function mayUseBanned(source: string, banned: readonly BannedRule[]): boolean {
+  if (banned.length === 0) return false;
+  return source.includes('\\') || compile(banned).quick.test(source);
 }
 
 /**

@@ -103,6 +103,7 @@ export interface BannedRule {
  * - `validate`: run `f(input)` (twice when `determinism`), optionally compare with `expected` (a JS expression).
  * - `evaluate`: evaluate one expression (a value text) to its canonical text.
  * - `check`: run `f(input)` once and compare with `gold` (a canonical text): abduction and induction checks.
+ * - `request`: an `azr exec` request line (below).
  */
 export type Job =
   | {
@@ -116,7 +117,12 @@ export type Job =
       expected?: string;
     }
   | { type: 'evaluate'; expression: string; staticCheck: boolean }
-  | { type: 'check'; program: string; input: string; gold: string; staticCheck: boolean; literalInput?: boolean };
+  | { type: 'check'; program: string; input: string; gold: string; staticCheck: boolean; literalInput?: boolean }
+  /**
+   * One `azr exec` request line, parsed in the worker (see request.ts) and run as a `validate` job (with both checks
+   * when `validate`). Its result has the shape of the answer line; a line that is not a request gives `bad_request`.
+   */
+  | { type: 'request'; line: string; validate: boolean };
 
 /** main thread → worker */
 export type ToWorker = { type: 'batch'; id: number; jobs: Job[] };
