@@ -51,7 +51,17 @@ function workerExecArgv(): string[] {
 
 /** Starts one sandbox worker; `data` reaches it as `workerData.data`, whichever way it starts. */
 export function startSandboxWorker(bundleUrl: URL | null, data: unknown, options: WorkerOptions = {}): Worker {
-  const opts = { execArgv: workerExecArgv(), ...options };
-  if (bundleUrl === null) return startTsWorker(ENTRY, { ...opts, workerData: data });
-  return new Worker(bundleUrl, { ...opts, workerData: { data } });
+  const start = (execArgv: string[]) => {
+    const opts = { execArgv, ...options };
+    if (bundleUrl === null) return startTsWorker(ENTRY, { ...opts, workerData: data });
+    return new Worker(bundleUrl, { ...opts, workerData: { data } });
+  };
+  try {
+    return start(workerExecArgv());
+  } catch (e) {
+    // Process-wide flags (e.g. `node --max-semi-space-size=32 bin/azr.js …`) cannot be given to a worker: start it
+    // without the parent's options rather than fail.
+    if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    return start([]);
+  }
 }

@@ -10,9 +10,9 @@ const AZR = fileURLToPath(new URL('../../bin/azr.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'azr-exec-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function azr(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function azr(args: string[], stdin = '', nodeFlags: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [AZR, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeFlags, AZR, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -27,6 +27,13 @@ const lines = (out: string) => out.trimEnd().split('\n').map((l) => JSON.parse(l
 const req = (program: string, input = '', expected?: string) => JSON.stringify(expected === undefined ? { program, input } : { program, input, expected });
 
 describe('azr exec', () => {
+  it('runs under a process-wide V8 flag, which workers cannot take', async () => {
+    const r = await azr(['exec', '-q'], req('function f(n) { return n + 1; }', '2'), ['--max-semi-space-size=32']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual([{ ok: true, output: '3' }]);
+  });
+
   it('answers every line in order: values, matches, errors and malformed lines', async () => {
     const input = [
       req('function f(s) { return s.split("").reverse().join(""); }', '"abc"'),
