@@ -31,6 +31,22 @@ function run(config: object = {}, extra: Partial<Parameters<typeof testCoordinat
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const withoutT = (events: readonly RunEvent[]) => events.map(({ t: _t, ...rest }) => rest);
 
+/**
+ * Records the learner's busy windows ([start, end] in simulated ms, from its actor.state events) and the deepest the
+ * rollout channel got.
+ */
+function watchLearner(t: ReturnType<typeof testCoordinator>, clock: SimulatedClock) {
+  const learning: [number, number][] = [];
+  let maxDepth = 0;
+  t.channel.status$.subscribe((s) => void (maxDepth = Math.max(maxDepth, s.depth)));
+  t.bus.events$.subscribe((e) => {
+    if (e.type !== 'actor.state' || e.actor !== 'learner') return;
+    if (e.state === 'learning') learning.push([clock.now(), Infinity]);
+    else if (learning.at(-1)?.[1] === Infinity) learning.at(-1)![1] = clock.now();
+  });
+  return { learning, maxDepth: () => maxDepth };
+}
+
 describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
   it('emits a gap-free seq from 0 and finishes with reason completed after the configured steps', async () => {
     // Arrange
@@ -394,14 +410,7 @@ describe('coordinatorMachine: backpressure with a slow learner', () => {
     const timed = { generate: (input: Parameters<typeof policy.generate>[0]) => (callTimes.push(clock.now()), policy.generate(input)) };
     const t = testCoordinator({ config: { ...TOY_CONFIG, queueCapacity: 2 }, policy: timed, executor, learner, clock });
     learner.onPublish = (v) => void (policy.policyVersion = v);
-    const learning: [number, number][] = [];
-    let maxDepth = 0;
-    t.channel.status$.subscribe((s) => void (maxDepth = Math.max(maxDepth, s.depth)));
-    t.bus.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'learner' && e.state === 'learning') learning.push([clock.now(), Infinity]);
-      if (e.type === 'actor.state' && e.actor === 'learner' && e.state !== 'learning' && learning.length > 0 && learning.at(-1)![1] === Infinity)
-        learning.at(-1)![1] = clock.now();
-    });
+    const { learning, maxDepth } = watchLearner(t, clock);
 
     // Act
     const out = await t.run({ tickMs: 50 });
@@ -413,7 +422,7 @@ describe('coordinatorMachine: backpressure with a slow learner', () => {
       expect(end - start).toBeGreaterThanOrEqual(500);
       expect(callTimes.some((c) => c > start && c < end)).toBe(false);
     }
-    expect(maxDepth).toBeLessThanOrEqual(2);
+    expect(maxDepth()).toBeLessThanOrEqual(2);
     expect(t.eventsOf('queue.depth').every((e) => e.depth <= e.capacity)).toBe(true);
   });
 });
@@ -517,14 +526,8 @@ describe('coordinatorMachine: async mode (overlapping rollouts and learning, bou
     };
     const t = testCoordinator({ config: { ...TOY_CONFIG, steps: 4, mode: 'async', ...config }, policy: timed, executor, learner, clock });
     learner.onPublish = (v) => void (policy.policyVersion = v);
-    const learning: [number, number][] = [];
-    let maxDepth = 0;
-    t.channel.status$.subscribe((s) => void (maxDepth = Math.max(maxDepth, s.depth)));
-    t.bus.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'learner' && e.state === 'learning') learning.push([clock.now(), Infinity]);
-      if (e.type === 'actor.state' && e.actor === 'learner' && e.state !== 'learning' && learning.at(-1)?.[1] === Infinity) learning.at(-1)![1] = clock.now();
-    });
-    return { t, calls, learning, learner, maxDepth: () => maxDepth };
+    const { learning, maxDepth } = watchLearner(t, clock);
+    return { t, calls, learning, learner, maxDepth };
   }
   const perStep = 2 * (4 + 4 + 3); // trained rollouts per step in TOY_CONFIG (both roles)
 
