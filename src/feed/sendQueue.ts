@@ -248,23 +248,11 @@ export class SendQueue {
     this.pumping = true;
     try {
       this.notePending();
-      while (this.items.length > 0 && this.transport.bufferedAmount < this.options.socketHighWaterBytes) {
-        const data = this.items.shift()!;
-        this.queuedBytes -= data.length;
-        this.stats.messagesSent += 1;
-        this.stats.bytesSent += data.length;
-        this.transport.send(data, () => this.pump());
-      }
+      this.sendWhileRoom();
       if (this.items.length === 0 && this.pieces !== null && this.transport.bufferedAmount <= this.options.lowWaterBytes) {
         this.releasePieces();
         // The released gap/events messages go out right away if the socket has room.
-        while (this.items.length > 0 && this.transport.bufferedAmount < this.options.socketHighWaterBytes) {
-          const data = this.items.shift()!;
-          this.queuedBytes -= data.length;
-          this.stats.messagesSent += 1;
-          this.stats.bytesSent += data.length;
-          this.transport.send(data, () => this.pump());
-        }
+        this.sendWhileRoom();
       }
       const waiter = this.waiter;
       if (waiter !== null && this.pieces === null && this.pendingBytes <= waiter.bytes) {
@@ -274,6 +262,17 @@ export class SendQueue {
       }
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /** Hands queued messages to the socket, oldest first, while its buffer is under the high-water mark. */
+  private sendWhileRoom(): void {
+    while (this.items.length > 0 && this.transport.bufferedAmount < this.options.socketHighWaterBytes) {
+      const data = this.items.shift()!;
+      this.queuedBytes -= data.length;
+      this.stats.messagesSent += 1;
+      this.stats.bytesSent += data.length;
+      this.transport.send(data, () => this.pump());
     }
   }
 
