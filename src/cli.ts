@@ -38,9 +38,13 @@ export async function buildProgram(only?: readonly string[]): Promise<Command> {
 /** Runs the CLI; returns the exit code (0 ok, 2 usage error, or the command's own code). */
 export async function main(argv: string[]): Promise<number> {
   const sub = argv[2];
-  const program = await buildProgram(sub !== undefined && sub in COMMANDS ? [sub] : undefined);
+  return runProgram(await buildProgram(sub !== undefined && sub in COMMANDS ? [sub] : undefined), argv);
+}
+
+/** Parses `argv` with `program` (built with `exitOverride`) and maps how it ended to azr's exit code. */
+export async function runProgram(program: Command, argv: readonly string[]): Promise<number> {
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync([...argv]);
     return 0;
   } catch (err) {
     const code = (err as { exitCode?: number; code?: string }).exitCode;

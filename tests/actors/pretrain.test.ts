@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInProcess } from '../inProcessCli.js';
 import { loadProbeTasks } from '../../src/actors/probeEval.js';
 import { probeToJsonl } from '../../src/azr/probe.js';
 import { loadBaseModel, vocabFingerprint } from '../../src/actors/baseModel.js';
@@ -45,27 +46,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs `azr pretrain ARGS` on a fresh commander program (as cli.ts will); returns the exit code and output. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const program = new Command().name('azr').exitOverride();
-  program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
-  addPretrainCommand(program, { stdout, stderr });
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'azr', 'pretrain', ...args]);
-  } catch (e) {
-    const c = (e as { exitCode?: number }).exitCode;
-    if (typeof c !== 'number') throw e;
-    code = c === 1 ? 2 : c; // as cli.ts's main maps commander's usage errors
-  }
-  return { code, stdout: out, stderr: err };
-}
+/** Runs `azr pretrain ARGS` in this process; returns the exit code and output. */
+const cli = (args: string[]) => runInProcess('pretrain', args, (program, io) => addPretrainCommand(program, io));
 
 describe('azr pretrain', () => {
   it('writes a loadable base checkpoint and ends with the JSON line', async () => {

@@ -2,34 +2,17 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { addRunCommand } from '../../src/actors/runCommand.js';
+import { runInProcess } from '../inProcessCli.js';
 import { parseRunEvent, type RunEvent, type RunEventOf } from '../../src/streams/events.js';
 
 /**
  * Runs `azr run ARGS` in this process through `addRunCommand` on a fresh commander program, as src/cli.ts does
  * (with injected streams and no signal handlers); returns the exit code as `main` maps it, and the output.
  */
-export async function azrRun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const program = new Command().name('azr').exitOverride();
-  program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
-  addRunCommand(program, { stdout, stderr, signals: false });
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'azr', 'run', ...args]);
-  } catch (e) {
-    const c = (e as { exitCode?: number }).exitCode;
-    if (typeof c !== 'number') throw e;
-    code = c === 1 ? 2 : c;
-  }
-  return { code, stdout: out, stderr: err };
+export function azrRun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runInProcess('run', args, (program, io) => addRunCommand(program, { ...io, signals: false }));
 }
 
 /** The run directories under `out` (not the cache). */
