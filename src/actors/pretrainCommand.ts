@@ -7,6 +7,7 @@ import { formatBackendReport } from '../gpu/backend.js';
 import { defaultPretrainScenario, loadPretrainScenario, parsePretrainScenario, ScenarioError, type PretrainScenario } from '../scenario/pretrainConfig.js';
 import { pretrain, type PretrainProgress, type PretrainResult } from './pretrain.js';
 import { formatAccuracy, loadProbeTasks } from './probeEval.js';
+import { nonNegativeInt, positiveInt, positiveNumber } from '../cliOptions.js';
 
 export interface PretrainCommandOptions {
   /** Scenario file (YAML); absent = the defaults. */
@@ -153,30 +154,6 @@ export async function pretrainCommand(o: PretrainCommandOptions): Promise<number
     }
     throw e;
   }
-}
-
-function positiveInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer.`);
-    return n;
-  };
-}
-
-function nonNegativeInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer.`);
-    return n;
-  };
-}
-
-function positiveNumber(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number.`);
-    return n;
-  };
 }
 
 /** Adds `pretrain` to the azr command (usage errors exit 2 through commander). */

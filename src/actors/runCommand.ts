@@ -10,6 +10,7 @@ import { loadRunScenario, parseOverride, parseRunScenario, ScenarioLoadError, ty
 import type { RunScenario } from '../scenario/schema.js';
 // runner.js pulls in TF.js and the whole run (~3 s to load): imported when a run starts, so `azr exec` etc. start fast.
 import type { RunOptions, RunOutcome, StartFeed } from './runner.js';
+import { nonNegativeInt } from '../cliOptions.js';
 
 /** The scenario `azr run` uses without an argument. */
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../scenarios/default.yaml', import.meta.url));
@@ -77,14 +78,6 @@ export async function runRunCommand(o: RunCommandOptions): Promise<RunOutcome> {
     ...(o.onStarted ? { onStarted: o.onStarted } : {}),
     ...(feed ? { feed } : {}),
   });
-}
-
-function nonNegativeInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer.`);
-    return n;
-  };
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

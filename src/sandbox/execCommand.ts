@@ -5,15 +5,7 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_BANNED } from './defaultBanned.js';
 import { DEFAULT_LIMITS, resolveLimits, type BannedRule, type Isolation, type SandboxLimits } from './types.js';
-
-
-function positiveInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer.`);
-    return n;
-  };
-}
+import { positiveInt } from '../cliOptions.js';
 
 function isolationMode(v: string): Isolation {
   if (v !== 'hardened' && v !== 'fresh') throw new InvalidArgumentError("it must be 'hardened' or 'fresh'.");

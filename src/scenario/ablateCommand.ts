@@ -4,14 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { AblateUsageError, runAblate } from './ablate.js';
 import { findRunDirs, summarizeRun } from './report.js';
 import { writeComparison } from './writeComparison.js';
-
-function positiveInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer.`);
-    return n;
-  };
-}
+import { positiveInt } from '../cliOptions.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

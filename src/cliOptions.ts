@@ -1,0 +1,18 @@
+// Parsers of numeric command-line option values, shared by the subcommands: a bad value is a commander usage error
+// (exit 2) whose message names the flag.
+import { InvalidArgumentError } from 'commander';
+
+function numberOption(what: string, valid: (n: number) => boolean, expected: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !valid(n)) throw new InvalidArgumentError(`${what} must be ${expected}.`);
+    return n;
+  };
+}
+
+/** An integer ≥ 1. */
+export const positiveInt = (what: string) => numberOption(what, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+/** An integer ≥ 0. */
+export const nonNegativeInt = (what: string) => numberOption(what, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+/** A finite number > 0. */
+export const positiveNumber = (what: string) => numberOption(what, (n) => Number.isFinite(n) && n > 0, 'a positive number');
