@@ -29,8 +29,7 @@ export async function buildProgram(only?: readonly string[]): Promise<Command> {
     .showHelpAfterError()
     .exitOverride();
   for (const name of only ?? Object.keys(COMMANDS)) {
-    const add = await COMMANDS[name]?.();
-    add?.(program);
+    if (Object.hasOwn(COMMANDS, name)) (await COMMANDS[name]!())(program);
   }
   return program;
 }
@@ -38,7 +37,7 @@ export async function buildProgram(only?: readonly string[]): Promise<Command> {
 /** Runs the CLI; returns the exit code (0 ok, 2 usage error, or the command's own code). */
 export async function main(argv: string[]): Promise<number> {
   const sub = argv[2];
-  return runProgram(await buildProgram(sub !== undefined && sub in COMMANDS ? [sub] : undefined), argv);
+  return runProgram(await buildProgram(sub !== undefined && Object.hasOwn(COMMANDS, sub) ? [sub] : undefined), argv);
 }
 
 /** Parses `argv` with `program` (built with `exitOverride`) and maps how it ended to azr's exit code. */

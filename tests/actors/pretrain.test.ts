@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/gpu/backend.js';
 import { runInProcess } from '../inProcessCli.js';
 import { loadProbeTasks } from '../../src/actors/probeEval.js';
 import { probeToJsonl } from '../../src/azr/probe.js';
@@ -131,6 +132,7 @@ describe('the real entry point', () => {
     const ok = await run(process.execPath, [bin, 'pretrain', scenarioFile, '--out', out, '--steps', '2', '--probe', probeFile]);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout.trim())).toMatchObject({ steps: 2 });
+    await initBackend({ force: 'wasm' }); // loading the checkpoint here needs a backend even when this test runs alone
     const { model } = await loadBaseModel(out);
     model.dispose();
     const bad = await run(process.execPath, [bin, 'pretrain', path.join(dir, 'nope.yaml'), '--out', out]);

@@ -122,6 +122,8 @@ describe('azr exec', () => {
     ['a bad number', ['exec', '--workers', '0'], /positive integer/],
     ['a stack above 256 KiB', ['exec', '--stack', '1024'], /stackBytes must be at most/],
     ['an unknown isolation mode', ['exec', '--isolation', 'none'], /hardened' or 'fresh/],
+    ['a command named like an Object.prototype member', ['toString'], /unknown command 'toString'/],
+    ['a number with trailing text', ['exec', '--workers', '2x'], /positive integer/],
   ])('returns 2 on a usage error: %s', async (_name, args, message) => {
     const { main } = await import('../../src/cli.js');
     let stderr = '';
