@@ -8,18 +8,25 @@ import type { ProbeTask } from '../azr/probe.js';
 import type { BackendName } from '../gpu/backend.js';
 import type { RunScenario } from '../scenario/schema.js';
 import { vocabFingerprint } from './baseModel.js';
+import type { ProbeExclusion } from './pretrainData.js';
 import { pretrain, type PretrainProgress, type PretrainResult } from './pretrain.js';
 
-/** The cache key: model + pretrain sections, seed and vocabulary (everything the base weights depend on). */
-export function baseModelKey(s: Pick<RunScenario, 'seed' | 'model' | 'pretrain'>): string {
-  const text = JSON.stringify({ seed: s.seed, model: s.model, pretrain: s.pretrain, vocab: vocabFingerprint() });
+/**
+ * The cache key: model + pretrain sections, seed, vocabulary and the excluded probe programs (everything the base
+ * weights depend on).
+ */
+export function baseModelKey(s: Pick<RunScenario, 'seed' | 'model' | 'pretrain'>, exclusion: ProbeExclusion): string {
+  const text = JSON.stringify({ seed: s.seed, model: s.model, pretrain: s.pretrain, vocab: vocabFingerprint(), probe: exclusion.fingerprint() });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 export interface EnsureBaseOptions {
   readonly scenario: RunScenario;
   readonly cacheDir: string;
+  /** The probe tasks the build evaluates at its start and end. */
   readonly probeTasks: readonly ProbeTask[];
+  /** The programs it never trains on: the whole probe set, also when `probeTasks` is a sample of it. */
+  readonly exclusion: ProbeExclusion;
   readonly backend?: BackendName;
   readonly onProgress?: (p: PretrainProgress) => void;
   /** Told before a build starts (it takes a while). */
@@ -44,10 +51,11 @@ export async function ensureBaseModel(o: EnsureBaseOptions): Promise<EnsuredBase
     if (!existsSync(path.join(o.scenario.base, 'checkpoint.json'))) throw new Error(`base: ${o.scenario.base} holds no checkpoint (azr pretrain --out writes one)`);
     return { dir: o.scenario.base, built: null };
   }
-  const dir = path.join(o.cacheDir, `base-${baseModelKey(o.scenario)}`);
+  const key = baseModelKey(o.scenario, o.exclusion);
+  const dir = path.join(o.cacheDir, `base-${key}`);
   if (existsSync(path.join(dir, 'checkpoint.json'))) return { dir, built: null };
   await mkdir(o.cacheDir, { recursive: true });
-  const tmp = path.join(o.cacheDir, `.tmp-base-${baseModelKey(o.scenario)}-${process.pid}`);
+  const tmp = path.join(o.cacheDir, `.tmp-base-${key}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   o.onBuild?.(dir);
   let built: PretrainResult;
@@ -56,6 +64,7 @@ export async function ensureBaseModel(o: EnsureBaseOptions): Promise<EnsuredBase
       scenario: { seed: o.scenario.seed, model: o.scenario.model, pretrain: o.scenario.pretrain },
       out: tmp,
       probeTasks: o.probeTasks,
+      exclusion: o.exclusion,
       ...(o.backend !== undefined ? { backend: o.backend } : {}),
       ...(o.onProgress !== undefined ? { onProgress: o.onProgress } : {}),
       ...(o.signal !== undefined ? { signal: o.signal } : {}),

@@ -19,7 +19,7 @@ import { tokenizer } from '../gpu/tokenizer.js';
 import { SandboxPool } from '../sandbox/index.js';
 import type { PretrainScenario } from '../scenario/pretrainConfig.js';
 import { BASE_KIND, saveBaseModel, vocabFingerprint } from './baseModel.js';
-import { PretrainDataStream, ProbeExclusion, type ChunkStats } from './pretrainData.js';
+import { PretrainDataStream, pretrainDataOptions, ProbeExclusion, type ChunkStats } from './pretrainData.js';
 import { loadProbeTasks, ProbeEvaluator, type ProbeReport } from './probeEval.js';
 
 /**
@@ -65,8 +65,10 @@ export interface PretrainOptions {
   /** Directory of the base checkpoint (created). */
   readonly out: string;
   readonly onProgress?: (p: PretrainProgress) => void;
-  /** The probe set (default: scenarios/probe.jsonl). */
+  /** The probe set evaluated at start and end (default: scenarios/probe.jsonl). */
   readonly probeTasks?: readonly ProbeTask[];
+  /** The programs never trained on (default: those of `probeTasks`); pass the whole set when evaluating a sample. */
+  readonly exclusion?: ProbeExclusion;
   /** Tensor backend (default: the best that loads). */
   readonly backend?: BackendName;
   /** Decoding engine of the probe (default onnxruntime). */
@@ -129,20 +131,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   let learner: Learner | null = null;
   try {
     const tasks = options.probeTasks ?? (await loadProbeTasks());
-    data = new PretrainDataStream(pool, root.split('data'), {
-      formats: p.formats,
-      tiers: p.tiers,
-      batchSize: p.batchSize,
-      chunkBatches: p.chunkBatches,
-      programsPerChunk: p.programsPerChunk,
-      references: p.references,
-      inductionInputs: p.inductionInputs,
-      contextLength: config.contextLength,
-      prefetch: p.prefetch,
-      maxOutputShare: p.maxOutputShare,
-      queries: p.queries,
-      exclusion: new ProbeExclusion(tasks),
-    });
+    data = new PretrainDataStream(pool, root.split('data'), pretrainDataOptions(p, config.contextLength, options.exclusion ?? new ProbeExclusion(tasks)));
     evaluator = await ProbeEvaluator.create(tasks, pool, config, { engine: options.probeEngine ?? 'ort' });
     await mkdir(options.out, { recursive: true });
     const curveFile = path.join(options.out, 'curve.jsonl');

@@ -5,6 +5,7 @@
 // only outside knowledge is the probe set, and only to leave it out: a program of any probe task is never trained
 // on (that excludes every probe (program, input) pair and every probe induction program).
 
+import { createHash } from 'node:crypto';
 import { lex } from '../azr/lex.js';
 import { generateArgs, generateProgram } from '../azr/generate.js';
 import type { ParamName } from '../azr/grammar.js';
@@ -16,7 +17,7 @@ import { inductionSplit, type InductionTask, type Triplet } from '../azr/tasks.j
 import { argsLexemes, argsSource, canonicalValue, valueEquals, valueLexemes, valueSource, valueType, type Value } from '../azr/value.js';
 import { proposerPrompt, solverPrompt, supervisedExample, TAGS, tokenizer } from '../gpu/tokenizer.js';
 import { parseValue, validateProposals, type CanonicalValue, type Sandbox } from '../sandbox/index.js';
-import type { FormatWeights, TierWeights } from '../scenario/pretrainConfig.js';
+import type { FormatWeights, PretrainSection, TierWeights } from '../scenario/pretrainConfig.js';
 
 /** The six prompt formats: (role × type). */
 export const PRETRAIN_FORMATS = ['solveDeduction', 'solveAbduction', 'solveInduction', 'proposeDeduction', 'proposeAbduction', 'proposeInduction'] as const;
@@ -90,6 +91,10 @@ export class ProbeExclusion {
   /** True when `program` is (up to spacing) the program of a probe task. */
   excludes(program: string): boolean {
     return this.programs.has(canonicalProgram(program));
+  }
+  /** A short hash of the excluded programs: what a base model trained with this exclusion depends on. */
+  fingerprint(): string {
+    return createHash('sha256').update([...this.programs].sort().join('\n')).digest('hex').slice(0, 16);
   }
 }
 
@@ -399,6 +404,33 @@ export interface PretrainDataOptions {
   /** Queries per solver deduction/abduction example (ExampleOptions.queries). */
   readonly queries?: number;
   readonly exclusion?: ProbeExclusion;
+}
+
+/**
+ * The data a `pretrain:` section describes, probe programs left out: what the base build trains on and, with the
+ * self-play learner's own batch size, what its supervised term mixes in.
+ */
+export function pretrainDataOptions(
+  p: PretrainSection,
+  contextLength: number,
+  exclusion: ProbeExclusion,
+  overrides: Partial<Pick<PretrainDataOptions, 'batchSize' | 'prefetch'>> = {},
+): PretrainDataOptions {
+  return {
+    formats: p.formats,
+    tiers: p.tiers,
+    batchSize: p.batchSize,
+    chunkBatches: p.chunkBatches,
+    programsPerChunk: p.programsPerChunk,
+    references: p.references,
+    inductionInputs: p.inductionInputs,
+    contextLength,
+    prefetch: p.prefetch,
+    maxOutputShare: p.maxOutputShare,
+    queries: p.queries,
+    exclusion,
+    ...overrides,
+  };
 }
 
 /** Labelled chunk `index`: a deterministic function of `rng` (the data stream's root) and the index. */

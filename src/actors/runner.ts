@@ -6,14 +6,14 @@
 //   coordinatorMachine.provide(effects) ─→ run until completed or STOP ─→ run.finished, report.md
 
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { createActor } from 'xstate';
 import { Rng } from '../azr/index.js';
-import { parseProbeJsonl, type ProbeTask } from '../azr/probe.js';
+import type { ProbeTask } from '../azr/probe.js';
 import { formatBackendReport, initBackend, type BackendReport } from '../gpu/backend.js';
 import { Learner } from '../gpu/learner.js';
 import { Gpt } from '../gpu/model.js';
@@ -38,7 +38,8 @@ import { CheckpointStore, loadLatestCheckpoint } from './checkpointStore.js';
 import { ExecutorService } from './executorService.js';
 import { LabelledSftSource, LearnerService } from './learnerService.js';
 import { PolicyService } from './policyService.js';
-import { ProbeEvaluator, PROBE_FILE } from './probeEval.js';
+import { loadProbeTasks, ProbeEvaluator, PROBE_FILE } from './probeEval.js';
+import { pretrainDataOptions, ProbeExclusion } from './pretrainData.js';
 import { RunDigest, RunProgress } from './runProgress.js';
 import { renderReport } from './runReport.js';
 
@@ -104,10 +105,10 @@ async function freshRunDir(out: string, name: string, date: Date): Promise<strin
   }
 }
 
-/** The probe tasks of a scenario: its file (default the committed set), every `stride`-th task. */
-export async function scenarioProbeTasks(s: RunScenario): Promise<ProbeTask[]> {
-  const all = parseProbeJsonl(await readFile(s.probe.file ?? PROBE_FILE, 'utf8'));
-  return all.filter((_, i) => i % s.probe.stride === 0);
+/** A scenario's probe set: its file (default the committed set) whole, and the `stride`-th tasks the run evaluates. */
+export async function scenarioProbeTasks(s: RunScenario): Promise<{ all: ProbeTask[]; evaluated: ProbeTask[] }> {
+  const all = await loadProbeTasks(s.probe.file ?? PROBE_FILE);
+  return { all, evaluated: all.filter((_, i) => i % s.probe.stride === 0) };
 }
 
 function versions(): Record<string, string> {
@@ -232,7 +233,10 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
 
   try {
     // ---- the base model ------------------------------------------------------------------------------------------
-    const probeTasks = await scenarioProbeTasks(s);
+    const probeSet = await scenarioProbeTasks(s);
+    const probeTasks = probeSet.evaluated;
+    // Neither the base nor the supervised term of self-play ever trains on a probe program, sampled or not.
+    const exclusion = new ProbeExclusion(probeSet.all);
     const cacheDir = s.run.cacheDir ?? path.join(resuming ? path.dirname(path.resolve(runDir)) : out, '.cache');
     let base: Awaited<ReturnType<typeof ensureBaseModel>>;
     try {
@@ -240,6 +244,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
         scenario: s,
         cacheDir,
         probeTasks,
+        exclusion,
         signal: building.signal,
         ...(s.backend !== null ? { backend: s.backend } : {}),
         onBuild: (dir) => progress.line(`azr run: building the base model (pretrain ${s.pretrain.steps} steps) into ${dir}`),
@@ -323,18 +328,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const rootRng = new Rng(s.seed);
     const sft =
       s.learner.sftCoef > 0
-        ? new LabelledSftSource(pool, rootRng.split('sft'), {
-            formats: s.pretrain.formats,
-            tiers: s.pretrain.tiers,
-            batchSize: s.learner.sftBatch,
-            chunkBatches: s.pretrain.chunkBatches,
-            programsPerChunk: s.pretrain.programsPerChunk,
-            references: s.pretrain.references,
-            inductionInputs: s.pretrain.inductionInputs,
-            contextLength: config.contextLength,
-            prefetch: 1,
-            maxOutputShare: s.pretrain.maxOutputShare,
-          })
+        ? new LabelledSftSource(pool, rootRng.split('sft'), pretrainDataOptions(s.pretrain, config.contextLength, exclusion, { batchSize: s.learner.sftBatch, prefetch: 1 }))
         : undefined;
     if (sft) cleanups.push(() => sft.drain());
 
