@@ -4,9 +4,10 @@ import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatBackendReport } from '../gpu/backend.js';
-import { defaultPretrainScenario, loadPretrainScenario, parsePretrainScenario, ScenarioError, type PretrainScenario } from '../scenario/pretrainConfig.js';
+import { defaultPretrainScenario, parsePretrainScenario, ScenarioError, type PretrainScenario } from '../scenario/pretrainConfig.js';
+import { loadPretrainScenario } from '../scenario/load.js';
 import { pretrain, type PretrainProgress, type PretrainResult } from './pretrain.js';
-import { formatAccuracy, loadProbeTasks } from './probeEval.js';
+import { formatAccuracy, loadProbeTasks, ProbeContextError } from './probeEval.js';
 import { nonNegativeInt, positiveInt, positiveNumber } from '../cliOptions.js';
 
 export interface PretrainCommandOptions {
@@ -116,6 +117,9 @@ export async function runPretrainCommand(o: PretrainCommandOptions): Promise<Pre
   let result: PretrainResult;
   try {
     result = await pretrain({ scenario, out: o.out, onProgress: reporter.onProgress, ...(probeTasks ? { probeTasks } : {}) });
+  } catch (e) {
+    if (e instanceof ProbeContextError) throw new UsageError(`${e.message}: raise model.contextLength`);
+    throw e;
   } finally {
     reporter.stop();
   }

@@ -28,6 +28,11 @@ export async function loadProbeTasks(file: string = PROBE_FILE): Promise<ProbeTa
 /** Lexeme budgets of the answer segments (the longest value is 13 lexemes, the longest probe program 24). */
 export const PROBE_ANSWER_BUDGET: Readonly<Record<TaskType, number>> = { deduction: 16, abduction: 28, induction: 32 };
 
+/** The model's context is too short for a probe task's prompt and answer (a scenario error, not a crash). */
+export class ProbeContextError extends RangeError {
+  override readonly name = 'ProbeContextError';
+}
+
 /** Accuracy of a group of tasks, per type (null when the group has none of that type) and overall. */
 export interface ProbeAccuracy {
   readonly deduction: number | null;
@@ -128,7 +133,7 @@ export class ProbeEvaluator {
     });
     for (const p of this.prompts)
       if (p.tokens.length + p.budget + 1 > config.contextLength)
-        throw new RangeError(`probe task ${p.task.id}: a ${p.tokens.length}-token prompt and its answer do not fit a context of ${config.contextLength}`);
+        throw new ProbeContextError(`probe task ${p.task.id}: a ${p.tokens.length}-token prompt and its answer do not fit a context of ${config.contextLength}`);
     this.order = this.prompts.map((_, i) => i).sort((a, b) => this.prompts[a]!.tokens.length - this.prompts[b]!.tokens.length || a - b);
   }
 

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isCollection, isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, stringify, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { parsePretrainScenario, ScenarioError, type PretrainScenario } from './pretrainConfig.js';
 import { RunScenarioSchema, type RunScenario } from './schema.js';
 
 /** A scenario that cannot run; the message says where (file:line:col) and which field. Exit code 2. */
@@ -345,4 +346,19 @@ export function parseRunScenarioText(text: string, file: string, overrides: read
 /** The resolved scenario as YAML (what a run writes to scenario.yaml; loading it gives the same scenario). */
 export function scenarioYaml(s: RunScenario): string {
   return stringify(s, { lineWidth: 0 });
+}
+
+/**
+ * Reads a YAML (or JSON) scenario file with its `extends:` chain (as `azr run` reads it) and checks its
+ * `seed`, `model` and `pretrain` sections.
+ */
+export async function loadPretrainScenario(file: string): Promise<PretrainScenario> {
+  let raw: unknown;
+  try {
+    raw = readScenarioSource(file).raw;
+  } catch (e) {
+    if (e instanceof ScenarioLoadError) throw new ScenarioError(e.message);
+    throw e;
+  }
+  return parsePretrainScenario(raw, file);
 }

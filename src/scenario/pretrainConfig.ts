@@ -1,7 +1,6 @@
-// The `model:` and `pretrain:` sections of a scenario (zod): what `azr pretrain` reads. The full scenario schema comes later.
+// The `model:` and `pretrain:` sections of a scenario (zod): what `azr pretrain` reads (the run scenario, schema.ts,
+// holds them too).
 
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 // -----------------------------------------------------------------------------------------------------------
@@ -120,22 +119,4 @@ export function parsePretrainScenario(raw: unknown, source = 'scenario'): Pretra
     throw new ScenarioError(`${source} is invalid:\n${lines.join('\n')}`);
   }
   return r.data;
-}
-
-/** Reads a YAML (or JSON) scenario file and checks its `seed`, `model` and `pretrain` sections. */
-export async function loadPretrainScenario(file: string): Promise<PretrainScenario> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new ScenarioError(`cannot read scenario ${file}: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (e) {
-    throw new ScenarioError(`${file} is not valid YAML: ${(e as Error).message}`);
-  }
-  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) throw new ScenarioError(`${file} must hold a mapping (model:, pretrain:, …)`);
-  return parsePretrainScenario(raw, file);
 }

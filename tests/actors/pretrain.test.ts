@@ -14,7 +14,8 @@ import { probeToJsonl } from '../../src/azr/probe.js';
 import { loadBaseModel, vocabFingerprint } from '../../src/actors/baseModel.js';
 import { learningRate } from '../../src/actors/pretrain.js';
 import { addPretrainCommand, pretrainCommand } from '../../src/actors/pretrainCommand.js';
-import { defaultPretrainScenario, loadPretrainScenario, parsePretrainScenario } from '../../src/scenario/pretrainConfig.js';
+import { defaultPretrainScenario, parsePretrainScenario } from '../../src/scenario/pretrainConfig.js';
+import { loadPretrainScenario } from '../../src/scenario/load.js';
 import { fileURLToPath } from 'node:url';
 
 let dir: string;
@@ -80,6 +81,20 @@ describe('azr pretrain', () => {
     expect(curve).toHaveLength(2);
   });
 
+  it('reads a scenario through its extends: chain', async () => {
+    // Arrange: a file that only extends the tiny scenario and changes the seed
+    const child = path.join(dir, 'child.yaml');
+    await writeFile(child, `extends: ${path.basename(scenarioFile)}\nseed: 6\n`);
+    // Act
+    const r = await cli([child, '--out', path.join(dir, 'child-base'), '--steps', '1', '--probe', probeFile]);
+    // Assert: the parent's model (width 16, one layer) was used, with the child's seed
+    expect(r.code, r.stderr).toBe(0);
+    const { model, info } = await loadBaseModel(path.join(dir, 'child-base'));
+    expect(model.config).toMatchObject({ layers: 1, width: 16 });
+    expect(JSON.stringify(info)).toContain('"seed":6');
+    model.dispose();
+  });
+
   it('is deterministic for a step budget: the same seed gives the same weights, another seed others', async () => {
     const run = async (name: string, seed: string) => {
       const out = path.join(dir, name);
@@ -116,6 +131,12 @@ describe('azr pretrain', () => {
     expect(both.stderr).toMatch(/alternatives/);
     expect((await cli([scenarioFile, '--out', out, '--steps', '0'])).code).toBe(2);
     expect((await cli([scenarioFile])).code).toBe(2); // --out is required
+
+    const short = path.join(dir, 'short.yaml');
+    await writeFile(short, 'model: { layers: 1, width: 16, heads: 2, contextLength: 48 }\n');
+    const tooShort = await cli([short, '--out', out, '--steps', '1']);
+    expect(tooShort.code).toBe(2);
+    expect(tooShort.stderr).toMatch(/do not fit a context of 48: raise model\.contextLength/);
 
     const err = new PassThrough();
     let text = '';
