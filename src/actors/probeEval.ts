@@ -15,7 +15,7 @@ import { solverView } from '../azr/views.js';
 import type { Gpt, GptConfig, Weights } from '../gpu/model.js';
 import { createOrtSessions, OrtDecoder, type OrtSessions } from '../gpu/rollout.js';
 import { decode, TfjsDecoder, type IncrementalDecoder } from '../gpu/sampler.js';
-import { answerConstraint, solverPrompt, tokenizer } from '../gpu/tokenizer.js';
+import { answerConstraint, solverPrompt, tokenizer, type EncodedPrompt } from '../gpu/tokenizer.js';
 import { checkAbductions, checkDeductions, checkInductions, type Sandbox } from '../sandbox/index.js';
 
 /** The committed probe set. */
@@ -117,7 +117,7 @@ export interface ProbeEvaluatorOptions {
  * grammar, answers rendered to source and graded by the executor. Create once per run; evaluate as often as needed.
  */
 export class ProbeEvaluator {
-  private readonly prompts: { task: ProbeTask; tokens: number[]; budget: number }[];
+  private readonly prompts: { task: ProbeTask; encoded: EncodedPrompt; tokens: number[]; budget: number }[];
   private readonly order: number[];
 
   private constructor(
@@ -128,8 +128,8 @@ export class ProbeEvaluator {
     private readonly batchSize: number,
   ) {
     this.prompts = tasks.map((task) => {
-      const view = solverView(task.task.type, task.task as never);
-      return { task, tokens: solverPrompt(view).tokens, budget: PROBE_ANSWER_BUDGET[task.task.type] };
+      const encoded = solverPrompt(solverView(task.task.type, task.task as never));
+      return { task, encoded, tokens: encoded.tokens, budget: PROBE_ANSWER_BUDGET[task.task.type] };
     });
     for (const p of this.prompts)
       if (p.tokens.length + p.budget + 1 > config.contextLength)
@@ -157,8 +157,7 @@ export class ProbeEvaluator {
         const idx = this.order.slice(s, s + this.batchSize);
         const requests = idx.map((i) => {
           const p = this.prompts[i]!;
-          const view = solverView(p.task.task.type, p.task.task as never);
-          const constraint = answerConstraint(solverPrompt(view), p.budget);
+          const constraint = answerConstraint(p.encoded, p.budget); // a fresh automaton per evaluation
           return { prompt: p.tokens, constraint, maxNewTokens: p.budget + 1 };
         });
         const completions = await decode(decoder, requests, { rng, temperature: 0, maxNewTokens: 64, recordMasks: false });

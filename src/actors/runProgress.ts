@@ -128,12 +128,8 @@ export class RunProgress {
   constructor(
     private readonly stderr: Writable,
     private readonly tty: boolean,
-    private total: number,
+    private readonly total: number,
   ) {}
-
-  setTotal(total: number): void {
-    this.total = total;
-  }
 
   /** A message line (the bar is stopped first and restarted at the next step). */
   line(text: string): void {

@@ -305,10 +305,10 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
         learner.restore({ weights: loaded.model.weights, optimizer: loaded.model.optimizer! });
         resume = loaded.data;
       }
-      // no checkpoint yet: nothing is kept, the run starts over in the same directory
-      let last = log.truncateAfterStep(resume?.step ?? -1);
-      // stopped while seeding (all step 0): cut the round in flight and the stop; the resume runs that round again
-      if (resume !== undefined && !resume.seeded && resume.seeding?.eventSeq != null) last = log.truncateFromSeq(resume.seeding.eventSeq);
+      // Stopped while seeding (all step 0): cut the round in flight and the stop; the resume runs that round again.
+      // Otherwise keep the steps the checkpoint covers (no checkpoint yet: nothing; the run starts over here).
+      const seedingEnd = resume !== undefined && !resume.seeded ? resume.seeding?.eventSeq : undefined;
+      const last = seedingEnd != null ? log.truncateFromSeq(seedingEnd) : log.truncateAfterStep(resume?.step ?? -1);
       nextSeq = last === null ? 0 : last.seq + 1;
       tOffset = last?.t ?? 0;
       progress.line(

@@ -1,7 +1,7 @@
 // What `azr watch` shows: a pure fold of run events into a summary, and its rendering as a block or one line per step.
 import { ROLES, TASK_TYPES } from '../streams/events.js';
 import type { Role, RunEvent, TaskType } from '../streams/events.js';
-import type { GapMessage, HelloMessage, ScenarioSummary } from './protocol.js';
+import { summarizeScenario, type GapMessage, type HelloMessage, type ScenarioSummary } from './protocol.js';
 
 export interface GroupReward {
   /** Mean reward of the group's rollouts in that step; null when it had none. */
@@ -108,8 +108,7 @@ export class WatchState {
       if (e.step > s.step) s.step = e.step;
       switch (e.type) {
         case 'run.started':
-          if (s.scenario === null)
-            s.scenario = { name: null, mode: null, seed: null, steps: null, backend: e.backend, ...pickScenario(e.scenario) };
+          s.scenario ??= summarizeScenario(e.scenario, e.backend);
           break;
         case 'rollout.scored': {
           this.current ??= { step: e.step, sums: emptyTable() };
@@ -175,15 +174,6 @@ export class WatchState {
     }
     return [current.step];
   }
-}
-
-function pickScenario(scenario: Record<string, unknown>): Partial<ScenarioSummary> {
-  const out: Partial<ScenarioSummary> = {};
-  if (typeof scenario['name'] === 'string') out.name = scenario['name'];
-  if (typeof scenario['mode'] === 'string') out.mode = scenario['mode'];
-  if (typeof scenario['seed'] === 'number' || typeof scenario['seed'] === 'string') out.seed = scenario['seed'];
-  if (typeof scenario['steps'] === 'number') out.steps = scenario['steps'];
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -34,9 +34,6 @@ export interface BufferSnapshots {
   readonly induction: BufferSnapshot<InductionTask>;
 }
 
-/** What one append did (TaskBuffer.add, plus seeding's dedup). */
-export type AppendResult = AddResult;
-
 /** A drawn solver task: the buffer entry's id and task. */
 export interface DrawnTask<T extends Task = Task> {
   readonly entryId: number;
@@ -90,7 +87,7 @@ export type BufferReply =
     }
   | {
       readonly type: 'buffer.appended';
-      readonly results: readonly (AppendResult & { readonly taskType: TaskType })[];
+      readonly results: readonly (AddResult & { readonly taskType: TaskType })[];
       readonly sizes: BufferSizes;
     }
   | { readonly type: 'buffer.snapshot'; readonly buffers: BufferSnapshots; readonly sizes: BufferSizes };

@@ -3,7 +3,7 @@
 // Isolation (see Isolation in types.ts). The guest never gets a host function, Date, Proxy, Math.random or eval.
 // - hardened: one shared guest context, deep-frozen by harden.guest.js before any program. A program is compiled
 //   inside an arrow function (`(() => { <program> ; return () => f(<input>) })`), so its declarations are local to
-//   the job; acorn has checked that the program parses alone as a script, so it cannot close that function. After
+//   the job; the program was checked to parse alone as a script (by QuickJS, or acorn), so it cannot close it. After
 //   the job the harness deletes the globals it added; the context is replaced if that fails, after a timeout or a
 //   memory error, when a promise job is left over, and every `jobsPerContext` jobs.
 // - fresh: a new context per job; the program runs as a global script, then the thunk.

@@ -3,7 +3,7 @@
 // A worker started from a .ts entry registers tsx in its own thread, which starts a module-hooks thread and
 // resolves every import through it: about 0.3–0.6 s per worker on this 2-core machine, which dominated the start-up
 // of `azr exec`. So the pool starts workers from a bundle of worker.ts and its imports (see bundle.mjs: built with
-// esbuild, cached in the OS temp directory, rebuilt when an input file changes). Any failure falls back to tsx.
+// esbuild, cached in node_modules/.cache/azr, rebuilt when an input file changes). Any failure falls back to tsx.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
