@@ -15,10 +15,40 @@ export const GptConfigSchema = z
     layers: z.number().int().min(1).describe('transformer blocks'),
     width: z.number().int().min(1).describe('embedding width d (d=64: ≈110k parameters at 2 layers)'),
     heads: z.number().int().min(1).describe('attention heads; must divide width'),
+    positions: z
+      .enum(['learned', 'rope'])
+      .default('learned')
+      .describe("'learned': a position embedding added to the input (GPT-2); 'rope': rotary positions applied to queries and keys (relative)"),
   })
-  .refine((c) => c.width % c.heads === 0, { message: 'width must be a multiple of heads' });
+  .refine((c) => c.width % c.heads === 0, { message: 'width must be a multiple of heads' })
+  .refine((c) => c.positions !== 'rope' || (c.width / c.heads) % 2 === 0, { message: 'rotary positions need an even head width' });
 
-export type GptConfig = z.infer<typeof GptConfigSchema>;
+/** A model config as written (`positions` may be left out: learned). */
+export type GptConfig = z.input<typeof GptConfigSchema>;
+/** A model config with its defaults filled in. */
+export type ResolvedGptConfig = z.output<typeof GptConfigSchema>;
+
+/** RoPE's base wavelength (RoFormer, Llama). */
+export const ROPE_BASE = 10_000;
+
+/**
+ * Rotary angle tables for positions `positions` (any shape `[...]`): cos and sin of `pos / ROPE_BASE^(2i/hd)` for the
+ * hd/2 frequencies i, shape `[..., hd/2]`, row-major. The half-split layout (GPT-NeoX): lane i pairs with lane i + hd/2.
+ */
+export function ropeTables(positions: ArrayLike<number>, headDim: number): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(positions.length * half);
+  const sin = new Float32Array(positions.length * half);
+  for (let j = 0; j < positions.length; j++) {
+    const pos = positions[j] as number;
+    for (let i = 0; i < half; i++) {
+      const angle = pos * Math.pow(ROPE_BASE, (-2 * i) / headDim);
+      cos[j * half + i] = Math.cos(angle);
+      sin[j * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
 
 /** A tiny config for tests: learns toy tasks in seconds. */
 export const TINY_CONFIG: GptConfig = { vocabSize: 16, contextLength: 16, layers: 1, width: 32, heads: 2 };
@@ -39,7 +69,8 @@ export function paramSpecs(c: GptConfig): ParamSpec[] {
   const d = c.width;
   const m = (name: string, shape: number[], init: ParamSpec['init'] = 'normal'): ParamSpec => ({ name, shape, init, decay: true });
   const v = (name: string, n: number, init: 'zeros' | 'ones'): ParamSpec => ({ name, shape: [n], init, decay: false });
-  const specs: ParamSpec[] = [m('wte', [c.vocabSize, d]), m('wpe', [c.contextLength, d])];
+  const specs: ParamSpec[] = [m('wte', [c.vocabSize, d])];
+  if ((c.positions ?? 'learned') === 'learned') specs.push(m('wpe', [c.contextLength, d]));
   for (let i = 0; i < c.layers; i++) {
     const h = `h${i}`;
     specs.push(
@@ -128,7 +159,7 @@ export interface ForwardOutput {
 }
 
 export class Gpt {
-  readonly config: GptConfig;
+  readonly config: ResolvedGptConfig;
   /** Parameters in `paramSpecs` order. */
   readonly params: readonly { readonly spec: ParamSpec; readonly variable: tf.Variable }[];
   private readonly byName: Map<string, tf.Variable>;
@@ -180,12 +211,14 @@ export class Gpt {
     const [B, T] = tokens.shape;
     const present: LayerCache[] = [];
     const logits = tf.tidy(() => {
-      // token + position embeddings, one row per (sequence, time): [B·T, d]
-      let x = tf.add(embed(tokens, this.mat('wte')), embed(positions, this.mat('wpe')));
+      // token (+ learned position) embeddings, one row per (sequence, time): [B·T, d]
+      const rope = this.config.positions === 'rope' ? this.rotary(positions) : undefined;
+      let x = embed(tokens, this.mat('wte'));
+      if (rope === undefined) x = tf.add(x, embed(positions, this.mat('wpe')));
       x = tf.reshape(x, [B * T, d]);
       for (let i = 0; i < this.config.layers; i++) {
         const h = `h${i}`;
-        const attn = this.attention(layerNorm(x, this.vec(`${h}.ln1.g`), this.vec(`${h}.ln1.b`)), i, B, T, mask, options.past?.[i]);
+        const attn = this.attention(layerNorm(x, this.vec(`${h}.ln1.g`), this.vec(`${h}.ln1.b`)), i, B, T, mask, options.past?.[i], rope);
         if (options.returnCache === true) present.push({ k: tf.keep(attn.k), v: tf.keep(attn.v) });
         x = tf.add(x, attn.y);
         x = tf.add(x, this.mlp(layerNorm(x, this.vec(`${h}.ln2.g`), this.vec(`${h}.ln2.b`)), i));
@@ -199,14 +232,35 @@ export class Gpt {
     return { logits, present };
   }
 
+  /** cos/sin tables `[B, 1, T, hd/2]` for int32 `positions` `[B, T]` (constants: no gradient flows to them). */
+  private rotary(positions: tf.Tensor2D): Rotary {
+    const [B, T] = positions.shape;
+    const half = this.config.width / this.config.heads / 2;
+    const { cos, sin } = ropeTables(positions.dataSync(), 2 * half);
+    return { cos: tf.tensor4d(cos, [B, 1, T, half]), sin: tf.tensor4d(sin, [B, 1, T, half]) };
+  }
+
   /** Causal multi-head self-attention of block `i` on `x` `[B·T, d]`; returns its output and the full keys/values. */
-  private attention(x: tf.Tensor, i: number, B: number, T: number, mask: tf.Tensor4D, past: LayerCache | undefined): { y: tf.Tensor; k: tf.Tensor4D; v: tf.Tensor4D } {
+  private attention(
+    x: tf.Tensor,
+    i: number,
+    B: number,
+    T: number,
+    mask: tf.Tensor4D,
+    past: LayerCache | undefined,
+    rope: Rotary | undefined,
+  ): { y: tf.Tensor; k: tf.Tensor4D; v: tf.Tensor4D } {
     const { width: d, heads: nh } = this.config;
     const hd = d / nh;
     const h = `h${i}`;
     const qkv = linear(x, this.mat(`${h}.attn.wqkv`), this.vec(`${h}.attn.bqkv`));
     const splitHeads = (t: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, T, nh, hd]), [0, 2, 1, 3]); // [B, nh, T, hd]
-    const [q, kNew, vNew] = tf.split(qkv, 3, 1).map(splitHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    let [q, kNew, vNew] = tf.split(qkv, 3, 1).map(splitHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    // rotary positions: queries and the new keys are rotated by their own position (cached keys already were)
+    if (rope !== undefined) {
+      q = rotate(q, rope);
+      kNew = rotate(kNew, rope);
+    }
     const k = past === undefined ? kNew : tf.concat([past.k, kNew], 2);
     const v = past === undefined ? vNew : tf.concat([past.v, vNew], 2);
     const Tk = k.shape[2];
@@ -243,6 +297,18 @@ export class Gpt {
   dispose(): void {
     for (const p of this.params) p.variable.dispose();
   }
+}
+
+/** Rotary angle tables of one forward pass, `[B, 1, T, hd/2]`. */
+interface Rotary {
+  readonly cos: tf.Tensor4D;
+  readonly sin: tf.Tensor4D;
+}
+
+/** `x` `[B, nh, T, hd]` rotated pairwise (lane i with lane i + hd/2) by the angles of its positions. */
+function rotate(x: tf.Tensor4D, r: Rotary): tf.Tensor4D {
+  const [x1, x2] = tf.split(x, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+  return tf.concat([tf.sub(tf.mul(x1, r.cos), tf.mul(x2, r.sin)), tf.add(tf.mul(x2, r.cos), tf.mul(x1, r.sin))], 3) as tf.Tensor4D;
 }
 
 /** Frees a `present` cache returned by `forward`. */

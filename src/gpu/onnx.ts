@@ -18,7 +18,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { LAYER_NORM_EPS } from './ops.js';
-import { checkWeights, paramSpecs, type GptConfig, type Weights } from './model.js';
+import { checkWeights, paramSpecs, ropeTables, type GptConfig, type Weights } from './model.js';
 
 const { onnx } = onnxProto;
 type INodeProto = OnnxTypes.INodeProto;
@@ -85,6 +85,11 @@ class GraphBuilder {
     this.initializers.push({ name, dataType: FLOAT, dims: [], floatData: [value] });
     return name;
   }
+  floatTable(values: Float32Array, dims: number[], hint: string): string {
+    const name = this.fresh(hint);
+    this.initializers.push({ name, dataType: FLOAT, dims, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+    return name;
+  }
   int64Const(values: number[]): string {
     const name = this.fresh('shape');
     this.initializers.push({ name, dataType: INT64, dims: [values.length], int64Data: values });
@@ -132,19 +137,39 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
   const g = new GraphBuilder();
   const n = onnxNames;
 
-  // token + position embeddings (Gather is fine here: no gradients in ORT)
-  let x = g.add(g.one('Gather', ['wte', n.tokens], [intAttr('axis', 0)]), g.one('Gather', ['wpe', n.positions], [intAttr('axis', 0)])); // [B,T,d]
+  const axes = (...a: number[]): string => g.int64Const(a);
+  const rope = (config.positions ?? 'learned') === 'rope';
+  // token (+ learned position) embeddings (Gather is fine here: no gradients in ORT)
+  let x = g.one('Gather', ['wte', n.tokens], [intAttr('axis', 0)]); // [B,T,d]
+  if (!rope) x = g.add(x, g.one('Gather', ['wpe', n.positions], [intAttr('axis', 0)]));
+  // rotary positions: cos/sin rows of each position, [B,1,T,hd/2], from constant tables over the context
+  let rotate = (t: string): string => t;
+  if (rope) {
+    const all = Array.from({ length: N }, (_, j) => j);
+    const tables = ropeTables(all, hd);
+    const angles = (table: Float32Array, hint: string): string =>
+      g.one('Unsqueeze', [g.one('Gather', [g.floatTable(table, [N, hd / 2], hint), n.positions], [intAttr('axis', 0)]), axes(1)]);
+    const cos = angles(tables.cos, 'rope_cos');
+    const sin = angles(tables.sin, 'rope_sin');
+    const halves = g.int64Const([hd / 2, hd / 2]);
+    // lane i pairs with lane i + hd/2 (as model.ts's rotate)
+    rotate = (t: string): string => {
+      const [a, b] = g.op('Split', [t, halves], [intAttr('axis', -1)], 'half', 2) as [string, string];
+      const ra = g.one('Sub', [g.mul(a, cos), g.mul(b, sin)]);
+      const rb = g.add(g.mul(b, cos), g.mul(a, sin));
+      return g.one('Concat', [ra, rb], [intAttr('axis', -1)]);
+    };
+  }
   const scale = g.floatConst(1 / Math.sqrt(hd));
   const splitSizes = g.int64Const([d, d, d]);
-  const axes = (...a: number[]): string => g.int64Const(a);
   for (let i = 0; i < layers; i++) {
     const h = `h${i}`;
     // causal self-attention
     const qkv = g.linear(g.layerNorm(x, `${h}.ln1.g`, `${h}.ln1.b`), `${h}.attn.wqkv`, `${h}.attn.bqkv`); // [B,T,3d]
     const [q0, k0, v0] = g.op('Split', [qkv, splitSizes], [intAttr('axis', -1)], 'qkv', 3) as [string, string, string];
     const heads = (t: string): string => g.transpose(g.reshape(t, [0, 0, nh, hd]), [0, 2, 1, 3]); // [B,nh,T,hd]
-    const q = heads(q0);
-    const k = heads(k0);
+    const q = rotate(heads(q0));
+    const k = rotate(heads(k0));
     const v = heads(v0);
     g.nodes.push({ opType: 'Identity', input: [k], output: [n.newK(i)], name: `out_${n.newK(i)}` });
     g.nodes.push({ opType: 'Identity', input: [v], output: [n.newV(i)], name: `out_${n.newV(i)}` });
@@ -197,7 +222,7 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
     irVersion: 8,
     opsetImport: [{ domain: '', version: OPSET }],
     producerName: 'azr',
-    docString: `azr GPT (${kind}): vocab ${V}, context ${N}, ${layers} layers, width ${d}, ${nh} heads`,
+    docString: `azr GPT (${kind}): vocab ${V}, context ${N}, ${layers} layers, width ${d}, ${nh} heads, ${rope ? 'rotary' : 'learned'} positions`,
     graph: { name: `azr_gpt_${kind}`, node: g.nodes, input, output, initializer: g.initializers },
   });
   return onnx.ModelProto.encode(model).finish();

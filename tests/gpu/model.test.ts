@@ -67,7 +67,47 @@ describe('parameters', () => {
   });
 });
 
-describe('forward', () => {
+describe('rotary positions', () => {
+  const rope: GptConfig = { ...config, positions: 'rope' };
+
+  it('have no position embedding: the parameters are those of learned positions without wpe', () => {
+    const names = paramSpecs(rope).map((p) => p.name);
+    expect(names).toEqual(paramSpecs(config).map((p) => p.name).filter((n) => n !== 'wpe'));
+    const m = Gpt.init(rope, new Rng(3));
+    expect(m.parameterCount).toBe(Gpt.init(config, new Rng(3)).parameterCount - config.contextLength * config.width);
+    m.dispose();
+  });
+
+  it('are relative: shifting every position by the same amount leaves the logits unchanged (learned ones do not)', () => {
+    const shifted = (m: Gpt, by: number) =>
+      tf.tidy(() => {
+        const tokens = [1, 5, 9, 2, 7, 3];
+        const T = tokens.length;
+        const positions = Int32Array.from(tokens, (_, j) => j + by);
+        const { logits } = m.forward(tf.tensor2d(tokens, [1, T], 'int32'), tf.tensor2d(positions, [1, T], 'int32'), tf.tensor4d(attentionMask(new Int32Array(1), 0, T), [1, 1, T, T]));
+        return logits.dataSync() as Float32Array;
+      });
+    const diff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+    const r = Gpt.init(rope, new Rng(4));
+    expect(diff(shifted(r, 0), shifted(r, 7))).toBeLessThan(1e-4);
+    const l = Gpt.init(config, new Rng(4));
+    expect(diff(shifted(l, 0), shifted(l, 7))).toBeGreaterThan(1e-3);
+    r.dispose();
+    l.dispose();
+  });
+
+  it('need an even head width', () => {
+    expect(() => Gpt.init({ ...rope, width: 12, heads: 4 }, new Rng(1))).toThrow(/even head width/);
+  });
+});
+
+for (const positions of ['learned', 'rope'] as const) describe(`forward (${positions} positions)`, () => {
+  let model: Gpt;
+  beforeAll(() => {
+    model = Gpt.init({ ...config, positions }, new Rng(7));
+  });
+  afterAll(() => model.dispose());
+
   it("does not depend on the batch: a left-padded row equals the same prompt alone", () => {
     const alone = logitsOf(model, [[5, 6, 7]])[0]!;
     const batched = logitsOf(model, [[1, 2, 3, 4, 9, 10], [5, 6, 7]])[1]!;

@@ -10,20 +10,7 @@ import { sample, TfjsDecoder, type IncrementalDecoder } from '../../src/gpu/samp
 import { WeightBoard } from '../../src/gpu/weights.js';
 import { BOS, HashConstraint } from './toy.js';
 
-const config: GptConfig = { vocabSize: 24, contextLength: 32, layers: 2, width: 32, heads: 4 };
-let model: Gpt;
-let sessions: OrtSessions;
-
-beforeAll(async () => {
-  await initBackend({ force: 'wasm' });
-  model = Gpt.init(config, new Rng(21));
-  sessions = await createOrtSessions(config);
-});
-afterAll(async () => {
-  model.dispose();
-  await sessions.prefill.release();
-  await sessions.decode.release();
-});
+const base: GptConfig = { vocabSize: 24, contextLength: 32, layers: 2, width: 32, heads: 4 };
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -34,18 +21,33 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 /** Prefill left-padded prompts, then feed `steps` more columns one at a time; all logits, concatenated. */
 async function trace(decoder: IncrementalDecoder, prompts: number[][], steps: number[][]): Promise<Float32Array[]> {
+  // (contextLength is the same in every config below)
   const L = leftPad(prompts);
   decoder.reset();
   const out = [await decoder.feed(L.tokens, L.positions, attentionMask(L.pads, 0, L.width), L.batch, L.width)];
   for (let s = 0; s < steps.length; s++) {
     const column = L.width + s;
-    out.push(await decoder.feed(Int32Array.from(steps[s]!), columnPositions(L.pads, column, 1, config.contextLength), attentionMask(L.pads, column, 1), L.batch, 1));
+    out.push(await decoder.feed(Int32Array.from(steps[s]!), columnPositions(L.pads, column, 1, base.contextLength), attentionMask(L.pads, column, 1), L.batch, 1));
   }
   decoder.reset();
   return out;
 }
 
-describe('ONNX export + onnxruntime', () => {
+for (const positions of ['learned', 'rope'] as const) describe(`ONNX export + onnxruntime (${positions} positions)`, () => {
+  const config: GptConfig = { ...base, positions };
+  let model: Gpt;
+  let sessions: OrtSessions;
+
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+    model = Gpt.init(config, new Rng(21));
+    sessions = await createOrtSessions(config);
+  });
+  afterAll(async () => {
+    model.dispose();
+    await sessions.prefill.release();
+    await sessions.decode.release();
+  });
   it('gives the same logits as tfjs (≤ 1e-4) for the same weights and padded prompts, with and without the cache', async () => {
     const prompts = [[BOS, 5, 6, 7, 8, 9, 10], [BOS, 11], [BOS, 12, 13, 14]];
     // 40 cached steps: past the ORT decoder's first cache capacity (the context, 32 slots), so its buffers grow once
