@@ -87,7 +87,8 @@ export interface CoordinatorConfig {
   readonly checkpointEvery: number;
   /**
    * `async` only: a rollout made with weight version v is dropped (a `rollout.dropped` event, reason stale) when the
-   * learner forms its batch at version > v + maxStaleness. Default 0: only on-policy rollouts are learned from.
+   * learner forms its batch at version > v + maxStaleness. Default 1: async rolls step t+1 out while step t is being
+   * learned, one version behind (0 would drop about every other step).
    * Sync is on-policy: nothing is ever stale.
    */
   readonly maxStaleness: number;
@@ -134,7 +135,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   trainProposer: true,
   probeEvery: 10,
   checkpointEvery: 10,
-  maxStaleness: 0,
+  maxStaleness: 1,
   queueCapacity: 0,
   effectRetries: 2,
   healthWindow: 1,

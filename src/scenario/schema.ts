@@ -99,8 +99,8 @@ export const SelfPlaySectionSchema = z
       .number()
       .int()
       .min(0)
-      .default(0)
-      .describe('async only: a rollout more than this many weight versions behind the learner when its batch is formed is dropped (rollout.dropped, stale)'),
+      .default(1)
+      .describe('async only: a rollout more than this many weight versions behind the learner when its batch is formed is dropped (rollout.dropped, stale). Default 1: step t+1 is rolled out while step t is learned, so its rollouts are one version behind; 0 drops them'),
     queueCapacity: z.number().int().min(0).default(0).describe('scored rollouts the learner’s channel may hold beyond its credit'),
     effectRetries: z.number().int().min(0).default(2).describe('a failed effect call (a whole batch) is retried this many times'),
     healthWindow: positiveInt.default(1).describe('health.distinctPrograms counts distinct programs over this many recent steps'),
