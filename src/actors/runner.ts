@@ -132,10 +132,10 @@ function versions(): Record<string, string> {
 
 /**
  * metrics.csv continued from a log: the header and the rows of `past` (written to a temporary file, renamed over
- * the old one), then rows as live events complete them — the last past step stays open, so events a resumed run
- * adds to it land in the same row.
+ * the old one; each past event is also handed to `onPast`), then rows as live events complete them — the last past
+ * step stays open, so events a resumed run adds to it land in the same row.
  */
-async function openMetrics(file: string, past: AsyncIterable<RunEvent> | null): Promise<{ push(e: RunEvent): void; close(): void }> {
+async function openMetrics(file: string, past: AsyncIterable<RunEvent> | null, onPast: (e: RunEvent) => void): Promise<{ push(e: RunEvent): void; close(): void }> {
   const tmp = `${file}.rebuild`;
   const fd = openSync(tmp, 'w');
   const write = (text: string) => {
@@ -144,7 +144,11 @@ async function openMetrics(file: string, past: AsyncIterable<RunEvent> | null): 
   };
   const metrics = new MetricsAggregator();
   write(metricsCsvHeader());
-  if (past !== null) for await (const e of past) for (const row of metrics.push(e)) write(formatMetricsRow(row));
+  if (past !== null)
+    for await (const e of past) {
+      onPast(e);
+      for (const row of metrics.push(e)) write(formatMetricsRow(row));
+    }
   renameSync(tmp, file);
   let closed = false;
   return {
@@ -333,10 +337,11 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     if (sft) cleanups.push(() => sft.drain());
 
     // ---- events: log, metrics, progress, feed ----------------------------------------------------------------------
-    const metrics = await openMetrics(path.join(runDir, 'metrics.csv'), resuming ? readEventLog(eventsPath) : null);
+    // a resumed run's report (probe curve, collapse signals) covers the steps logged before the stop too
+    const digest = new RunDigest();
+    const metrics = await openMetrics(path.join(runDir, 'metrics.csv'), resuming ? readEventLog(eventsPath) : null, (e) => digest.push(e));
     cleanups.push(() => metrics.close());
     const bus = new EventBus({ runId, clock: now, nextSeq, step: resume?.step ?? 0, tOffset });
-    const digest = new RunDigest();
     let lastStepSeen = resume?.step ?? 0;
     bus.events$.subscribe((e) => {
       log.append(e);

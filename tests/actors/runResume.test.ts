@@ -83,6 +83,16 @@ describe('azr run after kill -9', () => {
 
     const metricsSteps = readFileSync(path.join(killedDir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
     expect(metricsSteps).toEqual(Array.from({ length: STEPS + 1 }, (_, i) => i)); // rebuilt: one row per step, none twice
+
+    // report.md and the summary line cover the whole run, the probes logged before the kill included
+    const probes = ofType(events, 'probe.evaluated');
+    expect(probes[0]!.step).toBe(0);
+    const report = readFileSync(path.join(killedDir, 'report.md'), 'utf8');
+    const curve = report.split('\n').filter((l) => /^\| \d+ \| \d+ \|/.test(l));
+    expect(curve.map((l) => Number(l.split('|')[1]))).toEqual(probes.map((p) => p.step));
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { probeStart: number; probeEnd: number };
+    expect(summary.probeStart).toBe(probes[0]!.accuracy.overall);
+    expect(summary.probeEnd).toBe(probes[probes.length - 1]!.accuracy.overall);
   }, 120_000);
 
   it('continues exactly where an uninterrupted run would have gone', async () => {
