@@ -1,10 +1,11 @@
-// `npm run bench -- model [--reps N]`: rollout tokens/s (onnxruntime vs tfjs-wasm), training tokens/s (wasm + fast matmul vs pure-JS cpu), weight sync time.
+// `npm run bench -- model [--reps N]`: rollout tokens/s (onnxruntime vs tfjs-wasm), training tokens/s (wasm + fast matmul vs pure-JS cpu), weight sync time, supervised steps on 1 vs 2 threads.
 
 import * as tf from '@tensorflow/tfjs';
 import { cpus, loadavg } from 'node:os';
 import { Rng } from '../src/azr/rng.js';
 import { formatBackendReport, initBackend } from '../src/gpu/backend.js';
-import { Learner, type PolicySample } from '../src/gpu/learner.js';
+import { GradientWorkers } from '../src/gpu/gradientWorkers.js';
+import { Learner, type PolicySample, type SupervisedSample } from '../src/gpu/learner.js';
 import { Gpt, type GptConfig } from '../src/gpu/model.js';
 import { OrtRollout } from '../src/gpu/rollout.js';
 import { sample, type SampleRequest } from '../src/gpu/sampler.js';
@@ -117,10 +118,51 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(`training tokens/s (policy step, B=${TRAIN_BATCH}, T=${TRAIN_PROMPT + TRAIN_COMPLETION - 1})\n`);
   process.stdout.write(`  wasm + fast matmul     ${range(wasmRate)}\n  cpu (pure JS)          ${range(cpuRate)}\n  ratio                  ${range(trainRatios, 2)}\n\n`);
 
+  // ---- supervised steps (azr pretrain): the main thread alone vs split with one gradient thread, alternating
+  const threads = await GradientWorkers.start(CONFIG, 'wasm', 1);
+  const oneModel = Gpt.init(CONFIG, rng.split('init'));
+  const twoModel = Gpt.init(CONFIG, rng.split('init'));
+  const one = new Learner(oneModel, { lr: 1e-4 });
+  const two = new Learner(twoModel, { lr: 1e-4 });
+  const supervisedBatch = (r: Rng): SupervisedSample[] => trainBatch(r).map((x) => ({ tokens: [...x.prompt, ...x.tokens], lossMask: [...x.prompt.map(() => 0), ...x.tokens.map(() => 1)] }));
+  const timeSupervised = async (l: Learner, batch: SupervisedSample[], parallel: boolean): Promise<number> => {
+    const t = performance.now();
+    if (parallel) await l.supervisedStepParallel(batch, threads);
+    else l.supervisedStep(batch);
+    return trainTokens / ((performance.now() - t) / 1000);
+  };
+  await timeSupervised(one, supervisedBatch(rng.split('warm')), false);
+  await timeSupervised(two, supervisedBatch(rng.split('warm')), true);
+  const oneRate: number[] = [];
+  const twoRate: number[] = [];
+  const parallelRatios: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const batch = supervisedBatch(rng.split(`supervised${r}`));
+    const a = await timeSupervised(one, batch, false);
+    const b = await timeSupervised(two, batch, true);
+    oneRate.push(a);
+    twoRate.push(b);
+    parallelRatios.push(b / a);
+  }
+  await threads.close();
+  process.stdout.write(`supervised training tokens/s (azr pretrain's step, B=${TRAIN_BATCH}, T=${TRAIN_PROMPT + TRAIN_COMPLETION - 1}, wasm)
+`);
+  process.stdout.write(`  1 thread               ${range(oneRate)}
+  2 threads (1 worker)   ${range(twoRate)}
+  ratio                  ${range(parallelRatios, 2)}
+
+`);
+
   await rollout.release();
-  for (const l of [learner, wasmLearner, cpuLearner]) l.dispose();
-  for (const m of [model, wasmModel, cpuModel]) m.dispose();
-  const summary = { bench: 'model', rolloutRatio: round(median(rolloutRatios)), trainRatio: round(median(trainRatios)), syncMs: round(median(syncMs)) };
+  for (const l of [learner, wasmLearner, cpuLearner, one, two]) l.dispose();
+  for (const m of [model, wasmModel, cpuModel, oneModel, twoModel]) m.dispose();
+  const summary = {
+    bench: 'model',
+    rolloutRatio: round(median(rolloutRatios)),
+    trainRatio: round(median(trainRatios)),
+    syncMs: round(median(syncMs)),
+    parallelRatio: round(median(parallelRatios)),
+  };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 

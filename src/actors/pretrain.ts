@@ -15,6 +15,7 @@ import { Rng } from '../azr/rng.js';
 import { initBackend, type BackendName, type BackendReport } from '../gpu/backend.js';
 import { Learner } from '../gpu/learner.js';
 import { Gpt, type GptConfig } from '../gpu/model.js';
+import { GradientWorkers } from '../gpu/gradientWorkers.js';
 import { tokenizer } from '../gpu/tokenizer.js';
 import { SandboxPool } from '../sandbox/index.js';
 import type { PretrainScenario } from '../scenario/pretrainConfig.js';
@@ -56,7 +57,7 @@ export interface CurvePoint {
 /** What the run reports as it goes (the command turns these into a progress bar or plain lines). */
 export type PretrainProgress =
   | { readonly kind: 'backend'; readonly report: BackendReport }
-  | { readonly kind: 'start'; readonly steps: number | null; readonly minutes: number | null; readonly parameters: number }
+  | { readonly kind: 'start'; readonly steps: number | null; readonly minutes: number | null; readonly parameters: number; readonly threads: number }
   | { readonly kind: 'step'; readonly step: number; readonly loss: number; readonly lr: number; readonly trainSeconds: number; readonly tokensPerSecond: number }
   | { readonly kind: 'probe'; readonly point: CurvePoint; readonly report: ProbeReport };
 
@@ -102,7 +103,7 @@ export function learningRate(step: number, progress: number, p: PretrainScenario
 /** The model config a scenario asks for, with the tokenizer's vocabulary. */
 export function modelConfig(scenario: PretrainScenario): GptConfig {
   const m = scenario.model;
-  return { vocabSize: tokenizer.vocabSize, contextLength: m.contextLength, layers: m.layers, width: m.width, heads: m.heads };
+  return { vocabSize: tokenizer.vocabSize, contextLength: m.contextLength, layers: m.layers, width: m.width, heads: m.heads, positions: m.positions };
 }
 
 /** Runs the base-model phase and writes the base checkpoint to `options.out`. */
@@ -129,6 +130,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   let data: PretrainDataStream | null = null;
   let evaluator: ProbeEvaluator | null = null;
   let learner: Learner | null = null;
+  let threads: GradientWorkers | null = null;
   try {
     const tasks = options.probeTasks ?? (await loadProbeTasks());
     data = new PretrainDataStream(pool, root.split('data'), pretrainDataOptions(p, config.contextLength, options.exclusion ?? new ProbeExclusion(tasks)));
@@ -136,7 +138,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     await mkdir(options.out, { recursive: true });
     const curveFile = path.join(options.out, 'curve.jsonl');
     await writeFile(curveFile, '');
-    emit({ kind: 'start', steps: budgetSteps, minutes: p.minutes, parameters: model.parameterCount });
+    emit({ kind: 'start', steps: budgetSteps, minutes: p.minutes, parameters: model.parameterCount, threads: p.threads });
 
     let trainMs = 0;
     const curve: CurvePoint[] = [];
@@ -166,6 +168,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
 
     const probeStart = await probe(0);
     learner = new Learner(model, { lr: p.lr, weightDecay: p.weightDecay });
+    threads = p.threads > 1 ? await GradientWorkers.start(config, backend.chosen, p.threads - 1) : null;
     let step = 0;
     for (;;) {
       options.signal?.throwIfAborted();
@@ -177,7 +180,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const t0 = now();
       const lr = learningRate(step + 1, budgetSteps !== null ? step / budgetSteps : progress, p);
       learner.setLearningRate(Math.max(lr, 1e-12));
-      const m = learner.supervisedStep(batch.map((e) => ({ tokens: e.tokens, lossMask: e.lossMask })));
+      const samples = batch.map((e) => ({ tokens: e.tokens, lossMask: e.lossMask }));
+      const m = threads === null ? learner.supervisedStep(samples) : await learner.supervisedStepParallel(samples, threads);
       trainMs += now() - t0;
       step++;
       lossSum += m.loss;
@@ -207,6 +211,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     return result;
   } finally {
     learner?.dispose();
+    await threads?.close();
     await data?.drain();
     await evaluator?.release();
     await pool.close();

@@ -75,7 +75,10 @@ function progressReporter(stderr: Writable, tty: boolean): { onProgress: (p: Pre
       case 'start':
         total = p.steps;
         minutes = p.minutes;
-        line(`azr pretrain: ${p.parameters.toLocaleString('en-US')} parameters, budget ${total !== null ? `${total} steps` : `${minutes} min`}`);
+        line(
+          `azr pretrain: ${p.parameters.toLocaleString('en-US')} parameters, budget ${total !== null ? `${total} steps` : `${minutes} min`}, ` +
+            `${p.threads} training thread${p.threads === 1 ? '' : 's'}`,
+        );
         break;
       case 'step': {
         loss = Number.isNaN(loss) ? p.loss : 0.95 * loss + 0.05 * p.loss;

@@ -18,6 +18,14 @@ import type { Gpt, Weights } from './model.js';
 import { oneHot } from './ops.js';
 import type { WeightBoard } from './weights.js';
 
+/** Worker threads that compute supervised shard gradients (gradientWorkers.ts implements it). */
+export interface GradientThreads {
+  /** Workers (the calling thread computes one more shard). */
+  readonly size: number;
+  /** Each worker's shard gradient, in shard order, computed on `weights`. */
+  gradients(weights: Weights, shards: readonly (readonly SupervisedSample[])[], normalizer: number): Promise<SupervisedShardResult[]>;
+}
+
 // -----------------------------------------------------------------------------------------------------------
 // Config
 
@@ -212,7 +220,12 @@ interface SupervisedBatch {
   readonly inputTokens: number;
 }
 
-function packSupervised(samples: readonly SupervisedSample[], vocab: number, contextLength: number): SupervisedBatch {
+/**
+ * Packs supervised sequences; loss weights are 1/`normalizer` per predicted token (default: this batch's predicted
+ * count, so the loss is the batch mean). A shard of a larger batch passes the whole batch's count, so the shards'
+ * losses and gradients add up to the whole batch's.
+ */
+function packSupervised(samples: readonly SupervisedSample[], vocab: number, contextLength: number, normalizer?: number): SupervisedBatch {
   if (samples.length === 0) throw new Error('a supervised batch needs at least one sequence');
   const B = samples.length;
   const T = Math.max(...samples.map((s) => s.tokens.length)) - 1;
@@ -239,8 +252,9 @@ function packSupervised(samples: readonly SupervisedSample[], vocab: number, con
       }
     }
   });
-  if (predicted === 0) throw new Error('the supervised batch predicts no token (empty loss masks)');
-  for (let i = 0; i < weights.length; i++) weights[i] = (weights[i] as number) / predicted;
+  if (predicted === 0 && normalizer === undefined) throw new Error('the supervised batch predicts no token (empty loss masks)');
+  const denominator = normalizer ?? predicted;
+  for (let i = 0; i < weights.length; i++) weights[i] = (weights[i] as number) / denominator;
   const pads = new Int32Array(B);
   return { B, T, tokens, positions: columnPositions(pads, 0, T, contextLength), mask: attentionMask(pads, 0, T), targets, weights, predicted, inputTokens };
 }
@@ -270,6 +284,43 @@ function supervisedLoss(model: Gpt, b: SupervisedBatch): tf.Scalar {
   const { logits } = model.forward(tf.tensor2d(b.tokens, [b.B, b.T], 'int32'), tf.tensor2d(b.positions, [b.B, b.T], 'int32'), tf.tensor4d(b.mask, [b.B, 1, b.T, b.T]));
   const logp = pick(tf.logSoftmax(logits, -1), b.targets, [b.B, b.T], V);
   return tf.neg(tf.sum(tf.mul(logp, tf.tensor2d(b.weights, [b.B, b.T])))) as tf.Scalar;
+}
+
+/** Tokens a supervised sequence has loss on (what packSupervised counts). */
+export function predictedTokens(sample: SupervisedSample): number {
+  const L = sample.tokens.length;
+  if (sample.lossMask === undefined) return Math.max(0, L - 1);
+  let n = 0;
+  for (let j = 1; j < L; j++) if ((sample.lossMask[j] as number) !== 0) n++;
+  return n;
+}
+
+/** One shard's share of a supervised step: the gradient of its part of the batch loss, per parameter in order. */
+export interface SupervisedShardResult {
+  readonly grads: Float32Array[];
+  /** Its part of the batch loss (the shards' parts add up to the batch mean). */
+  readonly loss: number;
+  readonly inputTokens: number;
+}
+
+/**
+ * Gradients of `samples`' share of a batch's mean next-token loss, the batch having `normalizer` predicted tokens in
+ * all (a gradient thread's work; see gradientWorkers.ts). No optimizer step.
+ */
+export function supervisedShardGradients(model: Gpt, samples: readonly SupervisedSample[], normalizer: number): SupervisedShardResult {
+  const s = packSupervised(samples, model.config.vocabSize, model.config.contextLength, normalizer);
+  const variables = model.params.map((p) => p.variable);
+  const { value, grads } = tf.variableGrads(() => supervisedLoss(model, s), variables);
+  const out = variables.map((v) => {
+    const g = grads[v.name];
+    if (g === undefined) throw new Error(`no gradient for '${v.name}'`);
+    const data = g.dataSync() as Float32Array;
+    return Float32Array.from(data);
+  });
+  const loss = value.dataSync()[0] as number;
+  value.dispose();
+  for (const g of Object.values(grads)) g.dispose();
+  return { grads: out, loss, inputTokens: s.inputTokens };
 }
 
 /**
@@ -438,6 +489,49 @@ export class Learner {
     value.dispose();
     const seconds = (this.now() - start) / 1000;
     return { loss, gradNorm, tokens: s.predicted, tokensPerSecond: seconds > 0 ? s.inputTokens / seconds : 0, seconds, step: this.step };
+  }
+
+  /**
+   * One next-token cross-entropy step with the batch split across this thread and `threads`' workers (rows dealt
+   * round-robin, so every shard gets a similar length mix): each computes its shard's gradient of the batch mean loss
+   * on the same weights, the gradients are summed here, then clipped and stepped once. Equals `supervisedStep` on the
+   * whole batch up to float rounding, and is deterministic for a fixed number of threads.
+   */
+  async supervisedStepParallel(batch: readonly SupervisedSample[], threads: GradientThreads): Promise<SupervisedStepMetrics> {
+    const start = this.now();
+    const K = Math.min(batch.length, threads.size + 1);
+    if (K <= 1) return this.supervisedStep(batch);
+    const shards = Array.from({ length: K }, (_, k) => batch.filter((_, i) => i % K === k));
+    const normalizer = batch.reduce((n, x) => n + predictedTokens(x), 0);
+    if (normalizer === 0) throw new Error('the supervised batch predicts no token (empty loss masks)');
+    const remote = threads.gradients(this.model.readWeights(), shards.slice(1), normalizer);
+    // this thread's shard while the workers do theirs (a synchronous tfjs computation)
+    const local = (() => {
+      const s = packSupervised(shards[0]!, this.model.config.vocabSize, this.model.config.contextLength, normalizer);
+      const { value, grads } = tf.variableGrads(() => supervisedLoss(this.model, s), this.trainable());
+      const loss = value.dataSync()[0] as number;
+      value.dispose();
+      return { grads, loss, inputTokens: s.inputTokens };
+    })();
+    let others: SupervisedShardResult[];
+    try {
+      others = await remote;
+    } catch (e) {
+      for (const g of Object.values(local.grads)) g.dispose();
+      throw e;
+    }
+    const summed: tf.NamedTensorMap = {};
+    for (const [i, p] of this.model.params.entries()) {
+      const g = local.grads[p.variable.name];
+      if (g === undefined) throw new Error(`no gradient for '${p.spec.name}'`);
+      summed[p.variable.name] = tf.tidy(() => others.reduce((acc: tf.Tensor, r) => tf.add(acc, tf.tensor(r.grads[i]!, g.shape, 'float32')), g));
+      g.dispose();
+    }
+    const gradNorm = this.applyGradients(summed);
+    const loss = others.reduce((n, r) => n + r.loss, local.loss);
+    const inputTokens = others.reduce((n, r) => n + r.inputTokens, local.inputTokens);
+    const seconds = (this.now() - start) / 1000;
+    return { loss, gradNorm, tokens: normalizer, tokensPerSecond: seconds > 0 ? inputTokens / seconds : 0, seconds, step: this.step };
   }
 
   /** Mean next-token cross-entropy of `batch` under the current weights, without training. */

@@ -18,6 +18,10 @@ export const ModelSectionSchema = z
       .max(1024)
       .default(256)
       .describe('most positions of prompt + answer; a proposer prompt with K references takes about 25 tokens per reference'),
+    positions: z
+      .enum(['rope', 'learned'])
+      .default('rope')
+      .describe("position encoding: 'rope' (rotary, relative; at equal steps it learned the probe faster) or 'learned' (an embedding per position, GPT-2)"),
   })
   .refine((m) => m.width % m.heads === 0, { message: 'model.width must be a multiple of model.heads' });
 
@@ -51,7 +55,7 @@ export const TierWeightsSchema = z
 
 export const PretrainSectionSchema = z
   .strictObject({
-    steps: z.number().int().min(1).default(1800).describe('optimizer steps: the budget knob (fewer steps = a deliberately weaker base)'),
+    steps: z.number().int().min(1).default(2600).describe('optimizer steps: the budget knob (fewer steps = a deliberately weaker base); 2600 ≈ 5 minutes on 2 cores with 2 threads'),
     minutes: z
       .number()
       .positive()
@@ -84,6 +88,13 @@ export const PretrainSectionSchema = z
     chunkBatches: z.number().int().min(1).default(16).describe('training batches cut from one labelled chunk (sorted by length first, so batches pad little)'),
     prefetch: z.number().int().min(1).default(3).describe('labelled chunks kept ready ahead of the trainer (bounds memory and executor lead)'),
     workers: z.number().int().min(1).default(1).describe('executor worker threads labelling data and grading the probe'),
+    threads: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(2)
+      .describe('training threads: each batch is split across this many threads (the main one and threads − 1 workers), which compute gradients in parallel; 1 = the main thread alone. The result depends on it only through float rounding, but the base cache keys it'),
     probeEvery: z.number().int().min(0).default(0).describe('also evaluate the probe every this many steps (the learning curve); 0 = start and end only'),
   })
   .refine((p) => p.minLr <= p.lr, { message: 'pretrain.minLr must not exceed pretrain.lr' });

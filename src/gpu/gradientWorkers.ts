@@ -1,0 +1,97 @@
+// Data-parallel gradients for supervised training: worker threads, each with its own copy of the model on the same
+// tensor backend, compute the gradients of their shards of a batch while the main thread computes its own
+// (Learner.supervisedStepParallel sums them and steps once). tfjs-wasm is single-threaded in Node, so this is how a
+// training step uses more than one core.
+
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../tsWorker.js';
+import type { BackendName } from './backend.js';
+import type { GradientRequest } from './gradientWorker.js';
+import type { GradientThreads, SupervisedSample, SupervisedShardResult } from './learner.js';
+import type { GptConfig, Weights } from './model.js';
+
+type Reply = { id: number; ok: true; result: SupervisedShardResult } | { id: number; ok: false; error: string };
+
+export class GradientWorkers implements GradientThreads {
+  private nextId = 0;
+  private closed = false;
+
+  private constructor(private readonly workers: readonly Worker[]) {}
+
+  /** Starts `count` gradient threads for models of `config` on `backend` (the backend the main thread chose). */
+  static async start(config: GptConfig, backend: BackendName, count: number): Promise<GradientWorkers> {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`gradient threads must be a whole number ≥ 0, got ${count}`);
+    const workers: Worker[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const w = startTsWorker(new URL('./gradientWorker.ts', import.meta.url), { workerData: { config, backend } });
+        workers.push(w);
+        await new Promise<void>((resolve, reject) => {
+          const onMessage = (m: { ready?: boolean }) => {
+            if (m.ready === true) {
+              w.off('error', reject);
+              w.off('exit', onExit);
+              resolve();
+            }
+          };
+          const onExit = (code: number) => reject(new Error(`a gradient thread exited (code ${code}) while starting`));
+          w.once('message', onMessage);
+          w.once('error', reject);
+          w.once('exit', onExit);
+        });
+      }
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+    return new GradientWorkers(workers);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  gradients(weights: Weights, shards: readonly (readonly SupervisedSample[])[], normalizer: number): Promise<SupervisedShardResult[]> {
+    if (this.closed) return Promise.reject(new Error('the gradient threads are closed'));
+    if (shards.length > this.workers.length) return Promise.reject(new RangeError(`${shards.length} shards for ${this.workers.length} gradient threads`));
+    return Promise.all(
+      shards.map(
+        (samples, i) =>
+          new Promise<SupervisedShardResult>((resolve, reject) => {
+            const w = this.workers[i]!;
+            const id = this.nextId++;
+            const onMessage = (m: Reply) => {
+              if (m.id !== id) return;
+              cleanup();
+              if (m.ok) resolve(m.result);
+              else reject(new Error(`gradient thread ${i}: ${m.error}`));
+            };
+            const onError = (e: Error) => {
+              cleanup();
+              reject(e);
+            };
+            const onExit = (code: number) => {
+              cleanup();
+              reject(new Error(`gradient thread ${i} exited (code ${code})`));
+            };
+            const cleanup = () => {
+              w.off('message', onMessage);
+              w.off('error', onError);
+              w.off('exit', onExit);
+            };
+            w.on('message', onMessage);
+            w.once('error', onError);
+            w.once('exit', onExit);
+            const request: GradientRequest = { id, weights, samples, normalizer };
+            w.postMessage(request);
+          }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
