@@ -70,6 +70,26 @@ describe('azr exec', () => {
     expect(out[12]).toMatchObject({ ok: false, error: { kind: 'bad_input' } });
   });
 
+  it('--ban adds names to the banned list and --allow takes them off (comma-separated, repeatable)', async () => {
+    const input = [
+      req('function f(n) { return Math.max(n, 3); }', '1'),
+      req('function f() { return typeof globalThis; }'),
+      req('function f() { return typeof Date; }'),
+      req('function f(n) { return Math.min(n, 3); }', '1'),
+    ].join('\n');
+    const plain = await azr(['exec', '-q'], input);
+    expect(plain.code).toBe(0);
+    expect(lines(plain.stdout).map((o) => (o.ok ? 'ok' : (o.error as { kind: string }).kind))).toEqual(['ok', 'banned', 'banned', 'ok']);
+    const r = await azr(['exec', '-q', '--ban', 'Math.max', '--allow', 'globalThis,Date', '--ban', 'Math.min'], input);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual([
+      { ok: false, error: { kind: 'banned', message: expect.stringMatching(/Math\.max.*--ban|--ban.*Math\.max/) } },
+      { ok: true, output: '"object"' },
+      { ok: true, output: '"undefined"' },
+      { ok: false, error: { kind: 'banned', message: expect.stringContaining('Math.min') } },
+    ]);
+  });
+
   it('skips the static and determinism checks with --no-validate (the sandbox still holds)', async () => {
     const input = [
       req('let c = 0; function f() { return c++; }'),
