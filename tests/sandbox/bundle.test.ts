@@ -1,14 +1,13 @@
 // The cached plain-JS bundles `azr exec` and the sandbox workers start from (src/sandbox/bundle.mjs): rebuilt when an
 // input file changes, skipped with AZR_NO_BUNDLE=1, and `azr exec` still works through tsx without one.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cachedBundle } from '../../src/sandbox/bundle.mjs';
+import { runAzr } from '../azrProcess.js';
 
-const AZR = fileURLToPath(new URL('../../bin/azr.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'azr-bundle-test-'));
 /** Bundles these tests built (in node_modules/.cache/azr), removed with their manifests afterwards. */
 const built: URL[] = [];
@@ -53,16 +52,8 @@ describe('cachedBundle', () => {
 
 describe('azr exec with AZR_NO_BUNDLE=1', () => {
   it('runs through tsx and answers as usual', async () => {
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [AZR, 'exec', '-q'], { env: { ...process.env, AZR_NO_BUNDLE: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(`${JSON.stringify({ program: 'function f(n) { return n * 3; }', input: '14' })}\n${JSON.stringify({ program: 'function f() { return Date.now(); }', input: '' })}\n`);
-    });
+    const stdin = `${JSON.stringify({ program: 'function f(n) { return n * 3; }', input: '14' })}\n${JSON.stringify({ program: 'function f() { return Date.now(); }', input: '' })}\n`;
+    const r = await runAzr(['exec', '-q'], { stdin, env: { ...process.env, AZR_NO_BUNDLE: '1' } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);

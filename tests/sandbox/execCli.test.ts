@@ -1,27 +1,14 @@
 // `azr exec` through the real command: a child process per case, JSON Lines in, JSON Lines out.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { azr as spawnAzr, runAzr } from '../azrProcess.js';
 
-const AZR = fileURLToPath(new URL('../../bin/azr.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'azr-exec-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function azr(args: string[], stdin = '', nodeFlags: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, AZR, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const azr = (args: string[], stdin = '', nodeFlags: string[] = []) => runAzr(args, { stdin, nodeFlags });
 
 const lines = (out: string) => out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 const req = (program: string, input = '', expected?: string) => JSON.stringify(expected === undefined ? { program, input } : { program, input, expected });
@@ -119,13 +106,9 @@ describe('azr exec', () => {
   it('stops and exits with 3 when its output is closed early', async () => {
     const file = join(dir, 'long.jsonl');
     writeFileSync(file, Array.from({ length: 5000 }, (_, i) => req(`function f() { return ${i}; }`)).join('\n'));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, [AZR, 'exec', '-q', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.once('data', () => child.stdout.destroy());
-      child.on('error', reject);
-      child.on('close', resolve);
-    });
-    expect(code).toBe(3);
+    const run = spawnAzr(['exec', '-q', file]);
+    run.child.stdout!.once('data', () => run.child.stdout!.destroy());
+    expect(await run.exit).toBe(3);
   });
 
   it('exits with 2 on a usage error (through the bin, for an unknown flag)', async () => {
