@@ -117,7 +117,7 @@ export interface ProbeEvaluatorOptions {
  * grammar, answers rendered to source and graded by the executor. Create once per run; evaluate as often as needed.
  */
 export class ProbeEvaluator {
-  private readonly prompts: { task: ProbeTask; encoded: EncodedPrompt; tokens: number[]; budget: number }[];
+  private readonly prompts: { task: ProbeTask; encoded: EncodedPrompt; budget: number }[];
   private readonly order: number[];
 
   private constructor(
@@ -129,12 +129,12 @@ export class ProbeEvaluator {
   ) {
     this.prompts = tasks.map((task) => {
       const encoded = solverPrompt(solverView(task.task.type, task.task as never));
-      return { task, encoded, tokens: encoded.tokens, budget: PROBE_ANSWER_BUDGET[task.task.type] };
+      return { task, encoded, budget: PROBE_ANSWER_BUDGET[task.task.type] };
     });
     for (const p of this.prompts)
-      if (p.tokens.length + p.budget + 1 > config.contextLength)
-        throw new ProbeContextError(`probe task ${p.task.id}: a ${p.tokens.length}-token prompt and its answer do not fit a context of ${config.contextLength}`);
-    this.order = this.prompts.map((_, i) => i).sort((a, b) => this.prompts[a]!.tokens.length - this.prompts[b]!.tokens.length || a - b);
+      if (p.encoded.tokens.length + p.budget + 1 > config.contextLength)
+        throw new ProbeContextError(`probe task ${p.task.id}: a ${p.encoded.tokens.length}-token prompt and its answer do not fit a context of ${config.contextLength}`);
+    this.order = this.prompts.map((_, i) => i).sort((a, b) => this.prompts[a]!.encoded.tokens.length - this.prompts[b]!.encoded.tokens.length || a - b);
   }
 
   static async create(tasks: readonly ProbeTask[], sandbox: Sandbox, config: GptConfig, options: ProbeEvaluatorOptions = {}): Promise<ProbeEvaluator> {
@@ -158,7 +158,7 @@ export class ProbeEvaluator {
         const requests = idx.map((i) => {
           const p = this.prompts[i]!;
           const constraint = answerConstraint(p.encoded, p.budget); // a fresh automaton per evaluation
-          return { prompt: p.tokens, constraint, maxNewTokens: p.budget + 1 };
+          return { prompt: p.encoded.tokens, constraint, maxNewTokens: p.budget + 1 };
         });
         const completions = await decode(decoder, requests, { rng, temperature: 0, maxNewTokens: 64, recordMasks: false });
         idx.forEach((i, k) => {

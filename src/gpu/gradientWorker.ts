@@ -25,11 +25,12 @@ if (port === null) throw new Error('gradientWorker.ts runs as a worker thread');
 const init = (workerData as { data: Init }).data;
 await initBackend({ force: init.backend });
 // the weights are replaced by every request's; these only give the variables their shapes
-const model = new Gpt(init.config, initWeights(init.config, new Rng(0)), { trainable: true, name: 'gradient-thread' });
+const model = new Gpt(init.config, initWeights(init.config, new Rng(0)), { name: 'gradient-thread' });
 port.on('message', (r: GradientRequest) => {
   try {
     model.writeWeights(r.weights);
     const result = supervisedShardGradients(model, r.samples, r.normalizer);
+    // the gradients are copies (not views of wasm memory), so their buffers can be transferred
     port.postMessage({ id: r.id, ok: true, result }, result.grads.map((g) => g.buffer as ArrayBuffer));
   } catch (e) {
     port.postMessage({ id: r.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });

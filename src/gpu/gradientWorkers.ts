@@ -21,25 +21,24 @@ export class GradientWorkers implements GradientThreads {
   /** Starts `count` gradient threads for models of `config` on `backend` (the backend the main thread chose). */
   static async start(config: GptConfig, backend: BackendName, count: number): Promise<GradientWorkers> {
     if (!Number.isInteger(count) || count < 0) throw new RangeError(`gradient threads must be a whole number ≥ 0, got ${count}`);
-    const workers: Worker[] = [];
+    const workers = Array.from({ length: count }, () => startTsWorker(new URL('./gradientWorker.ts', import.meta.url), { workerData: { config, backend } }));
     try {
-      for (let i = 0; i < count; i++) {
-        const w = startTsWorker(new URL('./gradientWorker.ts', import.meta.url), { workerData: { config, backend } });
-        workers.push(w);
-        await new Promise<void>((resolve, reject) => {
-          const onMessage = (m: { ready?: boolean }) => {
-            if (m.ready === true) {
-              w.off('error', reject);
-              w.off('exit', onExit);
-              resolve();
-            }
-          };
-          const onExit = (code: number) => reject(new Error(`a gradient thread exited (code ${code}) while starting`));
-          w.once('message', onMessage);
-          w.once('error', reject);
-          w.once('exit', onExit);
-        });
-      }
+      // all start at once; each is ready once it has loaded its backend and model
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              const onExit = (code: number) => reject(new Error(`a gradient thread exited (code ${code}) while starting`));
+              w.once('message', () => {
+                w.off('error', reject);
+                w.off('exit', onExit);
+                resolve();
+              });
+              w.once('error', reject);
+              w.once('exit', onExit);
+            }),
+        ),
+      );
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;

@@ -482,13 +482,19 @@ export class Learner {
   /** One next-token cross-entropy step (pretraining the base model). */
   supervisedStep(batch: readonly SupervisedSample[]): SupervisedStepMetrics {
     const start = this.now();
-    const s = packSupervised(batch, this.model.config.vocabSize, this.model.config.contextLength);
+    const local = this.supervisedGradients(batch);
+    const gradNorm = this.applyGradients(local.grads);
+    const seconds = (this.now() - start) / 1000;
+    return { loss: local.loss, gradNorm, tokens: local.predicted, tokensPerSecond: seconds > 0 ? local.inputTokens / seconds : 0, seconds, step: this.step };
+  }
+
+  /** Gradients (tensors the caller disposes) and loss of `samples`' next-token loss, weighted 1/`normalizer` per token (default: their mean). */
+  private supervisedGradients(samples: readonly SupervisedSample[], normalizer?: number): { grads: tf.NamedTensorMap; loss: number; predicted: number; inputTokens: number } {
+    const s = packSupervised(samples, this.model.config.vocabSize, this.model.config.contextLength, normalizer);
     const { value, grads } = tf.variableGrads(() => supervisedLoss(this.model, s), this.trainable());
-    const gradNorm = this.applyGradients(grads);
     const loss = value.dataSync()[0] as number;
     value.dispose();
-    const seconds = (this.now() - start) / 1000;
-    return { loss, gradNorm, tokens: s.predicted, tokensPerSecond: seconds > 0 ? s.inputTokens / seconds : 0, seconds, step: this.step };
+    return { grads, loss, predicted: s.predicted, inputTokens: s.inputTokens };
   }
 
   /**
@@ -506,13 +512,7 @@ export class Learner {
     if (normalizer === 0) throw new Error('the supervised batch predicts no token (empty loss masks)');
     const remote = threads.gradients(this.model.readWeights(), shards.slice(1), normalizer);
     // this thread's shard while the workers do theirs (a synchronous tfjs computation)
-    const local = (() => {
-      const s = packSupervised(shards[0]!, this.model.config.vocabSize, this.model.config.contextLength, normalizer);
-      const { value, grads } = tf.variableGrads(() => supervisedLoss(this.model, s), this.trainable());
-      const loss = value.dataSync()[0] as number;
-      value.dispose();
-      return { grads, loss, inputTokens: s.inputTokens };
-    })();
+    const local = this.supervisedGradients(shards[0]!, normalizer);
     let others: SupervisedShardResult[];
     try {
       others = await remote;

@@ -70,7 +70,7 @@ export function paramSpecs(c: GptConfig): ParamSpec[] {
   const m = (name: string, shape: number[], init: ParamSpec['init'] = 'normal'): ParamSpec => ({ name, shape, init, decay: true });
   const v = (name: string, n: number, init: 'zeros' | 'ones'): ParamSpec => ({ name, shape: [n], init, decay: false });
   const specs: ParamSpec[] = [m('wte', [c.vocabSize, d])];
-  if ((c.positions ?? 'learned') === 'learned') specs.push(m('wpe', [c.contextLength, d]));
+  if (GptConfigSchema.parse(c).positions === 'learned') specs.push(m('wpe', [c.contextLength, d]));
   for (let i = 0; i < c.layers; i++) {
     const h = `h${i}`;
     specs.push(
@@ -163,6 +163,8 @@ export class Gpt {
   /** Parameters in `paramSpecs` order. */
   readonly params: readonly { readonly spec: ParamSpec; readonly variable: tf.Variable }[];
   private readonly byName: Map<string, tf.Variable>;
+  /** Rotary cos/sin for positions 0 … contextLength − 1 (built on first use; `positions: rope` only). */
+  private ropeTable: { cos: Float32Array; sin: Float32Array } | undefined;
 
   constructor(config: GptConfig, weights: Weights, options: { trainable?: boolean; name?: string } = {}) {
     this.config = GptConfigSchema.parse(config);
@@ -232,11 +234,26 @@ export class Gpt {
     return { logits, present };
   }
 
-  /** cos/sin tables `[B, 1, T, hd/2]` for int32 `positions` `[B, T]` (constants: no gradient flows to them). */
+  /**
+   * cos/sin tables `[B, 1, T, hd/2]` for int32 `positions` `[B, T]` (constants: no gradient flows to them): rows of
+   * the model's table over its context, computed once; a position past the context is computed on the spot.
+   */
   private rotary(positions: tf.Tensor2D): Rotary {
     const [B, T] = positions.shape;
     const half = this.config.width / this.config.heads / 2;
-    const { cos, sin } = ropeTables(positions.dataSync(), 2 * half);
+    this.ropeTable ??= ropeTables(Array.from({ length: this.config.contextLength }, (_, j) => j), 2 * half);
+    const table = this.ropeTable;
+    const pos = positions.dataSync();
+    const cos = new Float32Array(pos.length * half);
+    const sin = new Float32Array(pos.length * half);
+    for (let j = 0; j < pos.length; j++) {
+      const p = pos[j] as number;
+      const inTable = p >= 0 && p < this.config.contextLength;
+      const rows = inTable ? table : ropeTables([p], 2 * half);
+      const at = inTable ? p * half : 0;
+      cos.set(rows.cos.subarray(at, at + half), j * half);
+      sin.set(rows.sin.subarray(at, at + half), j * half);
+    }
     return { cos: tf.tensor4d(cos, [B, 1, T, half]), sin: tf.tensor4d(sin, [B, 1, T, half]) };
   }
 

@@ -18,7 +18,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { LAYER_NORM_EPS } from './ops.js';
-import { checkWeights, paramSpecs, ropeTables, type GptConfig, type Weights } from './model.js';
+import { checkWeights, GptConfigSchema, paramSpecs, ropeTables, type GptConfig, type Weights } from './model.js';
 
 const { onnx } = onnxProto;
 type INodeProto = OnnxTypes.INodeProto;
@@ -138,7 +138,7 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
   const n = onnxNames;
 
   const axes = (...a: number[]): string => g.int64Const(a);
-  const rope = (config.positions ?? 'learned') === 'rope';
+  const rope = GptConfigSchema.parse(config).positions === 'rope';
   // token (+ learned position) embeddings (Gather is fine here: no gradients in ORT)
   let x = g.one('Gather', ['wte', n.tokens], [intAttr('axis', 0)]); // [B,T,d]
   if (!rope) x = g.add(x, g.one('Gather', ['wpe', n.positions], [intAttr('axis', 0)]));
