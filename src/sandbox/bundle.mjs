@@ -59,8 +59,7 @@ async function locate(entryUrl, onlyDynamic) {
     .update(JSON.stringify([FORMAT, entry, onlyDynamic, process.version]))
     .digest('hex')
     .slice(0, 16);
-  const dir = CACHE_DIR;
-  const manifestPath = join(dir, `${key}.json`);
+  const manifestPath = join(CACHE_DIR, `${key}.json`);
   try {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
     if (unchanged(manifest.inputs) && statSync(manifest.bundle, { throwIfNoEntry: false })) return pathToFileURL(manifest.bundle);
@@ -88,7 +87,7 @@ async function locate(entryUrl, onlyDynamic) {
         return { path: url, external: true };
       });
       build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
-        if (args.path.includes(`${'/'}node_modules${'/'}`)) return undefined;
+        if (args.path.includes('/node_modules/')) return undefined;
         const text = readFileSync(args.path, 'utf8').replace(META_URL, JSON.stringify(pathToFileURL(args.path).href));
         return { contents: text, loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js' };
       });
@@ -109,8 +108,8 @@ async function locate(entryUrl, onlyDynamic) {
   });
   const code = out.outputFiles?.[0]?.text;
   if (!code) return null;
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${key}-${createHash('sha1').update(code).digest('hex').slice(0, 16)}.mjs`);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const file = join(CACHE_DIR, `${key}-${createHash('sha1').update(code).digest('hex').slice(0, 16)}.mjs`);
   writeAtomically(file, code);
   const paths = Object.keys(out.metafile?.inputs ?? {}).map((p) => resolve(root, p));
   const inputs = [...new Set([...paths, ...external])].map((p) => {

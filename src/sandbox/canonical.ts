@@ -107,15 +107,25 @@ class NotALiteral extends Error {}
  * (a call, a variable, a spread) is refused, and callers fall back to the sandbox.
  */
 export function parseValue(text: string, maxDepth = 1000): ParseResult {
+  const r = parseValueOrExpression(text, maxDepth);
+  return r.ok ? r : { ok: false, error: r.error };
+}
+
+/**
+ * {@link parseValue}; a text that is not a value literal also comes with what {@link parseWholeExpression} made of
+ * it (its node, or why it is not one expression), so that a caller checking it next (checkExpression) need not parse
+ * it again.
+ */
+export function parseValueOrExpression(text: string, maxDepth = 1000): { ok: true; value: CanonicalValue } | { ok: false; error: string; parsed: Node | string } {
   const json = fromJsonText(text, maxDepth);
   if (json !== undefined) return { ok: true, value: json };
-  const node = parseWholeExpression(text);
-  if (typeof node === 'string') return { ok: false, error: node };
+  const parsed = parseWholeExpression(text);
+  if (typeof parsed === 'string') return { ok: false, error: parsed, parsed };
   try {
-    return { ok: true, value: fromNode(node, 0, maxDepth) };
+    return { ok: true, value: fromNode(parsed, 0, maxDepth) };
   } catch (e) {
-    if (e instanceof NotALiteral) return { ok: false, error: e.message };
-    if (e instanceof RangeError) return { ok: false, error: 'value nested too deeply' };
+    if (e instanceof NotALiteral) return { ok: false, error: e.message, parsed };
+    if (e instanceof RangeError) return { ok: false, error: 'value nested too deeply', parsed };
     throw e;
   }
 }

@@ -19,7 +19,7 @@ import {
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
-import { equalCanonical, parseValue, reprValue } from './canonical.js';
+import { equalCanonical, parseValue, parseValueOrExpression, reprValue } from './canonical.js';
 import { guestSources, type GuestSources } from './guestSources.js';
 import { answerShape, parseRequest } from './request.js';
 import { checkArguments, checkExpression, checkProgram, mayUseBanned } from './staticCheck.js';
@@ -236,10 +236,10 @@ export class QuickJsEngine {
     if (!a.ok) return a;
     let expectedText: string | undefined;
     if (job.expected !== undefined) {
-      const literal = parseValue(job.expected);
+      const literal = parseValueOrExpression(job.expected);
       if (literal.ok) expectedText = reprValue(literal.value);
       else {
-        const c = checkExpression(job.expected, bans, 'expected');
+        const c = checkExpression(job.expected, bans, 'expected', literal.parsed);
         if (!c.ok) return c;
       }
     }
@@ -254,9 +254,9 @@ export class QuickJsEngine {
   }
 
   private evaluate(expression: string, staticCheck: boolean, label: string): RunResult {
-    const literal = parseValue(expression);
+    const literal = parseValueOrExpression(expression);
     if (literal.ok) return { ok: true, output: reprValue(literal.value) };
-    const c = checkExpression(expression, staticCheck ? this.options.banned : null, label);
+    const c = checkExpression(expression, staticCheck ? this.options.banned : null, label, literal.parsed);
     if (!c.ok) return c;
     return this.call({ expression });
   }

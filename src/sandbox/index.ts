@@ -27,7 +27,8 @@ export {
   type ParseResult,
 } from './canonical.js';
 export { DEFAULT_BANNED, checkProgram, checkArguments, checkExpression, type CheckResult } from './staticCheck.js';
-export { runExec, parseRequest, formatResult, type ExecOptions } from './runExec.js';
+export { runExec, type ExecOptions } from './runExec.js';
+export { parseRequest, formatResult } from './request.js';
 export {
   DEFAULT_LIMITS,
   ERROR_KINDS,

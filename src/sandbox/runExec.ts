@@ -9,8 +9,6 @@ import { StringDecoder } from 'node:string_decoder';
 import { SandboxPool } from './pool.js';
 import type { BannedRule, Isolation, RunResult, SandboxLimits } from './types.js';
 
-export { formatResult, parseRequest } from './request.js';
-
 export interface ExecOptions {
   /** Static check + determinism check (default true); `--no-validate` turns both off. */
   validate: boolean;

@@ -252,9 +252,16 @@ export function checkArguments(input: string, banned: readonly BannedRule[] | nu
   return OK;
 }
 
-/** One expression spanning the whole text (an `expected` value or a deduction answer). */
-export function checkExpression(text: string, banned: readonly BannedRule[] | null, label = 'expression'): CheckResult {
-  const node = parseWholeExpression(text);
+/**
+ * One expression spanning the whole text (an `expected` value or a deduction answer). `node`: the text already
+ * parsed by parseWholeExpression (as parseValueOrExpression gives it), so that it is not parsed again.
+ */
+export function checkExpression(
+  text: string,
+  banned: readonly BannedRule[] | null,
+  label = 'expression',
+  node: Node | string = parseWholeExpression(text),
+): CheckResult {
   if (typeof node === 'string') return { ok: false, error: { kind: 'bad_input', message: `${label}: ${node}` } };
   if (banned === null) return OK;
   const hit = findBanned(node as AnyNode, compile(banned));

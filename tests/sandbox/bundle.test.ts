@@ -1,6 +1,6 @@
 // The cached plain-JS bundles `azr exec` and the sandbox workers start from (src/sandbox/bundle.mjs): rebuilt when an
 // input file changes, skipped with AZR_NO_BUNDLE=1, and `azr exec` still works through tsx without one.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,7 +33,11 @@ describe('cachedBundle', () => {
     expect(first).not.toBeNull();
     built.push(first!);
     expect(((await import(first!.href)) as { answer: number }).answer).toBe(42);
+    // Reused, not rebuilt: a rebuild would give the same name (it is the hash of the code) but write the file anew.
+    const written = statSync(first!, { bigint: true });
     expect((await cachedBundle(pathToFileURL(entry)))!.href).toBe(first!.href);
+    const after = statSync(first!, { bigint: true });
+    expect([after.ino, after.mtimeNs]).toEqual([written.ino, written.mtimeNs]);
 
     writeFileSync(dep, 'export const value: number = 500;\n'); // an imported file changes (size and mtime)
     const second = await cachedBundle(pathToFileURL(entry));

@@ -77,3 +77,24 @@ describe('the hardened engine parses a program before compiling it in its wrappe
     expect(engine.runJob(validateJob('function f() { return "Date"; }'))).toEqual({ ok: true, output: '"Date"' });
   });
 });
+
+describe('the engine checks an `expected` that is not a value literal from the parse that found it is not one', () => {
+  let engine: QuickJsEngine | undefined;
+  afterEach(() => engine?.dispose());
+
+  it('evaluates it, refuses a banned one with its position, and refuses what is not one expression', async () => {
+    engine = await QuickJsEngine.create({ limits: { ...DEFAULT_LIMITS, ...TEST_LIMITS }, banned: DEFAULT_BANNED, isolation: 'hardened', jobsPerContext: 100 });
+    const program = 'function f(x) { return x + 1; }';
+    expect(engine.runJob(validateJob(program, '1', { expected: '[1].map((y) => y + 1)[0]' }))).toEqual({ ok: true, output: '2', match: true });
+    expect(engine.runJob(validateJob(program, '1', { expected: '1 + Date.now()' }))).toEqual({
+      ok: false,
+      error: { kind: 'banned', message: expect.stringContaining('Date at expected 1:5') },
+    });
+    expect(engine.runJob(validateJob(program, '1', { expected: '1) + (2' }))).toEqual({ ok: false, error: { kind: 'bad_input', message: 'expected: not exactly one expression' } });
+    expect(engine.runJob(validateJob(program, '1', { expected: '1; 2' }))).toEqual({ ok: false, error: { kind: 'bad_input', message: expect.stringMatching(/^expected: not an expression: /) } });
+    // Without the static check the banned name is not refused: the expression runs in the sandbox (no Date there).
+    expect(engine.runJob(validateJob(program, '1', { expected: 'typeof Date', validate: false }))).toEqual({ ok: true, output: '2', match: false });
+    expect(engine.runJob({ type: 'evaluate', expression: '[3].length + 1', staticCheck: true })).toEqual({ ok: true, output: '2' });
+    expect(engine.runJob({ type: 'evaluate', expression: 'Math.random()', staticCheck: true })).toMatchObject({ ok: false, error: { kind: 'banned' } });
+  });
+});
