@@ -132,8 +132,7 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
   const outDir = path.resolve(o.out ?? path.join('runs', `ablate-${sweep.name}`));
   await mkdir(outDir, { recursive: true });
   await copyFile(o.sweep, path.join(outDir, 'sweep.yaml'));
-  const jobs: Job[] = [];
-  const resolved = new Map<string, RunScenario>();
+  const resolved: { name: string; file: string; scenario: RunScenario }[] = [];
   for (const v of sweep.variants) {
     // one base-model cache for the whole sweep (the default, <out>/.cache, would be one per run)
     const scenario: RunScenario = { ...v.scenario, run: { ...v.scenario.run, cacheDir: path.resolve(v.scenario.run.cacheDir ?? path.join(outDir, '.cache')) } };
@@ -145,23 +144,24 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
       );
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, text);
-    resolved.set(v.name, scenario);
+    resolved.push({ name: v.name, file, scenario });
   }
-  for (const seed of sweep.seeds)
-    for (const v of sweep.variants) {
-      const scenario = { ...resolved.get(v.name)!, seed };
-      jobs.push({
+  const jobs: Job[] = sweep.seeds.flatMap((seed) =>
+    resolved.map((v): Job => {
+      const scenario = { ...v.scenario, seed };
+      return {
         variant: v.name,
         seed,
         slot: path.join(outDir, v.name, `seed-${seed}`),
-        scenarioFile: path.join(outDir, v.name, 'scenario.yaml'),
+        scenarioFile: v.file,
         scenario,
         baseGroup: JSON.stringify([scenario.base, scenario.seed, scenario.model, scenario.pretrain, scenario.run.cacheDir]),
         state: 'pending',
         resumed: false,
         step: 0,
-      });
-    }
+      };
+    }),
+  );
 
   // ---- progress --------------------------------------------------------------------------------------------------------
   const totalSteps = jobs.reduce((a, j) => a + j.scenario.selfPlay.steps, 0);
@@ -315,7 +315,7 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
 
   // ---- the comparison, from the completed runs ---------------------------------------------------------------------
   const runs: RunSummary[] = [];
-  for (const j of jobs) if (j.state === 'completed') runs.push(summarizeRun(slotRunDir(j.slot)!));
+  for (const j of jobs) if (j.state === 'completed') runs.push(await summarizeRun(slotRunDir(j.slot)!));
   const missing = jobs.filter((j) => j.state !== 'completed');
   let comparison: ComparisonFiles | null = null;
   if (runs.length > 0) {

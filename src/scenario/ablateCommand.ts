@@ -74,7 +74,7 @@ export function addReportCommand(program: Command): Command {
       const runs = [];
       for (const d of runDirs) {
         try {
-          runs.push(summarizeRun(d));
+          runs.push(await summarizeRun(d));
         } catch (e) {
           this.error(`error: ${(e as Error).message.split('\n').slice(0, 4).join('\n')}`, { exitCode: 2, code: 'azr.usage' });
         }

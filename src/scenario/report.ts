@@ -8,9 +8,10 @@
 //   wall time per step    mean step.finished durationMs, in seconds
 // Over seeds: mean and sample standard deviation (n − 1; 0 for one seed), over the runs where the number exists.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseRunEvent, type RunEvent } from '../streams/events.js';
+import { readEventLog } from '../streams/eventLog.js';
+import type { RunEvent } from '../streams/events.js';
 
 export const TASK_KEYS = ['overall', 'deduction', 'abduction', 'induction'] as const;
 export type TaskKey = (typeof TASK_KEYS)[number];
@@ -44,14 +45,6 @@ export function sampleStd(xs: readonly number[]): number | null {
   if (m === null) return null;
   if (xs.length < 2) return 0;
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
-
-/** Reads events.jsonl (a partial last line, from a run still writing or killed, is ignored); every event is schema-checked. */
-export function readRunEvents(runDir: string): RunEvent[] {
-  const text = readFileSync(path.join(runDir, 'events.jsonl'), 'utf8');
-  const lines = text.split('\n');
-  if (!text.endsWith('\n')) lines.pop();
-  return lines.filter((l) => l !== '').map((l, i) => parseRunEvent(JSON.parse(l), `${runDir}/events.jsonl line ${i + 1}`));
 }
 
 /** The summary of one run's events. */
@@ -104,9 +97,11 @@ export function summarizeEvents(events: readonly RunEvent[], runDir: string): Ru
   };
 }
 
-/** Reads and summarizes one run directory. */
-export function summarizeRun(runDir: string): RunSummary {
-  return summarizeEvents(readRunEvents(runDir), runDir);
+/** Reads (readEventLog: schema-checked, a partial last line from a run still writing or killed ignored) and summarizes one run directory. */
+export async function summarizeRun(runDir: string): Promise<RunSummary> {
+  const events: RunEvent[] = [];
+  for await (const e of readEventLog(path.join(runDir, 'events.jsonl'))) events.push(e);
+  return summarizeEvents(events, runDir);
 }
 
 /** The run directories at or below `dir` (a directory holding events.jsonl is a run; dot-directories are skipped). */

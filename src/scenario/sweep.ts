@@ -101,7 +101,7 @@ export function expandSetMap(set: Record<string, unknown>): Record<string, unkno
 /** Reads, validates and resolves a sweep file; every problem is a ScenarioLoadError with file:line:col. */
 export function loadSweep(file: string, options: { seeds?: number; overrides?: readonly Override[] } = {}): ResolvedSweep {
   const y = readYamlFile(file, 'sweep file');
-  const r = SweepSchema.safeParse(y.raw ?? {});
+  const r = SweepSchema.safeParse(y.raw);
   if (!r.success) {
     const { lines, paths } = issueMessages(SweepSchema, r.error.issues, (issue, _path, key) => locateIssue([documentLayer(y)], issue, key));
     throw new ScenarioLoadError(`${file} is not a valid sweep:\n${lines.map((l) => `  ${l}`).join('\n')}`, paths);

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deepMerge, loadRunScenario, parseOverride, ScenarioLoadError } from '../../src/scenario/load.js';
+import { deepMerge, loadPretrainScenario, loadRunScenario, parseOverride, ScenarioLoadError } from '../../src/scenario/load.js';
+import { ScenarioError } from '../../src/scenario/pretrainConfig.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'azr-extends-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,5 +95,14 @@ describe('extends', () => {
     expect((await loadError(files({ 'e.yaml': 'extends: [a, b]\n' }))).message).toContain('e.yaml:1:10: extends: expected the path of a scenario file');
     const e = await loadError(files({ 'f.yaml': 'extends: g.yaml\n', 'g.yaml': 'selfPlay: [1, 2\n' }));
     expect(e.message).toMatch(/g\.yaml is not valid YAML:\n {2}\S*g\.yaml:\d+:\d+: /);
+  });
+
+  it('is followed by azr pretrain too (loadPretrainScenario), whose read errors are ScenarioErrors', async () => {
+    const file = files({ 'pt/child.yaml': 'extends: base.yaml\npretrain: { steps: 40 }\n', 'pt/base.yaml': 'seed: 4\nmodel: { width: 32 }\npretrain: { steps: 10, batchSize: 8 }\n' });
+    const s = await loadPretrainScenario(file);
+    expect([s.seed, s.model.width, s.pretrain.steps, s.pretrain.batchSize]).toEqual([4, 32, 40, 8]);
+    const missing = files({ 'pt/lost.yaml': 'extends: nowhere.yaml\n' });
+    await expect(loadPretrainScenario(missing)).rejects.toThrow(ScenarioError);
+    await expect(loadPretrainScenario(missing)).rejects.toThrow(/lost\.yaml:1:10: extends: cannot read scenario/);
   });
 });

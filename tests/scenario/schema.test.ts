@@ -1,16 +1,14 @@
 // Schema round-trips: every shipped scenario and sweep validates, and the published JSON Schemas are current and stable.
 
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/machines/config.js';
 import { loadRunScenario, parseRunScenarioText, scenarioYaml } from '../../src/scenario/load.js';
 import { coordinatorConfigOf } from '../../src/scenario/schema.js';
 import { fileJsonSchemaText, SCHEMA_FILES } from '../../src/scenario/schemaCommand.js';
 import { loadSweep } from '../../src/scenario/sweep.js';
+import { ROOT, runAzr } from '../azrProcess.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const yamlIn = (dir: string) =>
   readdirSync(`${ROOT}${dir}`)
     .filter((f) => f.endsWith('.yaml'))
@@ -66,9 +64,12 @@ describe('JSON Schema', () => {
     expect(undescribed).toEqual([]);
   });
 
-  it('azr schema prints it', () => {
-    const r = spawnSync(process.execPath, ['bin/azr.js', 'schema'], { cwd: ROOT, encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe(fileJsonSchemaText('scenario'));
+  it.each([
+    [['schema'], 'scenario'],
+    [['schema', 'sweep'], 'sweep'],
+  ] as const)('azr %j prints the %s schema', async (args, kind) => {
+    const r = await runAzr(args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(fileJsonSchemaText(kind));
   });
 });
