@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { addFeedRunOptions, feedRunSettings, startFeed } from '../feed/index.js';
 import { loadRunScenario, parseOverride, parseRunScenario, ScenarioLoadError, type Override } from '../scenario/load.js';
 import type { RunScenario } from '../scenario/schema.js';

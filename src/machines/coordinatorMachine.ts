@@ -250,6 +250,22 @@ function pushedIds(pushes: readonly Push[]): CoordinatorContext['pushed'] {
   return pushes.map(({ rollout: x }) => ({ id: x.id, role: x.role, type: x.type, policyVersion: x.policyVersion }));
 }
 
+/** What the coordinator does with the learner's reply to `learn`, wherever it waits for it. */
+const LEARNED = ['reportLearned', 'storeLearned'] as const;
+
+/**
+ * The `deciding` and `awaitUpdate` substates of the probe and checkpoint phases: when `due`, on to `then` — async,
+ * once the update in flight has landed (the probe measures it; the checkpoint holds it) — else straight to `done`.
+ */
+function whenDue<S extends string>(due: 'probeDue' | 'checkpointDue', then: S) {
+  return {
+    deciding: {
+      always: [{ guard: and([due, 'learnPending']), target: 'awaitUpdate' }, { guard: due, target: then }, { target: 'done' }],
+    },
+    awaitUpdate: { on: { 'learner.learned': { target: then, actions: LEARNED } } },
+  } as const;
+}
+
 /**
  * The coordinator: runs the five actors (invoked for its whole life, with system ids `buffer`, `proposer`,
  * `solver`, `executor`, `learner`) through seeding and the AZR steps by request and reply. Effects are the
@@ -566,7 +582,7 @@ export const coordinatorMachine = setup({
           ],
         },
         /** Async: the last update lands before the run ends (the last step's checkpoint normally waited already). */
-        drain: { on: { 'learner.learned': { target: 'next', actions: ['reportLearned', 'storeLearned'] } } },
+        drain: { on: { 'learner.learned': { target: 'next', actions: LEARNED } } },
         step: {
           entry: [
             assign(({ context: c }) => ({
@@ -584,7 +600,7 @@ export const coordinatorMachine = setup({
             // Async: finish the step in flight (a stop then checkpoints it, after the update in flight lands).
             STOP: [{ guard: 'isAsync', actions: assign({ stopRequested: true }) }, { target: '#coordinator.stopping' }],
             // Async: the previous step's update lands while this step is produced.
-            'learner.learned': { actions: ['reportLearned', 'storeLearned'] },
+            'learner.learned': { actions: LEARNED },
           },
           initial: 'drawSolverTasks',
           states: {
@@ -694,10 +710,10 @@ export const coordinatorMachine = setup({
             /** r_propose: −1 invalid, else 1 − r̄ when 0 < r̄ < 1, else 0 (src/azr learnabilityReward); to the learner. */
             rewardProposals: {
               entry: enqueueActions(({ context: c, enqueue }) => {
-                // Novelty (off by default): a bonus by how often each valid program was proposed recently.
-                const valid = validProposals(c.work);
-                const keys = valid.map(({ proposal, task }) => noveltyKey(proposal.type, task));
+                // Novelty (off by default, and then not computed): a bonus by how often each valid program was proposed recently.
                 const novelty = c.config.novelty;
+                const valid = novelty.coef > 0 ? validProposals(c.work) : [];
+                const keys = valid.map(({ proposal, task }) => noveltyKey(proposal.type, task));
                 const bonus =
                   novelty.coef > 0
                     ? new Map(noveltyBonuses(keys, [...c.noveltyHistory, c.stepNovelty], novelty.coef).map((b, i) => [valid[i]!.proposal.id, b]))
@@ -870,22 +886,14 @@ export const coordinatorMachine = setup({
               on: {
                 // Finish the step's update before stopping: the checkpoint then holds a consistent learner.
                 STOP: { actions: assign({ stopRequested: true }) },
-                'learner.learned': { target: 'probe', actions: ['reportLearned', 'storeLearned'] },
+                'learner.learned': { target: 'probe', actions: LEARNED },
               },
             },
             probe: {
               on: { STOP: { actions: assign({ stopRequested: true }) } },
               initial: 'deciding',
               states: {
-                deciding: {
-                  always: [
-                    { guard: and(['probeDue', 'learnPending']), target: 'awaitUpdate' },
-                    { guard: 'probeDue', target: 'evaluating' },
-                    { target: 'done' },
-                  ],
-                },
-                /** Async: the probe measures this step's update, so it waits for it. */
-                awaitUpdate: { on: { 'learner.learned': { target: 'evaluating', actions: ['reportLearned', 'storeLearned'] } } },
+                ...whenDue('probeDue', 'evaluating'),
                 evaluating: {
                   invoke: {
                     src: 'probe',
@@ -902,15 +910,7 @@ export const coordinatorMachine = setup({
               on: { STOP: { actions: assign({ stopRequested: true }) } },
               initial: 'deciding',
               states: {
-                deciding: {
-                  always: [
-                    { guard: and(['checkpointDue', 'learnPending']), target: 'awaitUpdate' },
-                    { guard: 'checkpointDue', target: 'snapshot' },
-                    { target: 'done' },
-                  ],
-                },
-                /** Async: a checkpoint holds this step's update (weights, optimizer and `completed` agree). */
-                awaitUpdate: { on: { 'learner.learned': { target: 'snapshot', actions: ['reportLearned', 'storeLearned'] } } },
+                ...whenDue('checkpointDue', 'snapshot'),
                 snapshot: {
                   entry: enqueueActions(({ self, enqueue }) => enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest)),
                   on: { 'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) } },

@@ -2,7 +2,6 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command } from 'commander';
 import { addRunCommand } from '../../src/actors/runCommand.js';
 import { runInProcess } from '../inProcessCli.js';
 import { parseRunEvent, type RunEvent, type RunEventOf } from '../../src/streams/events.js';
