@@ -2,7 +2,7 @@
 
 import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { formatBackendReport } from '../gpu/backend.js';
 import { defaultPretrainScenario, parsePretrainScenario, ScenarioError, type PretrainScenario } from '../scenario/pretrainConfig.js';
 import { loadPretrainScenario } from '../scenario/load.js';

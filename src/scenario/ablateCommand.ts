@@ -1,6 +1,6 @@
 // `azr ablate SWEEP.yaml [--seeds N] [--jobs J] [--out DIR] [--set k=v …]` and `azr report RUN_DIR… [--out DIR]`.
 
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { AblateUsageError, runAblate } from './ablate.js';
 import { findRunDirs, summarizeRun } from './report.js';
 import { writeComparison } from './writeComparison.js';
