@@ -1,6 +1,8 @@
 // The dashboard in headless Chromium watching a real run: `node bin/azr.js run scenarios/tiny.yaml --port 0` as a
 // child process, exactly as a user starts it. The page opens while the run is going, its charts receive points and
-// the proposals table fills; once the run exits, the page holds the whole log (every rollout once, no gap).
+// the proposals table fills; then the user stops the run with Ctrl-C (SIGINT), and once it exits the page holds the
+// whole log (every rollout once, no gap). The run is given far more steps than the test waits for, so it cannot end
+// before the page connects however slow the machine is (a 4-step run could, on a loaded CI machine).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
@@ -22,6 +24,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 noteSkipped('dashboard browser test (real run)');
 
+/** Far more self-play steps than the page needs to see (each takes well under a second here); Ctrl-C ends the run. */
+const STEPS = 500;
+
 let browser: Browser | null = null;
 let child: ChildProcess | null = null;
 
@@ -36,14 +41,14 @@ describe('dashboard in a browser, real run', () => {
     expect.fail(`AZR_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install -y chromium`);
   });
 
-  it.runIf(haveChromium)('shows a running `azr run scenarios/tiny.yaml`: charts receive points, the proposals table fills, the end arrives', async () => {
+  it.runIf(haveChromium)('shows a running `azr run scenarios/tiny.yaml`: charts receive points, the proposals table fills, a Ctrl-C stop arrives', async () => {
     // Arrange: the browser first, then the run, so the page opens as soon as the run prints its address.
     browser = await launchChromium();
     const { page, problems } = await dashboardPage(browser);
     const out = tempDir();
     const run = spawn(
       process.execPath,
-      ['bin/azr.js', 'run', TINY_SCENARIO, '--out', out, '--port', '0', '--set', `run.cacheDir=${REAL_RUN_CACHE}`],
+      ['bin/azr.js', 'run', TINY_SCENARIO, '--out', out, '--port', '0', '--set', `run.cacheDir=${REAL_RUN_CACHE}`, '--set', `selfPlay.steps=${STEPS}`],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = run;
@@ -70,6 +75,8 @@ describe('dashboard in a browser, real run', () => {
     const validation = await page.evaluate(() => document.getElementById('foot')?.dataset['validation']);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}dashboard-real-run.png`, fullPage: true });
+    const runningWhenSeen = run.exitCode === null;
+    run.kill('SIGINT');
     const code = await exited;
     const runDir = readdirSync(out).filter((n) => n.startsWith('tiny-')).map((n) => join(out, n))[0]!;
     const events = logEvents(join(runDir, 'events.jsonl'));
@@ -80,8 +87,10 @@ describe('dashboard in a browser, real run', () => {
 
     // Assert
     expect(code, stderr).toBe(0);
-    expect(events.at(-1)).toMatchObject({ type: 'run.finished', reason: 'completed', steps: 4 });
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', reason: 'interrupted' });
+    expect((events.at(-1) as { steps: number }).steps).toBeLessThan(STEPS);
     expect(runningWhenLive).toBe(true);
+    expect(runningWhenSeen).toBe(true);
     const counted = await page.evaluate(() => {
       const s = window.azrDashboard.state;
       let n = 0;
