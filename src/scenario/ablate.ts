@@ -130,9 +130,8 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
     throw e;
   }
   const outDir = path.resolve(o.out ?? path.join('runs', `ablate-${sweep.name}`));
-  await mkdir(outDir, { recursive: true });
-  await copyFile(o.sweep, path.join(outDir, 'sweep.yaml'));
-  const resolved: { name: string; file: string; scenario: RunScenario }[] = [];
+  // every variant checked against what --out already holds before anything there is written
+  const resolved: { name: string; file: string; scenario: RunScenario; text: string }[] = [];
   for (const v of sweep.variants) {
     // one base-model cache for the whole sweep (the default, <out>/.cache, would be one per run)
     const scenario: RunScenario = { ...v.scenario, run: { ...v.scenario.run, cacheDir: path.resolve(v.scenario.run.cacheDir ?? path.join(outDir, '.cache')) } };
@@ -142,9 +141,13 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
       throw new AblateUsageError(
         `${outDir} holds runs of a different '${v.name}' (its scenario changed since they started): use another --out, or delete ${path.dirname(file)}`,
       );
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, text);
-    resolved.push({ name: v.name, file, scenario });
+    resolved.push({ name: v.name, file, scenario, text });
+  }
+  await mkdir(outDir, { recursive: true });
+  await copyFile(o.sweep, path.join(outDir, 'sweep.yaml'));
+  for (const v of resolved) {
+    await mkdir(path.dirname(v.file), { recursive: true });
+    await writeFile(v.file, v.text);
   }
   const jobs: Job[] = sweep.seeds.flatMap((seed) =>
     resolved.map((v): Job => {

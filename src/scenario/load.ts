@@ -16,7 +16,7 @@ import { RunScenarioSchema, type RunScenario } from './schema.js';
 
 /** A scenario that cannot run; the message says where (file:line:col) and which field. Exit code 2. */
 export class ScenarioLoadError extends Error {
-  override readonly name = 'ScenarioLoadError';
+  override readonly name: string = 'ScenarioLoadError';
   constructor(
     message: string,
     /** Field paths of the problems (`selfPlay.batch.solve`), for tests and tools. */
@@ -24,6 +24,11 @@ export class ScenarioLoadError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A scenario file that could not be read at all (missing, unreadable): callers name where it was referenced. */
+export class ScenarioReadError extends ScenarioLoadError {
+  override readonly name = 'ScenarioReadError';
 }
 
 /** One `--set a.b=value` override: the value is read as YAML (`3`, `true`, `null`, `[a, b]`, `'text'`). */
@@ -126,7 +131,7 @@ export function readYamlFile(file: string, what = 'scenario', name = file): Yaml
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ScenarioLoadError(`cannot read ${what} ${name}: ${(e as Error).message}`);
+    throw new ScenarioReadError(`cannot read ${what} ${name}: ${(e as Error).message}`);
   }
   return parseYamlFile(text, name);
 }
@@ -293,7 +298,7 @@ function resolveChain(y: YamlFile, chain: readonly string[]): ScenarioSource {
   try {
     parentYaml = readYamlFile(parentFile, 'scenario', shown(parentFile));
   } catch (e) {
-    if (!(e instanceof ScenarioLoadError) || !e.message.startsWith('cannot read')) throw e;
+    if (!(e instanceof ScenarioReadError)) throw e;
     throw new ScenarioLoadError(`${y.file} is invalid:\n  ${at}extends: ${e.message}`, ['extends']);
   }
   const parent = resolveChain(parentYaml, [...chain, parentFile]);

@@ -25,6 +25,7 @@ import {
   readScenarioSource,
   readYamlFile,
   ScenarioLoadError,
+  ScenarioReadError,
   setMapLayer,
   validateScenarioSource,
   type Override,
@@ -113,7 +114,7 @@ export function loadSweep(file: string, options: { seeds?: number; overrides?: r
     try {
       return readScenarioSource(shown(path.resolve(dir, rel)));
     } catch (e) {
-      if (e instanceof ScenarioLoadError && e.message.startsWith('cannot read'))
+      if (e instanceof ScenarioReadError)
         throw new ScenarioLoadError(`${file} is not a valid sweep:\n  ${positionOf(y.file, y.lineCounter, documentLayer(y).find(at))}${at.join('.')}: ${e.message}`, [at.join('.')]);
       throw e;
     }

@@ -214,4 +214,25 @@ describe('azr ablate on a tiny sweep (2 variants × 2 seeds, jobs 2)', () => {
     expect(readFileSync(path.join(again, 'results.csv'), 'utf8')).toBe(readFileSync(path.join(out, 'results.csv'), 'utf8'));
     expect(existsSync(path.join(again, 'plots', 'probe-accuracy.svg'))).toBe(true);
   });
+
+  it('refuses an --out holding runs of a variant whose scenario changed, and leaves that folder as it was', async () => {
+    // Arrange: the same sweep with one more step per run
+    const changed = write('tiny-sweep-changed.yaml', readFileSync(sweep, 'utf8').replace('selfPlay.steps: 2', 'selfPlay.steps: 3'));
+    const before = ['sweep.yaml', 'full/scenario.yaml', 'no-induction/scenario.yaml'].map((f) => readFileSync(path.join(out, f), 'utf8'));
+    // Act
+    const r = azr(['ablate', changed, '--jobs', '2', '--out', out, '--set', `run.cacheDir=${CACHE}`]);
+    // Assert
+    expect(await r.exit, r.out.stderr).toBe(2);
+    expect(r.out.stderr).toContain(`holds runs of a different 'full' (its scenario changed since they started)`);
+    expect(['sweep.yaml', 'full/scenario.yaml', 'no-induction/scenario.yaml'].map((f) => readFileSync(path.join(out, f), 'utf8'))).toEqual(before);
+    expect(completedOf(out)).toHaveLength(4);
+  });
+
+  it('azr report exits 2, writing nothing, when a folder holds no run', async () => {
+    const empty = mkdtempSync(path.join(dir, 'empty-'));
+    const r = azr(['report', empty, '--out', path.join(empty, 'report')]);
+    expect(await r.exit).toBe(2);
+    expect(r.out.stderr).toContain(`no run directory (holding events.jsonl) in ${empty}`);
+    expect(readdirSync(empty)).toEqual([]);
+  });
 });

@@ -1,6 +1,8 @@
 // Schema round-trips: every shipped scenario and sweep validates, and the published JSON Schemas are current and stable.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/machines/config.js';
 import { loadRunScenario, parseRunScenarioText, scenarioYaml } from '../../src/scenario/load.js';
@@ -71,5 +73,18 @@ describe('JSON Schema', () => {
     const r = await runAzr(args);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(fileJsonSchemaText(kind));
+  });
+
+  it('azr schema sweep --out FILE writes the schema there and prints nothing on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'azr-schema-'));
+    try {
+      const file = join(dir, 'sweep.schema.json');
+      const r = await runAzr(['schema', 'sweep', '--out', file]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(readFileSync(file, 'utf8')).toBe(fileJsonSchemaText('sweep'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
