@@ -2,7 +2,8 @@
 
 import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
-import type { RunEvent } from '../streams/events.js';
+import type { RunEvent, RunEventBodyOf } from '../streams/events.js';
+import type { PretrainProgress, PretrainResult } from './pretrain.js';
 
 /** One step, digested from its events. */
 export interface StepDigest {
@@ -166,5 +167,44 @@ export class RunProgress {
   stop(): void {
     this.bar?.stop();
     this.bar = null;
+  }
+}
+
+/**
+ * The base-model build as `base.progress` events, so the feed and the log show it: one at each probe (the first at
+ * step 0), one every `every` training steps between them (default: 50 over a step budget, else every 25 steps), and
+ * `built` at the end. `loss` is the mean over the steps since the previous event.
+ */
+export class BuildProgressEvents {
+  private lossSum = 0;
+  private lossCount = 0;
+  private readonly every: number;
+
+  constructor(
+    private readonly emit: (body: RunEventBodyOf<'base.progress'>) => void,
+    private readonly totalSteps: number | null,
+  ) {
+    this.every = totalSteps === null ? 25 : Math.max(1, Math.ceil(totalSteps / 50));
+  }
+
+  push(p: PretrainProgress): void {
+    if (p.kind === 'step') {
+      this.lossSum += p.loss;
+      this.lossCount++;
+      // the last step is followed by the end probe, which reports it
+      if (p.step % this.every === 0 && p.step !== this.totalSteps) this.send(p.step, null, p.trainSeconds);
+    } else if (p.kind === 'probe') this.send(p.point.step, p.point.overall, p.point.trainSeconds);
+  }
+
+  /** After the build: `built`, with its last step and end probe. */
+  built(result: PretrainResult): void {
+    this.emit({ type: 'base.progress', state: 'built', trainStep: result.steps, totalSteps: this.totalSteps, loss: null, probe: result.probeEnd.accuracy.overall, trainSeconds: result.trainSeconds });
+  }
+
+  private send(trainStep: number, probe: number | null, trainSeconds: number): void {
+    const loss = this.lossCount > 0 ? this.lossSum / this.lossCount : null;
+    this.lossSum = 0;
+    this.lossCount = 0;
+    this.emit({ type: 'base.progress', state: 'building', trainStep, totalSteps: this.totalSteps, loss, probe, trainSeconds });
   }
 }

@@ -6,7 +6,7 @@
 //   coordinatorMachine.provide(effects) ─→ run until completed or STOP ─→ run.finished, report.md
 
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -40,7 +40,7 @@ import { LabelledSftSource, LearnerService } from './learnerService.js';
 import { PolicyService } from './policyService.js';
 import { loadProbeTasks, ProbeEvaluator, PROBE_FILE } from './probeEval.js';
 import { pretrainDataOptions, ProbeExclusion } from './pretrainData.js';
-import { RunDigest, RunProgress } from './runProgress.js';
+import { BuildProgressEvents, RunDigest, RunProgress } from './runProgress.js';
 import { renderReport } from './runReport.js';
 
 /** What the feed needs (src/feed `startFeed` fits); absent = no feed. */
@@ -165,13 +165,14 @@ async function openMetrics(file: string, past: AsyncIterable<RunEvent> | null, o
 }
 
 /**
- * A stop during the base-model build: nothing was cached (the build's temporary directory is gone) and nothing
- * logged; a fresh run directory, still empty, is removed. Exit 0, with the usual summary line on stdout.
+ * A stop during the base-model build: nothing was cached (the build's temporary directory is gone). A fresh run
+ * directory, holding only the log of the build's progress, is removed. Exit 0, with the usual summary line on stdout.
+ * Call after the log, metrics and feed are closed.
  */
 async function stoppedBeforeSelfPlay(runDir: string, resuming: boolean, stderr: Writable, stdout: Writable, runId: string): Promise<RunOutcome> {
   let removed = false;
-  if (!resuming && (await readdir(runDir)).length === 0) {
-    await rmdir(runDir);
+  if (!resuming && (await readdir(runDir)).every((name) => name === 'events.jsonl' || name === 'metrics.csv')) {
+    await rm(runDir, { recursive: true });
     removed = true;
   }
   stderr.write(`azr run: interrupted while building the base model; nothing cached${removed ? `, ${runDir} removed` : ''}\n`);
@@ -236,79 +237,26 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     });
 
   try {
-    // ---- the base model ------------------------------------------------------------------------------------------
     const probeSet = await scenarioProbeTasks(s);
     const probeTasks = probeSet.evaluated;
     // Neither the base nor the supervised term of self-play ever trains on a probe program, sampled or not.
     const exclusion = new ProbeExclusion(probeSet.all);
     const cacheDir = s.run.cacheDir ?? path.join(resuming ? path.dirname(path.resolve(runDir)) : out, '.cache');
-    let base: Awaited<ReturnType<typeof ensureBaseModel>>;
-    try {
-      base = await ensureBaseModel({
-        scenario: s,
-        cacheDir,
-        probeTasks,
-        exclusion,
-        signal: building.signal,
-        ...(s.backend !== null ? { backend: s.backend } : {}),
-        onBuild: (dir) => progress.line(`azr run: building the base model (pretrain ${s.pretrain.steps} steps) into ${dir}`),
-        onProgress: (p) => {
-          if (p.kind === 'probe') progress.line(`azr run: pretrain probe @ step ${p.point.step}: ${(100 * p.point.overall).toFixed(1)}%`);
-          if (p.kind === 'step' && p.step % 100 === 0)
-            progress.line(`azr run: pretrain step ${p.step}/${s.pretrain.steps}  loss ${p.loss.toFixed(3)}  ${p.trainSeconds.toFixed(0)} s training`);
-        },
-      });
-    } catch (e) {
-      if (!building.signal.aborted) throw e;
-      return await stoppedBeforeSelfPlay(runDir, resuming, stderr, o.stdout ?? process.stdout, runId);
-    }
-    stopActor = () => undefined; // from here a stop waits for the coordinator (sent once it starts, below)
-    const scenario: RunScenario = { ...s, base: base.dir };
-    await writeFile(path.join(runDir, 'scenario.yaml'), scenarioYaml(scenario));
-
-    // ---- backend, sandbox, model, learner --------------------------------------------------------------------------
-    const backend: BackendReport = await initBackend(s.backend !== null ? { force: s.backend } : {});
-    progress.line(`azr run: ${formatBackendReport(backend)}`);
-    const pool = new SandboxPool({ workers: s.executor.workers, limits: { timeoutMs: s.executor.timeoutMs } });
-    cleanups.push(() => pool.close());
-    const { model, info } = await loadBaseModel(base.dir);
-    cleanups.push(() => model.dispose());
-    const config = model.config;
-    const reference = s.learner.klCoef > 0 ? new Gpt(config, model.readWeights(), { trainable: false, name: 'base' }) : undefined;
-    if (reference) cleanups.push(() => reference.dispose());
-    const learner = new Learner(
-      model,
-      {
-        lr: s.learner.lr,
-        weightDecay: s.learner.weightDecay,
-        maxGradNorm: s.learner.maxGradNorm,
-        temperature: s.selfPlay.temperature,
-        ppoClip: s.learner.ppoClip,
-        ppoEpochs: s.learner.ppoEpochs,
-        entropyCoef: s.learner.entropyCoef,
-        klCoef: s.learner.klCoef,
-        sftCoef: s.learner.sftCoef,
-        aggregation: s.learner.aggregation,
-      },
-      { ...(reference ? { reference } : {}), now },
-    );
-    cleanups.push(() => learner.dispose());
 
     // ---- resume: the checkpoint, and the log cut back to it --------------------------------------------------------
+    // First of all, so that the feed is up (and the log written) while the base model is built.
     let resume: CheckpointData | undefined;
+    let resumeModel: Awaited<ReturnType<typeof loadLatestCheckpoint>> = null;
     const eventsPath = path.join(runDir, 'events.jsonl');
     let log: EventLog;
     let nextSeq = 0;
     let tOffset = 0;
     if (resuming) {
       if (!existsSync(eventsPath)) throw new Error(`${runDir} holds no events.jsonl: not a run directory`);
-      const loaded = await loadLatestCheckpoint(runDir);
+      resumeModel = await loadLatestCheckpoint(runDir);
       const opened = EventLog.openForResume(eventsPath);
       log = opened.log;
-      if (loaded !== null) {
-        learner.restore({ weights: loaded.model.weights, optimizer: loaded.model.optimizer! });
-        resume = loaded.data;
-      }
+      resume = resumeModel?.data;
       // Stopped while seeding (all step 0): cut the round in flight and the stop; the resume runs that round again.
       // Otherwise keep the steps the checkpoint covers (no checkpoint yet: nothing; the run starts over here).
       const seedingEnd = resume !== undefined && !resume.seeded ? resume.seeding?.eventSeq : undefined;
@@ -317,24 +265,11 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
       tOffset = last?.t ?? 0;
       progress.line(
         resume
-          ? `azr run: resuming ${runId} after step ${resume.step} (checkpoint ${loaded!.dir}; events from seq ${nextSeq}${opened.droppedBytes > 0 ? `, a partial line of ${opened.droppedBytes} bytes cut` : ''})`
+          ? `azr run: resuming ${runId} after step ${resume.step} (checkpoint ${resumeModel!.dir}; events from seq ${nextSeq}${opened.droppedBytes > 0 ? `, a partial line of ${opened.droppedBytes} bytes cut` : ''})`
           : `azr run: ${runId} has no checkpoint yet; starting it over`,
       );
     } else log = EventLog.create(eventsPath);
     cleanups.push(() => log.close());
-
-    const board = new WeightBoard();
-    learner.publish(board);
-    const rollout = await OrtRollout.create(config, board, { intraOpThreads: s.policy.intraOpThreads });
-    cleanups.push(() => rollout.release());
-    const evaluator = await ProbeEvaluator.create(probeTasks, pool, config);
-    cleanups.push(() => evaluator.release());
-    const rootRng = new Rng(s.seed);
-    const sft =
-      s.learner.sftCoef > 0
-        ? new LabelledSftSource(pool, rootRng.split('sft'), pretrainDataOptions(s.pretrain, config.contextLength, exclusion, { batchSize: s.learner.sftBatch, prefetch: 1 }))
-        : undefined;
-    if (sft) cleanups.push(() => sft.drain());
 
     // ---- events: log, metrics, progress, feed ----------------------------------------------------------------------
     // a resumed run's report (probe curve, collapse signals) covers the steps logged before the stop too
@@ -343,6 +278,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     cleanups.push(() => metrics.close());
     const bus = new EventBus({ runId, clock: now, nextSeq, step: resume?.step ?? 0, tOffset });
     let lastStepSeen = resume?.step ?? 0;
+    let pool: SandboxPool | null = null; // the run's executor, started once the base model is there
     bus.events$.subscribe((e) => {
       log.append(e);
       metrics.push(e);
@@ -351,7 +287,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
         lastStepSeen = d.step;
         progress.step(d);
       }
-      if (e.type === 'step.finished') {
+      if (e.type === 'step.finished' && pool !== null) {
         const st = pool.stats();
         bus.emit(eventBody('executor.stats', { runs: st.runs, errors: Object.fromEntries(Object.entries(st.errors).filter(([, n]) => n > 0)), respawns: st.respawns }));
       }
@@ -374,6 +310,78 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
       }
     }
 
+    // ---- the base model ------------------------------------------------------------------------------------------
+    const buildEvents = new BuildProgressEvents((body) => bus.emit(body), s.pretrain.minutes === null ? s.pretrain.steps : null);
+    let base: Awaited<ReturnType<typeof ensureBaseModel>>;
+    try {
+      base = await ensureBaseModel({
+        scenario: s,
+        cacheDir,
+        probeTasks,
+        exclusion,
+        signal: building.signal,
+        ...(s.backend !== null ? { backend: s.backend } : {}),
+        onBuild: (dir) => progress.line(`azr run: building the base model (pretrain ${s.pretrain.steps} steps) into ${dir}`),
+        onProgress: (p) => {
+          buildEvents.push(p);
+          if (p.kind === 'probe') progress.line(`azr run: pretrain probe @ step ${p.point.step}: ${(100 * p.point.overall).toFixed(1)}%`);
+          if (p.kind === 'step' && p.step % 100 === 0)
+            progress.line(`azr run: pretrain step ${p.step}/${s.pretrain.steps}  loss ${p.loss.toFixed(3)}  ${p.trainSeconds.toFixed(0)} s training`);
+        },
+      });
+    } catch (e) {
+      if (!building.signal.aborted) throw e;
+      await cleanup();
+      return await stoppedBeforeSelfPlay(runDir, resuming, stderr, o.stdout ?? process.stdout, runId);
+    }
+    if (base.built !== null) buildEvents.built(base.built);
+    stopActor = () => undefined; // from here a stop waits for the coordinator (sent once it starts, below)
+    const scenario: RunScenario = { ...s, base: base.dir };
+    await writeFile(path.join(runDir, 'scenario.yaml'), scenarioYaml(scenario));
+
+    // ---- backend, sandbox, model, learner --------------------------------------------------------------------------
+    const backend: BackendReport = await initBackend(s.backend !== null ? { force: s.backend } : {});
+    progress.line(`azr run: ${formatBackendReport(backend)}`);
+    const runPool = new SandboxPool({ workers: s.executor.workers, limits: { timeoutMs: s.executor.timeoutMs } });
+    pool = runPool;
+    cleanups.push(() => runPool.close());
+    const { model, info } = await loadBaseModel(base.dir);
+    cleanups.push(() => model.dispose());
+    const config = model.config;
+    const reference = s.learner.klCoef > 0 ? new Gpt(config, model.readWeights(), { trainable: false, name: 'base' }) : undefined;
+    if (reference) cleanups.push(() => reference.dispose());
+    const learner = new Learner(
+      model,
+      {
+        lr: s.learner.lr,
+        weightDecay: s.learner.weightDecay,
+        maxGradNorm: s.learner.maxGradNorm,
+        temperature: s.selfPlay.temperature,
+        ppoClip: s.learner.ppoClip,
+        ppoEpochs: s.learner.ppoEpochs,
+        entropyCoef: s.learner.entropyCoef,
+        klCoef: s.learner.klCoef,
+        sftCoef: s.learner.sftCoef,
+        aggregation: s.learner.aggregation,
+      },
+      { ...(reference ? { reference } : {}), now },
+    );
+    cleanups.push(() => learner.dispose());
+    if (resumeModel !== null) learner.restore({ weights: resumeModel.model.weights, optimizer: resumeModel.model.optimizer! });
+
+    const board = new WeightBoard();
+    learner.publish(board);
+    const rollout = await OrtRollout.create(config, board, { intraOpThreads: s.policy.intraOpThreads });
+    cleanups.push(() => rollout.release());
+    const evaluator = await ProbeEvaluator.create(probeTasks, runPool, config);
+    cleanups.push(() => evaluator.release());
+    const rootRng = new Rng(s.seed);
+    const sft =
+      s.learner.sftCoef > 0
+        ? new LabelledSftSource(runPool, rootRng.split('sft'), pretrainDataOptions(s.pretrain, config.contextLength, exclusion, { batchSize: s.learner.sftBatch, prefetch: 1 }))
+        : undefined;
+    if (sft) cleanups.push(() => sft.drain());
+
     // ---- the effects and the coordinator ---------------------------------------------------------------------------
     const probe: ProbeEffect = {
       async evaluate() {
@@ -387,7 +395,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const machine = withEffects(
       {
         policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding }),
-        executor: new ExecutorService(pool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
+        executor: new ExecutorService(runPool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
         learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}) }),
         probe,
         checkpoint: checkpoints,

@@ -182,15 +182,11 @@ interface Source {
   finished: boolean;
 }
 
-async function firstEvent(path: string): Promise<RunEvent | null> {
+/** The log's run.started event (the first; events before it are the base-model build's), or null. */
+async function runStartedIn(path: string): Promise<RunEvent | null> {
   if (!existsSync(path)) return null;
-  const events = readEventLog(path);
-  try {
-    const first = await events.next();
-    return first.done ? null : first.value;
-  } finally {
-    await events.return(undefined);
-  }
+  for await (const event of readEventLog(path)) if (event.type === 'run.started') return event;
+  return null;
 }
 
 function scenarioOf(event: RunEvent | null): ScenarioSummary | null {
@@ -200,23 +196,25 @@ function scenarioOf(event: RunEvent | null): ScenarioSummary | null {
 async function liveSource(options: FeedOptions): Promise<Source> {
   const bus = options.bus!;
   if (options.runId === undefined || options.runId === '') throw new FeedConfigError('startFeed: runId is required with a bus');
-  const scenario = options.scenario !== undefined ? options.scenario : scenarioOf(await firstEvent(options.logPath));
+  const scenario = options.scenario !== undefined ? options.scenario : scenarioOf(await runStartedIn(options.logPath));
   return { live: true, runId: options.runId, scenario, nextSeq: bus.nextSeq, step: bus.step, finished: false };
 }
 
 async function replaySource(path: string): Promise<Source> {
   if (!existsSync(path)) throw new FeedConfigError(`${path}: no such events.jsonl`);
   let first: RunEvent | null = null;
+  let started: RunEvent | null = null;
   let last: RunEvent | null = null;
   for await (const event of readEventLog(path)) {
     first ??= event;
+    if (event.type === 'run.started') started ??= event;
     last = event;
   }
   if (first === null || last === null) throw new FeedConfigError(`${path}: the log holds no events`);
   return {
     live: false,
     runId: first.runId,
-    scenario: scenarioOf(first),
+    scenario: scenarioOf(started),
     nextSeq: last.seq + 1,
     step: last.step,
     finished: true,

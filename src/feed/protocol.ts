@@ -22,7 +22,7 @@ export const FEED_CLOSE_CODES = {
  * is in at least one channel.
  */
 export const FEED_CHANNELS = {
-  run: ['run.started', 'run.finished', 'step.finished', 'checkpoint.saved'],
+  run: ['base.progress', 'run.started', 'run.finished', 'step.finished', 'checkpoint.saved'],
   rollouts: ['rollout.scored', 'rollout.dropped'],
   proposals: ['proposal.validated'],
   learner: ['learner.step', 'probe.evaluated'],

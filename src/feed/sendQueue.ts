@@ -5,7 +5,7 @@ import type { RunEvent, RunEventType } from '../streams/events.js';
  * What happens to an event while its client is over the send limit:
  * - `drop`: high-rate events (one per rollout or proposal) are skipped and their seqs announced in a `gap`;
  * - `coalesce`: state snapshots (queue depth per queue, actor state per actor, buffer sizes, executor stats, errors
- *   per source and kind) keep only the latest of each key;
+ *   per source and kind, the base-model build's progress) keep only the latest of each key;
  * - `keep`: run and step milestones (run.started/finished, learner.step, health, probe, checkpoint, step.finished)
  *   are kept, up to `maxKeptEvents` (the oldest beyond that become a gap too).
  */
@@ -33,6 +33,7 @@ function coalesceKey(event: RunEvent): string | null {
       return `queue.depth/${event.queue}`;
     case 'actor.state':
       return `actor.state/${event.actor}`;
+    case 'base.progress':
     case 'buffer.sizes':
     case 'executor.stats':
       return event.type;

@@ -31,6 +31,8 @@ export interface SyntheticRunOptions {
   clock?: () => number;
   /** The log writer's buffer (default 64 KiB as in a real run). */
   logBufferBytes?: number;
+  /** Pretraining steps of a base-model build shown before run.started (base.progress events); default 0: none. */
+  baseSteps?: number;
 }
 
 export interface SyntheticRun {
@@ -248,6 +250,15 @@ export function createSyntheticRun(options: SyntheticRunOptions): SyntheticRun {
     logPath,
     runId,
     async run(onStep) {
+      const baseSteps = options.baseSteps ?? 0;
+      if (baseSteps > 0) {
+        const build = (trainStep: number, probe: number | null) =>
+          emit(eventBody('base.progress', { state: 'building', trainStep, totalSteps: baseSteps, loss: trainStep === 0 ? null : 2 / (1 + trainStep / baseSteps), probe, trainSeconds: trainStep * 0.1 }));
+        await build(0, 0.02);
+        for (let k = 1; k < baseSteps; k++) await build(k, null);
+        await build(baseSteps, 0.09);
+        await emit(eventBody('base.progress', { state: 'built', trainStep: baseSteps, totalSteps: baseSteps, loss: null, probe: 0.09, trainSeconds: baseSteps * 0.1 }));
+      }
       await emit(
         eventBody('run.started', {
           scenario: { name: 'synthetic', mode: 'sync', seed, steps: options.steps },

@@ -2,13 +2,14 @@
 import { DEFAULT_FEED_PORT } from './protocol.js';
 import type { RunEventType } from '../streams/events.js';
 import { FeedClient } from './feedClient.js';
-import { WatchState, renderStepLine, renderSummary } from './watchSummary.js';
+import { WatchState, renderBaseLine, renderStepLine, renderSummary } from './watchSummary.js';
 
 /** Where `azr watch` looks by default. */
 export const DEFAULT_WATCH_URL = `ws://127.0.0.1:${DEFAULT_FEED_PORT}/`;
 
 /** The event types the summary uses (proposal texts and actor states stay on the server). */
 export const WATCH_TYPES: RunEventType[] = [
+  'base.progress',
   'run.started',
   'run.finished',
   'rollout.scored',
@@ -101,7 +102,10 @@ export async function watchCommand(url: string = DEFAULT_WATCH_URL, options: Wat
     },
     onEvents: (events) => {
       const completed = state.apply(events);
-      if (!tty) for (const step of completed) out.write(`${renderStepLine(state.summary, step)}\n`);
+      if (!tty) {
+        for (const e of events) if (e.type === 'base.progress') out.write(`${renderBaseLine(e)}\n`);
+        for (const step of completed) out.write(`${renderStepLine(state.summary, step)}\n`);
+      }
       scheduleDraw();
       if (state.summary.finished !== null && exitOnFinish) client.close('run finished');
     },

@@ -1,6 +1,6 @@
 // What `azr watch` shows: a pure fold of run events into a summary, and its rendering as a block or one line per step.
 import { ROLES, TASK_TYPES } from '../streams/events.js';
-import type { Role, RunEvent, TaskType } from '../streams/events.js';
+import type { Role, RunEvent, RunEventOf, TaskType } from '../streams/events.js';
 import { summarizeScenario, type GapMessage, type HelloMessage, type ScenarioSummary } from './protocol.js';
 
 export interface GroupReward {
@@ -46,6 +46,8 @@ export interface WatchSummary {
   gaps: number;
   skipped: number;
   finished: { reason: string; steps: number } | null;
+  /** The base-model build, when this run built it (base.progress); `probe` is the latest measured. */
+  base: { state: 'building' | 'built'; trainStep: number; totalSteps: number | null; probe: number | null } | null;
 }
 
 function emptyTable(): RewardTable {
@@ -82,6 +84,7 @@ export class WatchState {
     gaps: 0,
     skipped: 0,
     finished: null,
+    base: null,
   };
   private current: { step: number; sums: RewardTable } | null = null;
 
@@ -107,6 +110,9 @@ export class WatchState {
       if (this.current !== null && e.step > this.current.step) completed.push(...this.complete());
       if (e.step > s.step) s.step = e.step;
       switch (e.type) {
+        case 'base.progress':
+          s.base = { state: e.state, trainStep: e.trainStep, totalSteps: e.totalSteps, probe: e.probe ?? s.base?.probe ?? null };
+          break;
         case 'run.started':
           s.scenario ??= summarizeScenario(e.scenario, e.backend);
           break;
@@ -215,6 +221,7 @@ export function renderSummary(s: WatchSummary, width = 100): string[] {
     `step ${stepText(s)}   seq ${s.nextSeq}   policy ${s.policyVersion === null ? '–' : `v${s.policyVersion}`}` +
       `${s.skipped > 0 ? `   skipped ${s.skipped} events in ${s.gaps} gaps` : ''}${s.errors > 0 ? `   errors ${s.errors}` : ''}`,
   );
+  if (s.base !== null) lines.push(`base model ${baseText(s.base)}`);
   lines.push('');
   lines.push(`reward${s.rewardStep !== null ? ` (step ${s.rewardStep})` : ''}`.padEnd(20) + TASK_TYPES.map((t) => t.padStart(11)).join(''));
   for (const role of ROLES)
@@ -229,6 +236,21 @@ export function renderSummary(s: WatchSummary, width = 100): string[] {
   const queues = Object.entries(s.queues);
   lines.push(`queues ${queues.length === 0 ? '–' : queues.map(([name, q]) => queueText(name, q)).join('   ')}`);
   return lines.map((line) => (line.length > width ? `${line.slice(0, Math.max(1, width - 1))}…` : line));
+}
+
+function baseText(b: NonNullable<WatchSummary['base']>): string {
+  const where = b.state === 'built' ? `built after ${b.trainStep} steps` : `building: step ${b.trainStep}${b.totalSteps !== null ? `/${b.totalSteps}` : ''}`;
+  return `${where}${b.probe !== null ? `   probe ${pct(b.probe)}` : ''}`;
+}
+
+/** One plain line for a base.progress event (for logs and pipes). */
+export function renderBaseLine(e: RunEventOf<'base.progress'>): string {
+  const total = e.totalSteps !== null ? `/${e.totalSteps}` : '';
+  return [
+    e.state === 'built' ? `base model built after ${e.trainStep}${total} steps` : `base model step ${e.trainStep}${total}`,
+    ...(e.loss !== null ? [`loss ${num(e.loss, 3)}`] : []),
+    ...(e.probe !== null ? [`probe ${num(e.probe)}`] : []),
+  ].join(' | ');
 }
 
 /** One plain line for a completed step (for logs and pipes). */

@@ -51,6 +51,15 @@ export const RunStartedSchema = defineEvent('run.started', {
   resumedFromStep: count.nullable().describe('last checkpointed step this process resumed from; null for a fresh run'),
 });
 
+export const BaseProgressSchema = defineEvent('base.progress', {
+  state: z.enum(['building', 'built']).describe('building: the base model is being pretrained (before run.started); built: it is done and cached'),
+  trainStep: count.describe('pretraining steps done'),
+  totalSteps: count.nullable().describe('the pretraining step budget; null for a minutes budget'),
+  loss: z.number().nullable().describe('mean pretraining loss over the steps since the previous base.progress; null when none'),
+  probe: z.number().min(0).max(1).nullable().describe('probe accuracy (overall) measured at this step; null when the probe did not run here'),
+  trainSeconds: z.number().nonnegative().describe('training seconds of the build so far (probe evaluations not counted)'),
+});
+
 export const RunFinishedSchema = defineEvent('run.finished', {
   reason: z.enum(['completed', 'interrupted', 'failed']).describe('completed: all steps done; interrupted: signal; failed: crash'),
   steps: count.describe('training steps completed'),
@@ -174,6 +183,7 @@ export const ErrorSchema = defineEvent('error', {
 
 /** Every run event: validate anything read from outside with this. */
 export const RunEventSchema = z.discriminatedUnion('type', [
+  BaseProgressSchema,
   RunStartedSchema,
   RunFinishedSchema,
   RolloutScoredSchema,

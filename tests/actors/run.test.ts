@@ -45,7 +45,15 @@ describe('azr run scenarios/tiny.yaml', () => {
 
   it('logs events that hold the run invariants', () => {
     const events = readEvents(firstDir);
-    expect(events[0]!.type).toBe('run.started');
+    // the base model was built first (tiny.yaml: 30 pretraining steps), logged as base.progress before run.started
+    const build = events.slice(0, events.findIndex((e) => e.type === 'run.started'));
+    expect(new Set(build.map((e) => e.type))).toEqual(new Set(['base.progress']));
+    const progress = ofType(build, 'base.progress');
+    expect(progress[0]).toMatchObject({ state: 'building', trainStep: 0, totalSteps: 30, loss: null });
+    expect(progress[0]!.probe).toBeGreaterThanOrEqual(0);
+    expect(progress.at(-1)).toMatchObject({ state: 'built', trainStep: 30, totalSteps: 30 });
+    expect(progress.at(-1)!.probe).toBe(progress.at(-2)!.probe); // the end probe, reported again once cached
+    expect(progress.map((e) => e.trainStep)).toEqual([...Array.from({ length: 31 }, (_, k) => k), 30]);
     expect(events[events.length - 1]).toMatchObject({ type: 'run.finished', reason: 'completed', steps: 4 });
     expect(invariantViolations(events, 4)).toEqual([]);
     expect(ofType(events, 'probe.evaluated').map((e) => e.step)).toEqual([0, 2, 4]);
@@ -75,6 +83,8 @@ describe('azr run scenarios/tiny.yaml', () => {
   });
 
   it('is deterministic: a second run with the same seed logs the same events, apart from t and throughput', async () => {
+    // the base model is built again (the cache emptied), so its build is compared too
+    await rm(path.join(out, '.cache'), { recursive: true, force: true });
     const again = await azrRun(['scenarios/tiny.yaml', '--out', out, '--no-feed']);
     expect(again.code, again.stderr).toBe(0);
     const secondDir = runDirs(out).find((d) => d !== firstDir)!;

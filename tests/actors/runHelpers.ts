@@ -43,7 +43,7 @@ export function ofType<K extends RunEvent['type']>(events: readonly RunEvent[], 
 export function comparable(events: readonly RunEvent[]): string[] {
   return events.map((e) => {
     const { t: _t, runId: _runId, ...rest } = e as Record<string, unknown>;
-    for (const key of ['tokensPerSecond', 'durationMs', 'phases', 'stallMs']) delete rest[key];
+    for (const key of ['tokensPerSecond', 'durationMs', 'phases', 'stallMs', 'trainSeconds']) delete rest[key];
     return JSON.stringify(rest);
   });
 }

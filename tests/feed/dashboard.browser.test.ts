@@ -37,6 +37,7 @@ describe('dashboard in a browser', () => {
     const pageOpen = new Promise<void>((resolve) => (open = resolve));
     const { run, feed } = await syntheticFeed({
       steps: 50,
+      baseSteps: 20,
       eventsPerChunk: 24,
       pause: () => pageOpen.then(() => new Promise((resolve) => setTimeout(resolve, 8))),
       probeEvery: 4,
@@ -69,6 +70,7 @@ describe('dashboard in a browser', () => {
     await page.waitForFunction((n) => window.azrDashboard.state.nextSeq === n, end, { timeout: 30_000 });
     await page.waitForFunction(() => document.getElementById('status')?.dataset['state'] === 'finished', undefined, { timeout: 10_000 });
     await page.screenshot({ path: `${ARTIFACTS}dashboard-finished.png`, fullPage: true });
+    const baseFact = await page.locator('#fact-base').textContent();
 
     // Assert: every rollout counted exactly once across the reconnect.
     const counted = await page.evaluate(() => {
@@ -82,6 +84,7 @@ describe('dashboard in a browser', () => {
     expect(rows).toBeGreaterThanOrEqual(5);
     expect(await page.locator('#proposals tr').first().locator('pre').textContent()).toContain('function f');
     expect(liveWhenShot).toBe(true);
+    expect(baseFact).toBe('built · probe 9.0%'); // the base-model build the run began with
     expect(validation).toBe('zod'); // the page checks every message against the published schema with zod
     expect(problems).toEqual([]);
   });

@@ -152,7 +152,7 @@ describe('subscribe', () => {
 
   it('delivers only the subscribed types and channels', async () => {
     // Arrange
-    const { run, feed } = await feedFor({ steps: 3 });
+    const { run, feed } = await feedFor({ steps: 3, baseSteps: 4 });
     await run.run();
     const c = client(feed.wsUrl);
     // Act
@@ -160,7 +160,7 @@ describe('subscribe', () => {
     const subscribed = await c.nth('subscribed');
     await c.until(() => c.events().some((e) => e.type === 'run.finished'), 'run.finished');
     // Assert
-    const wanted = new Set(['learner.step', 'run.started', 'run.finished', 'step.finished', 'checkpoint.saved']);
+    const wanted = new Set(['learner.step', 'base.progress', 'run.started', 'run.finished', 'step.finished', 'checkpoint.saved']);
     expect(new Set(subscribed.types)).toEqual(wanted);
     expect(c.events()).toEqual(logEvents(run.logPath).filter((e) => wanted.has(e.type)));
   });

@@ -30,10 +30,10 @@ async function serve(runDir: string, options: { token?: string } = {}) {
 }
 
 describe('azr replay', () => {
-  it('serves a finished run directory: hello says replay and finished, a subscriber gets the whole log', async () => {
+  it('serves a finished run directory: hello says replay and finished (scenario from run.started, after the base build), a subscriber gets the whole log', async () => {
     // Arrange
     const dir = tempDir();
-    const run = createSyntheticRun({ dir, runId: 'tiny-20250101', steps: 3 });
+    const run = createSyntheticRun({ dir, runId: 'tiny-20250101', steps: 3, baseSteps: 5 });
     await run.run();
     const { feed, stop, exit, out } = await serve(dir);
     const c = new RecordingClient(feed.wsUrl);
@@ -52,6 +52,7 @@ describe('azr replay', () => {
     expect(hello).toMatchObject({ runId: 'tiny-20250101', source: 'replay', finished: true, nextSeq: logged.length, step: 3 });
     expect(hello.scenario).toMatchObject({ name: 'synthetic', steps: 3 });
     expect(c.events()).toEqual(logged);
+    expect(logged[0]).toMatchObject({ type: 'base.progress', state: 'building', trainStep: 0 });
     expect(fromMiddle.events()).toEqual(logged.filter((e) => e.seq >= 100 && (e.type === 'health' || e.type === 'run.finished')));
     expect(await exit).toBe(0);
     expect(out.text()).toContain(`dashboard ${feed.url}`);

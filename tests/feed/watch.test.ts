@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { replayCommand } from '../../src/feed/replayCommand.js';
 import type { FeedServer } from '../../src/feed/feedServer.js';
-import { WatchState, renderStepLine, renderSummary } from '../../src/feed/watchSummary.js';
+import { WatchState, renderBaseLine, renderStepLine, renderSummary } from '../../src/feed/watchSummary.js';
 import { feedUrl, watchCommand } from '../../src/feed/watchCommand.js';
 import { EventBus } from '../../src/streams/bus.js';
 import { eventBody } from '../../src/streams/events.js';
@@ -83,6 +83,35 @@ describe('watch summary', () => {
       'step 1/2 | reward propose d+0.38 a – i – solve d – a+0.25 i – | valid 75% | probe 0.30 | loss 0.813 | queue scored→learner 3/8 credit 2',
     );
     expect(renderSummary(state.summary, 40).every((l) => l.length <= 40)).toBe(true);
+  });
+
+  it('shows the base-model build that comes before run.started: a line in the block, a plain line per event', () => {
+    // Arrange: a build of 100 steps, as `azr run` logs it when the base is not cached
+    let t = 0;
+    const bus = new EventBus({ runId: 'build-1', clock: () => t++ });
+    const events: RunEvent[] = [];
+    bus.events$.subscribe((e) => events.push(e));
+    const progress = (state: 'building' | 'built', trainStep: number, loss: number | null, probe: number | null) =>
+      bus.emit(eventBody('base.progress', { state, trainStep, totalSteps: 100, loss, probe, trainSeconds: trainStep / 10 }));
+    progress('building', 0, null, 0.025);
+    progress('building', 50, 1.7321, null);
+    const state = new WatchState();
+    // Act
+    state.apply(events);
+    const building = renderSummary(state.summary, 120);
+    progress('building', 100, 1.5, 0.125);
+    progress('built', 100, null, 0.125);
+    state.apply(events.slice(2));
+    const built = renderSummary(state.summary, 120);
+    // Assert
+    expect(building[2]).toBe('base model building: step 50/100   probe 3%');
+    expect(built[2]).toBe('base model built after 100 steps   probe 13%');
+    expect(events.map((e) => renderBaseLine(e as never))).toEqual([
+      'base model step 0/100 | probe 0.03',
+      'base model step 50/100 | loss 1.732',
+      'base model step 100/100 | loss 1.500 | probe 0.13',
+      'base model built after 100/100 steps | probe 0.13',
+    ]);
   });
 });
 

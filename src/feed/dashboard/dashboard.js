@@ -24,6 +24,8 @@ const state = {
   gaps: 0,
   skipped: 0,
   finished: null,
+  /** the base-model build, from base.progress: { state, trainStep, totalSteps, probe (latest measured) } */
+  base: null,
   /** step → Map(role:task → [sum, n]) */
   rewards: new Map(),
   /** step → health event */
@@ -48,6 +50,9 @@ const dirty = { charts: true, queues: true, buffers: true, actors: true, proposa
 function apply(e) {
   if (e.step > state.step) state.step = e.step;
   switch (e.type) {
+    case 'base.progress':
+      state.base = { state: e.state, trainStep: e.trainStep, totalSteps: e.totalSteps, probe: e.probe ?? state.base?.probe ?? null };
+      break;
     case 'run.started':
       state.scenario = { ...(state.scenario ?? {}), ...summarize(e.scenario), backend: e.backend };
       break;
@@ -310,6 +315,15 @@ function renderHeader() {
     const parts = [s.name, s.mode, s.seed !== null && s.seed !== undefined ? `seed ${s.seed}` : null, s.steps !== null ? `${s.steps} steps` : null, s.backend ? `backend ${s.backend}` : null];
     byId('run-scenario').textContent = parts.filter((p) => p !== null && p !== undefined).join(' · ');
   }
+  const b = state.base;
+  const baseNode = byId('fact-base');
+  baseNode.dataset.state = b?.state ?? '';
+  baseNode.textContent =
+    b === null
+      ? '–'
+      : [b.state === 'built' ? 'built' : `building ${b.trainStep}${b.totalSteps !== null ? ` / ${b.totalSteps}` : ''}`, b.probe !== null ? `probe ${(100 * b.probe).toFixed(1)}%` : null]
+          .filter((p) => p !== null)
+          .join(' · ');
   byId('fact-step').textContent = s?.steps ? `${state.step} / ${s.steps}` : String(state.step);
   byId('fact-seq').textContent = String(state.nextSeq);
   byId('fact-policy').textContent = state.policyVersion === null ? '–' : `v${state.policyVersion}`;
