@@ -10,7 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import { EVENT_SCHEMA_VERSION } from '../streams/events.js';
 import type { RunEvent, RunEventType } from '../streams/events.js';
-import { readEventLog } from '../streams/eventLog.js';
+import { lastLoggedEvent, readEventLog, readEventLogEntries, type LoggedEvent } from '../streams/eventLog.js';
 import { serveDashboardFile } from './dashboardFiles.js';
 import {
   DEFAULT_FEED_PORT,
@@ -202,14 +202,17 @@ async function liveSource(options: FeedOptions): Promise<Source> {
 
 async function replaySource(path: string): Promise<Source> {
   if (!existsSync(path)) throw new FeedConfigError(`${path}: no such events.jsonl`);
+  // the first events up to run.started (the base build's come before it), and the last one read from the end
   let first: RunEvent | null = null;
   let started: RunEvent | null = null;
-  let last: RunEvent | null = null;
   for await (const event of readEventLog(path)) {
     first ??= event;
-    if (event.type === 'run.started') started ??= event;
-    last = event;
+    if (event.type === 'run.started') {
+      started = event;
+      break;
+    }
   }
+  const last = first === null ? null : lastLoggedEvent(path);
   if (first === null || last === null) throw new FeedConfigError(`${path}: the log holds no events`);
   return {
     live: false,
@@ -516,7 +519,7 @@ class Connection {
   private closing = false;
   private closedPromise: Promise<void>;
   private markClosed!: () => void;
-  private reader: { events: AsyncGenerator<RunEvent>; nextSeq: number; held: RunEvent | null } | null = null;
+  private reader: { events: AsyncGenerator<LoggedEvent>; nextSeq: number; held: LoggedEvent | null } | null = null;
   private readonly queue: SendQueue;
 
   constructor(
@@ -719,31 +722,31 @@ class Connection {
     if (this.reader === null || this.reader.nextSeq !== this.cursor) {
       await this.closeReader();
       if (!existsSync(this.feed.options.logPath)) return [];
-      this.reader = { events: readEventLog(this.feed.options.logPath, { fromSeq: this.cursor }), nextSeq: this.cursor, held: null };
+      this.reader = { events: readEventLogEntries(this.feed.options.logPath, { fromSeq: this.cursor }), nextSeq: this.cursor, held: null };
     }
     const reader = this.reader;
     const out: FeedEvent[] = [];
     let bytes = 0;
     while (out.length < limits.maxBatchEvents && bytes < limits.maxBatchBytes) {
-      let event = reader.held;
+      let entry = reader.held;
       reader.held = null;
-      if (event === null) {
+      if (entry === null) {
         const next = await reader.events.next();
         if (next.done) {
           if (this.reader === reader) this.reader = null;
           break;
         }
-        event = next.value;
+        entry = next.value;
       }
       // The head moves while we read; a replayed log (no bus) may have grown since the feed started.
-      if (event.seq >= this.feed.nextSeq) {
-        reader.held = event;
+      if (entry.event.seq >= this.feed.nextSeq) {
+        reader.held = entry;
         break;
       }
-      const fe = toFeedEvent(event);
+      const fe = toFeedEvent(entry.event, entry.text);
       out.push(fe);
       bytes += fe.bytes;
-      reader.nextSeq = event.seq + 1;
+      reader.nextSeq = entry.event.seq + 1;
     }
     return out;
   }

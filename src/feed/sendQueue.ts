@@ -46,16 +46,20 @@ function coalesceKey(event: RunEvent): string | null {
 
 /**
  * Wraps an event for the feed. Serializing and classifying happen on first use, so a feed nobody watches costs the
- * run almost nothing; once serialized, the text is shared by every client.
+ * run almost nothing; once serialized, the text is shared by every client. An event read from the log brings its
+ * line (`json`), which is sent as it is.
  */
-export function toFeedEvent(event: RunEvent): FeedEvent {
-  return new LazyFeedEvent(event);
+export function toFeedEvent(event: RunEvent, json: string | null = null): FeedEvent {
+  return new LazyFeedEvent(event, json);
 }
 
 class LazyFeedEvent implements FeedEvent {
-  private text: string | null = null;
   private size = -1;
-  constructor(readonly event: RunEvent) {}
+  /** `text`: the event's log line when it was read from events.jsonl (sent as is), else serialized on first use. */
+  constructor(
+    readonly event: RunEvent,
+    private text: string | null,
+  ) {}
   get seq(): number {
     return this.event.seq;
   }

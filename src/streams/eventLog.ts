@@ -223,6 +223,17 @@ export interface ReadEventLogOptions {
  * for await (const event of readEventLog('runs/tiny-1/events.jsonl', { fromSeq: 120 })) send(event);
  */
 export async function* readEventLog(path: string, options: ReadEventLogOptions = {}): AsyncGenerator<RunEvent> {
+  for await (const entry of readEventLogEntries(path, options)) yield entry.event;
+}
+
+/** One logged event with its line (without the newline): the exact text a feed sends for it. */
+export interface LoggedEvent {
+  readonly event: RunEvent;
+  readonly text: string;
+}
+
+/** {@link readEventLog}, each event with its line's text. */
+export async function* readEventLogEntries(path: string, options: ReadEventLogOptions = {}): AsyncGenerator<LoggedEvent> {
   const fromSeq = options.fromSeq ?? 0;
   const fd = openSync(path, 'r');
   let start: number;
@@ -236,12 +247,25 @@ export async function* readEventLog(path: string, options: ReadEventLogOptions =
   for await (const chunk of createReadStream(path, { start }) as AsyncIterable<Buffer>) {
     let data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
     for (let nl = data.indexOf(NEWLINE); nl >= 0; nl = data.indexOf(NEWLINE)) {
-      const event = parseLine(data.toString('utf8', 0, nl), path, offset);
+      const text = data.toString('utf8', 0, nl);
+      const event = parseLine(text, path, offset);
       offset += nl + 1;
       data = data.subarray(nl + 1);
-      if (event.seq >= fromSeq) yield event;
+      if (event.seq >= fromSeq) yield { event, text };
     }
     rest = data;
+  }
+}
+
+/** The last complete event of an `events.jsonl` file (a trailing partial line is ignored), read from the end; null when none. */
+export function lastLoggedEvent(path: string): RunEvent | null {
+  const fd = openSync(path, 'r');
+  try {
+    const end = lastNewline(fd, fstatSync(fd).size) + 1;
+    const line = linesBackward(fd, end).next();
+    return line.done ? null : parseLine(line.value.text, path, line.value.start);
+  } finally {
+    closeSync(fd);
   }
 }
 

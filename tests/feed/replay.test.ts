@@ -1,8 +1,11 @@
 // `azr replay RUN_DIR`: a finished run's events over the same protocol, for the dashboard and `watch` after the fact.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { FeedServer } from '../../src/feed/feedServer.js';
 import { replayCommand } from '../../src/feed/replayCommand.js';
 import { createSyntheticRun } from '../../src/feed/syntheticRun.js';
+import { FEED_PROTOCOL } from '../../src/feed/protocol.js';
 import { RecordingClient, logEvents, removeTempDirs, tempDir } from './helpers.js';
 
 const clients: RecordingClient[] = [];
@@ -56,6 +59,39 @@ describe('azr replay', () => {
     expect(fromMiddle.events()).toEqual(logged.filter((e) => e.seq >= 100 && (e.type === 'health' || e.type === 'run.finished')));
     expect(await exit).toBe(0);
     expect(out.text()).toContain(`dashboard ${feed.url}`);
+  });
+
+  it('sends each logged event as its line in events.jsonl, byte for byte', async () => {
+    // Arrange: a log whose lines are spaced differently from JSON.stringify (valid JSON all the same)
+    const dir = tempDir();
+    const run = createSyntheticRun({ dir, steps: 1 });
+    await run.run();
+    const lines = readFileSync(run.logPath, 'utf8').trimEnd().split('\n').map((l) => JSON.stringify(JSON.parse(l), null, 1).replace(/\n/g, ''));
+    writeFileSync(run.logPath, lines.map((l) => l + '\n').join(''));
+    const { feed, stop, exit } = await serve(dir);
+    // Act: a raw client keeps the frames' text
+    const ws = new WebSocket(feed.wsUrl, [FEED_PROTOCOL]);
+    let text = '';
+    let received = 0;
+    const all = new Promise<void>((resolve) =>
+      ws.on('message', (data) => {
+        const frame = (data as Buffer).toString('utf8');
+        const message = JSON.parse(frame) as { op: string; events?: unknown[] };
+        if (message.op === 'hello') ws.send(JSON.stringify({ op: 'subscribe', fromSeq: 0 }));
+        if (message.op === 'events') {
+          text += frame;
+          received += message.events!.length;
+        }
+        if (received === lines.length) resolve();
+      }),
+    );
+    await all;
+    ws.close();
+    stop();
+    // Assert
+    expect(await exit).toBe(0);
+    expect(lines.filter((l) => !text.includes(l))).toEqual([]);
+    expect(text.startsWith(`{"op":"events","events":[${lines[0]},${lines[1]}`)).toBe(true);
   });
 
   it('accepts the events.jsonl path itself', async () => {

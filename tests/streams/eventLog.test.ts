@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/streams/bus.js';
-import { EventLog, EventLogCorruptError, readEventLog } from '../../src/streams/eventLog.js';
+import { EventLog, EventLogCorruptError, lastLoggedEvent, readEventLog, readEventLogEntries } from '../../src/streams/eventLog.js';
 import { eventBody } from '../../src/streams/events.js';
 import type { RunEvent } from '../../src/streams/events.js';
 import { sampleBodies } from './fixtures/sampleBodies.js';
@@ -284,6 +284,20 @@ describe('readEventLog', () => {
     expect(await readAll(path)).toEqual(events);
     expect(await readAll(path, 17)).toEqual(events.slice(17));
     expect(await readAll(path, 30)).toEqual([]);
+  });
+
+  it('gives each event with its line as written (what the feed sends), and the last event read from the end', async () => {
+    const path = join(dir, 'events.jsonl');
+    const events = scriptedEvents(2, 5);
+    // lines whose key order and spacing differ from JSON.stringify of the parsed event: the text is the file's
+    const written = events.map((e) => JSON.stringify(e, null, e.seq % 2 === 0 ? 0 : 1).replace(/\n/g, ''));
+    writeFileSync(path, written.map((l) => l + '\n').join('') + '{"v":1,"runId":"run-1","seq":10');
+    const entries: { seq: number; text: string }[] = [];
+    for await (const e of readEventLogEntries(path, { fromSeq: 3 })) entries.push({ seq: e.event.seq, text: e.text });
+    expect(entries).toEqual(written.slice(3).map((text, i) => ({ seq: 3 + i, text })));
+    expect(lastLoggedEvent(path)).toEqual(events.at(-1)); // the partial line after it ignored
+    writeFileSync(path, '{"v":1,"runId":"run-1"');
+    expect(lastLoggedEvent(path)).toBeNull();
   });
 
   it('does not yield a partial last line (a live log mid-write)', async () => {
