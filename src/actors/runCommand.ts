@@ -10,7 +10,7 @@ import { loadRunScenario, parseOverride, parseRunScenario, ScenarioLoadError, ty
 import type { RunScenario } from '../scenario/schema.js';
 // runner.js pulls in TF.js and the whole run (~3 s to load): imported when a run starts, so `azr exec` etc. start fast.
 import type { RunOptions, RunOutcome, StartFeed } from './runner.js';
-import { nonNegativeInt } from '../cliOptions.js';
+import { collect, nonNegativeInt } from '../cliOptions.js';
 
 /** The scenario `azr run` uses without an argument. */
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../scenarios/default.yaml', import.meta.url));
@@ -80,7 +80,6 @@ export async function runRunCommand(o: RunCommandOptions): Promise<RunOutcome> {
   });
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Adds `run` to the azr command. Bad input exits 2 (through commander); a run that fails throws (exit 1). */
 export function addRunCommand(program: Command, io: { stdout?: Writable; stderr?: Writable; signals?: boolean; onStarted?: RunOptions['onStarted'] } = {}): Command {

@@ -1,5 +1,6 @@
 // The feed's command-line surface: `azr replay`, `azr watch`, and the feed options of `azr run`, for src/cli.ts to add.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { exitWith } from '../cliOptions.js';
 import { isLoopbackHost } from './feedServer.js';
 import { DEFAULT_FEED_PORT } from './protocol.js';
 import { replayCommand } from './replayCommand.js';
@@ -54,9 +55,7 @@ export function feedRunSettings(options: Record<string, unknown>): FeedRunSettin
 /** How a command's exit code leaves commander: by default a CommanderError with code 'azr.exit' for non-zero codes. */
 export type ExitWith = (code: number) => void;
 
-const throwExit: ExitWith = (code) => {
-  if (code !== 0) throw new CommanderError(code, 'azr.exit', '');
-};
+const throwExit: ExitWith = exitWith;
 
 /** Adds `azr replay RUN_DIR` to the program. */
 export function addReplayCommand(program: Command, exit: ExitWith = throwExit): Command {

@@ -55,6 +55,7 @@ export function toFeedEvent(event: RunEvent, json: string | null = null): FeedEv
 
 class LazyFeedEvent implements FeedEvent {
   private size = -1;
+  private coalesce: string | null | undefined = undefined;
   /** `text`: the event's log line when it was read from events.jsonl (sent as is), else serialized on first use. */
   constructor(
     readonly event: RunEvent,
@@ -75,10 +76,11 @@ class LazyFeedEvent implements FeedEvent {
     return this.size;
   }
   get key(): string | null {
-    return coalesceKey(this.event);
+    if (this.coalesce === undefined) this.coalesce = coalesceKey(this.event);
+    return this.coalesce;
   }
   get policy(): DeliveryPolicy {
-    return DROPPED.has(this.event.type) ? 'drop' : coalesceKey(this.event) !== null ? 'coalesce' : 'keep';
+    return DROPPED.has(this.event.type) ? 'drop' : this.key !== null ? 'coalesce' : 'keep';
   }
 }
 

@@ -4,14 +4,8 @@ import type { Command } from 'commander';
 import { AblateUsageError, runAblate } from './ablate.js';
 import { findRunDirs, summarizeRun } from './report.js';
 import { writeComparison } from './writeComparison.js';
-import { positiveInt } from '../cliOptions.js';
+import { collect, exitWith, positiveInt } from '../cliOptions.js';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-/** A command's own exit code, passed through `main` as it is. */
-function exitWith(code: number): never {
-  throw Object.assign(new Error(`exit ${code}`), { exitCode: code, code: 'azr.exit' });
-}
 
 /** Adds `ablate` to the azr command: exit 0 all runs completed, 1 some failed, 2 bad input, 130 stopped by Ctrl-C. */
 export function addAblateCommand(program: Command): Command {
