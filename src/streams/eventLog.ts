@@ -29,7 +29,8 @@ export class EventLogCorruptError extends Error {
   override readonly name = 'EventLogCorruptError';
 }
 
-const DEFAULT_FLUSH_ON: readonly RunEventType[] = ['run.started', 'step.finished', 'checkpoint.saved', 'run.finished'];
+// base.progress too: the base-model build logs one every ~2% of its steps, and a reader of the file should see it go on
+const DEFAULT_FLUSH_ON: readonly RunEventType[] = ['base.progress', 'run.started', 'step.finished', 'checkpoint.saved', 'run.finished'];
 
 /**
  * The writer of `events.jsonl`: one JSON line per event, in seq order, written only as whole lines.

@@ -66,15 +66,17 @@ describe('EventLog', () => {
     log.close();
   });
 
-  it('writes through at once on run and step boundaries', () => {
+  it('writes through at once on run and step boundaries, and on each base-model build progress', () => {
     const path = join(dir, 'events.jsonl');
     const bus = new EventBus({ runId: 'r', clock: () => 0 });
     const log = EventLog.create(path, { bufferBytes: 1 << 20 });
     bus.events$.subscribe((e) => log.append(e));
+    bus.emit(sampleBodies['base.progress']);
+    expect(lines(path)).toHaveLength(2);
     bus.emit(sampleBodies['rollout.scored']);
-    expect(readFileSync(path, 'utf8')).toBe('');
+    expect(lines(path)).toHaveLength(2);
     bus.emit(sampleBodies['step.finished']);
-    expect(lines(path)).toHaveLength(3);
+    expect(lines(path)).toHaveLength(4);
     log.close();
   });
 
