@@ -136,21 +136,28 @@ describe('TaskBuffer program share cap (maxProgramShare, anti-degeneracy)', () =
     expect(b.entries().map((e) => e.task.program)).toEqual([program(1), program(2), program(3), program(1)]);
   });
 
-  it('keeps every program below share × size + 1 for any sequence of additions (fast-check)', () => {
+  it('keeps every program below share × size + 1 for any sequence of additions until eviction (fast-check)', () => {
+    let checked = 0;
     fc.assert(
       fc.property(
         fc.array(fc.array(fc.nat(4), { maxLength: 8 }), { maxLength: 10 }),
         fc.constantFrom(0.1, 0.25, 0.5, 1),
-        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 100 }),
         (batches, share, cap) => {
           const b = new TaskBuffer<Triplet>({ maxProgramShare: share, cap });
           let offered = 0;
           let accounted = 0;
+          let evicted = 0;
           batches.forEach((ks, step) => {
             const r = b.add(ks.map((k, i) => task(k, i)), step);
             offered += ks.length;
             accounted += r.added + r.capped;
-            if (cap >= 30) for (const k of [0, 1, 2, 3, 4]) expect(b.programCount(program(k))).toBeLessThan(share * b.size + 1);
+            evicted += r.evicted;
+            // the bound holds by construction while nothing was evicted (eviction removes the oldest, whatever its program)
+            if (evicted === 0) {
+              for (const k of [0, 1, 2, 3, 4]) expect(b.programCount(program(k))).toBeLessThan(share * b.size + 1);
+              checked++;
+            }
           });
           expect(accounted).toBe(offered);
           // the counts follow eviction
@@ -159,6 +166,7 @@ describe('TaskBuffer program share cap (maxProgramShare, anti-degeneracy)', () =
       ),
       { numRuns: 200 },
     );
+    expect(checked).toBeGreaterThan(200); // the bound was checked after hundreds of additions, not a handful
   });
 
   it('survives a snapshot: the restored buffer caps the same way', () => {
