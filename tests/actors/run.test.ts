@@ -147,7 +147,7 @@ describe('azr run with the anti-degeneracy options', () => {
     const r = await azrRun([
       'scenarios/tiny.yaml',
       '--set',
-      'selfPlay.buffer.maxProgramShare=0.25',
+      'selfPlay.buffer.maxProgramShare=0.01', // about one task per program: this run re-proposes buffered programs, so the cap fires
       '--set',
       'selfPlay.novelty={ coef: 0.5, window: 2 }',
       '--set',
@@ -161,6 +161,11 @@ describe('azr run with the anti-degeneracy options', () => {
     expect(invariantViolations(events, 4)).toEqual([]); // proposer reward = learnability rule + novelty bonus
     const health = ofType(events, 'health');
     expect(health.every((e) => Number.isInteger(e.programCapped))).toBe(true);
+    expect(health.reduce((n, e) => n + e.programCapped!, 0)).toBeGreaterThan(0);
+    for (const h of health) {
+      const valid = ofType(events, 'proposal.validated').filter((e) => e.step === h.step && e.valid).length;
+      expect(h.programCapped).toBeLessThanOrEqual(valid); // only valid tasks reach the buffer
+    }
     const trained = ofType(events, 'proposal.validated').filter((e) => e.step > 0 && e.valid && e.learnability !== null);
     expect(trained.length).toBeGreaterThan(0);
     for (const e of trained) {
