@@ -304,23 +304,36 @@ export interface SupervisedShardResult {
 }
 
 /**
+ * Gradients (tensors the caller disposes) and loss of `samples`' next-token loss with respect to `variables`,
+ * weighted 1/`normalizer` per predicted token (default: their own count, so the loss is their mean).
+ */
+function supervisedGradients(
+  model: Gpt,
+  samples: readonly SupervisedSample[],
+  variables: tf.Variable[],
+  normalizer?: number,
+): { grads: tf.NamedTensorMap; loss: number; predicted: number; inputTokens: number } {
+  const s = packSupervised(samples, model.config.vocabSize, model.config.contextLength, normalizer);
+  const { value, grads } = tf.variableGrads(() => supervisedLoss(model, s), variables);
+  const loss = value.dataSync()[0] as number;
+  value.dispose();
+  return { grads, loss, predicted: s.predicted, inputTokens: s.inputTokens };
+}
+
+/**
  * Gradients of `samples`' share of a batch's mean next-token loss, the batch having `normalizer` predicted tokens in
  * all (a gradient thread's work; see gradientWorkers.ts). No optimizer step.
  */
 export function supervisedShardGradients(model: Gpt, samples: readonly SupervisedSample[], normalizer: number): SupervisedShardResult {
-  const s = packSupervised(samples, model.config.vocabSize, model.config.contextLength, normalizer);
   const variables = model.params.map((p) => p.variable);
-  const { value, grads } = tf.variableGrads(() => supervisedLoss(model, s), variables);
+  const { grads, loss, inputTokens } = supervisedGradients(model, samples, variables, normalizer);
   const out = variables.map((v) => {
     const g = grads[v.name];
     if (g === undefined) throw new Error(`no gradient for '${v.name}'`);
-    const data = g.dataSync() as Float32Array;
-    return Float32Array.from(data);
+    return Float32Array.from(g.dataSync() as Float32Array);
   });
-  const loss = value.dataSync()[0] as number;
-  value.dispose();
   for (const g of Object.values(grads)) g.dispose();
-  return { grads: out, loss, inputTokens: s.inputTokens };
+  return { grads: out, loss, inputTokens };
 }
 
 /**
@@ -482,19 +495,10 @@ export class Learner {
   /** One next-token cross-entropy step (pretraining the base model). */
   supervisedStep(batch: readonly SupervisedSample[]): SupervisedStepMetrics {
     const start = this.now();
-    const local = this.supervisedGradients(batch);
+    const local = supervisedGradients(this.model, batch, this.trainable());
     const gradNorm = this.applyGradients(local.grads);
     const seconds = (this.now() - start) / 1000;
     return { loss: local.loss, gradNorm, tokens: local.predicted, tokensPerSecond: seconds > 0 ? local.inputTokens / seconds : 0, seconds, step: this.step };
-  }
-
-  /** Gradients (tensors the caller disposes) and loss of `samples`' next-token loss, weighted 1/`normalizer` per token (default: their mean). */
-  private supervisedGradients(samples: readonly SupervisedSample[], normalizer?: number): { grads: tf.NamedTensorMap; loss: number; predicted: number; inputTokens: number } {
-    const s = packSupervised(samples, this.model.config.vocabSize, this.model.config.contextLength, normalizer);
-    const { value, grads } = tf.variableGrads(() => supervisedLoss(this.model, s), this.trainable());
-    const loss = value.dataSync()[0] as number;
-    value.dispose();
-    return { grads, loss, predicted: s.predicted, inputTokens: s.inputTokens };
   }
 
   /**
@@ -512,7 +516,7 @@ export class Learner {
     if (normalizer === 0) throw new Error('the supervised batch predicts no token (empty loss masks)');
     const remote = threads.gradients(this.model.readWeights(), shards.slice(1), normalizer);
     // this thread's shard while the workers do theirs (a synchronous tfjs computation)
-    const local = this.supervisedGradients(shards[0]!, normalizer);
+    const local = supervisedGradients(this.model, shards[0]!, this.trainable(), normalizer);
     let others: SupervisedShardResult[];
     try {
       others = await remote;
