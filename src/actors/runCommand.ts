@@ -80,7 +80,6 @@ export async function runRunCommand(o: RunCommandOptions): Promise<RunOutcome> {
   });
 }
 
-
 /** Adds `run` to the azr command. Bad input exits 2 (through commander); a run that fails throws (exit 1). */
 export function addRunCommand(program: Command, io: { stdout?: Writable; stderr?: Writable; signals?: boolean; onStarted?: RunOptions['onStarted'] } = {}): Command {
   const command = program

@@ -278,7 +278,6 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     cleanups.push(() => metrics.close());
     const bus = new EventBus({ runId, clock: now, nextSeq, step: resume?.step ?? 0, tOffset });
     let lastStepSeen = resume?.step ?? 0;
-    let pool: SandboxPool | null = null; // the run's executor, started once the base model is there
     bus.events$.subscribe((e) => {
       log.append(e);
       metrics.push(e);
@@ -286,10 +285,6 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
       if (d !== null) {
         lastStepSeen = d.step;
         progress.step(d);
-      }
-      if (e.type === 'step.finished' && pool !== null) {
-        const st = pool.stats();
-        bus.emit(eventBody('executor.stats', { runs: st.runs, errors: Object.fromEntries(Object.entries(st.errors).filter(([, n]) => n > 0)), respawns: st.respawns }));
       }
     });
     if (o.feed) {
@@ -342,9 +337,14 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     // ---- backend, sandbox, model, learner --------------------------------------------------------------------------
     const backend: BackendReport = await initBackend(s.backend !== null ? { force: s.backend } : {});
     progress.line(`azr run: ${formatBackendReport(backend)}`);
-    const runPool = new SandboxPool({ workers: s.executor.workers, limits: { timeoutMs: s.executor.timeoutMs } });
-    pool = runPool;
-    cleanups.push(() => runPool.close());
+    const pool = new SandboxPool({ workers: s.executor.workers, limits: { timeoutMs: s.executor.timeoutMs } });
+    cleanups.push(() => pool.close());
+    // the executor's counters after every step (an emit from a subscriber is queued: it follows step.finished)
+    bus.events$.subscribe((e) => {
+      if (e.type !== 'step.finished') return;
+      const st = pool.stats();
+      bus.emit(eventBody('executor.stats', { runs: st.runs, errors: Object.fromEntries(Object.entries(st.errors).filter(([, n]) => n > 0)), respawns: st.respawns }));
+    });
     const { model, info } = await loadBaseModel(base.dir);
     cleanups.push(() => model.dispose());
     const config = model.config;
@@ -373,12 +373,12 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     learner.publish(board);
     const rollout = await OrtRollout.create(config, board, { intraOpThreads: s.policy.intraOpThreads });
     cleanups.push(() => rollout.release());
-    const evaluator = await ProbeEvaluator.create(probeTasks, runPool, config);
+    const evaluator = await ProbeEvaluator.create(probeTasks, pool, config);
     cleanups.push(() => evaluator.release());
     const rootRng = new Rng(s.seed);
     const sft =
       s.learner.sftCoef > 0
-        ? new LabelledSftSource(runPool, rootRng.split('sft'), pretrainDataOptions(s.pretrain, config.contextLength, exclusion, { batchSize: s.learner.sftBatch, prefetch: 1 }))
+        ? new LabelledSftSource(pool, rootRng.split('sft'), pretrainDataOptions(s.pretrain, config.contextLength, exclusion, { batchSize: s.learner.sftBatch, prefetch: 1 }))
         : undefined;
     if (sft) cleanups.push(() => sft.drain());
 
@@ -395,7 +395,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const machine = withEffects(
       {
         policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding }),
-        executor: new ExecutorService(runPool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
+        executor: new ExecutorService(pool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
         learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}) }),
         probe,
         checkpoint: checkpoints,

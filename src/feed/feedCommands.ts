@@ -55,10 +55,8 @@ export function feedRunSettings(options: Record<string, unknown>): FeedRunSettin
 /** How a command's exit code leaves commander: by default a CommanderError with code 'azr.exit' for non-zero codes. */
 export type ExitWith = (code: number) => void;
 
-const throwExit: ExitWith = exitWith;
-
 /** Adds `azr replay RUN_DIR` to the program. */
-export function addReplayCommand(program: Command, exit: ExitWith = throwExit): Command {
+export function addReplayCommand(program: Command, exit: ExitWith = exitWith): Command {
   return program
     .command('replay')
     .description('Serve a finished run over the live-feed protocol: its dashboard at http://HOST:PORT/ and `azr watch` work after the fact.')
@@ -72,7 +70,7 @@ export function addReplayCommand(program: Command, exit: ExitWith = throwExit): 
 }
 
 /** Adds `azr watch [URL]` to the program. */
-export function addWatchCommand(program: Command, exit: ExitWith = throwExit): Command {
+export function addWatchCommand(program: Command, exit: ExitWith = exitWith): Command {
   return program
     .command('watch')
     .description('Follow a run in the terminal: step, rewards per role × task, valid rate, probe accuracy, queue depth.')
@@ -94,7 +92,7 @@ export function addWatchCommand(program: Command, exit: ExitWith = throwExit): C
 }
 
 /** Adds both feed subcommands (`replay`, `watch`). */
-export function addFeedCommands(program: Command, exit: ExitWith = throwExit): void {
+export function addFeedCommands(program: Command, exit: ExitWith = exitWith): void {
   addReplayCommand(program, exit);
   addWatchCommand(program, exit);
 }

@@ -202,21 +202,13 @@ async function liveSource(options: FeedOptions): Promise<Source> {
 
 async function replaySource(path: string): Promise<Source> {
   if (!existsSync(path)) throw new FeedConfigError(`${path}: no such events.jsonl`);
-  // the first events up to run.started (the base build's come before it), and the last one read from the end
-  let first: RunEvent | null = null;
-  let started: RunEvent | null = null;
-  for await (const event of readEventLog(path)) {
-    first ??= event;
-    if (event.type === 'run.started') {
-      started = event;
-      break;
-    }
-  }
-  const last = first === null ? null : lastLoggedEvent(path);
-  if (first === null || last === null) throw new FeedConfigError(`${path}: the log holds no events`);
+  // the last event read from the end; run.started from the front (the base build's events come before it)
+  const last = lastLoggedEvent(path);
+  if (last === null) throw new FeedConfigError(`${path}: the log holds no events`);
+  const started = await runStartedIn(path);
   return {
     live: false,
-    runId: first.runId,
+    runId: last.runId,
     scenario: scenarioOf(started),
     nextSeq: last.seq + 1,
     step: last.step,

@@ -93,8 +93,7 @@ export class EventLog {
       const size = fstatSync(fd).size;
       const end = lastNewline(fd, size) + 1; // 0 when there is no complete line
       if (end < size) ftruncateSync(fd, end);
-      const lastLine = linesBackward(fd, end).next();
-      const last = lastLine.done ? null : parseLine(lastLine.value.text, path, lastLine.value.start);
+      const last = lastEventBefore(fd, end, path);
       return { log: new EventLog(path, fd, end, last, options), last, droppedBytes: size - end };
     } catch (error) {
       closeSync(fd);
@@ -262,12 +261,16 @@ export async function* readEventLogEntries(path: string, options: ReadEventLogOp
 export function lastLoggedEvent(path: string): RunEvent | null {
   const fd = openSync(path, 'r');
   try {
-    const end = lastNewline(fd, fstatSync(fd).size) + 1;
-    const line = linesBackward(fd, end).next();
-    return line.done ? null : parseLine(line.value.text, path, line.value.start);
+    return lastEventBefore(fd, lastNewline(fd, fstatSync(fd).size) + 1, path);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The event on the last complete line ending before `end` (which must follow a '\n', or be 0); null when none. */
+function lastEventBefore(fd: number, end: number, path: string): RunEvent | null {
+  const line = linesBackward(fd, end).next();
+  return line.done ? null : parseLine(line.value.text, path, line.value.start);
 }
 
 /** Parses one log line; a bad complete line is corruption, reported with its byte offset. */

@@ -117,7 +117,7 @@ describe('azr run with a bad scenario', () => {
 
 describe('azr run scenarios/tiny.yaml --set selfPlay.mode=async', () => {
   it('overlaps rollouts with learning and, one version behind within the default maxStaleness 1, learns every step; a gap-free log', async () => {
-    // Arrange / Act (the base model is the one the first run built)
+    // Arrange / Act (the base model is the cached one: the first run built it, the determinism run again)
     const dir = path.join(out, 'async');
     const r = await azrRun(['scenarios/tiny.yaml', '--set', 'selfPlay.mode=async', '--set', `run.cacheDir=${path.join(out, '.cache')}`, '--out', dir, '--no-feed']);
 

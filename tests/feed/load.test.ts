@@ -50,7 +50,7 @@ describe('load', () => {
     await eventually(
       () => feed.stats().clients.length === 50,
       20_000,
-      () => `the stalled client was never cut off: ${JSON.stringify(feed.stats().clients.find((c) => c.id === 51))} ` +
+      () => `the stalled client was never cut off: ${JSON.stringify(feed.stats().clients.find((c) => c.id === stalledId))} ` +
         '(if it never skipped, the kernel absorbed more than this run sends: raise steps)',
     );
 

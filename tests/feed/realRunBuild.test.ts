@@ -1,5 +1,5 @@
-// The feed while `azr run` builds its base model (runSelfPlay with the real feed, as `azr run --port 0` starts it, on
-// tiny.yaml with an empty cache): the feed is up before the build starts, so a client that connects then sees the
+// The feed while `azr run` builds its base model (runSelfPlay, which `azr run` calls, with the real feed on port 0,
+// on tiny.yaml with an empty cache; a wrapper around startFeed connects a client before the build begins): the feed is up before the build starts, so a client that connects then sees the
 // build's base.progress events arrive live, then run.started, then the whole run, each seq once.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

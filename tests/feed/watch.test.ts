@@ -125,7 +125,7 @@ describe('watch command', () => {
   it('prints one plain line per step and exits 0 when the run has finished (replay of a run directory)', async () => {
     // Arrange
     const dir = tempDir();
-    const run = createSyntheticRun({ dir, steps: 4 });
+    const run = createSyntheticRun({ dir, steps: 4, baseSteps: 3 });
     await run.run();
     const stop = new AbortController();
     let url = '';
@@ -141,7 +141,15 @@ describe('watch command', () => {
     expect(await serving).toBe(0);
     const lines = out.text().trimEnd().split('\n');
     expect(lines.filter((l) => l.startsWith('step '))).toHaveLength(4);
-    expect(lines[0]).toMatch(/^step 1\/4 \| reward propose d[+-]\d\.\d\d .* \| valid \d+% \| probe 0\.\d\d \| loss \d\.\d{3} \| queue /);
+    // the base-model build the run began with, one line per base.progress event, before the first step
+    expect(lines.slice(0, 5)).toEqual([
+      'base model step 0/3 | probe 0.02',
+      'base model step 1/3 | loss 1.500',
+      'base model step 2/3 | loss 1.200',
+      'base model step 3/3 | loss 1.000 | probe 0.09',
+      'base model built after 3/3 steps | probe 0.09',
+    ]);
+    expect(lines[5]).toMatch(/^step 1\/4 \| reward propose d[+-]\d\.\d\d .* \| valid \d+% \| probe 0\.\d\d \| loss \d\.\d{3} \| queue /);
     expect(lines.at(-1)).toBe('run synthetic finished: completed after 4 steps');
     expect(out.text()).not.toContain('\x1b[');
     expect(err.text()).toContain('connected to');

@@ -316,9 +316,7 @@ function renderHeader() {
     byId('run-scenario').textContent = parts.filter((p) => p !== null && p !== undefined).join(' · ');
   }
   const b = state.base;
-  const baseNode = byId('fact-base');
-  baseNode.dataset.state = b?.state ?? '';
-  baseNode.textContent =
+  byId('fact-base').textContent =
     b === null
       ? '–'
       : [b.state === 'built' ? 'built' : `building ${b.trainStep}${b.totalSteps !== null ? ` / ${b.totalSteps}` : ''}`, b.probe !== null ? `probe ${(100 * b.probe).toFixed(1)}%` : null]
