@@ -2,7 +2,8 @@
 // (exit 2) whose message names the flag.
 import { CommanderError, InvalidArgumentError } from 'commander';
 
-function numberOption(what: string, valid: (n: number) => boolean, expected: string) {
+/** A parser of `what`'s value: a number `valid` accepts (an empty value is not 0), else a usage error saying it must be `expected`. */
+export function numberOption(what: string, valid: (n: number) => boolean, expected: string) {
   return (v: string): number => {
     const n = Number(v);
     if (v.trim() === '' || !valid(n)) throw new InvalidArgumentError(`${what} must be ${expected}.`);

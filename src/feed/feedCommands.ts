@@ -1,6 +1,6 @@
 // The feed's command-line surface: `azr replay`, `azr watch`, and the feed options of `azr run`, for src/cli.ts to add.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { exitWith } from '../cliOptions.js';
+import { exitWith, numberOption } from '../cliOptions.js';
 import { isLoopbackHost } from './feedServer.js';
 import { DEFAULT_FEED_PORT } from './protocol.js';
 import { replayCommand } from './replayCommand.js';
@@ -9,17 +9,8 @@ import { DEFAULT_WATCH_URL, watchCommand } from './watchCommand.js';
 /** Environment variable read when `--token` is not given (keeps the secret out of `ps`). */
 export const FEED_TOKEN_ENV = 'AZR_FEED_TOKEN';
 
-function port(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be an integer from 0 to 65535 (0: any free port).');
-  return n;
-}
-
-function seq(v: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('--from-seq must be an integer ≥ 0.');
-  return n;
-}
+const port = numberOption('--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'an integer from 0 to 65535 (0: any free port)');
+const seq = numberOption('--from-seq', (n) => Number.isSafeInteger(n) && n >= 0, 'an integer ≥ 0');
 
 /** The feed settings of `azr run`, from its parsed options. */
 export interface FeedRunSettings {

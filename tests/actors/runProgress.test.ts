@@ -14,10 +14,10 @@ const probe = (n: number, overall: number): PretrainProgress => ({
 function build(totalSteps: number | null, steps: number, probes: Record<number, number>) {
   const events: RunEventBodyOf<'base.progress'>[] = [];
   const b = new BuildProgressEvents((e) => events.push(e), totalSteps);
-  if (probes[0] !== undefined) b.push(probe(0, probes[0]));
-  for (let k = 1; k <= steps; k++) {
-    b.push(step(k));
-    if (probes[k] !== undefined) b.push(probe(k, probes[k]));
+  for (let k = 0; k <= steps; k++) {
+    if (k > 0) b.push(step(k));
+    const at = probes[k];
+    if (at !== undefined) b.push(probe(k, at));
   }
   return { events, b };
 }

@@ -127,6 +127,8 @@ describe('azr exec', () => {
     ['an unknown isolation mode', ['exec', '--isolation', 'none'], /hardened' or 'fresh/],
     ['a command named like an Object.prototype member', ['toString'], /unknown command 'toString'/],
     ['a number with trailing text', ['exec', '--workers', '2x'], /positive integer/],
+    ['an empty number (not 0)', ['run', '--seed', ''], /--seed must be a non-negative integer/],
+    ['an empty port (not 0: any free port)', ['run', '--port', ''], /--port must be an integer from 0 to 65535/],
   ])('returns 2 on a usage error: %s', async (_name, args, message) => {
     const { main } = await import('../../src/cli.js');
     let stderr = '';
