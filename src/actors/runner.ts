@@ -106,9 +106,10 @@ async function freshRunDir(out: string, name: string, date: Date): Promise<strin
 }
 
 /** A scenario's probe set: its file (default the committed set) whole, and the `stride`-th tasks the run evaluates. */
-export async function scenarioProbeTasks(s: RunScenario): Promise<{ all: ProbeTask[]; evaluated: ProbeTask[] }> {
+export async function scenarioProbeTasks(s: RunScenario): Promise<{ all: ProbeTask[]; evaluated: ProbeTask[]; exclusion: ProbeExclusion }> {
   const all = await loadProbeTasks(s.probe.file ?? PROBE_FILE);
-  return { all, evaluated: all.filter((_, i) => i % s.probe.stride === 0) };
+  // Neither the base nor the supervised term of self-play ever trains on a probe program, sampled or not.
+  return { all, evaluated: all.filter((_, i) => i % s.probe.stride === 0), exclusion: new ProbeExclusion(all) };
 }
 
 function versions(): Record<string, string> {
@@ -237,10 +238,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     });
 
   try {
-    const probeSet = await scenarioProbeTasks(s);
-    const probeTasks = probeSet.evaluated;
-    // Neither the base nor the supervised term of self-play ever trains on a probe program, sampled or not.
-    const exclusion = new ProbeExclusion(probeSet.all);
+    const { evaluated: probeTasks, exclusion } = await scenarioProbeTasks(s);
     const cacheDir = s.run.cacheDir ?? path.join(resuming ? path.dirname(path.resolve(runDir)) : out, '.cache');
 
     // ---- resume: the checkpoint, and the log cut back to it --------------------------------------------------------

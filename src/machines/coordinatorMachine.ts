@@ -712,12 +712,14 @@ export const coordinatorMachine = setup({
               entry: enqueueActions(({ context: c, enqueue }) => {
                 // Novelty (off by default, and then not computed): a bonus by how often each valid program was proposed recently.
                 const novelty = c.config.novelty;
-                const valid = novelty.coef > 0 ? validProposals(c.work) : [];
-                const keys = valid.map(({ proposal, task }) => noveltyKey(proposal.type, task));
-                const bonus =
-                  novelty.coef > 0
-                    ? new Map(noveltyBonuses(keys, [...c.noveltyHistory, c.stepNovelty], novelty.coef).map((b, i) => [valid[i]!.proposal.id, b]))
-                    : undefined;
+                let bonus: Map<string, number> | undefined;
+                let stepNovelty = c.stepNovelty;
+                if (novelty.coef > 0) {
+                  const valid = validProposals(c.work);
+                  const keys = valid.map(({ proposal, task }) => noveltyKey(proposal.type, task));
+                  bonus = new Map(noveltyBonuses(keys, [...c.noveltyHistory, c.stepNovelty], novelty.coef).map((b, i) => [valid[i]!.proposal.id, b]));
+                  stepNovelty = [...c.stepNovelty, ...keys];
+                }
                 const r = rewardProposals(c.step, c.work, { unlearnable: c.config.unlearnable, ...(bonus ? { bonus } : {}) });
                 enqueue(() => say(c, ...r.events));
                 enqueue({ type: 'push', params: { pushes: r.pushes } });
@@ -725,7 +727,7 @@ export const coordinatorMachine = setup({
                 enqueue.assign({
                   stats: addStats(c.stats, r.stats, r.programs),
                   pushed: [...c.pushed, ...pushedIds(r.pushes)],
-                  stepNovelty: novelty.coef > 0 ? [...c.stepNovelty, ...keys] : c.stepNovelty,
+                  stepNovelty,
                   // Every slot is now used (pushed or released): the proposals keep none.
                   work: { ...c.work, proposals: c.work.proposals.map(({ slot: _slot, ...p }) => p) },
                 });

@@ -158,7 +158,8 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
         slot: path.join(outDir, v.name, `seed-${seed}`),
         scenarioFile: v.file,
         scenario,
-        baseGroup: JSON.stringify([scenario.base, scenario.seed, scenario.model, scenario.pretrain, scenario.run.cacheDir]),
+        // what the base cache key depends on (baseModelKey: the scenario's model and pretraining, and the probe set it leaves out)
+        baseGroup: JSON.stringify([scenario.base, scenario.seed, scenario.model, scenario.pretrain, scenario.probe.file, scenario.run.cacheDir]),
         state: 'pending',
         resumed: false,
         step: 0,

@@ -12,8 +12,7 @@ describe('probe exclusion of a run', () => {
     // Arrange
     const s = scenario('probe: { stride: 12 }\n');
     // Act
-    const { all, evaluated } = await scenarioProbeTasks(s);
-    const exclusion = new ProbeExclusion(all);
+    const { all, evaluated, exclusion } = await scenarioProbeTasks(s);
     const data = pretrainDataOptions(s.pretrain, 256, exclusion, { batchSize: 8, prefetch: 1 });
     // Assert: the sample is 1/12 of the set, and a program only in the unsampled part is still excluded
     expect(evaluated.length).toBe(Math.ceil(all.length / 12));

@@ -1,6 +1,5 @@
 // `azr pretrain` through its commander command: a tiny budget writes a loadable base checkpoint and the JSON line; seeded runs repeat exactly.
 
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/gpu/backend.js';
 import { runInProcess } from '../inProcessCli.js';
+import { runAzr } from '../azrProcess.js';
 import { loadProbeTasks } from '../../src/actors/probeEval.js';
 import { probeToJsonl } from '../../src/azr/probe.js';
 import { loadBaseModel, vocabFingerprint } from '../../src/actors/baseModel.js';
@@ -147,27 +147,18 @@ describe('azr pretrain', () => {
 
 describe('the real entry point', () => {
   it('node bin/azr.js pretrain writes the checkpoint and the JSON line; a missing scenario exits 2', async () => {
-    const bin = fileURLToPath(new URL('../../bin/azr.js', import.meta.url));
     const out = path.join(dir, 'cli');
-    const ok = await run(process.execPath, [bin, 'pretrain', scenarioFile, '--out', out, '--steps', '2', '--probe', probeFile]);
+    const ok = await runAzr(['pretrain', scenarioFile, '--out', out, '--steps', '2', '--probe', probeFile]);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout.trim())).toMatchObject({ steps: 2 });
     await initBackend({ force: 'wasm' }); // loading the checkpoint here needs a backend even when this test runs alone
     const { model } = await loadBaseModel(out);
     model.dispose();
-    const bad = await run(process.execPath, [bin, 'pretrain', path.join(dir, 'nope.yaml'), '--out', out]);
+    const bad = await runAzr(['pretrain', path.join(dir, 'nope.yaml'), '--out', out]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/cannot read scenario/);
   });
 });
-
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: fileURLToPath(new URL('../..', import.meta.url)) }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
-    );
-  });
-}
 
 describe('the pretrain config', () => {
   it('has defaults for every field and checks values', () => {
