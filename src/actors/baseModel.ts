@@ -32,12 +32,18 @@ export async function saveBaseModel(dir: string, config: GptConfig, weights: Wei
   await saveCheckpoint(dir, { config, weights, optimizer: null, step: info.steps, rng: {}, extra: JSON.parse(JSON.stringify(info)) });
 }
 
-/** Loads a base checkpoint as a model, after checking it is one and that its vocabulary is this tokenizer's. */
-export async function loadBaseModel(dir: string): Promise<{ model: Gpt; info: BaseModelInfo }> {
+/** Reads a base checkpoint, after checking it is one and that its vocabulary is this tokenizer's. */
+export async function readBaseModel(dir: string): Promise<{ config: GptConfig; weights: Weights; info: BaseModelInfo }> {
   const ckpt = await loadCheckpoint(dir);
   const info = ckpt.extra as unknown as BaseModelInfo | undefined;
   if (info === undefined || info === null || typeof info !== 'object' || info.kind !== BASE_KIND) throw new Error(`${dir} is a checkpoint but not a base model (azr pretrain writes those)`);
   if (info.vocab.sha256 !== vocabFingerprint() || ckpt.config.vocabSize !== tokenizer.vocabSize)
     throw new Error(`${dir} was trained on another vocabulary (${info.vocab.size} tokens, sha256 ${info.vocab.sha256.slice(0, 12)}…); pretrain again`);
-  return { model: new Gpt(ckpt.config, ckpt.weights), info };
+  return { config: ckpt.config, weights: ckpt.weights, info };
+}
+
+/** Loads a base checkpoint as a model (readBaseModel's checks). */
+export async function loadBaseModel(dir: string): Promise<{ model: Gpt; info: BaseModelInfo }> {
+  const { config, weights, info } = await readBaseModel(dir);
+  return { model: new Gpt(config, weights), info };
 }

@@ -33,6 +33,17 @@ export class ProbeContextError extends RangeError {
   override readonly name = 'ProbeContextError';
 }
 
+/** Every probe task's solver prompt and answer budget; ProbeContextError when one does not fit `contextLength`. */
+export function probePrompts(tasks: readonly ProbeTask[], contextLength: number): { task: ProbeTask; encoded: EncodedPrompt; budget: number }[] {
+  return tasks.map((task) => {
+    const encoded = solverPrompt(solverView(task.task.type, task.task as never));
+    const budget = PROBE_ANSWER_BUDGET[task.task.type];
+    if (encoded.tokens.length + budget + 1 > contextLength)
+      throw new ProbeContextError(`probe task ${task.id}: a ${encoded.tokens.length}-token prompt and its answer do not fit a context of ${contextLength}`);
+    return { task, encoded, budget };
+  });
+}
+
 /** Accuracy of a group of tasks, per type (null when the group has none of that type) and overall. */
 export interface ProbeAccuracy {
   readonly deduction: number | null;
@@ -127,13 +138,7 @@ export class ProbeEvaluator {
     private readonly sessions: OrtSessions | null,
     private readonly batchSize: number,
   ) {
-    this.prompts = tasks.map((task) => {
-      const encoded = solverPrompt(solverView(task.task.type, task.task as never));
-      return { task, encoded, budget: PROBE_ANSWER_BUDGET[task.task.type] };
-    });
-    for (const p of this.prompts)
-      if (p.encoded.tokens.length + p.budget + 1 > config.contextLength)
-        throw new ProbeContextError(`probe task ${p.task.id}: a ${p.encoded.tokens.length}-token prompt and its answer do not fit a context of ${config.contextLength}`);
+    this.prompts = probePrompts(tasks, config.contextLength);
     this.order = this.prompts.map((_, i) => i).sort((a, b) => this.prompts[a]!.encoded.tokens.length - this.prompts[b]!.encoded.tokens.length || a - b);
   }
 

@@ -66,6 +66,13 @@ export async function runRunCommand(o: RunCommandOptions): Promise<RunOutcome> {
   const feed = o.feed?.enabled
     ? { start: startFeed as unknown as StartFeed, host: o.feed.host, port: o.feed.port, ...(o.feed.token !== undefined ? { token: o.feed.token } : {}) }
     : undefined;
+  const { checkRunInputs, RunInputError } = await import('./runInputs.js');
+  try {
+    await checkRunInputs(scenario);
+  } catch (e) {
+    if (e instanceof RunInputError) throw new RunUsageError(e.message);
+    throw e;
+  }
   const { runSelfPlay } = await import('./runner.js');
   return runSelfPlay({
     scenario,

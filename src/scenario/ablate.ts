@@ -143,6 +143,16 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
       );
     resolved.push({ name: v.name, file, scenario, text });
   }
+  // what each variant names outside itself (probe file, base checkpoint, a context the probe fits)
+  const { checkRunInputs, RunInputError } = await import('../actors/runInputs.js');
+  for (const v of resolved) {
+    try {
+      await checkRunInputs(v.scenario);
+    } catch (e) {
+      if (e instanceof RunInputError) throw new AblateUsageError(`variant '${v.name}': ${e.message}`);
+      throw e;
+    }
+  }
   await mkdir(outDir, { recursive: true });
   await copyFile(o.sweep, path.join(outDir, 'sweep.yaml'));
   for (const v of resolved) {

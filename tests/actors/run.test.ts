@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBaseModel, saveBaseModel } from '../../src/actors/baseModel.js';
 import { loadLatestCheckpoint } from '../../src/actors/checkpointStore.js';
 import { parseRunScenarioText } from '../../src/scenario/load.js';
 import { METRICS_COLUMNS } from '../../src/streams/metrics.js';
@@ -101,6 +102,38 @@ describe('azr run with a bad scenario', () => {
       const r = await azrRun([file, '--out', path.join(dir, 'runs'), '--no-feed']);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`${file}:4:19: selfPlay.batch.solve:`);
+      expect(runDirs(path.join(dir, 'runs'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['a probe file that does not exist', ['probe.file=/nonexistent/probe.jsonl'], 'probe.file: cannot read /nonexistent/probe.jsonl: ENOENT'],
+    ['a context the probe prompts do not fit', ['model.contextLength=64'], 'do not fit a context of 64: raise model.contextLength'],
+    ['a base directory without a checkpoint', ['base=scenarios'], 'base: scenarios holds no checkpoint'],
+  ])('exits 2 on %s, before a run directory or base model exists', async (_what, sets, message) => {
+    const never = path.join(out, 'never-input');
+    const r = await azrRun(['scenarios/tiny.yaml', ...sets.flatMap((x) => ['--set', x]), '--out', never, '--no-feed']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(existsSync(never)).toBe(false);
+  });
+
+  it('exits 2 when the base is a checkpoint but not a base model, or its context is too short for the probe', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'azr-base-'));
+    try {
+      // a self-play checkpoint of the first run is not a base model
+      const notBase = await azrRun(['scenarios/tiny.yaml', '--set', `base=${path.join(firstDir, 'checkpoints', 'step-4')}`, '--out', path.join(dir, 'runs'), '--no-feed']);
+      expect(notBase.code).toBe(2);
+      expect(notBase.stderr).toContain('is a checkpoint but not a base model');
+      // the first run's base, saved again with a 64-token context (rotary positions: the weights do not depend on it)
+      const base = await readBaseModel(parseRunScenarioText(readFileSync(path.join(firstDir, 'scenario.yaml'), 'utf8'), 'scenario.yaml').base!);
+      const short = path.join(dir, 'short-base');
+      await saveBaseModel(short, { ...base.config, contextLength: 64 }, base.weights, base.info);
+      const r = await azrRun(['scenarios/tiny.yaml', '--set', `base=${short}`, '--out', path.join(dir, 'runs'), '--no-feed']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`do not fit a context of 64: raise the context of the base model ${short}`);
       expect(runDirs(path.join(dir, 'runs'))).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -72,6 +72,14 @@ describe('sweep files', () => {
     expect(r.out.stderr).toMatch(/bad-cli\.yaml:4:31: selfPlay\.seedSize: Too small/);
     expect(existsSync(path.join(dir, 'never'))).toBe(false);
   });
+
+  it('azr ablate exits 2 when a variant names a probe file that does not exist, starting nothing', async () => {
+    const file = write('bad-probe.yaml', `base: ${TINY}\nvariants:\n  - name: full\n  - name: elsewhere\n    set: { probe.file: ${path.join(dir, 'no-probe.jsonl')} }\n`);
+    const r = azr(['ablate', file, '--out', path.join(dir, 'never-probe')]);
+    expect(await r.exit).toBe(2);
+    expect(r.out.stderr).toContain(`variant 'elsewhere': probe.file: cannot read ${path.join(dir, 'no-probe.jsonl')}`);
+    expect(existsSync(path.join(dir, 'never-probe'))).toBe(false);
+  });
 });
 
 // ---- recomputed here, independently of src/scenario/report.ts ----------------------------------------------------------
