@@ -180,9 +180,11 @@ export class BuildProgressEvents {
   private lossCount = 0;
   private readonly every: number;
 
+  /** `probeEvery`: the build's `pretrain.probeEvery` (0 = probes at start and end only). */
   constructor(
     private readonly emit: (body: RunEventBodyOf<'base.progress'>) => void,
     private readonly totalSteps: number | null,
+    private readonly probeEvery = 0,
   ) {
     this.every = totalSteps === null ? 25 : Math.max(1, Math.ceil(totalSteps / 50));
   }
@@ -191,8 +193,9 @@ export class BuildProgressEvents {
     if (p.kind === 'step') {
       this.lossSum += p.loss;
       this.lossCount++;
-      // the last step is followed by the end probe, which reports it
-      if (p.step % this.every === 0 && p.step !== this.totalSteps) this.send(p.step, null, p.trainSeconds);
+      // a probe follows the last step and every probeEvery-th: it reports that step (one event per step)
+      const probed = p.step === this.totalSteps || (this.probeEvery > 0 && p.step % this.probeEvery === 0);
+      if (p.step % this.every === 0 && !probed) this.send(p.step, null, p.trainSeconds);
     } else if (p.kind === 'probe') this.send(p.point.step, p.point.overall, p.point.trainSeconds);
   }
 

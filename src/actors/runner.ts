@@ -304,7 +304,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     }
 
     // ---- the base model ------------------------------------------------------------------------------------------
-    const buildEvents = new BuildProgressEvents((body) => bus.emit(body), s.pretrain.minutes === null ? s.pretrain.steps : null);
+    const buildEvents = new BuildProgressEvents((body) => bus.emit(body), s.pretrain.minutes === null ? s.pretrain.steps : null, s.pretrain.probeEvery);
     let base: Awaited<ReturnType<typeof ensureBaseModel>>;
     try {
       base = await ensureBaseModel({

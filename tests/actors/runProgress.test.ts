@@ -11,9 +11,9 @@ const probe = (n: number, overall: number): PretrainProgress => ({
   report: {} as never,
 });
 
-function build(totalSteps: number | null, steps: number, probes: Record<number, number>) {
+function build(totalSteps: number | null, steps: number, probes: Record<number, number>, probeEvery = 0) {
   const events: RunEventBodyOf<'base.progress'>[] = [];
-  const b = new BuildProgressEvents((e) => events.push(e), totalSteps);
+  const b = new BuildProgressEvents((e) => events.push(e), totalSteps, probeEvery);
   for (let k = 0; k <= steps; k++) {
     if (k > 0) b.push(step(k));
     const at = probes[k];
@@ -34,6 +34,17 @@ describe('BuildProgressEvents', () => {
     expect(events[2]!.loss).toBe((5 + 6 + 7 + 8) / 4);
     expect(events.at(-2)).toMatchObject({ state: 'building', trainStep: 200, loss: (197 + 198 + 199 + 200) / 4, probe: 0.11 });
     expect(events.at(-1)).toEqual({ type: 'base.progress', state: 'built', trainStep: 200, totalSteps: 200, loss: null, probe: 0.11, trainSeconds: 20 });
+  });
+
+  it('with probeEvery, a probe step gets one event, the probe’s, with the loss since the previous event', () => {
+    // 200 steps → every 4; probes every 10 (at 20, 40, … a throttle step and a probe step coincide)
+    const probes = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [10 * i, i / 100]));
+    const { events } = build(200, 200, probes, 10);
+    const steps = events.map((e) => e.trainStep);
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(steps.slice(0, 8)).toEqual([0, 4, 8, 10, 12, 16, 20, 24]);
+    expect(events.find((e) => e.trainStep === 20)).toMatchObject({ probe: 0.02, loss: (17 + 18 + 19 + 20) / 4 });
+    expect(events.find((e) => e.trainStep === 12)).toMatchObject({ probe: null, loss: (11 + 12) / 2 });
   });
 
   it('over a minutes budget (no step total): one event every 25 steps', () => {
