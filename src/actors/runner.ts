@@ -7,7 +7,6 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -30,7 +29,7 @@ import { EventBus } from '../streams/bus.js';
 import { CreditChannel } from '../streams/creditChannel.js';
 import { EventLog, readEventLog } from '../streams/eventLog.js';
 import { eventBody, type RunEvent } from '../streams/events.js';
-import { formatMetricsRow, metricsCsvHeader, MetricsAggregator } from '../streams/metrics.js';
+import { MetricsCsvWriter } from '../streams/metrics.js';
 import { queueDepthBody } from '../streams/queueStatus.js';
 import { loadBaseModel } from './baseModel.js';
 import { ensureBaseModel } from './baseModelCache.js';
@@ -128,40 +127,6 @@ function versions(): Record<string, string> {
     'onnxruntime-node': v('onnxruntime-node'),
     xstate: v('xstate'),
     rxjs: v('rxjs'),
-  };
-}
-
-/**
- * metrics.csv continued from a log: the header and the rows of `past` (written to a temporary file, renamed over
- * the old one; each past event is also handed to `onPast`), then rows as live events complete them — the last past
- * step stays open, so events a resumed run adds to it land in the same row.
- */
-async function openMetrics(file: string, past: AsyncIterable<RunEvent> | null, onPast: (e: RunEvent) => void): Promise<{ push(e: RunEvent): void; close(): void }> {
-  const tmp = `${file}.rebuild`;
-  const fd = openSync(tmp, 'w');
-  const write = (text: string) => {
-    const data = Buffer.from(text);
-    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
-  };
-  const metrics = new MetricsAggregator();
-  write(metricsCsvHeader());
-  if (past !== null)
-    for await (const e of past) {
-      onPast(e);
-      for (const row of metrics.push(e)) write(formatMetricsRow(row));
-    }
-  renameSync(tmp, file);
-  let closed = false;
-  return {
-    push: (e) => {
-      for (const row of metrics.push(e)) write(formatMetricsRow(row));
-    },
-    close: () => {
-      if (closed) return;
-      closed = true;
-      for (const row of metrics.finish()) write(formatMetricsRow(row));
-      closeSync(fd);
-    },
   };
 }
 
@@ -272,7 +237,8 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     // ---- events: log, metrics, progress, feed ----------------------------------------------------------------------
     // a resumed run's report (probe curve, collapse signals) covers the steps logged before the stop too
     const digest = new RunDigest();
-    const metrics = await openMetrics(path.join(runDir, 'metrics.csv'), resuming ? readEventLog(eventsPath) : null, (e) => digest.push(e));
+    const metricsPath = path.join(runDir, 'metrics.csv');
+    const metrics = await MetricsCsvWriter.fromEvents(metricsPath, resuming ? readEventLog(eventsPath) : [], (e) => digest.push(e));
     cleanups.push(() => metrics.close());
     const bus = new EventBus({ runId, clock: now, nextSeq, step: resume?.step ?? 0, tOffset });
     let lastStepSeen = resume?.step ?? 0;

@@ -210,22 +210,30 @@ export class MetricsCsvWriter {
   }
 
   /**
-   * Replaces `path` with the rows of `events` (written to a temporary file, then renamed over it) and returns a
-   * writer that appends after them; the events that follow must start at a later step.
+   * Replaces `path` with the rows of `events` (written to a temporary file, renamed over it once they are all in)
+   * and returns a writer that goes on from them: the step the events end in stays open, so events of the same or a
+   * later step continue it. `onEvent` sees each event as it is read (a resumed run's other digests).
    */
-  static async fromEvents(path: string, events: AsyncIterable<RunEvent> | Iterable<RunEvent>): Promise<MetricsCsvWriter> {
+  static async fromEvents(path: string, events: AsyncIterable<RunEvent> | Iterable<RunEvent>, onEvent?: (e: RunEvent) => void): Promise<MetricsCsvWriter> {
     const temporary = `${path}.rebuild`;
-    const rebuilt = new MetricsCsvWriter(temporary, openSync(temporary, 'w'));
+    const writer = new MetricsCsvWriter(path, openSync(temporary, 'w'));
     try {
-      rebuilt.writeLine(metricsCsvHeader());
-      const metrics = new MetricsAggregator();
-      for await (const event of events) for (const row of metrics.push(event)) rebuilt.write(row);
-      for (const row of metrics.finish()) rebuilt.write(row);
-    } finally {
-      rebuilt.close();
+      writer.writeLine(metricsCsvHeader());
+      for await (const event of events) {
+        onEvent?.(event);
+        writer.push(event);
+      }
+    } catch (e) {
+      writer.closeFile();
+      throw e;
     }
-    renameSync(temporary, path);
-    return new MetricsCsvWriter(path, openSync(path, 'a'));
+    renameSync(temporary, path); // the descriptor follows the file
+    return writer;
+  }
+
+  /** Adds one event; writes the row of a step it completes. */
+  push(event: RunEvent): void {
+    for (const row of this.metrics.push(event)) this.write(row);
   }
 
   /** Appends one row. */
@@ -235,19 +243,17 @@ export class MetricsCsvWriter {
 
   /** Aggregates `events$` into rows written as steps complete; the last row is written and the file closed when it completes. */
   attach(events$: Observable<RunEvent>): Subscription {
-    return events$.subscribe({
-      next: (event) => {
-        for (const row of this.metrics.push(event)) this.write(row);
-      },
-      complete: () => {
-        for (const row of this.metrics.finish()) this.write(row);
-        this.close();
-      },
-    });
+    return events$.subscribe({ next: (event) => this.push(event), complete: () => this.close() });
   }
 
-  /** Closes the file. Safe to call twice. */
+  /** Writes the row of the step still open and closes the file. Safe to call twice. */
   close(): void {
+    if (this.fd === null) return;
+    for (const row of this.metrics.finish()) this.write(row);
+    this.closeFile();
+  }
+
+  private closeFile(): void {
     if (this.fd === null) return;
     closeSync(this.fd);
     this.fd = null;

@@ -173,4 +173,20 @@ describe('metrics', () => {
     expect(resumedRow[METRICS_COLUMNS.indexOf('solve_deduction_n')]).toBe('0'); // nothing of the dropped step 2 remains
     expect(lines).toHaveLength(3);
   });
+
+  it('continues the step the rebuilt rows end in: its later events land in the same row', async () => {
+    // Arrange: the log's events up to the middle of step 1 (as a resume sees them); the rest of step 1 follows live
+    const events = scriptedEvents().filter((e) => e.step <= 1);
+    const cut = events.findIndex((e) => e.type === 'learner.step');
+    const csvPath = join(dir, 'metrics.csv');
+    const seen: RunEvent[] = [];
+    // Act
+    const writer = await MetricsCsvWriter.fromEvents(csvPath, events.slice(0, cut), (e) => seen.push(e));
+    for (const e of events.slice(cut)) writer.push(e);
+    writer.close();
+    writer.close();
+    // Assert: the same rows as the whole log in one pass; each rebuilt event handed to onEvent once
+    expect(readFileSync(csvPath, 'utf8')).toBe(metricsCsvHeader() + aggregateMetrics(events).map(formatMetricsRow).join(''));
+    expect(seen).toEqual(events.slice(0, cut));
+  });
 });
