@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { startFeed } from '../../src/feed/feedServer.js';
@@ -24,6 +25,19 @@ export function tempDir(): string {
 
 export function removeTempDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Registers an afterEach that runs the returned list's closers (last added first, each awaited), then removes the
+ * temporary directories. Call once at the top of a test file.
+ */
+export function closeAfterEach(): (() => unknown)[] {
+  const closers: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    removeTempDirs();
+  });
+  return closers;
 }
 
 /** A synthetic run (not started) with a live feed on an ephemeral loopback port. */

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runSelfPlay } from '../../src/actors/runner.js';
 import type { StartFeed } from '../../src/actors/runner.js';
 import { startFeed } from '../../src/feed/feedServer.js';
@@ -21,19 +21,15 @@ import type { FeedClientStats, FeedServer, FeedServerStats } from '../../src/fee
 import { startLoadReaders } from '../../src/feed/loadReaders.js';
 import type { LoadReaders } from '../../src/feed/loadReaders.js';
 import { loadRunScenario, parseOverride } from '../../src/scenario/load.js';
-import { REAL_RUN_CACHE, StalledClient, TINY_SCENARIO, removeTempDirs, tempDir } from './helpers.js';
+import { REAL_RUN_CACHE, StalledClient, TINY_SCENARIO, closeAfterEach, tempDir } from './helpers.js';
 
 const READERS = 50;
 const MAX_QUEUE = 64 * 1024;
 /** The feed cuts off a client whose pending bytes pass this (SendQueue's hardMaxBytes: 2 × maxQueueBytes). */
 const HARD_MAX = 2 * MAX_QUEUE;
 const STALL_MS = 1500;
-const closers: (() => unknown)[] = [];
+const closers = closeAfterEach();
 
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  removeTempDirs();
-});
 
 describe('load on a real tiny run', () => {
   it('50 reading clients and 1 that never reads: the run completes, readers see every seq or a gap up to run.finished, the stalled one is cut off, queues stay bounded', async () => {

@@ -4,19 +4,15 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runSelfPlay } from '../../src/actors/runner.js';
 import type { StartFeed } from '../../src/actors/runner.js';
 import { startFeed } from '../../src/feed/feedServer.js';
 import { FEED_PROTOCOL } from '../../src/feed/protocol.js';
 import { loadRunScenario, parseOverride } from '../../src/scenario/load.js';
-import { RecordingClient, TINY_SCENARIO, removeTempDirs, tempDir } from './helpers.js';
+import { RecordingClient, TINY_SCENARIO, closeAfterEach, tempDir } from './helpers.js';
 
-const closers: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  removeTempDirs();
-});
+const closers = closeAfterEach();
 
 describe('the feed during the base-model build', () => {
   it('is up before the build: a client connected then gets base.progress live, then the run, every seq once', async () => {
