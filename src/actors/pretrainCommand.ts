@@ -1,18 +1,20 @@
-// `azr pretrain [SCENARIO] --out DIR [--seed N] [--steps N | --minutes M]`: the base-model phase from the command line.
+// `azr pretrain [SCENARIO] --out DIR [--set key=value …] [--seed N] [--steps N | --minutes M]`: the base-model phase from the command line.
 
 import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatBackendReport } from '../gpu/backend.js';
-import { defaultPretrainScenario, parsePretrainScenario, ScenarioError, type PretrainScenario } from '../scenario/pretrainConfig.js';
-import { loadPretrainScenario } from '../scenario/load.js';
+import { parsePretrainScenario, ScenarioError, type PretrainScenario } from '../scenario/pretrainConfig.js';
+import { loadPretrainScenario, parseOverride, ScenarioLoadError } from '../scenario/load.js';
 import { pretrain, type PretrainProgress, type PretrainResult } from './pretrain.js';
 import { formatAccuracy, loadProbeTasks, ProbeContextError } from './probeEval.js';
-import { nonNegativeInt, positiveInt, positiveNumber } from '../cliOptions.js';
+import { collect, nonNegativeInt, positiveInt, positiveNumber } from '../cliOptions.js';
 
 export interface PretrainCommandOptions {
   /** Scenario file (YAML); absent = the defaults. */
   readonly scenario?: string;
+  /** `key.path=value` overrides of the seed, model: and pretrain: fields, applied after the file. */
+  readonly set?: readonly string[];
   /** Output directory of the base checkpoint. */
   readonly out: string;
   readonly seed?: number;
@@ -39,14 +41,14 @@ export async function resolvePretrainScenario(o: PretrainCommandOptions): Promis
   if (o.out === undefined || o.out === '') throw new UsageError('--out DIR is required');
   let scenario: PretrainScenario;
   try {
-    scenario = o.scenario === undefined ? defaultPretrainScenario() : await loadPretrainScenario(o.scenario);
+    scenario = await loadPretrainScenario(o.scenario ?? null, (o.set ?? []).map(parseOverride));
     const pre: Record<string, unknown> = { ...scenario.pretrain };
     if (o.steps !== undefined) Object.assign(pre, { steps: o.steps, minutes: null });
     if (o.minutes !== undefined) pre.minutes = o.minutes;
     if (o.probeEvery !== undefined) pre.probeEvery = o.probeEvery;
     scenario = parsePretrainScenario({ ...scenario, ...(o.seed === undefined ? {} : { seed: o.seed }), pretrain: pre }, o.scenario ?? 'the default scenario with the command-line options');
   } catch (e) {
-    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    if (e instanceof ScenarioError || e instanceof ScenarioLoadError) throw new UsageError(e.message);
     throw e;
   }
   return scenario;
@@ -174,6 +176,7 @@ export function addPretrainCommand(program: Command, io: { stdout?: Writable; st
     )
     .argument('[scenario]', 'scenario YAML with model: and pretrain: sections (default: the built-in defaults, as scenarios/pretrain.yaml)')
     .requiredOption('-o, --out <dir>', 'directory for the base checkpoint (created; an existing checkpoint there is replaced)')
+    .option('--set <key=value>', 'override a model: or pretrain: field, e.g. --set model.width=128 (repeatable; the value is YAML)', collect)
     .option('--seed <n>', 'root seed (overrides the scenario)', nonNegativeInt('--seed'))
     .option('--steps <n>', 'optimizer steps (deterministic budget; overrides the scenario)', positiveInt('--steps'))
     .option('--minutes <m>', 'training minutes instead of steps (not deterministic)', positiveNumber('--minutes'))
@@ -183,6 +186,7 @@ export function addPretrainCommand(program: Command, io: { stdout?: Writable; st
       try {
         await runPretrainCommand({
           ...(scenario === undefined ? {} : { scenario }),
+          ...(opts.set === undefined ? {} : { set: opts.set as string[] }),
           out: opts.out as string,
           ...(opts.seed === undefined ? {} : { seed: opts.seed as number }),
           ...(opts.steps === undefined ? {} : { steps: opts.steps as number }),

@@ -357,13 +357,22 @@ export function scenarioYaml(s: RunScenario): string {
  * Reads a YAML (or JSON) scenario file with its `extends:` chain (as `azr run` reads it) and checks its
  * `seed`, `model` and `pretrain` sections.
  */
-export async function loadPretrainScenario(file: string): Promise<PretrainScenario> {
-  let raw: unknown;
+export async function loadPretrainScenario(file: string | null, overrides: readonly Override[] = []): Promise<PretrainScenario> {
+  const title = file ?? 'the built-in defaults';
+  let raw: Record<string, unknown> = {};
   try {
-    raw = readScenarioSource(file).raw;
+    if (file !== null) raw = structuredClone(readScenarioSource(file).raw);
+    for (const o of overrides) {
+      if (!PRETRAIN_SECTIONS.includes(o.path[0]!))
+        throw new ScenarioLoadError(`--set ${o.source}: azr pretrain reads ${PRETRAIN_SECTIONS.join(', ')} (not ${o.path[0]})`);
+      applyOverride(raw, o);
+    }
   } catch (e) {
     if (e instanceof ScenarioLoadError) throw new ScenarioError(e.message);
     throw e;
   }
-  return parsePretrainScenario(raw, file);
+  return parsePretrainScenario(raw, overrides.length > 0 ? `${title} with --set` : title);
 }
+
+/** The top-level fields `azr pretrain` reads (a scenario's other sections belong to `azr run`). */
+const PRETRAIN_SECTIONS: readonly string[] = ['seed', 'model', 'pretrain'];

@@ -94,6 +94,29 @@ describe('azr pretrain', () => {
     model.dispose();
   });
 
+  it('applies --set to the model: and pretrain: fields after the file, and refuses a field it does not read', async () => {
+    // Act: the tiny scenario, two heads → four and 3 steps → 1 through --set
+    const out = path.join(dir, 'set-base');
+    const r = await cli([scenarioFile, '--set', 'model.heads=4', '--set', 'pretrain.steps=1', '--out', out, '--probe', probeFile]);
+    // Assert
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim()).steps).toBe(1);
+    const { model, info } = await loadBaseModel(out);
+    expect(model.config).toMatchObject({ layers: 1, width: 16, heads: 4 });
+    expect(info.seed).toBe(5);
+    model.dispose();
+
+    const bad = await cli([scenarioFile, '--set', 'pretrain.batchSize=0', '--out', out]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/tiny\.yaml with --set is invalid:\n\s+pretrain\.batchSize/);
+    const other = await cli([scenarioFile, '--set', 'selfPlay.steps=3', '--out', out]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('--set selfPlay.steps=3: azr pretrain reads seed, model, pretrain (not selfPlay)');
+    const malformed = await cli(['--set', 'pretrain.steps', '--out', out]);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('--set pretrain.steps: expected key.path=value');
+  });
+
   it('is deterministic for a step budget: the same seed gives the same weights, another seed others', async () => {
     const run = async (name: string, seed: string) => {
       const out = path.join(dir, name);
