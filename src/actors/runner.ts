@@ -237,8 +237,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     // ---- events: log, metrics, progress, feed ----------------------------------------------------------------------
     // a resumed run's report (probe curve, collapse signals) covers the steps logged before the stop too
     const digest = new RunDigest();
-    const metricsPath = path.join(runDir, 'metrics.csv');
-    const metrics = await MetricsCsvWriter.fromEvents(metricsPath, resuming ? readEventLog(eventsPath) : [], (e) => digest.push(e));
+    const metrics = await MetricsCsvWriter.fromEvents(path.join(runDir, 'metrics.csv'), resuming ? readEventLog(eventsPath) : [], (e) => digest.push(e));
     cleanups.push(() => metrics.close());
     const bus = new EventBus({ runId, clock: now, nextSeq, step: resume?.step ?? 0, tOffset });
     let lastStepSeen = resume?.step ?? 0;
