@@ -1,7 +1,7 @@
 // The base checkpoint `azr pretrain` writes and self-play starts from: weights, model config, vocabulary fingerprint, pretrain config.
 
 import { createHash } from 'node:crypto';
-import { loadCheckpoint, saveCheckpoint } from '../gpu/checkpoint.js';
+import { loadCheckpoint, loadCheckpointConfig, saveCheckpoint } from '../gpu/checkpoint.js';
 import { Gpt, type GptConfig, type Weights } from '../gpu/model.js';
 import { tokenizer } from '../gpu/tokenizer.js';
 
@@ -32,18 +32,24 @@ export async function saveBaseModel(dir: string, config: GptConfig, weights: Wei
   await saveCheckpoint(dir, { config, weights, optimizer: null, step: info.steps, rng: {}, extra: JSON.parse(JSON.stringify(info)) });
 }
 
-/** Reads a base checkpoint, after checking it is one and that its vocabulary is this tokenizer's. */
-export async function readBaseModel(dir: string): Promise<{ config: GptConfig; weights: Weights; info: BaseModelInfo }> {
-  const ckpt = await loadCheckpoint(dir);
-  const info = ckpt.extra as unknown as BaseModelInfo | undefined;
+/** The `extra` of a base checkpoint, after checking it is one and that its model's vocabulary is this tokenizer's. */
+function baseInfoOf(dir: string, config: GptConfig, extra: unknown): BaseModelInfo {
+  const info = extra as BaseModelInfo | undefined;
   if (info === undefined || info === null || typeof info !== 'object' || info.kind !== BASE_KIND) throw new Error(`${dir} is a checkpoint but not a base model (azr pretrain writes those)`);
-  if (info.vocab.sha256 !== vocabFingerprint() || ckpt.config.vocabSize !== tokenizer.vocabSize)
+  if (info.vocab.sha256 !== vocabFingerprint() || config.vocabSize !== tokenizer.vocabSize)
     throw new Error(`${dir} was trained on another vocabulary (${info.vocab.size} tokens, sha256 ${info.vocab.sha256.slice(0, 12)}…); pretrain again`);
-  return { config: ckpt.config, weights: ckpt.weights, info };
+  return info;
 }
 
-/** Loads a base checkpoint as a model (readBaseModel's checks). */
+/** A base checkpoint's model config and record, with loadBaseModel's checks, without reading its weights. */
+export async function readBaseModelInfo(dir: string): Promise<{ config: GptConfig; info: BaseModelInfo }> {
+  const { config, extra } = await loadCheckpointConfig(dir);
+  return { config, info: baseInfoOf(dir, config, extra) };
+}
+
+/** Loads a base checkpoint as a model, after checking it is one and that its vocabulary is this tokenizer's. */
 export async function loadBaseModel(dir: string): Promise<{ model: Gpt; info: BaseModelInfo }> {
-  const { config, weights, info } = await readBaseModel(dir);
-  return { model: new Gpt(config, weights), info };
+  const ckpt = await loadCheckpoint(dir);
+  const info = baseInfoOf(dir, ckpt.config, ckpt.extra);
+  return { model: new Gpt(ckpt.config, ckpt.weights), info };
 }

@@ -20,6 +20,11 @@ export function baseModelKey(s: Pick<RunScenario, 'seed' | 'model' | 'pretrain'>
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
+/** The base checkpoint directory a run of `s` uses: `s.base` when set, else its cache entry under `cacheDir`. */
+export function baseModelDir(s: Pick<RunScenario, 'base' | 'seed' | 'model' | 'pretrain'>, cacheDir: string, exclusion: ProbeExclusion): string {
+  return s.base ?? path.join(cacheDir, `base-${baseModelKey(s, exclusion)}`);
+}
+
 export interface EnsureBaseOptions {
   readonly scenario: RunScenario;
   readonly cacheDir: string;
@@ -47,15 +52,14 @@ export interface EnsuredBase {
  * into place, so an interrupted build leaves no half cache entry.
  */
 export async function ensureBaseModel(o: EnsureBaseOptions): Promise<EnsuredBase> {
+  const dir = baseModelDir(o.scenario, o.cacheDir, o.exclusion);
   if (o.scenario.base !== null) {
-    if (!existsSync(path.join(o.scenario.base, 'checkpoint.json'))) throw new Error(`base: ${o.scenario.base} holds no checkpoint (azr pretrain --out writes one)`);
-    return { dir: o.scenario.base, built: null };
+    if (!existsSync(path.join(dir, 'checkpoint.json'))) throw new Error(`base: ${dir} holds no checkpoint (azr pretrain --out writes one)`);
+    return { dir, built: null };
   }
-  const key = baseModelKey(o.scenario, o.exclusion);
-  const dir = path.join(o.cacheDir, `base-${key}`);
   if (existsSync(path.join(dir, 'checkpoint.json'))) return { dir, built: null };
   await mkdir(o.cacheDir, { recursive: true });
-  const tmp = path.join(o.cacheDir, `.tmp-base-${key}-${process.pid}`);
+  const tmp = path.join(o.cacheDir, `.tmp-${path.basename(dir)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   o.onBuild?.(dir);
   let built: PretrainResult;

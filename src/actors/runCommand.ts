@@ -66,25 +66,23 @@ export async function runRunCommand(o: RunCommandOptions): Promise<RunOutcome> {
   const feed = o.feed?.enabled
     ? { start: startFeed as unknown as StartFeed, host: o.feed.host, port: o.feed.port, ...(o.feed.token !== undefined ? { token: o.feed.token } : {}) }
     : undefined;
-  const { checkRunInputs, RunInputError } = await import('./runInputs.js');
+  const [{ runSelfPlay }, { RunInputError }] = await Promise.all([import('./runner.js'), import('./runInputs.js')]);
   try {
-    await checkRunInputs(scenario);
+    return await runSelfPlay({
+      scenario,
+      ...(o.out !== undefined ? { out: o.out } : {}),
+      ...(o.resume !== undefined ? { resumeDir: o.resume } : {}),
+      ...(o.stdout ? { stdout: o.stdout } : {}),
+      ...(o.stderr ? { stderr: o.stderr } : {}),
+      ...(o.tty !== undefined ? { tty: o.tty } : {}),
+      ...(o.signals !== undefined ? { signals: o.signals } : {}),
+      ...(o.onStarted ? { onStarted: o.onStarted } : {}),
+      ...(feed ? { feed } : {}),
+    });
   } catch (e) {
-    if (e instanceof RunInputError) throw new RunUsageError(e.message);
+    if (e instanceof RunInputError) throw new RunUsageError(e.message); // refused before the run directory exists
     throw e;
   }
-  const { runSelfPlay } = await import('./runner.js');
-  return runSelfPlay({
-    scenario,
-    ...(o.out !== undefined ? { out: o.out } : {}),
-    ...(o.resume !== undefined ? { resumeDir: o.resume } : {}),
-    ...(o.stdout ? { stdout: o.stdout } : {}),
-    ...(o.stderr ? { stderr: o.stderr } : {}),
-    ...(o.tty !== undefined ? { tty: o.tty } : {}),
-    ...(o.signals !== undefined ? { signals: o.signals } : {}),
-    ...(o.onStarted ? { onStarted: o.onStarted } : {}),
-    ...(feed ? { feed } : {}),
-  });
 }
 
 /** Adds `run` to the azr command. Bad input exits 2 (through commander); a run that fails throws (exit 1). */

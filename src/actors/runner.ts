@@ -12,7 +12,6 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { createActor } from 'xstate';
 import { Rng } from '../azr/index.js';
-import type { ProbeTask } from '../azr/probe.js';
 import { formatBackendReport, initBackend, type BackendReport } from '../gpu/backend.js';
 import { Learner } from '../gpu/learner.js';
 import { Gpt } from '../gpu/model.js';
@@ -37,8 +36,9 @@ import { CheckpointStore, loadLatestCheckpoint } from './checkpointStore.js';
 import { ExecutorService } from './executorService.js';
 import { LabelledSftSource, LearnerService } from './learnerService.js';
 import { PolicyService } from './policyService.js';
-import { loadProbeTasks, ProbeEvaluator, PROBE_FILE } from './probeEval.js';
-import { pretrainDataOptions, ProbeExclusion } from './pretrainData.js';
+import { ProbeEvaluator } from './probeEval.js';
+import { checkRunInputs } from './runInputs.js';
+import { pretrainDataOptions } from './pretrainData.js';
 import { BuildProgressEvents, RunDigest, RunProgress } from './runProgress.js';
 import { renderReport } from './runReport.js';
 
@@ -104,13 +104,6 @@ async function freshRunDir(out: string, name: string, date: Date): Promise<strin
   }
 }
 
-/** A scenario's probe set: its file (default the committed set) whole, and the `stride`-th tasks the run evaluates. */
-export async function scenarioProbeTasks(s: RunScenario): Promise<{ all: ProbeTask[]; evaluated: ProbeTask[]; exclusion: ProbeExclusion }> {
-  const all = await loadProbeTasks(s.probe.file ?? PROBE_FILE);
-  // Neither the base nor the supervised term of self-play ever trains on a probe program, sampled or not.
-  return { all, evaluated: all.filter((_, i) => i % s.probe.stride === 0), exclusion: new ProbeExclusion(all) };
-}
-
 function versions(): Record<string, string> {
   const require = createRequire(import.meta.url);
   const v = (pkg: string): string => {
@@ -155,6 +148,8 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
   const progress = new RunProgress(stderr, tty, s.selfPlay.steps);
   const resuming = o.resumeDir !== undefined;
   const out = o.out ?? 'runs';
+  // bad input (probe file, base, context) is refused before anything is written: RunInputError
+  const { evaluated: probeTasks, exclusion } = await checkRunInputs(s);
   const runDir = resuming ? o.resumeDir! : await freshRunDir(out, s.name, (o.wallTime ?? (() => new Date()))());
   const runId = path.basename(path.resolve(runDir));
 
@@ -203,7 +198,6 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     });
 
   try {
-    const { evaluated: probeTasks, exclusion } = await scenarioProbeTasks(s);
     const cacheDir = s.run.cacheDir ?? path.join(resuming ? path.dirname(path.resolve(runDir)) : out, '.cache');
 
     // ---- resume: the checkpoint, and the log cut back to it --------------------------------------------------------

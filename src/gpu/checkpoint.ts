@@ -109,9 +109,8 @@ async function readFloats(file: string, expected: number): Promise<Float32Array>
   return out;
 }
 
-/** Read a checkpoint written by `saveCheckpoint`; throws a precise error when something is missing or inconsistent. */
-export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
-  requireLittleEndian();
+/** checkpoint.json of `dir`, schema-checked. */
+async function readMeta(dir: string): Promise<z.infer<typeof MetaSchema>> {
   let raw: string;
   try {
     raw = await readFile(path.join(dir, 'checkpoint.json'), 'utf8');
@@ -120,7 +119,19 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   }
   const parsed = MetaSchema.safeParse(JSON.parse(raw));
   if (!parsed.success) throw new Error(`${dir}/checkpoint.json is invalid: ${parsed.error.message}`);
-  const meta = parsed.data;
+  return parsed.data;
+}
+
+/** A checkpoint's model config and `extra`, without reading its weights. */
+export async function loadCheckpointConfig(dir: string): Promise<Pick<Checkpoint, 'config' | 'extra'>> {
+  const meta = await readMeta(dir);
+  return { config: meta.config, ...(meta.extra === undefined ? {} : { extra: meta.extra }) };
+}
+
+/** Read a checkpoint written by `saveCheckpoint`; throws a precise error when something is missing or inconsistent. */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  requireLittleEndian();
+  const meta = await readMeta(dir);
   const total = meta.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const split = (all: Float32Array): Weights => meta.params.map((p) => ({ name: p.name, shape: p.shape, data: all.slice(p.offset, p.offset + p.shape.reduce((a, b) => a * b, 1)) }));
   const weights = split(await readFloats(path.join(dir, 'weights.f32'), total));

@@ -22,6 +22,7 @@ import { SingleBar } from 'cli-progress';
 import { parseOverride, ScenarioLoadError, scenarioYaml, type Override } from './load.js';
 import { summarizeRun, type RunSummary } from './report.js';
 import type { RunScenario } from './schema.js';
+import type { ProbeExclusion } from '../actors/pretrainData.js';
 import { loadSweep, type ResolvedSweep } from './sweep.js';
 import { writeComparison, type ComparisonFiles } from './writeComparison.js';
 
@@ -101,7 +102,7 @@ interface Job {
   readonly slot: string;
   readonly scenarioFile: string;
   readonly scenario: RunScenario;
-  /** Runs sharing a base model: started one at a time until the first has its base (no duplicate builds). */
+  /** The base checkpoint directory (baseModelDir): runs sharing it start one at a time until the first has its base (no duplicate builds). */
   readonly baseGroup: string;
   state: 'pending' | 'running' | 'completed' | 'failed' | 'stopped';
   resumed: boolean;
@@ -144,10 +145,11 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
     resolved.push({ name: v.name, file, scenario, text });
   }
   // what each variant names outside itself (probe file, base checkpoint, a context the probe fits)
-  const { checkRunInputs, RunInputError } = await import('../actors/runInputs.js');
+  const [{ checkRunInputs, RunInputError }, { baseModelDir }] = await Promise.all([import('../actors/runInputs.js'), import('../actors/baseModelCache.js')]);
+  const exclusions = new Map<string, ProbeExclusion>();
   for (const v of resolved) {
     try {
-      await checkRunInputs(v.scenario);
+      exclusions.set(v.name, (await checkRunInputs(v.scenario)).exclusion);
     } catch (e) {
       if (e instanceof RunInputError) throw new AblateUsageError(`variant '${v.name}': ${e.message}`);
       throw e;
@@ -168,8 +170,7 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
         slot: path.join(outDir, v.name, `seed-${seed}`),
         scenarioFile: v.file,
         scenario,
-        // what the base cache key depends on (baseModelKey: the scenario's model and pretraining, and the probe set it leaves out)
-        baseGroup: JSON.stringify([scenario.base, scenario.seed, scenario.model, scenario.pretrain, scenario.probe.file, scenario.run.cacheDir]),
+        baseGroup: baseModelDir(scenario, scenario.run.cacheDir!, exclusions.get(v.name)!),
         state: 'pending',
         resumed: false,
         step: 0,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { baseModelKey } from '../../src/actors/baseModelCache.js';
 import { pretrainDataOptions, ProbeExclusion } from '../../src/actors/pretrainData.js';
-import { scenarioProbeTasks } from '../../src/actors/runner.js';
+import { scenarioProbeTasks } from '../../src/actors/runInputs.js';
 import { parseRunScenarioText } from '../../src/scenario/load.js';
 
 const scenario = (yaml: string) => parseRunScenarioText(yaml, 'test.yaml');

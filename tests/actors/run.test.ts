@@ -8,9 +8,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBaseModel, saveBaseModel } from '../../src/actors/baseModel.js';
+import { loadBaseModel, saveBaseModel } from '../../src/actors/baseModel.js';
 import { loadLatestCheckpoint } from '../../src/actors/checkpointStore.js';
-import { parseRunScenarioText } from '../../src/scenario/load.js';
+import { loadRunScenario, parseRunScenarioText } from '../../src/scenario/load.js';
+import { baseModelDir } from '../../src/actors/baseModelCache.js';
+import { scenarioProbeTasks } from '../../src/actors/runInputs.js';
 import { METRICS_COLUMNS } from '../../src/streams/metrics.js';
 import { azrRun, comparable, invariantViolations, ofType, readEvents, runDirs } from './runHelpers.js';
 
@@ -75,6 +77,13 @@ describe('azr run scenarios/tiny.yaml', () => {
     expect(report.match(/^\| [024] \| [024] \| /gm)).toHaveLength(3);
   });
 
+  it('uses the base directory baseModelDir names (what azr ablate groups its runs by)', async () => {
+    const s = await loadRunScenario('scenarios/tiny.yaml');
+    const { exclusion } = await scenarioProbeTasks(s);
+    const used = parseRunScenarioText(readFileSync(path.join(firstDir, 'scenario.yaml'), 'utf8'), 'scenario.yaml').base;
+    expect(used).toBe(baseModelDir(s, path.join(out, '.cache'), exclusion));
+  });
+
   it('keeps the last checkpoints, each loadable with the coordinator’s state', async () => {
     const latest = await loadLatestCheckpoint(firstDir);
     expect(latest?.data.step).toBe(4);
@@ -128,9 +137,10 @@ describe('azr run with a bad scenario', () => {
       expect(notBase.code).toBe(2);
       expect(notBase.stderr).toContain('is a checkpoint but not a base model');
       // the first run's base, saved again with a 64-token context (rotary positions: the weights do not depend on it)
-      const base = await readBaseModel(parseRunScenarioText(readFileSync(path.join(firstDir, 'scenario.yaml'), 'utf8'), 'scenario.yaml').base!);
+      const { model, info } = await loadBaseModel(parseRunScenarioText(readFileSync(path.join(firstDir, 'scenario.yaml'), 'utf8'), 'scenario.yaml').base!);
       const short = path.join(dir, 'short-base');
-      await saveBaseModel(short, { ...base.config, contextLength: 64 }, base.weights, base.info);
+      await saveBaseModel(short, { ...model.config, contextLength: 64 }, model.readWeights(), info);
+      model.dispose();
       const r = await azrRun(['scenarios/tiny.yaml', '--set', `base=${short}`, '--out', path.join(dir, 'runs'), '--no-feed']);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`do not fit a context of 64: raise the context of the base model ${short}`);
