@@ -4,8 +4,8 @@ import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatBackendReport } from '../gpu/backend.js';
-import { parsePretrainScenario, ScenarioError, type PretrainScenario } from '../scenario/pretrainConfig.js';
-import { loadPretrainScenario, parseOverride, ScenarioLoadError } from '../scenario/load.js';
+import { ScenarioError, type PretrainScenario } from '../scenario/pretrainConfig.js';
+import { loadPretrainScenario, parseOverride, ScenarioLoadError, type Override } from '../scenario/load.js';
 import { pretrain, type PretrainProgress, type PretrainResult } from './pretrain.js';
 import { formatAccuracy, loadProbeTasks, ProbeContextError } from './probeEval.js';
 import { collect, nonNegativeInt, positiveInt, positiveNumber } from '../cliOptions.js';
@@ -39,19 +39,22 @@ export class UsageError extends Error {
 export async function resolvePretrainScenario(o: PretrainCommandOptions): Promise<PretrainScenario> {
   if (o.steps !== undefined && o.minutes !== undefined) throw new UsageError('--steps and --minutes are alternatives: give one budget');
   if (o.out === undefined || o.out === '') throw new UsageError('--out DIR is required');
-  let scenario: PretrainScenario;
   try {
-    scenario = await loadPretrainScenario(o.scenario ?? null, (o.set ?? []).map(parseOverride));
-    const pre: Record<string, unknown> = { ...scenario.pretrain };
-    if (o.steps !== undefined) Object.assign(pre, { steps: o.steps, minutes: null });
-    if (o.minutes !== undefined) pre.minutes = o.minutes;
-    if (o.probeEvery !== undefined) pre.probeEvery = o.probeEvery;
-    scenario = parsePretrainScenario({ ...scenario, ...(o.seed === undefined ? {} : { seed: o.seed }), pretrain: pre }, o.scenario ?? 'the default scenario with the command-line options');
+    // --set first, then the flags (as azr run): one pass over the file's fields, checked once
+    const overrides: Override[] = (o.set ?? []).map(parseOverride);
+    const flag = (path: string[], value: unknown) => overrides.push({ path, value, source: `${path.join('.')}=${String(value)}` });
+    if (o.seed !== undefined) flag(['seed'], o.seed);
+    if (o.steps !== undefined) {
+      flag(['pretrain', 'steps'], o.steps);
+      flag(['pretrain', 'minutes'], null);
+    }
+    if (o.minutes !== undefined) flag(['pretrain', 'minutes'], o.minutes);
+    if (o.probeEvery !== undefined) flag(['pretrain', 'probeEvery'], o.probeEvery);
+    return await loadPretrainScenario(o.scenario ?? null, overrides);
   } catch (e) {
     if (e instanceof ScenarioError || e instanceof ScenarioLoadError) throw new UsageError(e.message);
     throw e;
   }
-  return scenario;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

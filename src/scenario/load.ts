@@ -371,7 +371,7 @@ export async function loadPretrainScenario(file: string | null, overrides: reado
     if (e instanceof ScenarioLoadError) throw new ScenarioError(e.message);
     throw e;
   }
-  return parsePretrainScenario(raw, overrides.length > 0 ? `${title} with --set` : title);
+  return parsePretrainScenario(raw, overrides.length > 0 ? `${title} with the command-line options` : title);
 }
 
 /** The top-level fields `azr pretrain` reads (a scenario's other sections belong to `azr run`). */

@@ -12,7 +12,7 @@ import { loadProbeTasks } from '../../src/actors/probeEval.js';
 import { probeToJsonl } from '../../src/azr/probe.js';
 import { loadBaseModel, vocabFingerprint } from '../../src/actors/baseModel.js';
 import { learningRate } from '../../src/actors/pretrain.js';
-import { addPretrainCommand, pretrainCommand } from '../../src/actors/pretrainCommand.js';
+import { addPretrainCommand, pretrainCommand, resolvePretrainScenario } from '../../src/actors/pretrainCommand.js';
 import { defaultPretrainScenario, parsePretrainScenario } from '../../src/scenario/pretrainConfig.js';
 import { loadPretrainScenario } from '../../src/scenario/load.js';
 import { fileURLToPath } from 'node:url';
@@ -108,13 +108,24 @@ describe('azr pretrain', () => {
 
     const bad = await cli([scenarioFile, '--set', 'pretrain.batchSize=0', '--out', out]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/tiny\.yaml with --set is invalid:\n\s+pretrain\.batchSize/);
+    expect(bad.stderr).toMatch(/tiny\.yaml with the command-line options is invalid:\n\s+pretrain\.batchSize/);
     const other = await cli([scenarioFile, '--set', 'selfPlay.steps=3', '--out', out]);
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('--set selfPlay.steps=3: azr pretrain reads seed, model, pretrain (not selfPlay)');
     const malformed = await cli(['--set', 'pretrain.steps', '--out', out]);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('--set pretrain.steps: expected key.path=value');
+  });
+
+  it('applies the budget flags over the file and --set: --steps clears a minutes budget, --seed and --probe-every replace', async () => {
+    const file = path.join(dir, 'minutes.yaml');
+    await writeFile(file, 'seed: 3\npretrain: { minutes: 5, probeEvery: 7 }\n');
+    const s = await resolvePretrainScenario({ scenario: file, out: dir, set: ['pretrain.steps=9', 'seed=4'], steps: 2, seed: 6, probeEvery: 1 });
+    expect(s.seed).toBe(6);
+    expect(s.pretrain).toMatchObject({ steps: 2, minutes: null, probeEvery: 1 });
+    const minutes = await resolvePretrainScenario({ scenario: file, out: dir, minutes: 0.5 });
+    expect(minutes.pretrain).toMatchObject({ minutes: 0.5, probeEvery: 7 });
+    expect(minutes.seed).toBe(3);
   });
 
   it('is deterministic for a step budget: the same seed gives the same weights, another seed others', async () => {
