@@ -6,7 +6,6 @@ import { findRunDirs, summarizeRun } from './report.js';
 import { writeComparison } from './writeComparison.js';
 import { collect, exitWith, positiveInt } from '../cliOptions.js';
 
-
 /** Adds `ablate` to the azr command: exit 0 all runs completed, 1 some failed, 2 bad input, 130 stopped by Ctrl-C. */
 export function addAblateCommand(program: Command): Command {
   return program

@@ -30,7 +30,6 @@ const HARD_MAX = 2 * MAX_QUEUE;
 const STALL_MS = 1500;
 const closers = closeAfterEach();
 
-
 describe('load on a real tiny run', () => {
   it('50 reading clients and 1 that never reads: the run completes, readers see every seq or a gap up to run.finished, the stalled one is cut off, queues stay bounded', async () => {
     // Arrange: the feed is started by the run (as `azr run --port 0` does) with small limits; the clients connect
