@@ -1,7 +1,7 @@
 // LearnerEffect over src/gpu's Learner: one policy step on the six TRR++ batches (with the anchors: PPO clip, KL to the base, SFT mixing), weights published by version.
 
 import type { Rng } from '../azr/index.js';
-import type { Learner, PolicySample, SupervisedSample } from '../gpu/learner.js';
+import type { GradientThreads, Learner, PolicySample, SupervisedSample } from '../gpu/learner.js';
 import type { WeightBoard } from '../gpu/weights.js';
 import type { LearnerEffect, LearnInput, LearnResult } from '../machines/effects.js';
 import type { Sandbox } from '../sandbox/index.js';
@@ -50,10 +50,34 @@ export class LabelledSftSource implements SftSource {
   }
 }
 
+/** The step's trained completions as one policy batch: each replayed from its trace with its TRR++ advantage. */
+export function policyBatch(input: LearnInput): PolicySample[] {
+  const batch: PolicySample[] = [];
+  let missing = 0;
+  for (const group of input.batches)
+    for (const s of group.samples) {
+      if (s.trace === undefined || s.trace.tokens.length === 0) {
+        missing++;
+        continue;
+      }
+      batch.push({
+        prompt: s.trace.prompt,
+        tokens: s.trace.tokens,
+        advantage: s.advantage,
+        ...(s.trace.logProbs !== undefined ? { logProbs: s.trace.logProbs } : {}),
+        ...(s.trace.masks !== undefined ? { masks: s.trace.masks } : {}),
+      });
+    }
+  if (batch.length === 0) throw new Error(`step ${input.step}: no trained completion carries a trace (${missing} without)`);
+  return batch;
+}
+
 export interface LearnerServiceOptions {
   readonly board: WeightBoard;
   /** Supervised batches mixed into each step (the learner's sftCoef weights them); absent = none. */
   readonly sft?: SftSource;
+  /** Worker threads that compute part of each step's gradients (`GradientWorkers`); absent = this thread alone. */
+  readonly threads?: GradientThreads;
 }
 
 /**
@@ -69,27 +93,12 @@ export class LearnerService implements LearnerEffect {
   ) {}
 
   async learn(input: LearnInput): Promise<LearnResult> {
-    const batch: PolicySample[] = [];
-    let missing = 0;
-    for (const group of input.batches)
-      for (const s of group.samples) {
-        if (s.trace === undefined || s.trace.tokens.length === 0) {
-          missing++;
-          continue;
-        }
-        batch.push({
-          prompt: s.trace.prompt,
-          tokens: s.trace.tokens,
-          advantage: s.advantage,
-          ...(s.trace.logProbs !== undefined ? { logProbs: s.trace.logProbs } : {}),
-          ...(s.trace.masks !== undefined ? { masks: s.trace.masks } : {}),
-        });
-      }
-    if (batch.length === 0) throw new Error(`step ${input.step}: no trained completion carries a trace (${missing} without)`);
+    const batch = policyBatch(input);
     const sft = this.options.sft !== undefined && this.learner.config.sftCoef > 0 ? await this.options.sft.batch(input.step) : undefined;
     // the step blocks the event loop: let the executor's messages through first
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const m = this.learner.policyStep(batch, sft);
+    const threads = this.options.threads;
+    const m = threads !== undefined && threads.size > 0 ? await this.learner.policyStepParallel(batch, sft, threads) : this.learner.policyStep(batch, sft);
     return {
       loss: m.loss,
       gradNorm: m.gradNorm,

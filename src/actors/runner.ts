@@ -13,13 +13,14 @@ import type { Writable } from 'node:stream';
 import { createActor } from 'xstate';
 import { Rng } from '../azr/index.js';
 import { formatBackendReport, initBackend, type BackendReport } from '../gpu/backend.js';
+import { GradientWorkers } from '../gpu/gradientWorkers.js';
 import { Learner } from '../gpu/learner.js';
 import { Gpt } from '../gpu/model.js';
 import { OrtRollout } from '../gpu/rollout.js';
 import { WeightBoard } from '../gpu/weights.js';
 import { actorStateInspector } from '../machines/actorStateInspector.js';
 import type { CoordinatorOutput } from '../machines/coordinatorMachine.js';
-import type { CheckpointData, ProbeEffect, ScoredRollout } from '../machines/effects.js';
+import type { CheckpointData, Effects, ProbeEffect, ScoredRollout } from '../machines/effects.js';
 import { fromCreditChannel, withEffects } from '../machines/withEffects.js';
 import { SandboxPool } from '../sandbox/index.js';
 import { scenarioYaml } from '../scenario/load.js';
@@ -73,6 +74,8 @@ export interface RunOptions {
   readonly feed?: { readonly start: StartFeed; readonly host: string; readonly port: number; readonly token?: string };
   /** Called once the run directory exists; `stop()` asks for a clean stop (as Ctrl-C). */
   readonly onStarted?: (run: { runDir: string; stop(): void }) => void;
+  /** Wraps the run's effects before the coordinator gets them (a benchmark's instruments); default: none. */
+  readonly instrument?: (effects: Effects) => Effects;
 }
 
 export interface RunOutcome {
@@ -326,6 +329,10 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     cleanups.push(() => learner.dispose());
     if (resumeModel !== null) learner.restore({ weights: resumeModel.model.weights, optimizer: resumeModel.model.optimizer! });
 
+    // the learner's gradient threads (each holds the frozen base too when the KL anchor needs it)
+    const threads = s.learner.threads > 1 ? await GradientWorkers.start(config, backend.chosen, s.learner.threads - 1, reference ? { reference: reference.readWeights() } : {}) : undefined;
+    if (threads) cleanups.push(() => threads.close());
+
     const board = new WeightBoard();
     learner.publish(board);
     const rollout = await OrtRollout.create(config, board, { intraOpThreads: s.policy.intraOpThreads });
@@ -349,16 +356,17 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     };
     const checkpoints = new CheckpointStore({ runDir, learner, flush: () => log.flush(), keep: s.run.keepCheckpoints });
     const channel = new CreditChannel<ScoredRollout>({ name: 'scored→learner', capacity: s.selfPlay.queueCapacity, clock: now });
-    const machine = withEffects(
-      {
-        policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding }),
-        executor: new ExecutorService(pool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
-        learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}) }),
-        probe,
-        checkpoint: checkpoints,
-      },
-      { channel: fromCreditChannel(channel), reportQueues: () => bus.emit(queueDepthBody(channel.status())) },
-    );
+    const effects: Effects = {
+      policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding }),
+      executor: new ExecutorService(pool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
+      learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}), ...(threads ? { threads } : {}) }),
+      probe,
+      checkpoint: checkpoints,
+    };
+    const machine = withEffects(o.instrument?.(effects) ?? effects, {
+      channel: fromCreditChannel(channel),
+      reportQueues: () => bus.emit(queueDepthBody(channel.status())),
+    });
 
     bus.emit(
       eventBody('run.started', {

@@ -75,3 +75,36 @@ export function attentionMask(pads: ArrayLike<number>, start: number, count: num
   }
   return out;
 }
+
+/**
+ * Rows cut into buckets of similar length, each to be padded only to its own longest row: indices of `lengths`
+ * (sequence lengths), sorted by length and split where padding would cost more than another call. Minimises, by
+ * dynamic programming over the sorted rows, Σ over buckets of `rows · T · (1 + T / attentionScale) + overhead` — a
+ * bucket's work (dense layers per position, attention per position pair) plus a fixed cost per forward/backward call
+ * — so a batch of mixed lengths (a self-play step's six groups) is not padded to its longest prompt + completion.
+ * Deterministic: ties keep the input order.
+ */
+export function lengthBuckets(lengths: readonly number[], options: { overhead?: number; attentionScale?: number } = {}): number[][] {
+  const overhead = options.overhead ?? 512;
+  const scale = options.attentionScale ?? 256;
+  const order = lengths.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b);
+  const n = order.length;
+  if (n === 0) return [];
+  // best[j]: least cost of the first j sorted rows; cut[j]: where its last bucket starts
+  const best = new Float64Array(n + 1);
+  const cut = new Int32Array(n + 1);
+  for (let j = 1; j <= n; j++) {
+    const T = lengths[order[j - 1] as number] as number;
+    best[j] = Infinity;
+    for (let i = 0; i < j; i++) {
+      const cost = (best[i] as number) + (j - i) * T * (1 + T / scale) + overhead;
+      if (cost < (best[j] as number)) {
+        best[j] = cost;
+        cut[j] = i;
+      }
+    }
+  }
+  const buckets: number[][] = [];
+  for (let j = n; j > 0; j = cut[j] as number) buckets.unshift(order.slice(cut[j] as number, j));
+  return buckets;
+}

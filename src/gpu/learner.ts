@@ -13,17 +13,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { AdamW, clipByGlobalNorm, type AdamWState } from './adamw.js';
-import { attentionMask, columnPositions, MASKED, PAD_ID } from './layout.js';
+import { attentionMask, columnPositions, lengthBuckets, MASKED, PAD_ID } from './layout.js';
 import type { Gpt, Weights } from './model.js';
 import { oneHot } from './ops.js';
 import type { WeightBoard } from './weights.js';
 
-/** Worker threads that compute supervised shard gradients (gradientWorkers.ts implements it). */
+/** Worker threads that compute shard gradients (gradientWorkers.ts implements it). */
 export interface GradientThreads {
   /** Workers (the calling thread computes one more shard). */
   readonly size: number;
-  /** Each worker's shard gradient, in shard order, computed on `weights`. */
+  /** The threads hold the frozen reference model (needed for policy shards when klCoef > 0). */
+  readonly hasReference: boolean;
+  /** Each worker's supervised shard gradient, in shard order, computed on `weights`. */
   gradients(weights: Weights, shards: readonly (readonly SupervisedSample[])[], normalizer: number): Promise<SupervisedShardResult[]>;
+  /** Each worker's policy shard gradient and sums, in shard order, computed on `weights`. */
+  policyGradients(weights: Weights, shards: readonly PolicyShard[]): Promise<PolicyShardResult[]>;
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -122,75 +126,114 @@ export interface LearnerSnapshot {
 
 // -----------------------------------------------------------------------------------------------------------
 // Packing batches into arrays (see layout.ts for the padding scheme)
+//
+// A batch is cut into length buckets (layout.ts `lengthBuckets`), each padded only to its own longest row, and the
+// buckets' losses add up to the batch's: every weight is scaled by a batch-wide count (`PolicyNorms`), never by a
+// bucket's. A policy row is right-aligned (left-padded as a whole), so every row's completion ends in the last
+// column and the output head runs on the last C columns only (C = the bucket's longest completion); row r's
+// completion token t sits at window slot C − len_r + t.
+
+/** Batch-wide counts that scale a bucket's or a shard's loss, so the parts add up to the whole batch's loss. */
+export interface PolicyNorms {
+  /** Completion tokens of the whole batch ('token-mean' and the per-token statistics divide by it). */
+  readonly completionTokens: number;
+  /** Sequences of the whole batch ('sequence-mean'). */
+  readonly sequences: number;
+  /** Predicted tokens of the whole supervised batch mixed in (0: none). */
+  readonly sftPredicted: number;
+  /** Every sequence of the batch carries rollout log-probs (PPO ratios and the rollout KL are computed). */
+  readonly withOld: boolean;
+}
+
+/** What a policy loss needs from the learner's config (also sent to gradient threads). */
+export type PolicySettings = Pick<LearnerConfig, 'temperature' | 'ppoClip' | 'entropyCoef' | 'klCoef' | 'sftCoef' | 'aggregation'>;
 
 interface PolicyBatch {
   readonly B: number;
-  readonly P: number;
   readonly C: number;
   readonly T: number;
   readonly tokens: Int32Array;
   readonly positions: Int32Array;
   readonly mask: Float32Array;
+  /** `[B, C]` window of completion slots (right-aligned): targets, validity, weights, advantages per token. */
   readonly targets: Int32Array;
   /** 1 on real completion tokens. */
   readonly valid: Float32Array;
-  /** Aggregation weights: valid / #tokens ('token-mean') or valid / (len · B) ('sequence-mean'). */
+  /** Aggregation weights: valid / #tokens ('token-mean') or valid / (len · #sequences) ('sequence-mean'). */
   readonly aggWeights: Float32Array;
   readonly advantages: Float32Array;
   readonly oldLogProbs: Float32Array | null;
+  /** Additive `[B, C, V]` allowed-set mask (0 allowed, MASKED not); null when no row was constrained. */
   readonly logitMask: Float32Array | null;
   readonly inputTokens: number;
-  readonly completionTokens: number;
 }
 
-function packPolicy(samples: readonly PolicySample[], vocab: number, contextLength: number, aggregation: LearnerConfig['aggregation']): PolicyBatch {
-  const rows = samples.filter((s) => s.tokens.length > 0);
-  if (rows.length === 0) throw new Error('a policy batch needs at least one completion token');
+/** Input positions of a policy sample: its prompt and all but the last completion token. */
+const policyLength = (s: PolicySample): number => s.prompt.length + s.tokens.length - 1;
+
+function checkPolicySample(s: PolicySample, vocab: number, contextLength: number): void {
+  const len = s.tokens.length;
+  if (s.prompt.length === 0) throw new Error('a prompt needs at least one token');
+  if (s.prompt.length + len - 1 > contextLength) throw new Error(`prompt ${s.prompt.length} + completion ${len} tokens exceed the context of ${contextLength}`);
+  if (!Number.isFinite(s.advantage)) throw new Error(`advantage must be finite, got ${s.advantage}`);
+  if (s.logProbs !== undefined && s.logProbs.length !== len) throw new Error(`${s.logProbs.length} log-probs for ${len} tokens`);
+  if (s.masks !== undefined && s.masks !== null && s.masks.length !== len * vocab) throw new Error(`masks hold ${s.masks.length} entries, expected ${len}×${vocab}`);
+  for (let t = 0; t < len; t++) {
+    const token = s.tokens[t] as number;
+    if (!Number.isInteger(token) || token < 0 || token >= vocab) throw new Error(`token ${token} outside the vocabulary of ${vocab}`);
+    if (s.masks !== undefined && s.masks !== null && s.masks[t * vocab + token] !== 1) throw new Error(`token ${token} at step ${t} was not allowed by its own mask`);
+  }
+}
+
+/** Batch-wide counts of `rows` (sequences with at least one completion token). */
+function policyNorms(rows: readonly PolicySample[], sft: readonly SupervisedSample[]): PolicyNorms {
+  return {
+    completionTokens: rows.reduce((n, s) => n + s.tokens.length, 0),
+    sequences: rows.length,
+    sftPredicted: sft.reduce((n, x) => n + predictedTokens(x), 0),
+    withOld: rows.every((s) => s.logProbs !== undefined),
+  };
+}
+
+/** One bucket of checked rows, right-aligned (see the section comment). */
+function packPolicy(rows: readonly PolicySample[], vocab: number, contextLength: number, aggregation: LearnerConfig['aggregation'], norms: PolicyNorms): PolicyBatch {
   const B = rows.length;
-  const P = Math.max(...rows.map((s) => s.prompt.length));
   const C = Math.max(...rows.map((s) => s.tokens.length));
-  const T = P + C - 1;
+  const T = Math.max(...rows.map(policyLength));
   const tokens = new Int32Array(B * T).fill(PAD_ID);
   const pads = new Int32Array(B);
   const targets = new Int32Array(B * C);
   const valid = new Float32Array(B * C);
   const aggWeights = new Float32Array(B * C);
   const advantages = new Float32Array(B);
-  const withOld = rows.every((s) => s.logProbs !== undefined);
-  const oldLogProbs = withOld ? new Float32Array(B * C) : null;
+  const oldLogProbs = norms.withOld ? new Float32Array(B * C) : null;
   const logitMask = rows.some((s) => s.masks !== undefined && s.masks !== null) ? new Float32Array(B * C * vocab) : null;
-  const completionTokens = rows.reduce((n, s) => n + s.tokens.length, 0);
   let inputTokens = 0;
   rows.forEach((s, r) => {
     const len = s.tokens.length;
-    if (s.prompt.length === 0) throw new Error('a prompt needs at least one token');
-    if (s.prompt.length + len - 1 > contextLength) throw new Error(`prompt ${s.prompt.length} + completion ${len} tokens exceed the context of ${contextLength}`);
-    if (!Number.isFinite(s.advantage)) throw new Error(`advantage must be finite, got ${s.advantage}`);
-    const pad = P - s.prompt.length;
+    const pad = T - policyLength(s);
     pads[r] = pad;
     s.prompt.forEach((t, j) => (tokens[r * T + pad + j] = t));
-    for (let j = 0; j < len - 1; j++) tokens[r * T + P + j] = s.tokens[j] as number;
-    inputTokens += s.prompt.length + len - 1;
+    for (let j = 0; j < len - 1; j++) tokens[r * T + pad + s.prompt.length + j] = s.tokens[j] as number;
+    inputTokens += policyLength(s);
     advantages[r] = s.advantage;
-    if (s.logProbs !== undefined && s.logProbs.length !== len) throw new Error(`${s.logProbs.length} log-probs for ${len} tokens`);
-    if (s.masks !== undefined && s.masks !== null && s.masks.length !== len * vocab) throw new Error(`masks hold ${s.masks.length} entries, expected ${len}×${vocab}`);
+    const weight = aggregation === 'token-mean' ? 1 / norms.completionTokens : 1 / (len * norms.sequences);
+    const masks = s.masks ?? null;
     for (let t = 0; t < len; t++) {
-      const token = s.tokens[t] as number;
-      if (!Number.isInteger(token) || token < 0 || token >= vocab) throw new Error(`token ${token} outside the vocabulary of ${vocab}`);
-      const i = r * C + t;
-      targets[i] = token;
+      const i = r * C + C - len + t;
+      targets[i] = s.tokens[t] as number;
       valid[i] = 1;
-      aggWeights[i] = aggregation === 'token-mean' ? 1 / completionTokens : 1 / (len * B);
+      aggWeights[i] = weight;
       if (oldLogProbs !== null) oldLogProbs[i] = s.logProbs![t] as number;
-      if (logitMask !== null && s.masks !== undefined && s.masks !== null) {
-        if (s.masks[t * vocab + token] !== 1) throw new Error(`token ${token} at step ${t} was not allowed by its own mask`);
-        for (let a = 0; a < vocab; a++) if (s.masks[t * vocab + a] === 0) logitMask[i * vocab + a] = MASKED;
+      if (logitMask !== null && masks !== null) {
+        const from = t * vocab;
+        const to = i * vocab;
+        for (let a = 0; a < vocab; a++) if (masks[from + a] === 0) logitMask[to + a] = MASKED;
       }
     }
   });
   return {
     B,
-    P,
     C,
     T,
     tokens,
@@ -203,7 +246,6 @@ function packPolicy(samples: readonly PolicySample[], vocab: number, contextLeng
     oldLogProbs,
     logitMask,
     inputTokens,
-    completionTokens,
   };
 }
 
@@ -214,23 +256,23 @@ interface SupervisedBatch {
   readonly positions: Int32Array;
   readonly mask: Float32Array;
   readonly targets: Int32Array;
-  /** Loss weights, summing to 1 over predicted tokens. */
+  /** Loss weights: 1/normalizer per predicted token. */
   readonly weights: Float32Array;
   readonly predicted: number;
   readonly inputTokens: number;
 }
 
-/**
- * Packs supervised sequences; loss weights are 1/`normalizer` per predicted token (default: this batch's predicted
- * count, so the loss is the batch mean). A shard of a larger batch passes the whole batch's count, so the shards'
- * losses and gradients add up to the whole batch's.
- */
-function packSupervised(samples: readonly SupervisedSample[], vocab: number, contextLength: number, normalizer?: number): SupervisedBatch {
-  if (samples.length === 0) throw new Error('a supervised batch needs at least one sequence');
+function checkSupervisedSample(s: SupervisedSample, vocab: number, contextLength: number): void {
+  const L = s.tokens.length;
+  if (L - 1 > contextLength) throw new Error(`a supervised sequence of ${L} tokens exceeds the context of ${contextLength} (+1)`);
+  if (s.lossMask !== undefined && s.lossMask.length !== L) throw new Error(`lossMask has ${s.lossMask.length} entries for ${L} tokens`);
+  for (const token of s.tokens) if (!Number.isInteger(token) || token < 0 || token >= vocab) throw new Error(`token ${token} outside the vocabulary of ${vocab}`);
+}
+
+/** One bucket of checked supervised sequences (right-padded); loss weights 1/`normalizer` per predicted token. */
+function packSupervised(samples: readonly SupervisedSample[], contextLength: number, normalizer: number): SupervisedBatch {
   const B = samples.length;
   const T = Math.max(...samples.map((s) => s.tokens.length)) - 1;
-  if (T < 1) throw new Error('supervised sequences need at least two tokens');
-  if (T > contextLength) throw new Error(`a supervised sequence of ${T + 1} tokens exceeds the context of ${contextLength} (+1)`);
   const tokens = new Int32Array(B * T).fill(PAD_ID);
   const targets = new Int32Array(B * T);
   const weights = new Float32Array(B * T);
@@ -238,39 +280,49 @@ function packSupervised(samples: readonly SupervisedSample[], vocab: number, con
   let inputTokens = 0;
   samples.forEach((s, r) => {
     const L = s.tokens.length;
-    if (s.lossMask !== undefined && s.lossMask.length !== L) throw new Error(`lossMask has ${s.lossMask.length} entries for ${L} tokens`);
-    inputTokens += Math.max(0, L - 1);
+    inputTokens += L - 1;
     for (let j = 0; j < L; j++) {
       const token = s.tokens[j] as number;
-      if (!Number.isInteger(token) || token < 0 || token >= vocab) throw new Error(`token ${token} outside the vocabulary of ${vocab}`);
       if (j < L - 1) tokens[r * T + j] = token;
-      if (j >= 1) {
+      if (j >= 1 && (s.lossMask === undefined || (s.lossMask[j] as number) !== 0)) {
         targets[r * T + j - 1] = token;
-        const w = s.lossMask === undefined ? 1 : (s.lossMask[j] as number) !== 0 ? 1 : 0;
-        weights[r * T + j - 1] = w;
-        predicted += w;
+        weights[r * T + j - 1] = 1 / normalizer;
+        predicted++;
       }
     }
   });
-  if (predicted === 0 && normalizer === undefined) throw new Error('the supervised batch predicts no token (empty loss masks)');
-  const denominator = normalizer ?? predicted;
-  for (let i = 0; i < weights.length; i++) weights[i] = (weights[i] as number) / denominator;
   const pads = new Int32Array(B);
   return { B, T, tokens, positions: columnPositions(pads, 0, T, contextLength), mask: attentionMask(pads, 0, T), targets, weights, predicted, inputTokens };
+}
+
+/** Checked supervised samples cut into length buckets, weighted 1/`normalizer` per predicted token. */
+function supervisedBuckets(samples: readonly SupervisedSample[], vocab: number, contextLength: number, normalizer: number): SupervisedBatch[] {
+  for (const s of samples) checkSupervisedSample(s, vocab, contextLength);
+  // a one-token sequence has no position to predict from
+  const rows = samples.filter((s) => s.tokens.length >= 2);
+  if (rows.length === 0) throw new Error('supervised sequences need at least two tokens');
+  return lengthBuckets(rows.map((s) => s.tokens.length - 1)).map((idx) =>
+    packSupervised(
+      idx.map((i) => rows[i]!),
+      contextLength,
+      normalizer,
+    ),
+  );
 }
 
 // -----------------------------------------------------------------------------------------------------------
 // Differentiable pieces
 
-/** Log-probs `[B, C, V]` of the masked, temperature-scaled policy at each completion position. */
+/** Log-probs `[B, C, V]` of the masked, temperature-scaled policy at each completion slot (head on the last C columns). */
 function completionLogProbs(model: Gpt, b: PolicyBatch, temperature: number): tf.Tensor3D {
   const V = model.config.vocabSize;
-  const { logits } = model.forward(tf.tensor2d(b.tokens, [b.B, b.T], 'int32'), tf.tensor2d(b.positions, [b.B, b.T], 'int32'), tf.tensor4d(b.mask, [b.B, 1, b.T, b.T]));
-  // the logits at column P−1+t predict completion token t
-  let z = tf.slice(logits, [0, b.P - 1, 0], [b.B, b.C, V]);
+  const { logits } = model.forward(tf.tensor2d(b.tokens, [b.B, b.T], 'int32'), tf.tensor2d(b.positions, [b.B, b.T], 'int32'), tf.tensor4d(b.mask, [b.B, 1, b.T, b.T]), {
+    tail: b.C,
+  });
+  let z: tf.Tensor = logits;
   if (temperature !== 1) z = tf.div(z, temperature);
   if (b.logitMask !== null) z = tf.add(z, tf.tensor3d(b.logitMask, [b.B, b.C, V]));
-  return tf.logSoftmax(z, -1);
+  return tf.logSoftmax(z, -1) as tf.Tensor3D;
 }
 
 /** Pick `logp[..., target]` with a one-hot product (no gather gradient on wasm). */
@@ -278,7 +330,7 @@ function pick(logpAll: tf.Tensor, targets: Int32Array, shape: [number, number], 
   return tf.sum(tf.mul(logpAll, oneHot(tf.tensor2d(targets, shape, 'int32'), vocab)), -1) as tf.Tensor2D;
 }
 
-/** Mean next-token cross-entropy of the supervised batch (a scalar). */
+/** The bucket's share of the weighted next-token cross-entropy (a scalar). */
 function supervisedLoss(model: Gpt, b: SupervisedBatch): tf.Scalar {
   const V = model.config.vocabSize;
   const { logits } = model.forward(tf.tensor2d(b.tokens, [b.B, b.T], 'int32'), tf.tensor2d(b.positions, [b.B, b.T], 'int32'), tf.tensor4d(b.mask, [b.B, 1, b.T, b.T]));
@@ -305,7 +357,8 @@ export interface SupervisedShardResult {
 
 /**
  * Gradients (tensors the caller disposes) and loss of `samples`' next-token loss with respect to `variables`,
- * weighted 1/`normalizer` per predicted token (default: their own count, so the loss is their mean).
+ * weighted 1/`normalizer` per predicted token (default: their own count, so the loss is their mean). One tape over
+ * the length buckets.
  */
 function supervisedGradients(
   model: Gpt,
@@ -313,11 +366,25 @@ function supervisedGradients(
   variables: tf.Variable[],
   normalizer?: number,
 ): { grads: tf.NamedTensorMap; loss: number; predicted: number; inputTokens: number } {
-  const s = packSupervised(samples, model.config.vocabSize, model.config.contextLength, normalizer);
-  const { value, grads } = tf.variableGrads(() => supervisedLoss(model, s), variables);
+  if (samples.length === 0) throw new Error('a supervised batch needs at least one sequence');
+  const predicted = samples.reduce((n, s) => n + predictedTokens(s), 0);
+  if (predicted === 0 && normalizer === undefined) throw new Error('the supervised batch predicts no token (empty loss masks)');
+  const buckets = supervisedBuckets(samples, model.config.vocabSize, model.config.contextLength, normalizer ?? predicted);
+  const { value, grads } = tf.variableGrads(() => buckets.reduce((acc: tf.Scalar, b) => tf.add(acc, supervisedLoss(model, b)), tf.scalar(0)), variables);
   const loss = value.dataSync()[0] as number;
   value.dispose();
-  return { grads, loss, predicted: s.predicted, inputTokens: s.inputTokens };
+  return { grads, loss, predicted, inputTokens: buckets.reduce((n, b) => n + b.inputTokens, 0) };
+}
+
+/** Each gradient of `grads` as a Float32Array (a copy), in `variables` order; the tensors are disposed. */
+function gradientArrays(grads: tf.NamedTensorMap, variables: readonly tf.Variable[]): Float32Array[] {
+  const out = variables.map((v) => {
+    const g = grads[v.name];
+    if (g === undefined) throw new Error(`no gradient for '${v.name}'`);
+    return Float32Array.from(g.dataSync() as Float32Array);
+  });
+  for (const g of Object.values(grads)) g.dispose();
+  return out;
 }
 
 /**
@@ -327,13 +394,139 @@ function supervisedGradients(
 export function supervisedShardGradients(model: Gpt, samples: readonly SupervisedSample[], normalizer: number): SupervisedShardResult {
   const variables = model.params.map((p) => p.variable);
   const { grads, loss, inputTokens } = supervisedGradients(model, samples, variables, normalizer);
-  const out = variables.map((v) => {
-    const g = grads[v.name];
-    if (g === undefined) throw new Error(`no gradient for '${v.name}'`);
-    return Float32Array.from(g.dataSync() as Float32Array);
-  });
-  for (const g of Object.values(grads)) g.dispose();
-  return { grads: out, loss, inputTokens };
+  return { grads: gradientArrays(grads, variables), loss, inputTokens };
+}
+
+/** Sums over a shard's tokens that the batch's metrics are made of (each divided by a batch-wide count later). */
+export interface PolicySums {
+  /** Its part of the total loss (aggregated with batch-wide weights, SFT term included). */
+  readonly loss: number;
+  /** Its part of the policy-gradient term (aggregated). */
+  readonly policyLoss: number;
+  /** Σ entropy, Σ k3 rollout KL, Σ exact KL to the reference, Σ clipped (per completion token). */
+  readonly entropy: number;
+  readonly klRollout: number;
+  readonly klReference: number;
+  readonly clipped: number;
+  /** Its part of the supervised cross-entropy (weighted by the whole SFT batch's count). */
+  readonly sftLoss: number;
+}
+
+/** A shard of a policy step: its rows, its part of the supervised batch, and the batch-wide counts. */
+export interface PolicyShard {
+  readonly samples: readonly PolicySample[];
+  readonly sft: readonly SupervisedSample[];
+  readonly norms: PolicyNorms;
+  readonly settings: PolicySettings;
+}
+
+export interface PolicyShardResult {
+  readonly grads: Float32Array[];
+  readonly sums: PolicySums;
+  readonly inputTokens: number;
+}
+
+/**
+ * The policy loss of one bucket (a scalar, batch-wide weights) and its statistic sums
+ * `[policyLoss, entropy, klRollout, klReference, clipped]`.
+ */
+function policyBucketLoss(model: Gpt, b: PolicyBatch, refLogp: tf.Tensor3D | null, cfg: PolicySettings): { loss: tf.Scalar; stats: tf.Tensor1D } {
+  const V = model.config.vocabSize;
+  const shape: [number, number] = [b.B, b.C];
+  const logpAll = completionLogProbs(model, b, cfg.temperature);
+  const logp = pick(logpAll, b.targets, shape, V);
+  const valid = tf.tensor2d(b.valid, shape);
+  const aggregate = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(x, tf.tensor2d(b.aggWeights, shape)));
+  const tokenSum = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(x, valid));
+  const adv = tf.reshape(tf.tensor1d(b.advantages), [b.B, 1]);
+  const zero = tf.scalar(0);
+
+  let pg: tf.Tensor;
+  let klRollout: tf.Scalar = zero;
+  let clipped: tf.Scalar = zero;
+  if (b.oldLogProbs !== null) {
+    const logRatio = tf.sub(logp, tf.tensor2d(b.oldLogProbs, shape));
+    const ratio = tf.exp(logRatio);
+    klRollout = tokenSum(tf.sub(tf.sub(ratio, 1), logRatio)); // k3: E_old[ρ − 1 − log ρ]
+    if (cfg.ppoClip !== null) {
+      const eps = cfg.ppoClip;
+      pg = tf.neg(tf.minimum(tf.mul(ratio, adv), tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), adv)));
+      clipped = tokenSum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), eps), 'float32'));
+    } else pg = tf.neg(tf.mul(logp, adv));
+  } else pg = tf.neg(tf.mul(logp, adv));
+
+  const probs = tf.exp(logpAll);
+  const entropy = tf.neg(tf.sum(tf.mul(probs, logpAll), -1));
+  let perToken = pg;
+  if (cfg.entropyCoef > 0) perToken = tf.sub(perToken, tf.mul(entropy, cfg.entropyCoef));
+  let klReference: tf.Scalar = zero;
+  if (refLogp !== null) {
+    const kl = tf.sum(tf.mul(probs, tf.sub(logpAll, refLogp)), -1);
+    klReference = tokenSum(kl);
+    perToken = tf.add(perToken, tf.mul(kl, cfg.klCoef));
+  }
+  return { loss: aggregate(perToken), stats: tf.stack([aggregate(pg), tokenSum(entropy), klRollout, klReference, clipped]) as tf.Tensor1D };
+}
+
+/**
+ * Gradients (tensors the caller disposes) and statistic sums of a shard's part of a policy step: its rows in length
+ * buckets (the frozen reference's log-probs computed first, outside the tape, only when klCoef > 0) plus λ times its
+ * part of the supervised batch, all on one tape.
+ */
+function policyGradients(model: Gpt, reference: Gpt | null, shard: PolicyShard, variables: tf.Variable[]): { grads: tf.NamedTensorMap; sums: PolicySums; inputTokens: number } {
+  const { vocabSize: V, contextLength } = model.config;
+  const cfg = shard.settings;
+  const rows = shard.samples;
+  const buckets = lengthBuckets(rows.map(policyLength)).map((idx) =>
+    packPolicy(
+      idx.map((i) => rows[i]!),
+      V,
+      contextLength,
+      cfg.aggregation,
+      shard.norms,
+    ),
+  );
+  const sft = shard.sft.length > 0 && cfg.sftCoef > 0 ? supervisedBuckets(shard.sft, V, contextLength, shard.norms.sftPredicted) : [];
+  if (cfg.klCoef > 0 && reference === null) throw new Error('klCoef > 0 needs a reference model');
+  const refLogp = cfg.klCoef > 0 ? buckets.map((b) => tf.tidy(() => completionLogProbs(reference!, b, cfg.temperature))) : null;
+  let stats: tf.Tensor1D | null = null;
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      let loss: tf.Scalar = tf.scalar(0);
+      let sums: tf.Tensor = tf.zeros([6]);
+      buckets.forEach((b, k) => {
+        const part = policyBucketLoss(model, b, refLogp?.[k] ?? null, cfg);
+        loss = tf.add(loss, part.loss);
+        sums = tf.add(sums, tf.concat([part.stats, tf.zeros([1])]));
+      });
+      for (const s of sft) {
+        const part = supervisedLoss(model, s);
+        loss = tf.add(loss, tf.mul(part, cfg.sftCoef));
+        sums = tf.add(sums, tf.concat([tf.zeros([5]), tf.reshape(part, [1])]));
+      }
+      stats = tf.keep(sums as tf.Tensor1D);
+      return loss;
+    }, variables);
+    const total = value.dataSync()[0] as number;
+    value.dispose();
+    const st = (stats as tf.Tensor1D | null)!.dataSync();
+    const inputTokens = buckets.reduce((n, b) => n + b.inputTokens, 0) + sft.reduce((n, b) => n + b.inputTokens, 0);
+    return {
+      grads,
+      sums: { loss: total, policyLoss: st[0]!, entropy: st[1]!, klRollout: st[2]!, klReference: st[3]!, clipped: st[4]!, sftLoss: st[5]! },
+      inputTokens,
+    };
+  } finally {
+    (stats as tf.Tensor1D | null)?.dispose();
+    for (const r of refLogp ?? []) r.dispose();
+  }
+}
+
+/** A gradient thread's share of a policy step (see gradientWorkers.ts): gradients as arrays, in parameter order. */
+export function policyShardGradients(model: Gpt, reference: Gpt | null, shard: PolicyShard): PolicyShardResult {
+  const variables = model.params.map((p) => p.variable);
+  const { grads, sums, inputTokens } = policyGradients(model, reference, shard, variables);
+  return { grads: gradientArrays(grads, variables), sums, inputTokens };
 }
 
 /**
@@ -341,21 +534,19 @@ export function supervisedShardGradients(model: Gpt, samples: readonly Supervise
  * Equals the sampler's `logProbs` up to float rounding; used to check that, and for offline scoring.
  */
 export function scoreCompletions(model: Gpt, samples: readonly Omit<PolicySample, 'advantage'>[], temperature = 1): number[][] {
-  const nonEmpty = samples.filter((s) => s.tokens.length > 0);
-  if (nonEmpty.length === 0) return samples.map(() => []);
-  const b = packPolicy(
-    nonEmpty.map((s) => ({ ...s, advantage: 0 })),
-    model.config.vocabSize,
-    model.config.contextLength,
-    'token-mean',
-  );
-  const values = tf.tidy(() => pick(completionLogProbs(model, b, temperature), b.targets, [b.B, b.C], model.config.vocabSize).dataSync());
+  const { vocabSize: V, contextLength } = model.config;
+  const rows = samples.map((s) => ({ ...s, advantage: 0 })).filter((s) => s.tokens.length > 0);
+  for (const s of rows) checkPolicySample(s, V, contextLength);
+  const norms = policyNorms(rows, []);
+  const scored = new Map<PolicySample, number[]>();
+  for (const idx of lengthBuckets(rows.map(policyLength))) {
+    const bucket = idx.map((i) => rows[i]!);
+    const b = packPolicy(bucket, V, contextLength, 'token-mean', norms);
+    const values = tf.tidy(() => pick(completionLogProbs(model, b, temperature), b.targets, [b.B, b.C], V).dataSync());
+    bucket.forEach((s, r) => scored.set(s, Array.from(values.subarray(r * b.C + b.C - s.tokens.length, (r + 1) * b.C))));
+  }
   let row = 0;
-  return samples.map((s) => {
-    if (s.tokens.length === 0) return [];
-    const r = row++;
-    return Array.from(values.subarray(r * b.C, r * b.C + s.tokens.length));
-  });
+  return samples.map((s) => (s.tokens.length === 0 ? [] : scored.get(rows[row++]!)!));
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -402,24 +593,75 @@ export class Learner {
   /** Policy-gradient step(s) on `batch`, optionally mixing in `sft` next-token cross-entropy (weight `sftCoef`). */
   policyStep(batch: readonly PolicySample[], sft?: readonly SupervisedSample[]): PolicyStepMetrics {
     const start = this.now();
+    const shard = this.policyShard(batch, sft);
+    const perEpoch: EpochMetrics[] = [];
+    let processed = 0;
+    for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
+      const local = policyGradients(this.model, this.reference, shard, this.trainable());
+      const gradNorm = this.applyGradients(local.grads);
+      perEpoch.push(epochMetrics(local.sums, shard.norms, this.config, this.reference !== null, gradNorm));
+      processed += local.inputTokens;
+    }
+    return this.policyMetrics(perEpoch, shard.norms, processed, start);
+  }
+
+  /**
+   * `policyStep` with each epoch's batch split across this thread and `threads`' workers (rows dealt round-robin by
+   * length, so the shards cost about the same; the supervised batch likewise): each computes its shard's gradient
+   * of the batch loss on the same weights, the gradients are summed here, then clipped and stepped once. Equals
+   * `policyStep` up to float rounding, and is deterministic for a fixed number of threads.
+   */
+  async policyStepParallel(batch: readonly PolicySample[], sft: readonly SupervisedSample[] | undefined, threads: GradientThreads): Promise<PolicyStepMetrics> {
+    const start = this.now();
+    const whole = this.policyShard(batch, sft);
+    const K = Math.min(whole.samples.length, threads.size + 1);
+    if (K <= 1) return this.policyStep(batch, sft);
+    if (this.config.klCoef > 0 && !threads.hasReference) throw new Error('klCoef > 0: the gradient threads need the reference model (GradientWorkers.start with reference)');
+    const byLength = whole.samples.map((_, i) => i).sort((a, b) => policyLength(whole.samples[b]!) - policyLength(whole.samples[a]!) || a - b);
+    const sftByLength = whole.sft.map((_, i) => i).sort((a, b) => whole.sft[b]!.tokens.length - whole.sft[a]!.tokens.length || a - b);
+    const shards: PolicyShard[] = Array.from({ length: K }, (_, k) => ({
+      ...whole,
+      samples: byLength.filter((_, j) => j % K === k).map((i) => whole.samples[i]!),
+      sft: sftByLength.filter((_, j) => j % K === k).map((i) => whole.sft[i]!),
+    }));
+    const perEpoch: EpochMetrics[] = [];
+    let processed = 0;
+    for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
+      const remote = threads.policyGradients(this.model.readWeights(), shards.slice(1));
+      // this thread's shard while the workers do theirs (a synchronous tfjs computation)
+      const local = policyGradients(this.model, this.reference, shards[0]!, this.trainable());
+      const others = await this.joinRemote(remote, local.grads);
+      const gradNorm = this.applyGradients(this.sumGradients(local.grads, others));
+      const sums = others.reduce((acc, r) => addSums(acc, r.sums), local.sums);
+      perEpoch.push(epochMetrics(sums, whole.norms, this.config, this.reference !== null, gradNorm));
+      processed += others.reduce((n, r) => n + r.inputTokens, local.inputTokens);
+    }
+    return this.policyMetrics(perEpoch, whole.norms, processed, start);
+  }
+
+  /** The whole batch as one shard: rows with a completion, checked, with the batch-wide counts. */
+  private policyShard(batch: readonly PolicySample[], sft: readonly SupervisedSample[] | undefined): PolicyShard {
     const { vocabSize: V, contextLength } = this.model.config;
     const cfg = this.config;
-    const b = packPolicy(batch, V, contextLength, cfg.aggregation);
-    if (cfg.ppoClip !== null && b.oldLogProbs === null) throw new Error('PPO needs the rollout log-probs of every sample');
-    const s = sft !== undefined && sft.length > 0 && cfg.sftCoef > 0 ? packSupervised(sft, V, contextLength) : null;
-    const refLogp = this.reference === null || cfg.klCoef === 0 ? null : tf.tidy(() => completionLogProbs(this.reference!, b, cfg.temperature));
-    const perEpoch: EpochMetrics[] = [];
-    try {
-      for (let epoch = 0; epoch < cfg.ppoEpochs; epoch++) perEpoch.push(this.policyEpoch(b, s, refLogp));
-    } finally {
-      refLogp?.dispose();
-    }
+    const samples = batch.filter((s) => s.tokens.length > 0);
+    if (samples.length === 0) throw new Error('a policy batch needs at least one completion token');
+    for (const s of samples) checkPolicySample(s, V, contextLength);
+    const supervised = sft !== undefined && cfg.sftCoef > 0 ? sft : [];
+    const norms = policyNorms(samples, supervised);
+    if (cfg.ppoClip !== null && !norms.withOld) throw new Error('PPO needs the rollout log-probs of every sample');
+    if (supervised.length > 0 && norms.sftPredicted === 0) throw new Error('the supervised batch predicts no token (empty loss masks)');
+    const { temperature, ppoClip, entropyCoef, sftCoef, aggregation } = cfg;
+    // no reference forward at all when the KL term is off
+    const klCoef = this.reference === null ? 0 : cfg.klCoef;
+    return { samples, sft: supervised, norms, settings: { temperature, ppoClip, entropyCoef, klCoef, sftCoef, aggregation } };
+  }
+
+  private policyMetrics(perEpoch: EpochMetrics[], norms: PolicyNorms, processed: number, start: number): PolicyStepMetrics {
     const seconds = (this.now() - start) / 1000;
-    const processed = cfg.ppoEpochs * (b.inputTokens + (s?.inputTokens ?? 0));
     return {
       ...(perEpoch[0] as EpochMetrics),
       perEpoch,
-      tokens: b.completionTokens,
+      tokens: norms.completionTokens,
       tokensPerSecond: seconds > 0 ? processed / seconds : 0,
       seconds,
       optimizerSteps: perEpoch.length,
@@ -427,69 +669,26 @@ export class Learner {
     };
   }
 
-  private policyEpoch(b: PolicyBatch, s: SupervisedBatch | null, refLogp: tf.Tensor3D | null): EpochMetrics {
-    const cfg = this.config;
-    const V = this.model.config.vocabSize;
-    const shape: [number, number] = [b.B, b.C];
-    let stats: tf.Tensor1D | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const logpAll = completionLogProbs(this.model, b, cfg.temperature);
-      const logp = pick(logpAll, b.targets, shape, V);
-      const valid = tf.tensor2d(b.valid, shape);
-      const aggregate = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(x, tf.tensor2d(b.aggWeights, shape)));
-      const tokenMean = (x: tf.Tensor): tf.Scalar => tf.div(tf.sum(tf.mul(x, valid)), b.completionTokens);
-      const adv = tf.reshape(tf.tensor1d(b.advantages), [b.B, 1]);
+  /** The workers' shard results; on failure the local gradients are freed and the error passed on. */
+  private async joinRemote<R>(remote: Promise<R[]>, local: tf.NamedTensorMap): Promise<R[]> {
+    try {
+      return await remote;
+    } catch (e) {
+      for (const g of Object.values(local)) g.dispose();
+      throw e;
+    }
+  }
 
-      let pg: tf.Tensor;
-      let klRollout: tf.Scalar = tf.scalar(NaN);
-      let clipFraction: tf.Scalar = tf.scalar(NaN);
-      if (b.oldLogProbs !== null) {
-        const logRatio = tf.sub(logp, tf.tensor2d(b.oldLogProbs, shape));
-        const ratio = tf.exp(logRatio);
-        klRollout = tokenMean(tf.sub(tf.sub(ratio, 1), logRatio)); // k3: E_old[ρ − 1 − log ρ]
-        if (cfg.ppoClip !== null) {
-          const eps = cfg.ppoClip;
-          pg = tf.neg(tf.minimum(tf.mul(ratio, adv), tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), adv)));
-          clipFraction = tokenMean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), eps), 'float32'));
-        } else pg = tf.neg(tf.mul(logp, adv));
-      } else pg = tf.neg(tf.mul(logp, adv));
-
-      const probs = tf.exp(logpAll);
-      const entropy = tf.neg(tf.sum(tf.mul(probs, logpAll), -1));
-      let perToken = pg;
-      if (cfg.entropyCoef > 0) perToken = tf.sub(perToken, tf.mul(entropy, cfg.entropyCoef));
-      let klReference: tf.Scalar = tf.scalar(NaN);
-      if (refLogp !== null) {
-        const kl = tf.sum(tf.mul(probs, tf.sub(logpAll, refLogp)), -1);
-        klReference = tokenMean(kl);
-        perToken = tf.add(perToken, tf.mul(kl, cfg.klCoef));
-      }
-      const policyLoss = aggregate(pg);
-      let loss = aggregate(perToken);
-      let sftLoss: tf.Scalar = tf.scalar(NaN);
-      if (s !== null) {
-        sftLoss = supervisedLoss(this.model, s);
-        loss = tf.add(loss, tf.mul(sftLoss, cfg.sftCoef));
-      }
-      stats = tf.keep(tf.stack([policyLoss, tokenMean(entropy), klRollout, klReference, sftLoss, clipFraction]) as tf.Tensor1D);
-      return loss;
-    }, this.trainable());
-    const gradNorm = this.applyGradients(grads);
-    const loss = value.dataSync()[0] as number;
-    value.dispose();
-    const st = (stats as tf.Tensor1D | null)?.dataSync() ?? new Float32Array(6).fill(NaN);
-    (stats as tf.Tensor1D | null)?.dispose();
-    const orNull = (x: number | undefined): number | null => (x === undefined || Number.isNaN(x) ? null : x);
-    return {
-      loss,
-      policyLoss: st[0] as number,
-      entropy: st[1] as number,
-      klRollout: orNull(st[2]),
-      klReference: orNull(st[3]),
-      sftLoss: orNull(st[4]),
-      clipFraction: orNull(st[5]),
-      gradNorm,
-    };
+  /** The local gradients plus the workers' (in shard order), per parameter; the local tensors are disposed. */
+  private sumGradients(local: tf.NamedTensorMap, others: readonly { readonly grads: readonly Float32Array[] }[]): tf.NamedTensorMap {
+    const summed: tf.NamedTensorMap = {};
+    for (const [i, p] of this.model.params.entries()) {
+      const g = local[p.variable.name];
+      if (g === undefined) throw new Error(`no gradient for '${p.spec.name}'`);
+      summed[p.variable.name] = tf.tidy(() => others.reduce((acc: tf.Tensor, r) => tf.add(acc, tf.tensor(r.grads[i]!, g.shape, 'float32')), g));
+      g.dispose();
+    }
+    return summed;
   }
 
   /** One next-token cross-entropy step (pretraining the base model). */
@@ -517,21 +716,8 @@ export class Learner {
     const remote = threads.gradients(this.model.readWeights(), shards.slice(1), normalizer);
     // this thread's shard while the workers do theirs (a synchronous tfjs computation)
     const local = supervisedGradients(this.model, shards[0]!, this.trainable(), normalizer);
-    let others: SupervisedShardResult[];
-    try {
-      others = await remote;
-    } catch (e) {
-      for (const g of Object.values(local.grads)) g.dispose();
-      throw e;
-    }
-    const summed: tf.NamedTensorMap = {};
-    for (const [i, p] of this.model.params.entries()) {
-      const g = local.grads[p.variable.name];
-      if (g === undefined) throw new Error(`no gradient for '${p.spec.name}'`);
-      summed[p.variable.name] = tf.tidy(() => others.reduce((acc: tf.Tensor, r) => tf.add(acc, tf.tensor(r.grads[i]!, g.shape, 'float32')), g));
-      g.dispose();
-    }
-    const gradNorm = this.applyGradients(summed);
+    const others = await this.joinRemote(remote, local.grads);
+    const gradNorm = this.applyGradients(this.sumGradients(local.grads, others));
     const loss = others.reduce((n, r) => n + r.loss, local.loss);
     const inputTokens = others.reduce((n, r) => n + r.inputTokens, local.inputTokens);
     const seconds = (this.now() - start) / 1000;
@@ -540,8 +726,11 @@ export class Learner {
 
   /** Mean next-token cross-entropy of `batch` under the current weights, without training. */
   supervisedLoss(batch: readonly SupervisedSample[]): number {
-    const s = packSupervised(batch, this.model.config.vocabSize, this.model.config.contextLength);
-    return tf.tidy(() => supervisedLoss(this.model, s).dataSync()[0] as number);
+    if (batch.length === 0) throw new Error('a supervised batch needs at least one sequence');
+    const predicted = batch.reduce((n, s) => n + predictedTokens(s), 0);
+    if (predicted === 0) throw new Error('the supervised batch predicts no token (empty loss masks)');
+    const buckets = supervisedBuckets(batch, this.model.config.vocabSize, this.model.config.contextLength, predicted);
+    return tf.tidy(() => buckets.reduce((n, b) => n + (supervisedLoss(this.model, b).dataSync()[0] as number), 0));
   }
 
   private trainable(): tf.Variable[] {
@@ -585,4 +774,32 @@ export class Learner {
   dispose(): void {
     this.optimizer.dispose();
   }
+}
+
+/** Two shards' sums added. */
+function addSums(a: PolicySums, b: PolicySums): PolicySums {
+  return {
+    loss: a.loss + b.loss,
+    policyLoss: a.policyLoss + b.policyLoss,
+    entropy: a.entropy + b.entropy,
+    klRollout: a.klRollout + b.klRollout,
+    klReference: a.klReference + b.klReference,
+    clipped: a.clipped + b.clipped,
+    sftLoss: a.sftLoss + b.sftLoss,
+  };
+}
+
+/** An epoch's metrics from the batch's sums: per-token statistics divided by the batch's completion tokens. */
+function epochMetrics(sums: PolicySums, norms: PolicyNorms, cfg: LearnerConfig, withReference: boolean, gradNorm: number): EpochMetrics {
+  const perToken = (x: number): number => x / norms.completionTokens;
+  return {
+    loss: sums.loss,
+    policyLoss: sums.policyLoss,
+    entropy: perToken(sums.entropy),
+    klRollout: norms.withOld ? perToken(sums.klRollout) : null,
+    klReference: withReference && cfg.klCoef > 0 ? perToken(sums.klReference) : null,
+    sftLoss: norms.sftPredicted > 0 ? sums.sftLoss : null,
+    clipFraction: cfg.ppoClip !== null && norms.withOld ? perToken(sums.clipped) : null,
+    gradNorm,
+  };
 }

@@ -148,11 +148,14 @@ export interface ForwardOptions {
   /** Keys/values of the earlier positions, one per layer (from a previous `forward` with `returnCache`). */
   readonly past?: readonly LayerCache[];
   readonly returnCache?: boolean;
+  /** Logits of the last position only (= `tail: 1`). */
   readonly lastOnly?: boolean;
+  /** Logits of the last `tail` positions only: the output head runs on those alone (a learner's completions). */
+  readonly tail?: number;
 }
 
 export interface ForwardOutput {
-  /** `[batch, time, vocab]`, or `[batch, 1, vocab]` with `lastOnly`. */
+  /** `[batch, time, vocab]`, or `[batch, tail, vocab]` with `tail` (`[batch, 1, vocab]` with `lastOnly`). */
   readonly logits: tf.Tensor3D;
   /** With `returnCache`: keys/values for all positions (past + these), one per layer, to pass as `past`; else empty. */
   readonly present: LayerCache[];
@@ -206,11 +209,13 @@ export class Gpt {
    * - `mask`: additive float32 `[B, 1, T, Tpast + T]`, 0 where a query may attend to a key and −1e9 elsewhere
    *   (causality and padding both live there; see layout.ts).
    * - `returnCache`: also return the keys/values of all positions (for incremental decoding; caller disposes).
-   * - `lastOnly`: logits of the last position only (sampling needs nothing else).
+   * - `lastOnly`: logits of the last position only (sampling needs nothing else); `tail`: of the last `tail` positions.
    */
   forward(tokens: tf.Tensor2D, positions: tf.Tensor2D, mask: tf.Tensor4D, options: ForwardOptions = {}): ForwardOutput {
     const { width: d } = this.config;
     const [B, T] = tokens.shape;
+    const tail = options.lastOnly === true ? 1 : (options.tail ?? T);
+    if (!Number.isInteger(tail) || tail < 1 || tail > T) throw new RangeError(`tail must be a whole number in [1, ${T}], got ${tail}`);
     const present: LayerCache[] = [];
     const logits = tf.tidy(() => {
       // token (+ learned position) embeddings, one row per (sequence, time): [B·T, d]
@@ -225,11 +230,11 @@ export class Gpt {
         x = tf.add(x, attn.y);
         x = tf.add(x, this.mlp(layerNorm(x, this.vec(`${h}.ln2.g`), this.vec(`${h}.ln2.b`)), i));
       }
-      if (options.lastOnly === true) x = tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d]);
+      if (tail < T) x = tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - tail, 0], [B, tail, d]), [B * tail, d]);
       x = layerNorm(x, this.vec('lnf.g'), this.vec('lnf.b'));
       // tied output head: logits = x · wteᵀ
       const out = matMul(x, tf.transpose(this.mat('wte')));
-      return tf.reshape(out, [B, options.lastOnly === true ? 1 : T, this.config.vocabSize]) as tf.Tensor3D;
+      return tf.reshape(out, [B, tail, this.config.vocabSize]) as tf.Tensor3D;
     });
     return { logits, present };
   }

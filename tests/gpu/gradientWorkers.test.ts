@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/azr/rng.js';
 import { initBackend } from '../../src/gpu/backend.js';
 import { GradientWorkers } from '../../src/gpu/gradientWorkers.js';
-import { Learner, type SupervisedSample } from '../../src/gpu/learner.js';
+import { Learner, type PolicySample, type SupervisedSample } from '../../src/gpu/learner.js';
 import { Gpt, type GptConfig } from '../../src/gpu/model.js';
+import { sample } from '../../src/gpu/sampler.js';
+import { HashConstraint } from './toy.js';
 
 const config: GptConfig = { vocabSize: 20, contextLength: 24, layers: 2, width: 32, heads: 4, positions: 'rope' };
 let threads: GradientWorkers;
@@ -104,4 +106,74 @@ describe('data-parallel supervised steps (gradient threads)', () => {
     l.dispose();
     m.dispose();
   }, 60_000);
+});
+
+/**
+ * `n` constrained completions of prompts of 1–10 tokens (mixed lengths, as a self-play step's six groups), with
+ * their rollout log-probs and allowed-set masks, and advantages of both signs.
+ */
+async function policyBatchOf(model: Gpt, rng: Rng, n: number): Promise<PolicySample[]> {
+  const prompts = Array.from({ length: n }, () => Array.from({ length: 1 + rng.int(10) }, () => 1 + rng.int(19)));
+  const out = await sample(
+    model,
+    prompts.map((prompt, i) => ({ prompt, constraint: new HashConstraint(config.vocabSize, rng.int(1000) + i, 2 + rng.int(11)) })),
+    { rng: rng.split('sample'), maxNewTokens: 12 },
+  );
+  return out.map((c, i) => ({ prompt: prompts[i]!, ...c, advantage: rng.next() * 2 - 1 }));
+}
+
+describe('data-parallel policy steps (gradient threads)', () => {
+  it('take the same steps as one thread — PPO clip, KL to the reference, entropy, SFT, masks, mixed lengths — up to float rounding', async () => {
+    // Arrange: two learners on the same weights, both anchored to the same frozen reference; workers that hold it too.
+    const base = Gpt.init(config, new Rng(8));
+    const reference = new Gpt(config, base.readWeights(), { trainable: false, name: 'reference' });
+    const withReference = await GradientWorkers.start(config, 'wasm', 2, { reference: base.readWeights() });
+    const one = new Gpt(config, base.readWeights());
+    const three = new Gpt(config, base.readWeights());
+    const settings = { lr: 3e-3, ppoClip: 0.2, ppoEpochs: 2, klCoef: 0.1, entropyCoef: 0.01, sftCoef: 0.5 };
+    const a = new Learner(one, settings, { reference });
+    const b = new Learner(three, settings, { reference });
+    const data = new Rng(9);
+    try {
+      for (let step = 0; step < 3; step++) {
+        const batch = await policyBatchOf(one, data.split(`batch${step}`), 13);
+        const sft = batchOf(data, 5);
+        // Act
+        const ma = a.policyStep(batch, sft);
+        const mb = await b.policyStepParallel(batch, sft, withReference);
+        // Assert: the same metrics, epoch by epoch
+        expect(mb.perEpoch).toHaveLength(2);
+        mb.perEpoch.forEach((e, i) => {
+          const o = ma.perEpoch[i]!;
+          expect(Math.abs(e.loss - o.loss)).toBeLessThan(1e-5);
+          expect(Math.abs(e.gradNorm - o.gradNorm)).toBeLessThan(1e-4);
+          expect(Math.abs(e.entropy - o.entropy)).toBeLessThan(1e-5);
+          expect(Math.abs(e.klReference! - o.klReference!)).toBeLessThan(1e-6);
+          expect(Math.abs(e.sftLoss! - o.sftLoss!)).toBeLessThan(1e-5);
+          expect(e.clipFraction).toBeCloseTo(o.clipFraction!, 6);
+        });
+        expect(mb.tokens).toBe(ma.tokens);
+        expect(mb.step).toBe(2 * (step + 1));
+      }
+      expect(maxDiff(one, three)).toBeLessThan(ROUNDING);
+      // the policy moved away from the reference, so the KL term was live
+      expect(a.policyStep(await policyBatchOf(one, data.split('last'), 6)).klReference).toBeGreaterThan(0);
+    } finally {
+      await withReference.close();
+      for (const m of [base, reference, one, three]) m.dispose();
+      a.dispose();
+      b.dispose();
+    }
+  }, 60_000);
+
+  it('refuse a KL-anchored step when the threads do not hold the reference', async () => {
+    const model = Gpt.init(config, new Rng(10));
+    const reference = new Gpt(config, model.readWeights(), { trainable: false, name: 'reference' });
+    const l = new Learner(model, { lr: 1e-3, klCoef: 0.1 }, { reference });
+    const batch = await policyBatchOf(model, new Rng(11), 4);
+    await expect(l.policyStepParallel(batch, undefined, threads)).rejects.toThrow(/reference/);
+    model.dispose();
+    reference.dispose();
+    l.dispose();
+  });
 });

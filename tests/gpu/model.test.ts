@@ -119,6 +119,23 @@ for (const positions of ['learned', 'rope'] as const) describe(`forward (${posit
     }
   });
 
+  it('with `tail`, gives the last positions\' logits of the full forward (the head runs on those alone)', () => {
+    const prompts = [[1, 2, 3, 4, 5, 6], [7, 8, 9]];
+    const full = logitsOf(model, prompts);
+    const L = leftPad(prompts);
+    const tail = tf.tidy(() =>
+      model
+        .forward(tf.tensor2d(L.tokens, [2, L.width], 'int32'), tf.tensor2d(L.positions, [2, L.width], 'int32'), tf.tensor4d(attentionMask(L.pads, 0, L.width), [2, 1, L.width, L.width]), {
+          tail: 4,
+        })
+        .logits.arraySync(),
+    );
+    expect(tail.map((row) => row.length)).toEqual([4, 4]);
+    for (const r of [0, 1])
+      for (let t = 0; t < 4; t++) expect(Math.max(...tail[r]![t]!.map((v, i) => Math.abs(v - full[r]![L.width - 4 + t]![i]!)))).toBeLessThan(1e-5);
+    expect(() => model.forward(tf.tensor2d([1, 2], [1, 2], 'int32'), tf.tensor2d([0, 1], [1, 2], 'int32'), tf.tensor4d(attentionMask([0], 0, 2), [1, 1, 2, 2]), { tail: 3 })).toThrow(/tail/);
+  });
+
   it('is causal: later tokens do not change earlier logits', () => {
     const a = logitsOf(model, [[1, 2, 3, 4]])[0]!;
     const b = logitsOf(model, [[1, 2, 9, 9]])[0]!;
