@@ -3,6 +3,7 @@
 import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import type { RunEvent, RunEventBodyOf } from '../streams/events.js';
+import { phaseBreakdown, type PhaseTimes } from '../streams/phaseTimes.js';
 import type { PretrainProgress, PretrainResult } from './pretrain.js';
 
 /** One step, digested from its events. */
@@ -22,6 +23,8 @@ export interface StepDigest {
   entropy: number | null;
   probe: number | null;
   durationMs: number | null;
+  /** Milliseconds per phase (step.finished.phases); null when the step did not report them. */
+  phases: PhaseTimes | null;
   errors: number;
 }
 
@@ -50,6 +53,7 @@ const emptyDigest = (step: number): StepDigest => ({
   entropy: null,
   probe: null,
   durationMs: null,
+  phases: null,
   errors: 0,
 });
 
@@ -101,6 +105,7 @@ export class RunDigest {
         break;
       case 'step.finished':
         d.durationMs = e.durationMs;
+        d.phases = e.phases ?? null;
         this.steps.push(d);
         return d;
       default:
@@ -118,7 +123,8 @@ export function stepLine(d: StepDigest, total: number): string {
   return (
     `step ${d.step}/${total}  reward propose ${num(d.proposeReward, 2)} solve ${num(d.solveReward, 2)}  valid ${pct(d.validShare)}  ` +
     `learnable ${pct(d.learnableShare)}  zero-adv ${pct(d.zeroAdvantageShare)}  programs ${d.distinctPrograms ?? '–'}  loss ${num(d.loss)}` +
-    `${d.kl !== null ? `  kl ${num(d.kl, 4)}` : ''}${d.probe !== null ? `  probe ${pct(d.probe)}` : ''}  ${((d.durationMs ?? 0) / 1000).toFixed(1)} s`
+    `${d.kl !== null ? `  kl ${num(d.kl, 4)}` : ''}${d.probe !== null ? `  probe ${pct(d.probe)}` : ''}  ${((d.durationMs ?? 0) / 1000).toFixed(1)} s` +
+    `${d.phases !== null ? ` (${phaseBreakdown(d.phases, 3)})` : ''}`
   );
 }
 

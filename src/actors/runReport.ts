@@ -1,6 +1,7 @@
 // report.md: the closing summary of a run — outcome, the probe curve as a table, the collapse signals over the second half.
 
 import type { RunScenario } from '../scenario/schema.js';
+import { median, medianPhases } from '../streams/phaseTimes.js';
 import type { ProbePoint, StepDigest } from './runProgress.js';
 
 export interface ReportInput {
@@ -50,6 +51,14 @@ export function renderReport(r: ReportInput): string {
     `| ${pct(mean(half.map((d) => d.validShare)))} | ${pct(mean(half.map((d) => d.learnableShare)))} | ${pct(mean(half.map((d) => d.zeroAdvantageShare)))} | ` +
       `${pct(mean(half.map((d) => d.inputIgnoringShare)))} | ${mean(half.map((d) => d.meanLearnability))?.toFixed(3) ?? '–'} | ${progs === null ? '–' : progs.toFixed(1)} |`,
   );
+  const timed = r.digests.flatMap((d) => (d.phases !== null && d.durationMs !== null ? [{ phases: d.phases, durationMs: d.durationMs }] : []));
+  if (timed.length > 0) {
+    const medianStep = median(timed.map((t) => t.durationMs));
+    lines.push('', `## Where a step's time goes (median over ${timed.length} steps; step ${(medianStep / 1000).toFixed(2)} s)`, '');
+    lines.push('| phase | median ms | share of the median step |', '|---|---:|---:|');
+    for (const { phase, medianMs } of medianPhases(timed.map((t) => t.phases)))
+      lines.push(`| ${phase} | ${medianMs.toFixed(0)} | ${medianStep > 0 ? `${((100 * medianMs) / medianStep).toFixed(0)}%` : '–'} |`);
+  }
   lines.push('', 'Per step: `metrics.csv`; every event: `events.jsonl`; the resolved scenario: `scenario.yaml`.', '');
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 // What `azr watch` shows: a pure fold of run events into a summary, and its rendering as a block or one line per step.
 import { ROLES, TASK_TYPES } from '../streams/events.js';
+import { phaseBreakdown, type PhaseTimes } from '../streams/phaseTimes.js';
 import type { Role, RunEvent, RunEventOf, TaskType } from '../streams/events.js';
 import { summarizeScenario, type GapMessage, type HelloMessage, type ScenarioSummary } from './protocol.js';
 
@@ -46,6 +47,8 @@ export interface WatchSummary {
   gaps: number;
   skipped: number;
   finished: { reason: string; steps: number } | null;
+  /** The last finished step's time and where it went (step.finished). */
+  stepTime: { step: number; durationMs: number; phases: PhaseTimes | null } | null;
   /** The base-model build, when this run built it (base.progress); `probe` is the latest measured. */
   base: { state: 'building' | 'built'; trainStep: number; totalSteps: number | null; probe: number | null } | null;
 }
@@ -84,6 +87,7 @@ export class WatchState {
     gaps: 0,
     skipped: 0,
     finished: null,
+    stepTime: null,
     base: null,
   };
   private current: { step: number; sums: RewardTable } | null = null;
@@ -148,6 +152,7 @@ export class WatchState {
           s.errors += 1;
           break;
         case 'step.finished':
+          s.stepTime = { step: e.step, durationMs: e.durationMs, phases: e.phases ?? null };
           this.current ??= { step: e.step, sums: emptyTable() };
           completed.push(...this.complete());
           break;
@@ -232,10 +237,18 @@ export function renderSummary(s: WatchSummary, width = 100): string[] {
   );
   lines.push(probeText(s));
   lines.push(`loss ${num(s.loss, 3)}   entropy ${num(s.entropy)}`);
+  lines.push(`time ${stepTimeText(s)}`);
   lines.push(`buffers ${s.buffers === null ? '–' : TASK_TYPES.map((t) => `${TASK_LETTER[t]} ${s.buffers![t]}`).join(' · ')}`);
   const queues = Object.entries(s.queues);
   lines.push(`queues ${queues.length === 0 ? '–' : queues.map(([name, q]) => queueText(name, q)).join('   ')}`);
   return lines.map((line) => (line.length > width ? `${line.slice(0, Math.max(1, width - 1))}…` : line));
+}
+
+/** `1.03 s at step 7: learn 72% · propose 9% · …` (the last finished step). */
+function stepTimeText(s: WatchSummary, top?: number): string {
+  const t = s.stepTime;
+  if (t === null) return '–';
+  return `${(t.durationMs / 1000).toFixed(2)} s at step ${t.step}${t.phases !== null ? `: ${phaseBreakdown(t.phases, top)}` : ''}`;
 }
 
 function baseText(b: NonNullable<WatchSummary['base']>): string {
@@ -267,6 +280,7 @@ export function renderStepLine(s: WatchSummary, step: number): string {
     `valid ${pct(s.validShare)}`,
     `probe ${num(s.probe?.overall ?? null)}`,
     `loss ${num(s.loss, 3)}`,
+    ...(s.stepTime?.step === step ? [`time ${stepTimeText(s, 3)}`] : []),
     ...(queues.length > 0 ? [`queue ${queues.join(', ')}`] : []),
   ].join(' | ');
 }

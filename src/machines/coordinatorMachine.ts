@@ -22,7 +22,7 @@
 
 import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
 import { noveltyBonuses, noveltyKey, Rng, slideNoveltyWindow, solverView, type RngState, type TaskOf, type TaskType } from '../azr/index.js';
-import { eventBody, type RunEventBody } from '../streams/events.js';
+import { eventBody, type Phase, type RunEventBody } from '../streams/events.js';
 import { bufferMachine, type BufferReply, type BufferRequest, type BufferSizes, type BufferSnapshots, type DrawnTask } from './bufferMachine.js';
 import { resolveConfig, rolloutsPerStep, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
 import type { CheckpointData, CheckResult, ProbeResult } from './effects.js';
@@ -48,6 +48,12 @@ import {
 import { errorMessage, type Answer, type Proposal } from './protocol.js';
 import { proposerMachine, type ProposerReply, type ProposerRequest } from './proposerMachine.js';
 import { solverMachine, type SolverReply, type SolverRequest } from './solverMachine.js';
+
+/** Closes the running phase at `now` (its time added to `phaseMs`) and, with `next`, opens that one. */
+function switchPhase(c: CoordinatorContext, now: number, next: Phase | null): Pick<CoordinatorContext, 'phase' | 'phaseMs'> {
+  const phaseMs = c.phase === null ? c.phaseMs : { ...c.phaseMs, [c.phase.name]: (c.phaseMs[c.phase.name] ?? 0) + Math.max(0, now - c.phase.since) };
+  return { phaseMs, phase: next === null ? null : { name: next, since: now } };
+}
 
 /** The actors the coordinator runs, by name (also their system ids). */
 export const ACTOR_NAMES = ['buffer', 'proposer', 'solver', 'executor', 'learner'] as const;
@@ -124,6 +130,10 @@ export interface CoordinatorContext {
   /** The same, of this step's batches so far (joins noveltyHistory when the step's batch goes to the learner). */
   readonly stepNovelty: readonly string[];
   readonly stepStartedAt: number;
+  /** The phase of the step running now and when it began (by `clock`); null outside a training step. */
+  readonly phase: { readonly name: Phase; readonly since: number } | null;
+  /** Milliseconds per phase of this step so far (the phases add up to the step's duration). */
+  readonly phaseMs: Readonly<Partial<Record<Phase, number>>>;
   readonly stopRequested: boolean;
   readonly bufferSnapshot: BufferSnapshots | null;
   readonly reason: CoordinatorOutput['reason'];
@@ -262,7 +272,7 @@ function whenDue<S extends string>(due: 'probeDue' | 'checkpointDue', then: S) {
     deciding: {
       always: [{ guard: and([due, 'learnPending']), target: 'awaitUpdate' }, { guard: due, target: then }, { target: 'done' }],
     },
-    awaitUpdate: { on: { 'learner.learned': { target: then, actions: LEARNED } } },
+    awaitUpdate: { entry: { type: 'phase', params: 'learn' }, on: { 'learner.learned': { target: then, actions: LEARNED } } },
   } as const;
 }
 
@@ -293,6 +303,8 @@ export const coordinatorMachine = setup({
     /** Emits `queue.depth` for the queues between actors (provided with the channel by withEffects). */
     reportQueues: () => {},
     enterStep: ({ context }) => context.events.setStep?.(context.step),
+    /** A training step enters phase `name` (outside training, e.g. seeding, nothing is timed). */
+    phase: assign(({ context: c }, name: Phase) => (c.phase === null ? {} : switchPhase(c, c.clock(), name))),
     push: (_, params: { pushes: readonly Push[] }) => {
       for (const p of params.pushes) p.slot.push(p.rollout);
     },
@@ -404,6 +416,8 @@ export const coordinatorMachine = setup({
       noveltyHistory: resume?.noveltyHistory ?? [],
       stepNovelty: [],
       stepStartedAt: 0,
+      phase: null,
+      phaseMs: {},
       stopRequested: false,
       bufferSnapshot: null,
       reason: 'completed',
@@ -585,15 +599,20 @@ export const coordinatorMachine = setup({
         drain: { on: { 'learner.learned': { target: 'next', actions: LEARNED } } },
         step: {
           entry: [
-            assign(({ context: c }) => ({
-              step: c.step + 1,
-              typeIndex: 0,
-              work: EMPTY_WORK,
-              pushed: [],
-              stats: EMPTY_STATS,
-              stepNovelty: [],
-              stepStartedAt: c.clock(),
-            })),
+            assign(({ context: c }) => {
+              const now = c.clock();
+              return {
+                step: c.step + 1,
+                typeIndex: 0,
+                work: EMPTY_WORK,
+                pushed: [],
+                stats: EMPTY_STATS,
+                stepNovelty: [],
+                stepStartedAt: now,
+                phase: { name: 'buffer', since: now } as const,
+                phaseMs: {},
+              };
+            }),
             'enterStep',
           ],
           on: {
@@ -615,7 +634,7 @@ export const coordinatorMachine = setup({
 
             // ---- the proposer's half of task type T -------------------------------------------------------------
             propose: {
-              entry: enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('proposer', proposeRequest(context, self))),
+              entry: [{ type: 'phase', params: 'propose' }, enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('proposer', proposeRequest(context, self)))],
               on: {
                 'proposer.proposed': [
                   {
@@ -630,10 +649,10 @@ export const coordinatorMachine = setup({
             /** Parses, no banned capability, runs within limits, deterministic: one executor batch. */
             validate: {
               always: { guard: 'nothingToValidate', target: 'learnability' },
-              entry: enqueueActions(({ context, self, enqueue }) => {
+              entry: [{ type: 'phase', params: 'validate' }, enqueueActions(({ context, self, enqueue }) => {
                 const request = validateRequest(context, self);
                 if (request) enqueue.sendTo('executor', request);
-              }),
+              })],
               on: {
                 'executor.validated': [
                   { guard: 'batchOk', target: 'learnability', actions: ['storeValidations', 'reportValidationFailures'] },
@@ -648,7 +667,7 @@ export const coordinatorMachine = setup({
               states: {
                 sample: {
                   always: { guard: 'nothingValid', target: 'done' },
-                  entry: enqueueActions(({ context: c, self, enqueue }) => {
+                  entry: [{ type: 'phase', params: 'learnability' }, enqueueActions(({ context: c, self, enqueue }) => {
                     const t = currentType(c);
                     const items = learnabilityItems(t, c.work);
                     if (items.length === 0) return;
@@ -662,7 +681,7 @@ export const coordinatorMachine = setup({
                       key: `${c.step}/mc/${t}`,
                       replyTo: self,
                     } satisfies SolverRequest);
-                  }),
+                  })],
                   on: {
                     'solver.solved': [
                       {
@@ -676,14 +695,14 @@ export const coordinatorMachine = setup({
                   },
                 },
                 grade: {
-                  entry: enqueueActions(({ context: c, self, enqueue }) => {
+                  entry: [{ type: 'phase', params: 'learnabilityVerify' }, enqueueActions(({ context: c, self, enqueue }) => {
                     enqueue.sendTo('executor', {
                       type: 'check',
                       items: checkRequests(c.work.mcAnswers, mcTaskOf(c.work)),
                       key: `${c.step}/mc/${currentType(c)}`,
                       replyTo: self,
                     } satisfies ExecutorRequest);
-                  }),
+                  })],
                   on: {
                     'executor.checked': [
                       {
@@ -736,14 +755,14 @@ export const coordinatorMachine = setup({
             },
             /** Every valid proposal joins its type's buffer, tagged with this step (first solved in step t + 1). */
             appendToBuffer: {
-              entry: enqueueActions(({ context: c, self, enqueue }) => {
+              entry: [{ type: 'phase', params: 'buffer' }, enqueueActions(({ context: c, self, enqueue }) => {
                 enqueue.sendTo('buffer', {
                   type: 'append',
                   entries: [{ taskType: currentType(c), tasks: validProposals(c.work).map((v) => v.task) }],
                   step: c.step,
                   replyTo: self,
                 } satisfies BufferRequest);
-              }),
+              })],
               on: {
                 'buffer.appended': {
                   target: 'solve',
@@ -757,7 +776,7 @@ export const coordinatorMachine = setup({
 
             // ---- the solver's half of task type T ---------------------------------------------------------------
             solve: {
-              entry: enqueueActions(({ context: c, self, enqueue }) => {
+              entry: [{ type: 'phase', params: 'solve' }, enqueueActions(({ context: c, self, enqueue }) => {
                 const t = currentType(c);
                 const drawn = c.solverTasks[t] ?? [];
                 enqueue.sendTo('solver', {
@@ -770,7 +789,7 @@ export const coordinatorMachine = setup({
                   key: `${c.step}/solve/${t}`,
                   replyTo: self,
                 } satisfies SolverRequest);
-              }),
+              })],
               on: {
                 'solver.solved': [
                   {
@@ -784,12 +803,12 @@ export const coordinatorMachine = setup({
             },
             /** Each well-formed answer run against its task in the sandbox (abduction: any input giving o passes). */
             verify: {
-              entry: enqueueActions(({ context: c, self, enqueue }) => {
+              entry: [{ type: 'phase', params: 'verify' }, enqueueActions(({ context: c, self, enqueue }) => {
                 const t = currentType(c);
                 const drawn = c.solverTasks[t] ?? [];
                 const taskOf = (itemId: string) => drawn[Number(itemId.slice(itemId.lastIndexOf('/') + 1))]!.task;
                 enqueue.sendTo('executor', { type: 'check', items: checkRequests(c.work.answers, taskOf), key: `${c.step}/verify/${t}`, replyTo: self } satisfies ExecutorRequest);
-              }),
+              })],
               on: {
                 'executor.checked': [
                   {
@@ -823,9 +842,9 @@ export const coordinatorMachine = setup({
             // ---- the update ------------------------------------------------------------------------------------
             /** TRR++ in the learner: each (role × type) batch normalised separately; one rollout.scored each. */
             advantages: {
-              entry: enqueueActions(({ context: c, self, enqueue }) =>
+              entry: [{ type: 'phase', params: 'advantages' }, enqueueActions(({ context: c, self, enqueue }) =>
                 enqueue.sendTo('learner', { type: 'endStep', step: c.step, expected: c.pushed.length, replyTo: self } satisfies LearnerRequest),
-              ),
+              )],
               on: {
                 'learner.advantages': {
                   target: 'learn',
@@ -880,6 +899,7 @@ export const coordinatorMachine = setup({
             /** One optimizer step over all six batches; the new weights are published for the next rollouts. */
             learn: {
               entry: [
+                { type: 'phase', params: 'learn' },
                 enqueueActions(({ self, enqueue }) => enqueue.sendTo('learner', { type: 'learn', replyTo: self } satisfies LearnerRequest)),
                 assign({ learning: ({ context }) => context.step }),
               ],
@@ -897,6 +917,7 @@ export const coordinatorMachine = setup({
               states: {
                 ...whenDue('probeDue', 'evaluating'),
                 evaluating: {
+                  entry: { type: 'phase', params: 'probe' },
                   invoke: {
                     src: 'probe',
                     input: ({ context }) => ({ step: context.step, policyVersion: context.policyVersion }),
@@ -914,7 +935,7 @@ export const coordinatorMachine = setup({
               states: {
                 ...whenDue('checkpointDue', 'snapshot'),
                 snapshot: {
-                  entry: enqueueActions(({ self, enqueue }) => enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest)),
+                  entry: [{ type: 'phase', params: 'checkpoint' }, enqueueActions(({ self, enqueue }) => enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest))],
                   on: { 'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) } },
                 },
                 writing: {
@@ -947,7 +968,13 @@ export const coordinatorMachine = setup({
           onDone: {
             target: 'next',
             actions: [
-              ({ context: c }) => say(c, eventBody('step.finished', { durationMs: Math.max(0, c.clock() - c.stepStartedAt) })),
+              // the phases close when the step does, so they add up to its duration
+              enqueueActions(({ context: c, enqueue }) => {
+                const now = c.clock();
+                const closed = switchPhase(c, now, null);
+                enqueue.assign(closed);
+                enqueue(() => say(c, eventBody('step.finished', { durationMs: Math.max(0, now - c.stepStartedAt), phases: closed.phaseMs })));
+              }),
               'reportQueues',
             ],
           },

@@ -148,9 +148,20 @@ export const CheckpointSavedSchema = defineEvent('checkpoint.saved', {
   bytes: count.optional(),
 });
 
+/**
+ * Where a training step's time goes (`step.finished.phases`): rollouts (propose, learnability samples, solve),
+ * executor batches (validate, learnability grading, verify), buffer requests, TRR++ advantages, the optimizer step
+ * (learn; async: waiting for the update in flight), probe and checkpoint. Every moment of a step is in one phase.
+ */
+export const PHASES = ['propose', 'validate', 'learnability', 'learnabilityVerify', 'buffer', 'solve', 'verify', 'advantages', 'learn', 'probe', 'checkpoint'] as const;
+export type Phase = (typeof PHASES)[number];
+
 export const StepFinishedSchema = defineEvent('step.finished', {
   durationMs: ms.describe('step time from the injected clock'),
-  phases: z.record(z.string(), ms).optional().describe('time per phase (propose, validate, solve, learn, …)'),
+  phases: z
+    .partialRecord(z.enum(PHASES), ms)
+    .optional()
+    .describe('milliseconds per phase of the step (those it entered); they add up to durationMs (see PHASES)'),
 });
 
 export const RolloutDroppedSchema = defineEvent('rollout.dropped', {

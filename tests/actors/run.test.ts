@@ -77,6 +77,21 @@ describe('azr run scenarios/tiny.yaml', () => {
     expect(report.match(/^\| [024] \| [024] \| /gm)).toHaveLength(3);
   });
 
+  it('times the phases of every step: they add up to its duration, and report.md and the progress lines show them', () => {
+    const finished = ofType(readEvents(firstDir), 'step.finished');
+    expect(finished).toHaveLength(4);
+    for (const e of finished) {
+      const sum = Object.values(e.phases ?? {}).reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - e.durationMs)).toBeLessThan(1e-6 * Math.max(1, e.durationMs));
+      expect(e.phases?.learn).toBeGreaterThan(0);
+      expect(e.phases?.propose).toBeGreaterThan(0);
+    }
+    const report = readFileSync(path.join(firstDir, 'report.md'), 'utf8');
+    expect(report).toMatch(/## Where a step's time goes \(median over 4 steps; step \d+\.\d\d s\)/);
+    expect(report).toMatch(/^\| learn \| \d+ \| \d+% \|$/m);
+    expect(first.stderr).toMatch(/^step 4\/4 .* \d+\.\d s \([a-zA-Z]+ \d+%/m);
+  });
+
   it('uses the base directory baseModelDir names (what azr ablate groups its runs by)', async () => {
     const s = await loadRunScenario('scenarios/tiny.yaml');
     const { exclusion } = await scenarioProbeTasks(s);

@@ -35,7 +35,7 @@ function scriptedRun(): RunEvent[] {
   bus.emit(eventBody('learner.step', { loss: 0.8125, gradNorm: 1, entropy: 1.5, policyVersion: 1, tokensPerSecond: 100 }));
   bus.emit(eventBody('queue.depth', { queue: 'scored→learner', depth: 3, capacity: 8, credit: 2, stallMs: 4 }));
   bus.emit(eventBody('buffer.sizes', { sizes: { deduction: 5, abduction: 4, induction: 2 } }));
-  bus.emit(eventBody('step.finished', { durationMs: 10 }));
+  bus.emit(eventBody('step.finished', { durationMs: 1000, phases: { propose: 100, solve: 150, verify: 50, learn: 700 } }));
   bus.setStep(2);
   scored('solve', 'induction', 1);
   bus.emit(eventBody('probe.evaluated', { policyVersion: 2, tasks: 10, accuracy: { deduction: 0.6, abduction: 0.5, induction: 0.2, overall: 0.4 }, byTier: {} }));
@@ -79,8 +79,9 @@ describe('watch summary', () => {
     expect(block).toContain('valid 75%   learnable 50%   learnability 0.38   zero-advantage 25%');
     expect(block).toContain('probe 0.30 (d 0.50 · a 0.40 · i 0.10) at step 0, base 0.30');
     expect(block).toContain('queues scored→learner 3/8 credit 2');
+    expect(block).toContain('time 1.00 s at step 1: learn 70% · solve 15% · propose 10% · verify 5%');
     expect(line).toBe(
-      'step 1/2 | reward propose d+0.38 a – i – solve d – a+0.25 i – | valid 75% | probe 0.30 | loss 0.813 | queue scored→learner 3/8 credit 2',
+      'step 1/2 | reward propose d+0.38 a – i – solve d – a+0.25 i – | valid 75% | probe 0.30 | loss 0.813 | time 1.00 s at step 1: learn 70% · solve 15% · propose 10% | queue scored→learner 3/8 credit 2',
     );
     expect(renderSummary(state.summary, 40).every((l) => l.length <= 40)).toBe(true);
   });
@@ -149,7 +150,7 @@ describe('watch command', () => {
       'base model step 3/3 | loss 1.000 | probe 0.09',
       'base model built after 3/3 steps | probe 0.09',
     ]);
-    expect(lines[5]).toMatch(/^step 1\/4 \| reward propose d[+-]\d\.\d\d .* \| valid \d+% \| probe 0\.\d\d \| loss \d\.\d{3} \| queue /);
+    expect(lines[5]).toMatch(/^step 1\/4 \| reward propose d[+-]\d\.\d\d .* \| valid \d+% \| probe 0\.\d\d \| loss \d\.\d{3} \| time \d\.\d\d s at step 1: propose 38% · solve 38% · learn 25% \| queue /);
     expect(lines.at(-1)).toBe('run synthetic finished: completed after 4 steps');
     expect(out.text()).not.toContain('\x1b[');
     expect(err.text()).toContain('connected to');
@@ -167,7 +168,7 @@ describe('watch command', () => {
     // Assert
     expect(code).toBe(0);
     const text = out.text();
-    expect(text).toContain('\x1b[12A\r\x1b[0J'); // back over the 12-line block, then clear
+    expect(text).toContain("\x1b[13A\r\x1b[0J"); // back over the 13-line block, then clear
     const lastBlock = text.slice(text.lastIndexOf('\x1b[0J') + 4);
     expect(lastBlock).toContain('azr watch · synthetic · synthetic (sync, seed 1, backend none) · finished: completed');
     expect(lastBlock).toContain('step 5/5');

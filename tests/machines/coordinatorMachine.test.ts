@@ -585,3 +585,31 @@ describe('coordinatorMachine: async mode (overlapping rollouts and learning, bou
     expect(t.eventsOf('rollout.dropped')).toEqual([]);
   });
 });
+
+describe('coordinatorMachine: phase timings', () => {
+  it('step.finished carries the time of each phase it entered, and the phases add up to the step duration', async () => {
+    // Arrange: a learner that takes 500 ms and a probe that takes 100 ms (simulated), probe and checkpoint every 2 steps.
+    const clock = new SimulatedClock();
+    const learner = fakeLearner({ delayMs: 500, clock });
+    const probe = fakeProbe();
+    const slowProbe: ProbeEffect = { evaluate: async (input) => (await new Promise<void>((resolve) => clock.setTimeout(resolve, 100)), probe.evaluate(input)) };
+    const t = run({}, { learner, probe: slowProbe, checkpoint: fakeCheckpointStore(), clock });
+
+    // Act
+    await t.run({ tickMs: 10 });
+
+    // Assert
+    const finished = t.eventsOf('step.finished');
+    expect(finished.map((e) => e.step)).toEqual([1, 2, 3]);
+    for (const e of finished) {
+      const phases = e.phases!;
+      const total = Object.values(phases).reduce((a, b) => a + b, 0);
+      expect(total).toBeCloseTo(e.durationMs, 6);
+      for (const p of ['buffer', 'propose', 'validate', 'learnability', 'solve', 'verify', 'advantages', 'learn'] as const) expect(phases).toHaveProperty(p);
+      expect(phases.learn).toBeGreaterThanOrEqual(500);
+      expect(phases.probe !== undefined).toBe(e.step === 2); // probeEvery 2 (step 0's base probe is before any step)
+      expect(phases.checkpoint !== undefined).toBe(e.step === 2 || e.step === 3); // checkpointEvery 2, and the last
+    }
+    expect(finished.find((e) => e.step === 2)!.phases!.probe).toBeGreaterThanOrEqual(100);
+  });
+});

@@ -7,6 +7,20 @@ const ROLES = ['propose', 'solve'];
 const TASKS = ['deduction', 'abduction', 'induction'];
 const TASK_COLORS = { deduction: '#2563eb', abduction: '#db2777', induction: '#059669' };
 const QUEUE_COLORS = ['#4f46e5', '#ea580c', '#0891b2', '#65a30d', '#9333ea', '#ca8a04'];
+/** step.finished phases in stacking order (src/streams/events.ts PHASES), each with its colour. */
+const PHASE_COLORS = {
+  propose: '#4f46e5',
+  validate: '#818cf8',
+  learnability: '#0891b2',
+  learnabilityVerify: '#67e8f9',
+  buffer: '#a3a3a3',
+  solve: '#059669',
+  verify: '#6ee7b7',
+  advantages: '#ca8a04',
+  learn: '#dc2626',
+  probe: '#9333ea',
+  checkpoint: '#78716c',
+};
 const MAX_PROPOSALS = 15;
 const MAX_QUEUE_POINTS = 1200;
 const RENDER_EVERY_MS = 200;
@@ -34,6 +48,8 @@ const state = {
   probes: [],
   /** step → { loss, entropy } */
   learner: new Map(),
+  /** step → { durationMs, phases } (step.finished) */
+  stepTimes: new Map(),
   /** queue series keys, e.g. 'depth:scored→learner', 'credit:scored→learner' */
   queueSeries: [],
   queueLatest: new Map(),
@@ -82,6 +98,10 @@ function apply(e) {
       break;
     case 'health':
       state.health.set(e.step, e);
+      dirty.charts = true;
+      break;
+    case 'step.finished':
+      state.stepTimes.set(e.step, { durationMs: e.durationMs, phases: e.phases ?? {} });
       dirty.charts = true;
       break;
     case 'probe.evaluated':
@@ -143,7 +163,7 @@ function addQueuePoint(e) {
 // ---------------------------------------------------------------------------------------------------------------
 // Charts
 
-const charts = { rewards: null, valid: null, learnability: null, probe: null, learner: null, queues: null };
+const charts = { rewards: null, valid: null, learnability: null, probe: null, learner: null, phases: null, queues: null };
 
 const byStep = (map) => [...map.keys()].sort((a, b) => a - b);
 
@@ -231,6 +251,34 @@ function renderCharts() {
       ],
     },
   );
+  renderPhases();
+}
+
+/** Seconds per phase, stacked: series k is the sum of the first k phases, drawn largest first so each band shows. */
+function renderPhases() {
+  const steps = byStep(state.stepTimes);
+  const names = Object.keys(PHASE_COLORS).filter((p) => steps.some((s) => state.stepTimes.get(s).phases[p] !== undefined));
+  const other = steps.map((s) => {
+    const t = state.stepTimes.get(s);
+    const known = names.reduce((n, p) => n + (t.phases[p] ?? 0), 0);
+    return Math.max(0, t.durationMs - known) / 1000;
+  });
+  const stacked = [];
+  let below = other;
+  for (const p of names) {
+    below = steps.map((s, i) => below[i] + (state.stepTimes.get(s).phases[p] ?? 0) / 1000);
+    stacked.push({ p, values: below });
+  }
+  stacked.reverse();
+  const series = stacked.map(({ p }) => line(p, PHASE_COLORS[p], { fill: PHASE_COLORS[p], width: 1, paths: uPlot.paths.stepped({ align: 1 }) }));
+  const el = byId('chart-phases');
+  // the set of phases grows as a run enters new ones (probe, checkpoint): rebuild the chart then
+  if (charts.phases !== null && charts.phases.series.length !== series.length + 1) {
+    charts.phases.destroy();
+    charts.phases = null;
+    el.textContent = '';
+  }
+  setChart('phases', el, series, [steps, ...stacked.map((x) => x.values)], { axes: [{ label: 'step', size: 36, incrs: STEP_INCRS }, { size: 50, label: 's' }] });
 }
 
 function renderQueues() {
