@@ -598,7 +598,7 @@ export class Learner {
     let processed = 0;
     for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
       const local = policyGradients(this.model, this.reference, shard, this.trainable());
-      const gradNorm = this.applyGradients(local.grads);
+      const gradNorm = this.applyGradients(gradientArrays(local.grads, this.trainable()));
       perEpoch.push(epochMetrics(local.sums, shard.norms, this.config, this.reference !== null, gradNorm));
       processed += local.inputTokens;
     }
@@ -679,15 +679,14 @@ export class Learner {
     }
   }
 
-  /** The local gradients plus the workers' (in shard order), per parameter; the local tensors are disposed. */
-  private sumGradients(local: tf.NamedTensorMap, others: readonly { readonly grads: readonly Float32Array[] }[]): tf.NamedTensorMap {
-    const summed: tf.NamedTensorMap = {};
-    for (const [i, p] of this.model.params.entries()) {
-      const g = local[p.variable.name];
-      if (g === undefined) throw new Error(`no gradient for '${p.spec.name}'`);
-      summed[p.variable.name] = tf.tidy(() => others.reduce((acc: tf.Tensor, r) => tf.add(acc, tf.tensor(r.grads[i]!, g.shape, 'float32')), g));
-      g.dispose();
-    }
+  /** The local gradients (tensors, disposed here) plus the workers' (in shard order), per parameter. */
+  private sumGradients(local: tf.NamedTensorMap, others: readonly { readonly grads: readonly Float32Array[] }[]): Float32Array[] {
+    const summed = gradientArrays(local, this.trainable());
+    for (const r of others)
+      summed.forEach((g, i) => {
+        const o = r.grads[i]!;
+        for (let j = 0; j < g.length; j++) g[j] = (g[j] as number) + (o[j] as number);
+      });
     return summed;
   }
 
@@ -695,7 +694,7 @@ export class Learner {
   supervisedStep(batch: readonly SupervisedSample[]): SupervisedStepMetrics {
     const start = this.now();
     const local = supervisedGradients(this.model, batch, this.trainable());
-    const gradNorm = this.applyGradients(local.grads);
+    const gradNorm = this.applyGradients(gradientArrays(local.grads, this.trainable()));
     const seconds = (this.now() - start) / 1000;
     return { loss: local.loss, gradNorm, tokens: local.predicted, tokensPerSecond: seconds > 0 ? local.inputTokens / seconds : 0, seconds, step: this.step };
   }
@@ -737,21 +736,11 @@ export class Learner {
     return this.model.params.map((p) => p.variable);
   }
 
-  /** Clip, step, dispose; returns the pre-clip gradient norm. */
-  private applyGradients(grads: tf.NamedTensorMap): number {
-    const ordered = this.model.params.map((p) => {
-      const g = grads[p.variable.name];
-      if (g === undefined) throw new Error(`no gradient for '${p.spec.name}'`);
-      return g;
-    });
-    const { clipped, norm } = clipByGlobalNorm(ordered, this.config.maxGradNorm);
-    for (const g of ordered) g.dispose();
-    if (!Number.isFinite(norm)) {
-      for (const g of clipped) g.dispose();
-      throw new Error(`non-finite gradient norm (${norm}); the step was skipped`);
-    }
-    this.optimizer.apply(clipped);
-    for (const g of clipped) g.dispose();
+  /** Clip and step; returns the pre-clip gradient norm (a non-finite norm skips the step). */
+  private applyGradients(grads: readonly Float32Array[]): number {
+    const { scale, norm } = clipByGlobalNorm(grads, this.config.maxGradNorm);
+    if (!Number.isFinite(norm)) throw new Error(`non-finite gradient norm (${norm}); the step was skipped`);
+    this.optimizer.apply(grads, scale);
     return norm;
   }
 

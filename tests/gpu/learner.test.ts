@@ -200,7 +200,7 @@ describe('AdamW', () => {
     // reference
     const ref = { p: [[0.5, -1], [0.25, 2]], m: [[0, 0], [0, 0]], v: [[0, 0], [0, 0]] };
     grads.forEach((step, t) => {
-      opt.apply(step.map((g) => tf.tensor1d(g)));
+      opt.apply(step.map((g) => Float32Array.from(g)));
       step.forEach((g, i) => g.forEach((gj, j) => {
         const m = (ref.m[i]![j] = 0.9 * ref.m[i]![j]! + 0.1 * gj);
         const v = (ref.v[i]![j] = 0.99 * ref.v[i]![j]! + 0.01 * gj * gj);
@@ -215,11 +215,19 @@ describe('AdamW', () => {
     opt.dispose();
   });
 
-  it('clips by the global norm', () => {
-    const { clipped, norm } = clipByGlobalNorm([tf.tensor1d([3, 0]), tf.tensor1d([0, 4])], 1);
+  it('clips by the global norm: the factor that scales the gradients to it, applied inside the step', () => {
+    const grads = [Float32Array.from([3, 0]), Float32Array.from([0, 4])];
+    const { scale, norm } = clipByGlobalNorm(grads, 1);
     expect(norm).toBeCloseTo(5, 5);
-    expect(Array.from(clipped[0]!.dataSync())[0]).toBeCloseTo(0.6, 5);
-    expect(Array.from(clipped[1]!.dataSync())[1]).toBeCloseTo(0.8, 5);
+    expect(scale).toBeCloseTo(0.2, 5);
+    expect(clipByGlobalNorm(grads, 10).scale).toBe(1);
+    // a step with the factor equals a step on the scaled gradients
+    const spec: ParamSpec = { name: 'w', shape: [2], init: 'normal', decay: false };
+    const cfg = { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0 };
+    const [a, b] = [tf.variable(tf.tensor1d([1, 2])), tf.variable(tf.tensor1d([1, 2]))];
+    new AdamW([{ spec, variable: a }], cfg).apply([Float32Array.from([3, 4])], 0.2);
+    new AdamW([{ spec, variable: b }], cfg).apply([Float32Array.from([0.6, 0.8])]);
+    Array.from(a.dataSync()).forEach((x, j) => expect(x).toBeCloseTo(b.dataSync()[j]!, 6));
   });
 });
 
