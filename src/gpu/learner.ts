@@ -9,6 +9,8 @@
 // sequence's token mean), plus λ · (next-token cross-entropy on a supervised batch) when one is mixed in.
 // Then: gradients, global-norm clip at 1.0, one AdamW step. With PPO epochs = k the batch is re-scored and stepped k
 // times (k optimizer steps per call, the batch as one minibatch); otherwise exactly one step per call.
+// A batch is computed in length buckets (never padded to its longest row), and `…Parallel` steps split it across
+// gradient threads; both only change the float rounding of the same sums.
 
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
