@@ -53,6 +53,19 @@ export const TierWeightsSchema = z
   .refine((w) => w.easy + w.medium + w.hard > 0, { message: 'at least one tier needs a positive weight' })
   .describe('relative share of training programs per difficulty tier (operation count, as the probe tiers)');
 
+/** Gradient threads of a training loop (pretraining's, the self-play learner's): one declaration, `more` appended. */
+export function trainingThreads(more: string) {
+  return z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(2)
+    .describe(
+      `training threads: each batch is split across this many threads (the main one and threads − 1 workers), which compute gradients in parallel; 1 = the main thread alone. The result depends on it only through float rounding. ${more}`,
+    );
+}
+
 export const PretrainSectionSchema = z
   .strictObject({
     steps: z.number().int().min(1).default(2600).describe('optimizer steps: the budget knob (fewer steps = a deliberately weaker base); 2600 ≈ 5 minutes on 2 cores with 2 threads'),
@@ -88,13 +101,7 @@ export const PretrainSectionSchema = z
     chunkBatches: z.number().int().min(1).default(16).describe('training batches cut from one labelled chunk (sorted by length first, so batches pad little)'),
     prefetch: z.number().int().min(1).default(3).describe('labelled chunks kept ready ahead of the trainer (bounds memory and executor lead)'),
     workers: z.number().int().min(1).default(1).describe('executor worker threads labelling data and grading the probe'),
-    threads: z
-      .number()
-      .int()
-      .min(1)
-      .max(64)
-      .default(2)
-      .describe('training threads: each batch is split across this many threads (the main one and threads − 1 workers), which compute gradients in parallel; 1 = the main thread alone. The result depends on it only through float rounding, but the base cache keys it'),
+    threads: trainingThreads('The base cache keys it.'),
     probeEvery: z.number().int().min(0).default(0).describe('also evaluate the probe every this many steps (the learning curve); 0 = start and end only'),
   })
   .refine((p) => p.minLr <= p.lr, { message: 'pretrain.minLr must not exceed pretrain.lr' });

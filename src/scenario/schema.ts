@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 import type { CoordinatorConfigInput } from '../machines/config.js';
-import { ModelSectionSchema, PretrainSectionSchema } from './pretrainConfig.js';
+import { ModelSectionSchema, PretrainSectionSchema, trainingThreads } from './pretrainConfig.js';
 
 const TASK_TYPE = z.enum(['deduction', 'abduction', 'induction']);
 const positiveInt = z.number().int().min(1);
@@ -143,15 +143,7 @@ export const LearnerSectionSchema = z
     sftCoef: z.number().min(0).default(0).describe('λ of a supervised term on executor-labelled tasks (as pretraining) mixed into each step (paper: 0)'),
     sftBatch: positiveInt.default(16).describe('supervised sequences per step when sftCoef > 0'),
     aggregation: z.enum(['token-mean', 'sequence-mean']).default('token-mean').describe("how token losses combine: 'token-mean' (veRL) or 'sequence-mean'"),
-    threads: z
-      .number()
-      .int()
-      .min(1)
-      .max(64)
-      .default(2)
-      .describe(
-        'gradient threads: each step is split across this many threads (the main one and threads − 1 workers), which compute gradients in parallel; 1 = the main thread alone. The result depends on it only through float rounding (a sync run is deterministic for a given value)',
-      ),
+    threads: trainingThreads('A sync run is deterministic for a given value.'),
   })
   .describe('the optimizer step and its anchors (all off = the paper)');
 
