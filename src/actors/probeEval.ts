@@ -1,4 +1,5 @@
-// Probe evaluation: greedy, grammar-constrained solver answers for every held-out probe task, graded by the executor.
+// Probe evaluation: greedy, grammar-constrained solver answers for every held-out probe task, graded by the executor;
+// optionally also k answers sampled at the training temperature per task, for pass@k.
 //
 // deduction: the answer value equals the gold output; abduction: f(answer) equals the gold output (any such input);
 // induction: the answer program passes every hidden pair. An answer the grammar budget cut short is wrong.
@@ -6,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { programParams } from '../azr/tasks.js';
+import { passAtK } from '../azr/passAtK.js';
 import { parseProbeJsonl, TIERS, type ProbeTask, type Tier } from '../azr/probe.js';
 import { render } from '../azr/render.js';
 import { Rng } from '../azr/rng.js';
@@ -52,11 +54,23 @@ export interface ProbeAccuracy {
   readonly overall: number;
 }
 
+/** k answers per task sampled at the training temperature: unbiased pass@k (n = k) and the mean sampled pass@1. */
+export interface SampledProbe {
+  readonly k: number;
+  readonly temperature: number;
+  readonly passAtK: ProbeAccuracy;
+  readonly passAtKByTier: Readonly<Record<Tier, ProbeAccuracy>>;
+  readonly pass1: ProbeAccuracy;
+}
+
 /** The shape of the `probe.evaluated` event's payload, plus the per-task verdicts. */
 export interface ProbeReport {
   readonly tasks: number;
+  /** Greedy pass@1. */
   readonly accuracy: ProbeAccuracy;
   readonly byTier: Readonly<Record<Tier, ProbeAccuracy>>;
+  /** With `samples` > 0: the sampled figures. */
+  readonly sampled?: SampledProbe;
   /** Task id → correct. */
   readonly correct: Readonly<Record<string, boolean>>;
   /** Wall-clock seconds of decoding plus grading. */
@@ -66,49 +80,72 @@ export interface ProbeReport {
 /** A solver answer as source text (a value, an argument list, or a program), or null for no well-formed answer. */
 export type ProbeAnswer = string | null;
 
-function accuracyOf(tasks: readonly ProbeTask[], correct: ReadonlyMap<ProbeTask, boolean>): ProbeAccuracy {
-  const share = (ts: readonly ProbeTask[]) => (ts.length === 0 ? null : ts.filter((t) => correct.get(t) === true).length / ts.length);
+/** Mean score per type (null when the group has none of that type) and overall; a score is 0/1 or a pass@k. */
+function accuracyOf(tasks: readonly ProbeTask[], score: ReadonlyMap<ProbeTask, number | boolean>): ProbeAccuracy {
+  const share = (ts: readonly ProbeTask[]) => (ts.length === 0 ? null : ts.reduce((n, t) => n + Number(score.get(t) ?? 0), 0) / ts.length);
   const of = (type: TaskType) => share(tasks.filter((t) => t.task.type === type));
   return { deduction: of('deduction'), abduction: of('abduction'), induction: of('induction'), overall: share(tasks) ?? 0 };
 }
+
+/** Whether each answer (aligned with `tasks`, which may repeat) is right, graded through the executor. */
+async function gradeAnswers(sandbox: Sandbox, tasks: readonly ProbeTask[], answers: readonly ProbeAnswer[]): Promise<boolean[]> {
+  if (answers.length !== tasks.length) throw new RangeError(`${answers.length} answers for ${tasks.length} probe tasks`);
+  const correct = tasks.map(() => false);
+  const ded: { at: number; goldOutput: string; answer: string }[] = [];
+  const abd: { at: number; program: string; goldOutput: string; answerInput: string }[] = [];
+  const ind: { at: number; candidateProgram: string; hiddenPairs: { input: string; output: string }[] }[] = [];
+  tasks.forEach((t, i) => {
+    const a = answers[i];
+    if (a === null || a === undefined) return;
+    const task = t.task;
+    if (task.type === 'deduction') ded.push({ at: i, goldOutput: valueSource(task.output), answer: a });
+    else if (task.type === 'abduction') abd.push({ at: i, program: task.program, goldOutput: valueSource(task.output), answerInput: a });
+    else
+      ind.push({
+        at: i,
+        candidateProgram: a,
+        hiddenPairs: inductionSplit(task).hidden.map((h) => ({ input: h.input, output: valueSource(h.output) })),
+      });
+  });
+  const [d, ab, id] = await Promise.all([checkDeductions(sandbox, ded), checkAbductions(sandbox, abd), checkInductions(sandbox, ind)]);
+  ded.forEach((x, i) => (correct[x.at] = d[i]!.correct));
+  abd.forEach((x, i) => (correct[x.at] = ab[i]!.correct));
+  ind.forEach((x, i) => (correct[x.at] = id[i]!.passed));
+  return correct;
+}
+
+const byTierOf = (tasks: readonly ProbeTask[], score: ReadonlyMap<ProbeTask, number | boolean>): Record<Tier, ProbeAccuracy> =>
+  Object.fromEntries(TIERS.map((tier) => [tier, accuracyOf(tasks.filter((t) => t.tier === tier), score)])) as Record<Tier, ProbeAccuracy>;
 
 /**
  * Grades answers (aligned with `tasks`) through the executor. Answers are source text, so scripted answer sets
  * and model outputs are graded by exactly the same path.
  */
 export async function gradeProbe(sandbox: Sandbox, tasks: readonly ProbeTask[], answers: readonly ProbeAnswer[], seconds = 0): Promise<ProbeReport> {
-  if (answers.length !== tasks.length) throw new RangeError(`${answers.length} answers for ${tasks.length} probe tasks`);
   const started = performance.now();
-  const correct = new Map<ProbeTask, boolean>();
-  const ded: { at: ProbeTask; goldOutput: string; answer: string }[] = [];
-  const abd: { at: ProbeTask; program: string; goldOutput: string; answerInput: string }[] = [];
-  const ind: { at: ProbeTask; candidateProgram: string; hiddenPairs: { input: string; output: string }[] }[] = [];
-  tasks.forEach((t, i) => {
-    const a = answers[i];
-    correct.set(t, false);
-    if (a === null || a === undefined) return;
-    const task = t.task;
-    if (task.type === 'deduction') ded.push({ at: t, goldOutput: valueSource(task.output), answer: a });
-    else if (task.type === 'abduction') abd.push({ at: t, program: task.program, goldOutput: valueSource(task.output), answerInput: a });
-    else
-      ind.push({
-        at: t,
-        candidateProgram: a,
-        hiddenPairs: inductionSplit(task).hidden.map((h) => ({ input: h.input, output: valueSource(h.output) })),
-      });
-  });
-  const [d, ab, id] = await Promise.all([checkDeductions(sandbox, ded), checkAbductions(sandbox, abd), checkInductions(sandbox, ind)]);
-  ded.forEach((x, i) => correct.set(x.at, d[i]!.correct));
-  abd.forEach((x, i) => correct.set(x.at, ab[i]!.correct));
-  ind.forEach((x, i) => correct.set(x.at, id[i]!.passed));
-  const byTier = Object.fromEntries(TIERS.map((tier) => [tier, accuracyOf(tasks.filter((t) => t.tier === tier), correct)])) as Record<Tier, ProbeAccuracy>;
+  const verdicts = await gradeAnswers(sandbox, tasks, answers);
+  const correct = new Map(tasks.map((t, i) => [t, verdicts[i]!]));
   return {
     tasks: tasks.length,
     accuracy: accuracyOf(tasks, correct),
-    byTier,
+    byTier: byTierOf(tasks, correct),
     correct: Object.fromEntries(tasks.map((t) => [t.id, correct.get(t) === true])),
     seconds: seconds + (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * pass@k of k sampled answer sets (`samples[j][i]`: sample j's answer to task i), with n = k (Chen et al.'s
+ * estimator, src/azr/passAtK.ts), and the mean sampled pass@1.
+ */
+export async function gradeSampledProbe(sandbox: Sandbox, tasks: readonly ProbeTask[], samples: readonly (readonly ProbeAnswer[])[], temperature: number): Promise<SampledProbe> {
+  const k = samples.length;
+  if (k === 0) throw new RangeError('pass@k needs at least one sample per task');
+  const verdicts = await gradeAnswers(sandbox, samples.flatMap(() => tasks), samples.flat());
+  const hits = tasks.map((_, i) => samples.reduce((n, _s, j) => n + (verdicts[j * tasks.length + i] ? 1 : 0), 0));
+  const atK = new Map(tasks.map((t, i) => [t, passAtK(k, hits[i]!, k)]));
+  const at1 = new Map(tasks.map((t, i) => [t, hits[i]! / k]));
+  return { k, temperature, passAtK: accuracyOf(tasks, atK), passAtKByTier: byTierOf(tasks, atK), pass1: accuracyOf(tasks, at1) };
 }
 
 /** The gold answer of a probe task as source text (the oracle: grades 100%). */
@@ -147,8 +184,11 @@ export class ProbeEvaluator {
     return new ProbeEvaluator(tasks, sandbox, config, sessions, options.batchSize ?? 128);
   }
 
-  /** Greedy answers of `policy` (a tfjs model, or weights for the onnxruntime engine), as source text. */
-  async answers(policy: Gpt | Weights): Promise<ProbeAnswer[]> {
+  /**
+   * Answers of `policy` (a tfjs model, or weights for the onnxruntime engine), as source text: greedy, or sampled at
+   * `temperature` with the draws of `rng`.
+   */
+  async answers(policy: Gpt | Weights, sampling: { temperature: number; rng: Rng } | null = null): Promise<ProbeAnswer[]> {
     let decoder: IncrementalDecoder;
     if (this.sessions !== null) decoder = new OrtDecoder(this.sessions, this.config, 'readWeights' in policy ? policy.readWeights() : policy);
     else {
@@ -156,7 +196,7 @@ export class ProbeEvaluator {
       decoder = new TfjsDecoder(policy);
     }
     const out: ProbeAnswer[] = new Array(this.prompts.length).fill(null);
-    const rng = new Rng('probe'); // greedy decoding draws nothing; the sampler wants a source anyway
+    const rng = sampling?.rng ?? new Rng('probe'); // greedy decoding draws nothing; the sampler wants a source anyway
     try {
       for (let s = 0; s < this.order.length; s += this.batchSize) {
         const idx = this.order.slice(s, s + this.batchSize);
@@ -165,7 +205,7 @@ export class ProbeEvaluator {
           const constraint = answerConstraint(p.encoded, p.budget); // a fresh automaton per evaluation
           return { prompt: p.encoded.tokens, constraint, maxNewTokens: p.budget + 1 };
         });
-        const completions = await decode(decoder, requests, { rng, temperature: 0, maxNewTokens: 64, recordMasks: false });
+        const completions = await decode(decoder, requests, { rng: rng.split(`batch${s}`), temperature: sampling?.temperature ?? 0, maxNewTokens: 64, recordMasks: false });
         idx.forEach((i, k) => {
           const c = completions[k]!;
           if (c.stop !== 'constraint') return;
@@ -186,11 +226,16 @@ export class ProbeEvaluator {
     return out;
   }
 
-  /** Decode and grade. */
-  async evaluate(policy: Gpt | Weights): Promise<ProbeReport> {
+  /** Decode and grade: greedy, and with `samples.k` > 0 also k sampled answers per task (sample j draws from `rng.split('sample' + j)`). */
+  async evaluate(policy: Gpt | Weights, samples: { k: number; temperature: number; rng: Rng } | null = null): Promise<ProbeReport> {
     const started = performance.now();
     const answers = await this.answers(policy);
-    return gradeProbe(this.sandbox, this.tasks, answers, (performance.now() - started) / 1000);
+    const greedy = await gradeProbe(this.sandbox, this.tasks, answers, (performance.now() - started) / 1000);
+    if (samples === null || samples.k === 0) return greedy;
+    const sets: ProbeAnswer[][] = [];
+    for (let j = 0; j < samples.k; j++) sets.push(await this.answers(policy, { temperature: samples.temperature, rng: samples.rng.split(`sample${j}`) }));
+    const sampled = await gradeSampledProbe(this.sandbox, this.tasks, sets, samples.temperature);
+    return { ...greedy, sampled, seconds: (performance.now() - started) / 1000 };
   }
 
   async release(): Promise<void> {

@@ -36,6 +36,8 @@ export interface ProbePoint {
   deduction: number | null;
   abduction: number | null;
   induction: number | null;
+  /** Sampled pass@k (overall) and its k, when the probe sampled. */
+  passAtK: { k: number; overall: number } | null;
 }
 
 const emptyDigest = (step: number): StepDigest => ({
@@ -97,7 +99,12 @@ export class RunDigest {
         d.entropy = e.entropy;
         break;
       case 'probe.evaluated':
-        this.probes.push({ step: e.step, policyVersion: e.policyVersion, ...e.accuracy });
+        this.probes.push({
+          step: e.step,
+          policyVersion: e.policyVersion,
+          ...e.accuracy,
+          passAtK: e.sampled !== undefined ? { k: e.sampled.k, overall: e.sampled.passAtK.overall } : null,
+        });
         d.probe = e.accuracy.overall;
         break;
       case 'error':

@@ -41,8 +41,13 @@ export function renderReport(r: ReportInput): string {
       `- probe overall ${pct(first.overall)} (base, before self-play) → ${pct(last.overall)} at step ${last.step} (${delta >= 0 ? '+' : ''}${delta.toFixed(1)} points; lowest ${pct(worst)})`,
     );
   }
-  lines.push('', '## Probe curve', '', '| step | policy version | overall | deduction | abduction | induction |', '|---:|---:|---:|---:|---:|---:|');
-  for (const p of r.probes) lines.push(`| ${p.step} | ${p.policyVersion} | ${pct(p.overall)} | ${pct(p.deduction)} | ${pct(p.abduction)} | ${pct(p.induction)} |`);
+  const k = r.probes.find((p) => p.passAtK !== null)?.passAtK?.k;
+  lines.push('', '## Probe curve', '', `Greedy pass@1${k !== undefined ? `, and pass@${k} from ${k} samples per task at the training temperature` : ''}.`, '');
+  lines.push(`| step | policy version | overall | deduction | abduction | induction |${k !== undefined ? ` pass@${k} |` : ''}`, `|---:|---:|---:|---:|---:|---:|${k !== undefined ? '---:|' : ''}`);
+  for (const p of r.probes)
+    lines.push(
+      `| ${p.step} | ${p.policyVersion} | ${pct(p.overall)} | ${pct(p.deduction)} | ${pct(p.abduction)} | ${pct(p.induction)} |${k !== undefined ? ` ${pct(p.passAtK?.overall)} |` : ''}`,
+    );
   const half = r.digests.slice(Math.floor(r.digests.length / 2));
   lines.push('', `## Collapse signals (mean over the second half: steps ${half[0]?.step ?? '–'}–${half[half.length - 1]?.step ?? '–'})`, '');
   lines.push('| valid | learnable | zero-advantage groups | input-ignoring | mean learnability | distinct programs |', '|---:|---:|---:|---:|---:|---:|');

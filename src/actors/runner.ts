@@ -347,11 +347,14 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     if (sft) cleanups.push(() => sft.drain());
 
     // ---- the effects and the coordinator ---------------------------------------------------------------------------
+    // the samples of step t's probe draw from one stream per step, so a resumed run samples the same
+    const probeRng = rootRng.split('probe-samples');
     const probe: ProbeEffect = {
-      async evaluate() {
+      async evaluate({ step }) {
         const latest = board.latest()!;
-        const r = await evaluator.evaluate(latest.weights);
-        return { tasks: r.tasks, accuracy: r.accuracy, byTier: r.byTier };
+        const samples = s.probe.samples > 0 ? { k: s.probe.samples, temperature: s.selfPlay.temperature, rng: probeRng.split(`step${step}`) } : null;
+        const r = await evaluator.evaluate(latest.weights, samples);
+        return { tasks: r.tasks, accuracy: r.accuracy, byTier: r.byTier, ...(r.sampled !== undefined ? { sampled: r.sampled } : {}) };
       },
     };
     const checkpoints = new CheckpointStore({ runDir, learner, flush: () => log.flush(), keep: s.run.keepCheckpoints });

@@ -21,3 +21,4 @@ export * from './trr.js';
 export * from './buffer.js';
 export * from './seeds.js';
 export * from './probe.js';
+export * from './passAtK.js';

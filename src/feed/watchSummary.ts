@@ -35,7 +35,16 @@ export interface WatchSummary {
   learnableShare: number | null;
   meanLearnability: number | null;
   zeroAdvantageShare: number | null;
-  probe: { step: number; policyVersion: number; overall: number; deduction: number | null; abduction: number | null; induction: number | null } | null;
+  probe: {
+    step: number;
+    policyVersion: number;
+    overall: number;
+    deduction: number | null;
+    abduction: number | null;
+    induction: number | null;
+    /** Sampled pass@k (overall) and its k, when the probe sampled. */
+    passAtK: { k: number; overall: number } | null;
+  } | null;
   /** The first probe's overall accuracy: the base model. */
   baseProbe: number | null;
   loss: number | null;
@@ -139,7 +148,7 @@ export class WatchState {
           s.policyVersion = e.policyVersion;
           break;
         case 'probe.evaluated':
-          s.probe = { step: e.step, policyVersion: e.policyVersion, ...e.accuracy };
+          s.probe = { step: e.step, policyVersion: e.policyVersion, ...e.accuracy, passAtK: e.sampled !== undefined ? { k: e.sampled.k, overall: e.sampled.passAtK.overall } : null };
           s.baseProbe ??= e.accuracy.overall;
           break;
         case 'buffer.sizes':
@@ -210,7 +219,8 @@ function probeText(s: WatchSummary): string {
   const p = s.probe;
   if (p === null) return 'probe –';
   const parts = TASK_TYPES.map((t) => `${TASK_LETTER[t]} ${num(p[t])}`).join(' · ');
-  return `probe ${num(p.overall)} (${parts}) at step ${p.step}${s.baseProbe !== null ? `, base ${num(s.baseProbe)}` : ''}`;
+  const atK = p.passAtK !== null ? `, pass@${p.passAtK.k} ${num(p.passAtK.overall)}` : '';
+  return `probe ${num(p.overall)} (${parts})${atK} at step ${p.step}${s.baseProbe !== null ? `, base ${num(s.baseProbe)}` : ''}`;
 }
 
 function queueText(name: string, q: QueueSummary): string {

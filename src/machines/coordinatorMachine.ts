@@ -231,7 +231,13 @@ function checkFailures(results: readonly CheckResult[], type: TaskType): RunEven
 }
 
 function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
-  return eventBody('probe.evaluated', { policyVersion: c.policyVersion, tasks: result.tasks, accuracy: result.accuracy, byTier: result.byTier });
+  return eventBody('probe.evaluated', {
+    policyVersion: c.policyVersion,
+    tasks: result.tasks,
+    accuracy: result.accuracy,
+    byTier: result.byTier,
+    ...(result.sampled !== undefined ? { sampled: result.sampled } : {}),
+  });
 }
 
 function solverViewOf(type: TaskType, d: DrawnTask) {

@@ -215,11 +215,20 @@ export interface ProbeAccuracy {
 
 export interface ProbeResult {
   readonly tasks: number;
+  /** Greedy pass@1. */
   readonly accuracy: ProbeAccuracy;
   readonly byTier: Readonly<Record<string, ProbeAccuracy>>;
+  /** k answers per task sampled at the training temperature: unbiased pass@k and the mean sampled pass@1. */
+  readonly sampled?: {
+    readonly k: number;
+    readonly temperature: number;
+    readonly passAtK: ProbeAccuracy;
+    readonly passAtKByTier: Readonly<Record<string, ProbeAccuracy>>;
+    readonly pass1: ProbeAccuracy;
+  };
 }
 
-/** Greedy evaluation of the current policy on the held-out probe set. */
+/** Evaluation of the current policy on the held-out probe set: greedy, and optionally k samples per task. */
 export interface ProbeEffect {
   evaluate(input: { readonly step: number; readonly policyVersion: number }): Promise<ProbeResult>;
 }

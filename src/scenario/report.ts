@@ -1,7 +1,8 @@
 // The comparison of runs (`azr ablate`'s end, `azr report`): per-run summaries and per-variant mean ± std, recomputed from events.jsonl only.
 //
 // Definitions (each from the run's events.jsonl; the variant is the run's scenario name, the seed its scenario seed):
-//   final probe accuracy  the last probe.evaluated event's accuracy (per task type and overall)
+//   final probe accuracy  the last probe.evaluated event's accuracy (greedy pass@1, per task type and overall)
+//   final pass@k          that event's sampled pass@k, overall (when the probe sampled: probe.samples = k > 0)
 //   valid-proposal rate   valid / all proposal.validated events of training steps (step ≥ 1; seeding excluded)
 //   mean learnability     mean of `learnability` over those proposals that have one
 //   steps                 the last run.finished event's `steps` (else the last learner.step's step)
@@ -28,6 +29,8 @@ export interface RunSummary {
   readonly steps: number;
   readonly finalStep: number | null;
   readonly final: Accuracy;
+  /** The last probe's sampled pass@k (overall) and its k; null when the probe did not sample. */
+  readonly finalPassAtK: { readonly k: number; readonly overall: number } | null;
   readonly validRate: number | null;
   readonly meanLearnability: number | null;
   readonly secondsPerStep: number | null;
@@ -55,6 +58,7 @@ export function summarizeEvents(events: readonly RunEvent[], runDir: string): Ru
   let finished: Extract<RunEvent, { type: 'run.finished' }> | null = null;
   let lastLearn: number | null = null;
   const probes: ({ step: number } & Accuracy)[] = [];
+  let lastProbe: Extract<RunEvent, { type: 'probe.evaluated' }> | null = null;
   const perStep = new Map<number, { valid: number; all: number }>();
   const learn: number[] = [];
   const durations: number[] = [];
@@ -62,7 +66,10 @@ export function summarizeEvents(events: readonly RunEvent[], runDir: string): Ru
     if (e.type === 'run.finished') finished = e;
     else if (e.type === 'learner.step') lastLearn = e.step;
     else if (e.type === 'step.finished') durations.push(e.durationMs);
-    else if (e.type === 'probe.evaluated') probes.push({ step: e.step, ...e.accuracy });
+    else if (e.type === 'probe.evaluated') {
+      probes.push({ step: e.step, ...e.accuracy });
+      lastProbe = e;
+    }
     else if (e.type === 'proposal.validated' && e.step >= 1) {
       const c = perStep.get(e.step) ?? { valid: 0, all: 0 };
       c.all++;
@@ -89,6 +96,7 @@ export function summarizeEvents(events: readonly RunEvent[], runDir: string): Ru
       abduction: last?.abduction ?? null,
       induction: last?.induction ?? null,
     },
+    finalPassAtK: lastProbe?.sampled !== undefined ? { k: lastProbe.sampled.k, overall: lastProbe.sampled.passAtK.overall } : null,
     validRate: all === 0 ? null : counts.reduce((a, c) => a + c.valid, 0) / all,
     meanLearnability: mean(learn),
     secondsPerStep: sPerStep === null ? null : sPerStep / 1000,
@@ -135,6 +143,9 @@ export interface VariantSummary {
   readonly description?: string;
   readonly runs: readonly RunSummary[];
   readonly final: Record<TaskKey, Stat>;
+  /** Final sampled pass@k (overall) over seeds, and the k (null when the runs did not sample, or used different k). */
+  readonly passAtK: Stat;
+  readonly passAtKK: number | null;
   readonly validRate: Stat;
   readonly meanLearnability: Stat;
   readonly steps: Stat;
@@ -151,6 +162,8 @@ export function summarizeVariants(runs: readonly RunSummary[], order: readonly s
       ...(descriptions[variant] !== undefined ? { description: descriptions[variant] } : {}),
       runs: rs,
       final: Object.fromEntries(TASK_KEYS.map((k) => [k, stat(rs.map((r) => r.final[k]))])) as Record<TaskKey, Stat>,
+      passAtK: stat(rs.map((r) => r.finalPassAtK?.overall ?? null)),
+      passAtKK: new Set(rs.map((r) => r.finalPassAtK?.k ?? null)).size === 1 ? (rs[0]?.finalPassAtK?.k ?? null) : null,
       validRate: stat(rs.map((r) => r.validRate)),
       meanLearnability: stat(rs.map((r) => r.meanLearnability)),
       steps: stat(rs.map((r) => r.steps)),
@@ -208,9 +221,24 @@ export const RESULTS_COLUMNS = [
   'steps_mean',
   'seconds_per_step_mean',
   'seconds_per_step_std',
+  'pass_at_k',
+  'pass_at_k_mean',
+  'pass_at_k_std',
 ] as const;
 
-export const RUNS_COLUMNS = ['variant', 'seed', 'reason', 'steps', ...TASK_KEYS.map((k) => `final_${k}`), 'valid_rate', 'learnability', 'seconds_per_step', 'run_dir'] as const;
+export const RUNS_COLUMNS = [
+  'variant',
+  'seed',
+  'reason',
+  'steps',
+  ...TASK_KEYS.map((k) => `final_${k}`),
+  'valid_rate',
+  'learnability',
+  'seconds_per_step',
+  'pass_at_k',
+  'final_pass_at_k',
+  'run_dir',
+] as const;
 
 const cell = (x: number | string | null | undefined): string => (x === null || x === undefined ? '' : String(x));
 
@@ -228,6 +256,9 @@ export function resultsCsv(variants: readonly VariantSummary[]): string {
       v.steps.mean,
       v.secondsPerStep.mean,
       v.secondsPerStep.std,
+      v.passAtKK,
+      v.passAtK.mean,
+      v.passAtK.std,
     ]
       .map(cell)
       .join(','),
@@ -238,7 +269,19 @@ export function resultsCsv(variants: readonly VariantSummary[]): string {
 /** runs.csv: one row per run. */
 export function runsCsv(runs: readonly RunSummary[]): string {
   const rows = runs.map((r) =>
-    [r.variant, r.seed, r.reason ?? 'unfinished', r.steps, ...TASK_KEYS.map((k) => r.final[k]), r.validRate, r.meanLearnability, r.secondsPerStep, JSON.stringify(r.runDir)]
+    [
+      r.variant,
+      r.seed,
+      r.reason ?? 'unfinished',
+      r.steps,
+      ...TASK_KEYS.map((k) => r.final[k]),
+      r.validRate,
+      r.meanLearnability,
+      r.secondsPerStep,
+      r.finalPassAtK?.k,
+      r.finalPassAtK?.overall,
+      JSON.stringify(r.runDir),
+    ]
       .map(cell)
       .join(','),
   );
@@ -263,14 +306,15 @@ export function renderComparison(variants: readonly VariantSummary[], t: Compari
   lines.push(
     '## Results',
     '',
-    'Final probe accuracy (%, the last probe of each run), mean ± sample std over seeds; valid proposals (%) and mean learnability over the training steps; wall time per step.',
+    'Final probe accuracy (%, greedy pass@1 at the last probe of each run; pass@k from k samples at the training temperature), mean ± sample std over seeds; valid proposals (%) and mean learnability over the training steps; wall time per step.',
     '',
-    '| variant | seeds | overall | deduction | abduction | induction | valid proposals | mean learnability | steps | s / step |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| variant | seeds | overall | pass@k | deduction | abduction | induction | valid proposals | mean learnability | steps | s / step |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const v of variants)
     lines.push(
-      `| ${v.variant} | ${v.runs.length} | ${pctStat(v.final.overall)} | ${pctStat(v.final.deduction)} | ${pctStat(v.final.abduction)} | ${pctStat(v.final.induction)} | ` +
+      `| ${v.variant} | ${v.runs.length} | ${pctStat(v.final.overall)} | ${v.passAtK.mean === null ? '–' : `${pctStat(v.passAtK)}${v.passAtKK !== null ? ` (k=${v.passAtKK})` : ''}`} | ` +
+        `${pctStat(v.final.deduction)} | ${pctStat(v.final.abduction)} | ${pctStat(v.final.induction)} | ` +
         `${pctStat(v.validRate)} | ${numStat(v.meanLearnability, 3)} | ${v.steps.std === 0 ? numStat({ ...v.steps, n: 1 }, 0) : numStat(v.steps, 1)} | ${numStat(v.secondsPerStep, 2)} |`,
     );
   if (variants.some((v) => v.description)) {

@@ -162,8 +162,15 @@ export const ProbeSectionSchema = z
   .strictObject({
     file: z.string().min(1).nullable().default(null).describe('probe set JSONL; null = scenarios/probe.jsonl'),
     stride: positiveInt.default(1).describe('evaluate every stride-th probe task (1 = all; a smaller probe for quick scenarios)'),
+    samples: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(8)
+      .describe('k: answers sampled per task at the training temperature besides the greedy one, for pass@k (0 = greedy only)'),
   })
-  .describe('the held-out probe (greedy, graded by the executor)');
+  .describe('the held-out probe (greedy pass@1 and sampled pass@k, graded by the executor)');
 
 export const RunSectionSchema = z
   .strictObject({

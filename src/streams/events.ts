@@ -138,8 +138,18 @@ export const QueueDepthSchema = defineEvent('queue.depth', {
 export const ProbeEvaluatedSchema = defineEvent('probe.evaluated', {
   policyVersion: version,
   tasks: count.describe('probe tasks evaluated'),
-  accuracy: perTaskAccuracy.describe('accuracy per task type and overall'),
+  accuracy: perTaskAccuracy.describe('greedy pass@1 per task type and overall'),
   byTier: z.record(z.string(), perTaskAccuracy).describe('the same, per difficulty tier'),
+  sampled: z
+    .strictObject({
+      k: count.min(1).describe('answers sampled per task'),
+      temperature: z.number().positive().describe('the sampling temperature (the training one)'),
+      passAtK: perTaskAccuracy.describe('unbiased pass@k from the k samples (Chen et al. 2021), per task type and overall'),
+      passAtKByTier: z.record(z.string(), perTaskAccuracy).describe('the same, per difficulty tier'),
+      pass1: perTaskAccuracy.describe('mean sampled pass@1 (correct samples / k)'),
+    })
+    .optional()
+    .describe('present when the probe samples (probe.samples > 0)'),
 });
 
 export const CheckpointSavedSchema = defineEvent('checkpoint.saved', {

@@ -12,7 +12,7 @@ import { Gpt, type GptConfig } from '../../src/gpu/model.js';
 import { solverPrompt, supervisedExample, tokenizer } from '../../src/gpu/tokenizer.js';
 import { lex } from '../../src/azr/lex.js';
 import { valueLexemes } from '../../src/azr/value.js';
-import { goldAnswer, gradeProbe, loadProbeTasks, ProbeEvaluator, type ProbeAnswer } from '../../src/actors/probeEval.js';
+import { goldAnswer, gradeProbe, gradeSampledProbe, loadProbeTasks, ProbeEvaluator, type ProbeAnswer } from '../../src/actors/probeEval.js';
 import { SandboxPool } from '../../src/sandbox/index.js';
 
 let pool: SandboxPool;
@@ -77,6 +77,31 @@ describe('grading', () => {
   });
 });
 
+describe('pass@k from sampled answers', () => {
+  it('counts a task as passed at k when any of its k samples is right, and pass@1 as the share of right samples', async () => {
+    // Arrange: 4 samples per task; task i gets the gold answer in (i mod 3) of them (0, 1 or 2 of 4)
+    const k = 4;
+    const samples: ProbeAnswer[][] = Array.from({ length: k }, (_, j) => tasks.map((t, i) => (j < i % 3 ? goldAnswer(t) : wrongAnswer(t))));
+    // Act
+    const r = await gradeSampledProbe(pool, tasks, samples, 1);
+    // Assert: two thirds of the tasks have a right sample; the mean right share is (0 + 1/4 + 2/4) / 3
+    const tasksWith = tasks.filter((_, i) => i % 3 > 0).length / tasks.length;
+    expect(r.k).toBe(4);
+    expect(r.passAtK.overall).toBeCloseTo(tasksWith, 10);
+    expect(r.pass1.overall).toBeCloseTo(tasks.reduce((n, _t, i) => n + (i % 3) / k, 0) / tasks.length, 10);
+    for (const tier of ['easy', 'medium', 'hard'] as const) expect(r.passAtKByTier[tier].overall).toBeGreaterThan(0.6);
+  });
+
+  it('is 100% with the gold answer in one sample only, 0% with none', async () => {
+    const few = tasks.slice(0, 40);
+    const oneRight = await gradeSampledProbe(pool, few, [few.map(wrongAnswer), few.map(goldAnswer), few.map(() => null)], 1);
+    expect(oneRight.passAtK.overall).toBe(1);
+    expect(oneRight.pass1.overall).toBeCloseTo(1 / 3, 10);
+    const none = await gradeSampledProbe(pool, few, [few.map(wrongAnswer), few.map(() => null)], 1);
+    expect(none.passAtK.overall).toBe(0);
+  });
+});
+
 describe('a real model', () => {
   const config: GptConfig = { vocabSize: tokenizer.vocabSize, contextLength: 192, layers: 1, width: 32, heads: 2 };
 
@@ -110,6 +135,13 @@ describe('a real model', () => {
       expect(trainedTfjs).toEqual(await ort.answers(model.readWeights()));
       expect(before.accuracy.overall).toBeLessThan(1);
       expect(await tfjs.answers(fresh)).toEqual(await ort.answers(fresh));
+      // sampled: k answer sets drawn from the given stream (the same stream, the same samples), pass@k ≥ greedy here
+      const rng = new Rng('samples');
+      const sampled = await ort.evaluate(model, { k: 3, temperature: 1, rng });
+      expect(sampled.sampled?.k).toBe(3);
+      expect(sampled.accuracy).toEqual(trained.accuracy);
+      expect(sampled.sampled!.passAtK.overall).toBeGreaterThanOrEqual(sampled.sampled!.pass1.overall);
+      expect((await ort.evaluate(model, { k: 3, temperature: 1, rng })).sampled).toEqual(sampled.sampled);
     } finally {
       learner.dispose();
       model.dispose();

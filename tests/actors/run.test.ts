@@ -60,6 +60,11 @@ describe('azr run scenarios/tiny.yaml', () => {
     expect(events[events.length - 1]).toMatchObject({ type: 'run.finished', reason: 'completed', steps: 4 });
     expect(invariantViolations(events, 4)).toEqual([]);
     expect(ofType(events, 'probe.evaluated').map((e) => e.step)).toEqual([0, 2, 4]);
+    // tiny.yaml samples 2 answers per probe task: pass@2 is at least the mean sampled pass@1
+    for (const p of ofType(events, 'probe.evaluated')) {
+      expect(p.sampled).toMatchObject({ k: 2, temperature: 1 });
+      expect(p.sampled!.passAtK.overall).toBeGreaterThanOrEqual(p.sampled!.pass1.overall);
+    }
     expect(ofType(events, 'checkpoint.saved').map((e) => [e.step, e.path])).toEqual([
       [2, 'checkpoints/step-2'],
       [4, 'checkpoints/step-4'],
@@ -74,6 +79,7 @@ describe('azr run scenarios/tiny.yaml', () => {
     expect(lines.slice(1).map((l) => Number(l.split(',')[0]))).toEqual([0, 1, 2, 3, 4]);
     const report = readFileSync(path.join(firstDir, 'report.md'), 'utf8');
     expect(report).toContain('## Probe curve');
+    expect(report).toContain('| step | policy version | overall | deduction | abduction | induction | pass@2 |');
     expect(report.match(/^\| [024] \| [024] \| /gm)).toHaveLength(3);
   });
 

@@ -105,7 +105,7 @@ function apply(e) {
       dirty.charts = true;
       break;
     case 'probe.evaluated':
-      state.probes.push({ step: e.step, accuracy: e.accuracy });
+      state.probes.push({ step: e.step, accuracy: e.accuracy, passAtK: e.sampled?.passAtK.overall ?? null, k: e.sampled?.k ?? null });
       dirty.charts = true;
       break;
     case 'buffer.sizes':
@@ -231,8 +231,12 @@ function renderCharts() {
   setChart(
     'probe',
     byId('chart-probe'),
-    [line('overall', '#111827', { width: 3 }), ...TASKS.map((t) => line(t, TASK_COLORS[t]))],
-    [probeSteps, state.probes.map((p) => p.accuracy.overall), ...TASKS.map((t) => state.probes.map((p) => p.accuracy[t]))],
+    [
+      line('overall', '#111827', { width: 3 }),
+      ...TASKS.map((t) => line(t, TASK_COLORS[t])),
+      line(`pass@${state.probes.find((p) => p.k !== null)?.k ?? 'k'} overall`, '#111827', { dash: [6, 4], width: 2 }),
+    ],
+    [probeSteps, state.probes.map((p) => p.accuracy.overall), ...TASKS.map((t) => state.probes.map((p) => p.accuracy[t])), state.probes.map((p) => p.passAtK)],
     { scales: { y: { range: [0, 1] } } },
   );
 
