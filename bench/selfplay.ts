@@ -164,7 +164,7 @@ export async function main(args: string[]): Promise<void> {
         : null;
     try {
       // every step's calls, in the run's order (the executor's random inputs are drawn in that order)
-      const executor = new ExecutorService(pool, { rejectInputIgnoring: scenario.executor.rejectInputIgnoring, rng: new Rng(scenario.seed).split('executor-inputs') });
+      const executor = new ExecutorService(pool, { ...scenario.executor, rng: new Rng(scenario.seed).split('executor-inputs') });
       const isolated = new Map<number, { rollout: number; executor: number; tokens: number }>();
       for (const [step, w] of [...work.entries()].sort((a, b) => a[0] - b[0])) {
         let rolloutMs = 0;

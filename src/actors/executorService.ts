@@ -1,6 +1,6 @@
 // ExecutorEffect over the sandbox: validate proposals, run programs, grade answers; canonical output text → task-language values.
 
-import { argsSource, generateArgs, programParams, valueEquals, valueSource, type Rng, type Value } from '../azr/index.js';
+import { argsSource, generateArgs, lex, programParams, valueEquals, valueSource, valuesFromLexemes, type Rng, type Value } from '../azr/index.js';
 import type {
   CheckRequest,
   CheckResult,
@@ -21,8 +21,34 @@ export interface ExecutorServiceOptions {
    * generated input is invalid (kind `input_ignoring`); an induction proposal whose N outputs are all equal likewise.
    */
   readonly rejectInputIgnoring?: boolean;
-  /** Source of the second inputs (split per proposal id, so the draw does not depend on batching). */
+  /**
+   * Admission gate (off = the paper): a proposal whose output equals one of its own arguments on its input and on
+   * every generated probe input (induction: on all N inputs) is invalid (kind `copies_argument`) — the identity-like
+   * programs (`return s;`, `if (…) return xs; return xs;`) an unanchored proposer collapses onto.
+   */
+  readonly rejectArgumentCopy?: boolean;
+  /** Generated inputs a one-input proposal is also run on for these checks (default 1). */
+  readonly probeInputs?: number;
+  /** Source of the generated inputs (split per proposal id, so the draw does not depend on batching). */
   readonly rng?: Rng;
+}
+
+/** The argument values of an input's source for a program's parameters, or undefined if it does not lex. */
+function argumentValues(program: string, input: string): Value[] | undefined {
+  const params = programParams(program);
+  if (params === undefined) return undefined;
+  const lexed = lex(input, 'args', { params });
+  return lexed.ok ? valuesFromLexemes(lexed.lexemes) : undefined;
+}
+
+/** Some argument position holds the output on every (input, output) run, and there are at least two runs. */
+function copiesArgument(program: string, runs: readonly { input: string; output: Value }[]): boolean {
+  if (runs.length < 2) return false;
+  const args = runs.map((r) => argumentValues(program, r.input));
+  if (args.some((a) => a === undefined)) return false;
+  const arity = args[0]!.length;
+  for (let j = 0; j < arity; j++) if (runs.every((r, i) => args[i]![j] !== undefined && valueEquals(args[i]![j]!, r.output))) return true;
+  return false;
 }
 
 /** An output the sandbox produced that the task language cannot write (so no solver could answer it). */
@@ -44,43 +70,50 @@ export class ExecutorService implements ExecutorEffect {
     private readonly sandbox: Sandbox,
     private readonly options: ExecutorServiceOptions = {},
   ) {
-    if (options.rejectInputIgnoring && options.rng === undefined) throw new Error('rejectInputIgnoring needs an rng for the second inputs');
+    if ((options.rejectInputIgnoring || options.rejectArgumentCopy) && options.rng === undefined) throw new Error('rejectInputIgnoring and rejectArgumentCopy need an rng for the probe inputs');
+  }
+
+  private get probing(): boolean {
+    return this.options.rejectInputIgnoring === true || this.options.rejectArgumentCopy === true;
   }
 
   async validate(requests: readonly ValidateRequest[]): Promise<ValidateResult[]> {
     const jobs: Job[] = [];
-    const probes: { at: number; job: number }[] = [];
-    for (const [at, r] of requests.entries()) {
+    // per request: its own inputs' jobs, then its probe inputs' (one-input proposals, when a check needs them)
+    const layout = requests.map((r) => {
+      const first = jobs.length;
       for (const input of r.inputs) jobs.push({ type: 'validate', program: r.program, input, staticCheck: true, determinism: true });
-      const other = this.options.rejectInputIgnoring && r.inputs.length === 1 ? this.otherInput(r) : undefined;
-      if (other !== undefined) {
-        probes.push({ at, job: jobs.length });
-        jobs.push({ type: 'validate', program: r.program, input: other, staticCheck: true, determinism: false });
-      }
-    }
+      const probeInputs = this.probing && r.inputs.length === 1 ? this.probeInputsOf(r) : [];
+      for (const input of probeInputs) jobs.push({ type: 'validate', program: r.program, input, staticCheck: true, determinism: false });
+      return { first, probeInputs };
+    });
     const results = await this.sandbox.runBatch(jobs);
-    const probeOf = new Map(probes.map((p) => [p.at, p.job]));
-    let k = 0;
     return requests.map((r, at): ValidateResult => {
+      const { first, probeInputs } = layout[at]!;
       const outputs: Value[] = [];
       let error: ExecError | null = null;
-      for (let i = 0; i < r.inputs.length; i++, k++) {
-        const v = toValue(results[k]!);
+      for (let i = 0; i < r.inputs.length; i++) {
+        const v = toValue(results[first + i]!);
         if (!v.ok) error ??= v.error;
         else outputs.push(v.value);
       }
-      const probeJob = probeOf.get(at);
-      if (probeJob !== undefined) k++;
       if (error !== null) return { id: r.id, ok: false, error };
+      // the runs the checks look at: the proposal's own, then the probe inputs that ran
+      const probed = probeInputs.flatMap((input, i) => {
+        const v = toValue(results[first + r.inputs.length + i]!);
+        return v.ok ? [{ input, output: v.value }] : [];
+      });
+      const runs = [...r.inputs.map((input, i) => ({ input, output: outputs[i]! })), ...probed];
       if (this.options.rejectInputIgnoring) {
-        let ignores = false;
-        if (r.inputs.length > 1) ignores = outputs.every((o) => valueEquals(o, outputs[0]!));
-        else if (probeJob !== undefined) {
-          const second = toValue(results[probeJob]!);
-          ignores = second.ok && valueEquals(second.value, outputs[0]!);
-        }
+        // several inputs of its own: all outputs equal; one: every probe input ran and gave the same output
+        const ignores =
+          r.inputs.length > 1
+            ? outputs.every((o) => valueEquals(o, outputs[0]!))
+            : probeInputs.length > 0 && probed.length === probeInputs.length && probed.every((p) => valueEquals(p.output, outputs[0]!));
         if (ignores) return { id: r.id, ok: false, error: { kind: 'input_ignoring', message: 'the program returns the same output on another input' } };
       }
+      if (this.options.rejectArgumentCopy && copiesArgument(r.program, runs))
+        return { id: r.id, ok: false, error: { kind: 'copies_argument', message: `the program returns one of its arguments on all ${runs.length} inputs run` } };
       return { id: r.id, ok: true, outputs };
     });
   }
@@ -124,15 +157,17 @@ export class ExecutorService implements ExecutorEffect {
     return out;
   }
 
-  /** A second argument list for a one-input proposal, different from its own, or undefined. */
-  private otherInput(r: ValidateRequest): string | undefined {
+  /** Up to `probeInputs` generated argument lists for a one-input proposal, distinct and different from its own. */
+  private probeInputsOf(r: ValidateRequest): string[] {
     const params = programParams(r.program);
-    if (params === undefined || params.length === 0) return undefined;
+    if (params === undefined || params.length === 0) return [];
+    const want = this.options.probeInputs ?? 1;
     const rng = this.options.rng!.split(`other/${r.id}`);
-    for (let i = 0; i < 8; i++) {
+    const out: string[] = [];
+    for (let i = 0; i < 8 * want && out.length < want; i++) {
       const other = argsSource(generateArgs(rng, params));
-      if (other !== r.inputs[0]) return other;
+      if (other !== r.inputs[0] && !out.includes(other)) out.push(other);
     }
-    return undefined;
+    return out;
   }
 }

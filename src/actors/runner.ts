@@ -361,7 +361,8 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const channel = new CreditChannel<ScoredRollout>({ name: 'scored→learner', capacity: s.selfPlay.queueCapacity, clock: now });
     const effects: Effects = {
       policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding }),
-      executor: new ExecutorService(pool, { rejectInputIgnoring: s.executor.rejectInputIgnoring, rng: rootRng.split('executor-inputs') }),
+      // the executor section's checks (rejectInputIgnoring, rejectArgumentCopy, probeInputs) as they are
+      executor: new ExecutorService(pool, { ...s.executor, rng: rootRng.split('executor-inputs') }),
       learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}), ...(threads ? { threads } : {}) }),
       probe,
       checkpoint: checkpoints,

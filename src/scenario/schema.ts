@@ -155,6 +155,14 @@ export const ExecutorSectionSchema = z
       .boolean()
       .default(false)
       .describe('anti-degeneracy: a proposal whose program returns the same on another input is invalid (kind input_ignoring; paper: false)'),
+    rejectArgumentCopy: z
+      .boolean()
+      .default(false)
+      .describe('admission gate: a proposal that returns one of its own arguments on its input and every probe input is invalid (kind copies_argument; paper: false)'),
+    probeInputs: positiveInt
+      .max(16)
+      .default(1)
+      .describe('generated inputs a one-input proposal is also run on for rejectInputIgnoring (all must give the same output) and rejectArgumentCopy'),
   })
   .describe('the sandboxed executor');
 
