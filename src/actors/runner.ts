@@ -35,6 +35,7 @@ import { loadBaseModel } from './baseModel.js';
 import { ensureBaseModel } from './baseModelCache.js';
 import { CheckpointStore, loadLatestCheckpoint } from './checkpointStore.js';
 import { ExecutorService } from './executorService.js';
+import { GeneratorProposer } from './generatorProposer.js';
 import { LabelledSftSource, LearnerService } from './learnerService.js';
 import { PolicyService } from './policyService.js';
 import { ProbeEvaluator } from './probeEval.js';
@@ -359,8 +360,12 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     };
     const checkpoints = new CheckpointStore({ runDir, learner, flush: () => log.flush(), keep: s.run.keepCheckpoints });
     const channel = new CreditChannel<ScoredRollout>({ name: 'scored→learner', capacity: s.selfPlay.queueCapacity, clock: now });
+    const policy = new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding });
     const effects: Effects = {
-      policy: new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding }),
+      policy:
+        s.policy.proposer === 'generator'
+          ? new GeneratorProposer(policy, { exclusion, version: () => board.latest()?.version ?? 0 })
+          : policy,
       // the executor section's checks (rejectInputIgnoring, rejectArgumentCopy, probeInputs) as they are
       executor: new ExecutorService(pool, { ...s.executor, rng: rootRng.split('executor-inputs') }),
       learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}), ...(threads ? { threads } : {}) }),

@@ -69,6 +69,11 @@ export interface CoordinatorConfig {
      * of its buffer (counted in `health.programCapped`). Default null: no cap (paper).
      */
     readonly maxProgramShare: number | null;
+    /**
+     * Which valid proposals of a training step join the buffer: `valid` (paper) or `learnable` (only those with
+     * 0 < p̂ < 1: the `filter-only` control arm). Seeding admits every valid task either way.
+     */
+    readonly admit: 'valid' | 'learnable';
   };
   /**
    * Anti-degeneracy (not in the paper): a novelty bonus `coef / (1 + k)` on each valid proposal's reward, k = how
@@ -128,6 +133,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
     recentWindow: PAPER_DEFAULTS.recentWindow,
     referenceWeighting: 'uniform',
     maxProgramShare: null,
+    admit: 'valid',
   },
   novelty: { coef: 0, window: 1 },
   seedSize: 256,

@@ -30,6 +30,7 @@ import { executorMachine, type ExecutorReply, type ExecutorRequest, type Validat
 import { learnerMachine, type LearnerReply, type LearnerRequest } from './learnerMachine.js';
 import {
   addStats,
+  admittedProposals,
   checkRequests,
   EMPTY_STATS,
   EMPTY_WORK,
@@ -759,12 +760,12 @@ export const coordinatorMachine = setup({
               }),
               always: 'appendToBuffer',
             },
-            /** Every valid proposal joins its type's buffer, tagged with this step (first solved in step t + 1). */
+            /** Every valid proposal (buffer.admit: learnable — those with 0 < p̂ < 1) joins its type's buffer, tagged with this step (first solved in step t + 1). */
             appendToBuffer: {
               entry: [{ type: 'phase', params: 'buffer' }, enqueueActions(({ context: c, self, enqueue }) => {
                 enqueue.sendTo('buffer', {
                   type: 'append',
-                  entries: [{ taskType: currentType(c), tasks: validProposals(c.work).map((v) => v.task) }],
+                  entries: [{ taskType: currentType(c), tasks: admittedProposals(c.work, c.config.buffer.admit).map((v) => v.task) }],
                   step: c.step,
                   replyTo: self,
                 } satisfies BufferRequest);

@@ -90,6 +90,18 @@ export function validProposals(w: TypeWork): { proposal: Proposal; task: Task }[
   return out;
 }
 
+/** The valid proposals a training step buffers: all (`valid`, paper) or those whose learnability estimate was 0 < p̂ < 1. */
+export function admittedProposals(w: TypeWork, admit: 'valid' | 'learnable'): { proposal: Proposal; task: Task }[] {
+  const valid = validProposals(w);
+  if (admit === 'valid') return valid;
+  return valid.filter(({ proposal }) => {
+    const mc = w.mc[proposal.id];
+    if (mc === undefined || mc.length === 0) return false;
+    const mean = mc.reduce((a, b) => a + b, 0) / mc.length;
+    return mean > 0 && mean < 1;
+  });
+}
+
 /** Proposals that parsed, as the executor's batch. */
 export function validateItems(w: TypeWork): ValidateItem[] {
   return w.proposals.flatMap((p) => (p.completion && p.parsed.ok ? [{ id: p.id, type: p.type, program: p.parsed.program, inputs: p.parsed.inputs }] : []));

@@ -80,6 +80,10 @@ export const SelfPlaySectionSchema = z
           .describe(
             'anti-degeneracy: a valid task is not buffered when its program already holds this share of its buffer (counted in health.programCapped); null = no cap (paper)',
           ),
+        admit: z
+          .enum(['valid', 'learnable'])
+          .default('valid')
+          .describe("which valid proposals of a training step are buffered: 'valid' (paper) or 'learnable' (only 0 < p̂ < 1; the filter-only control arm)"),
       })
       .prefault({})
       .describe('the task buffers'),
@@ -125,6 +129,12 @@ export const PolicySectionSchema = z
       .default('constrained')
       .describe(
         "self-play rollouts (proposer, solver, learnability): 'constrained' = only tokens the task-language grammar allows (azr); 'free' = the paper's free generation over the whole vocabulary, an answer ending after one <end> per segment or at its budget, malformed answers graded as format errors (solver −1, proposal invalid) — an ablation. The probe stays constrained (it measures the model, not the decoder)",
+      ),
+    proposer: z
+      .enum(['model', 'generator'])
+      .default('model')
+      .describe(
+        "who proposes: 'model' (self-play) or 'generator' — tasks drawn from the task-language generator (never a probe program) and solved by the model; a control arm, with selfPlay.trainProposer false (random-tasks; with selfPlay.buffer.admit learnable: filter-only)",
       ),
     rolloutBatch: positiveInt.default(128).describe('prompts decoded together by onnxruntime (grouped by prompt length)'),
     intraOpThreads: positiveInt.default(1).describe('onnxruntime threads (1: on 2 cores the learner and executors need the other)'),
@@ -209,6 +219,8 @@ export const RunScenarioSchema = z
   .superRefine((s, ctx) => {
     if (s.learner.ppoEpochs > 1 && s.learner.ppoClip === null)
       ctx.addIssue({ code: 'custom', path: ['learner', 'ppoEpochs'], message: 'ppoEpochs > 1 needs ppoClip (re-using a batch without clipping is not REINFORCE)' });
+    if (s.policy.proposer === 'generator' && s.selfPlay.trainProposer)
+      ctx.addIssue({ code: 'custom', path: ['policy', 'proposer'], message: 'the generator proposer is not a policy to train: set selfPlay.trainProposer to false' });
     if (new Set(s.selfPlay.taskTypes).size !== s.selfPlay.taskTypes.length)
       ctx.addIssue({ code: 'custom', path: ['selfPlay', 'taskTypes'], message: 'a task type is listed twice' });
   });
