@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/machines/config.js';
-import { loadRunScenario, parseRunScenarioText, scenarioYaml } from '../../src/scenario/load.js';
+import { loadRunScenario, parseRunScenario, parseRunScenarioText, scenarioYaml } from '../../src/scenario/load.js';
 import { coordinatorConfigOf } from '../../src/scenario/schema.js';
 import { fileJsonSchemaText, SCHEMA_FILES } from '../../src/scenario/schemaCommand.js';
 import { loadSweep } from '../../src/scenario/sweep.js';
@@ -44,6 +44,13 @@ describe('shipped files', () => {
     expect(by['free-decoding']!.policy.decoding).toBe('free');
     expect(by['full']!.policy.decoding).toBe('constrained');
     expect([by['async']!.selfPlay.mode, by['async']!.selfPlay.maxStaleness]).toEqual(['async', 1]);
+    expect([by['random-tasks']!.policy.proposer, by['random-tasks']!.selfPlay.trainProposer, by['random-tasks']!.selfPlay.buffer.admit]).toEqual(['generator', false, 'valid']);
+    expect([by['filter-only']!.policy.proposer, by['filter-only']!.selfPlay.buffer.admit]).toEqual(['generator', 'learnable']);
+  });
+
+  it('refuses the generator proposer with a trained proposer', () => {
+    expect(() => parseRunScenario({ policy: { proposer: 'generator' } })).toThrow(/trainProposer/);
+    expect(parseRunScenario({ policy: { proposer: 'generator' }, selfPlay: { trainProposer: false } }).policy.proposer).toBe('generator');
   });
 });
 
