@@ -13,7 +13,7 @@ export type TrrStatistics = 'perSequence' | 'tokenWeighted';
  * abduction, induction}), `global` (one group over the whole batch: plain REINFORCE++, an ablation) or `none`
  * (the raw reward is the advantage: REINFORCE without a baseline, an ablation).
  */
-export type TrrBaseline = 'roleType' | 'global' | 'none';
+export type TrrBaseline = 'roleType' | 'global' | 'task' | 'none';
 
 export interface TrrOptions {
   /** Default `perSequence` (paper). */
@@ -31,6 +31,11 @@ export interface Rollout {
   readonly reward: number;
   /** Response length in tokens (≥ 1); needed by `tokenWeighted`. */
   readonly length?: number;
+  /**
+   * The task this response answers, when several responses answer one (`selfPlay.solveSamples` > 1): with baseline
+   * `task`, responses to one task share a baseline (GRPO's group; not the paper's). Absent: the (role × type) group.
+   */
+  readonly group?: string;
 }
 
 /** The statistics of one normalisation group, for the run's metrics. */
@@ -92,7 +97,8 @@ export function normalizeGroup(
  *     A_{task,role}^norm = (r − μ_{task,role}) / σ_{task,role},   task ∈ {ded, abd, ind}, role ∈ {propose, solve}
  *
  * computed separately in each of the six (role × type) groups of the batch (see {@link normalizeGroup} for the
- * statistics), or over the whole batch (`global`), or not at all (`none`: A = r). Every token of response j gets
+ * statistics), or over the whole batch (`global`), or per task (`task`: the responses to one task, GRPO-style; a
+ * response without a task keeps its role × type group), or not at all (`none`: A = r). Every token of response j gets
  * A_j. Returns the advantages in the rollouts' order and each group's statistics.
  */
 export function trrAdvantages(
@@ -114,9 +120,11 @@ export function trrAdvantages(
   const keys = baseline === 'global' ? ['all'] : ROLES.flatMap((role) => TASK_TYPES.map((type) => `${role}/${type}`));
   for (const k of keys) members.set(k, []);
   rollouts.forEach((r, j) => {
-    const key = baseline === 'global' ? 'all' : `${r.role}/${r.type}`;
-    const list = members.get(key);
-    if (!list) throw new RangeError(`unknown role/type ${key}`);
+    const roleType = `${r.role}/${r.type}`;
+    if (baseline !== 'global' && !members.has(roleType)) throw new RangeError(`unknown role/type ${roleType}`);
+    const key = baseline === 'global' ? 'all' : baseline === 'task' && r.group !== undefined ? `${roleType}/${r.group}` : roleType;
+    const list = members.get(key) ?? [];
+    if (!members.has(key)) members.set(key, list);
     list.push(j);
   });
   const groups: GroupStats[] = [];

@@ -43,6 +43,8 @@ export interface CoordinatorConfig {
   readonly inductionInputs: number;
   /** n Monte Carlo solver attempts per valid proposal (learnability). Default 8 (paper). */
   readonly learnabilitySamples: number;
+  /** Answers sampled (and trained on) per solver task. Default 1 (paper); > 1 with advantage baseline `task` is GRPO-style. */
+  readonly solveSamples: number;
   /** Sampling temperature of every training and learnability rollout. Default 1.0 (paper; never greedy for n). */
   readonly temperature: number;
   /** Reward of a valid proposal with mean success 0 or 1: `zero` (paper Eq. 4) or `minusHalf` (original code). */
@@ -121,6 +123,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   references: PAPER_DEFAULTS.references,
   inductionInputs: PAPER_DEFAULTS.inductionInputs,
   learnabilitySamples: PAPER_DEFAULTS.learnabilitySamples,
+  solveSamples: 1,
   temperature: 1,
   unlearnable: 'zero',
   inductionAccuracy: 'binary',
@@ -181,6 +184,7 @@ export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorCo
   int('references', c.references, 0);
   int('inductionInputs', c.inductionInputs, 2);
   int('learnabilitySamples', c.learnabilitySamples, 1);
+  int('solveSamples', c.solveSamples, 1);
   if (!(c.temperature > 0)) throw new ConfigError(`temperature must be > 0 (learnability needs sampling), got ${c.temperature}`);
   int('buffer.cap', c.buffer.cap, 1);
   int('buffer.recentWindow', c.buffer.recentWindow, 0);
@@ -204,6 +208,6 @@ export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorCo
 /** Trained rollouts per step: what the learner grants credit for (both roles, or the solver's only). */
 export function rolloutsPerStep(c: CoordinatorConfig): number {
   let n = 0;
-  for (const t of c.taskTypes) n += c.batch.solve[t] + (c.trainProposer ? c.batch.propose[t] : 0);
+  for (const t of c.taskTypes) n += c.batch.solve[t] * c.solveSamples + (c.trainProposer ? c.batch.propose[t] : 0);
   return n;
 }

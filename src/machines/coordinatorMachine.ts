@@ -789,7 +789,7 @@ export const coordinatorMachine = setup({
                 enqueue.sendTo('solver', {
                   type: 'solve',
                   items: drawn.map((d, i) => ({ id: `${c.step}/solve/${t}/${i}`, type: t, view: solverViewOf(t, d) })),
-                  samples: 1,
+                  samples: c.config.solveSamples,
                   purpose: 'train',
                   reserve: true,
                   step: c.step,

@@ -142,6 +142,8 @@ export interface ScoredRollout {
   readonly tokens: number;
   readonly policyVersion: number;
   readonly step: number;
+  /** The solver task it answers (its item id): shared by the samples of one task (`selfPlay.solveSamples` > 1). */
+  readonly group?: string;
   readonly trace?: TrainingTrace;
 }
 

@@ -173,7 +173,7 @@ export const learnerMachine = setup({
           const fresh = batch.filter((r) => r.policyVersion >= oldest);
           const dropped = batch.filter((r) => r.policyVersion < oldest).map((rollout) => ({ rollout, reason: 'stale' as const }));
           const { advantages, groups } = trrAdvantages(
-            fresh.map((r) => ({ role: r.role, type: r.type, reward: r.reward, length: r.tokens })),
+            fresh.map((r) => ({ role: r.role, type: r.type, reward: r.reward, length: r.tokens, ...(r.group !== undefined ? { group: r.group } : {}) })),
             c.advantage,
           );
           const samples = fresh.map((r, j) => ({ ...r, advantage: advantages[j]! }));

@@ -265,6 +265,7 @@ export function rewardSolutions(step: number, w: TypeWork, options: { induction:
         tokens: a.completion.tokens,
         policyVersion: a.completion.policyVersion,
         step,
+        group: a.itemId,
         ...(a.completion.trace ? { trace: a.completion.trace } : {}),
       },
     });

@@ -53,13 +53,20 @@ export const SelfPlaySectionSchema = z
       ),
     inductionInputs: z.number().int().min(2).max(16).default(6).describe('N inputs of an induction proposal, half shown, half hidden (paper: 10)'),
     learnabilitySamples: positiveInt.default(4).describe('n Monte Carlo solver attempts per valid proposal (paper: 8)'),
+    solveSamples: positiveInt
+      .max(16)
+      .default(1)
+      .describe('answers sampled and trained on per solver task (paper: 1; > 1 with advantage.baseline task is GRPO-style)'),
     temperature: z.number().positive().default(1).describe('sampling temperature of every training and learnability rollout (paper: 1.0)'),
     unlearnable: z.enum(['zero', 'minusHalf']).default('zero').describe("reward of a valid proposal with mean success 0 or 1: 'zero' (paper Eq. 4) or 'minusHalf' (original code)"),
     inductionAccuracy: z.enum(['binary', 'fraction']).default('binary').describe("induction answer accuracy: 'binary' (paper) or 'fraction' of hidden pairs"),
     advantage: z
       .strictObject({
         statistics: z.enum(['perSequence', 'tokenWeighted']).default('perSequence').describe("TRR++ statistics: 'perSequence' (paper Eq. 8) or 'tokenWeighted' (original code)"),
-        baseline: z.enum(['roleType', 'global', 'none']).default('roleType').describe("'roleType': six groups normalised separately (paper TRR++)"),
+        baseline: z
+          .enum(['roleType', 'global', 'task', 'none'])
+          .default('roleType')
+          .describe("'roleType': six groups normalised separately (paper TRR++); 'task': the answers to one solver task share a baseline (GRPO-style, with solveSamples > 1)"),
       })
       .prefault({})
       .describe('TRR++ advantage options'),
@@ -244,6 +251,7 @@ export function coordinatorConfigOf(s: RunScenario): CoordinatorConfigInput {
     references: p.references,
     inductionInputs: p.inductionInputs,
     learnabilitySamples: p.learnabilitySamples,
+    solveSamples: p.solveSamples,
     temperature: p.temperature,
     unlearnable: p.unlearnable,
     inductionAccuracy: p.inductionAccuracy,

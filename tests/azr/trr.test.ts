@@ -150,3 +150,32 @@ describe('trrAdvantages', () => {
     expect(() => trrAdvantages([{ role: 'solve', type: 'deduction', reward: NaN }])).toThrow(RangeError);
   });
 });
+
+describe("trrAdvantages baseline 'task' (GRPO-style, not the paper)", () => {
+  it('normalises the answers to one task among themselves; a response without a task keeps its role × type group', () => {
+    const rollouts = [
+      { role: 'solve', type: 'deduction', reward: 1, group: 't0' },
+      { role: 'solve', type: 'deduction', reward: -0.5, group: 't0' },
+      { role: 'solve', type: 'deduction', reward: -0.5, group: 't1' },
+      { role: 'solve', type: 'deduction', reward: -0.5, group: 't1' },
+      { role: 'propose', type: 'deduction', reward: 0.5 },
+      { role: 'propose', type: 'deduction', reward: -1 },
+    ] as const;
+    const { advantages, groups } = trrAdvantages(rollouts, { baseline: 'task' });
+    // t0: one right, one wrong → ±1/√2 (unbiased σ of {1, −0.5} is 1.5/√2); t1: all equal → 0
+    expect(advantages[0]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(advantages[1]).toBeCloseTo(-Math.SQRT1_2, 6);
+    expect(advantages.slice(2, 4)).toEqual([0, 0]);
+    expect(advantages[4]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(groups.map((g) => [g.key, g.n, g.zero])).toEqual([
+      ['propose/deduction', 2, false],
+      ['solve/deduction/t0', 2, false],
+      ['solve/deduction/t1', 2, true],
+    ]);
+  });
+
+  it("ignores the task under the paper's roleType baseline", () => {
+    const rollouts = [1, -0.5, -0.5, -0.5].map((reward, i) => ({ role: 'solve' as const, type: 'abduction' as const, reward, group: `t${i >> 1}` }));
+    expect(trrAdvantages(rollouts, { baseline: 'roleType' }).groups.map((g) => g.key)).toEqual(['solve/abduction']);
+  });
+});

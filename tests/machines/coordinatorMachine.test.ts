@@ -613,3 +613,25 @@ describe('coordinatorMachine: phase timings', () => {
     expect(finished.find((e) => e.step === 2)!.phases!.probe).toBeGreaterThanOrEqual(100);
   });
 });
+
+describe('coordinatorMachine: several answers per solver task (selfPlay.solveSamples, not the paper)', () => {
+  it('trains on solveSamples answers per task, grouped by task for the task baseline', async () => {
+    // Arrange
+    const learner = fakeLearner();
+    const t = run({ solveSamples: 3, advantage: { baseline: 'task' } }, { learner });
+    // Act
+    const out = await t.run();
+    // Assert: 3 answers per drawn task; each task's answers share a group and their advantages sum to 0
+    expect(out.reason).toBe('completed');
+    for (const input of learner.batches) {
+      const solve = input.batches.filter((b) => b.role === 'solve').flatMap((b) => b.samples);
+      const byTask = new Map<string, number[]>();
+      for (const s of solve) byTask.set(s.group!, [...(byTask.get(s.group!) ?? []), s.advantage]);
+      expect(solve.length).toBeGreaterThan(0);
+      for (const [, advantages] of byTask) {
+        expect(advantages).toHaveLength(3);
+        expect(Math.abs(advantages.reduce((a, b) => a + b, 0))).toBeLessThan(1e-9);
+      }
+    }
+  });
+});
