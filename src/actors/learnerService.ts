@@ -78,6 +78,11 @@ export interface LearnerServiceOptions {
   readonly sft?: SftSource;
   /** Worker threads that compute part of each step's gradients (`GradientWorkers`); absent = this thread alone. */
   readonly threads?: GradientThreads;
+  /**
+   * Linear warm-up: optimizer step k (from 1) uses lr · min(1, k / warmupSteps). A function of the learner's step
+   * alone, so a resumed run continues the same schedule. Absent or 0: the learner's lr throughout.
+   */
+  readonly warmup?: { readonly lr: number; readonly steps: number };
 }
 
 /**
@@ -97,6 +102,8 @@ export class LearnerService implements LearnerEffect {
     const sft = this.options.sft !== undefined && this.learner.config.sftCoef > 0 ? await this.options.sft.batch(input.step) : undefined;
     // the step blocks the event loop: let the executor's messages through first
     await new Promise<void>((resolve) => setImmediate(resolve));
+    const warmup = this.options.warmup;
+    if (warmup !== undefined && warmup.steps > 0) this.learner.setLearningRate(warmup.lr * Math.min(1, (this.learner.step + 1) / warmup.steps));
     const threads = this.options.threads;
     const m = threads !== undefined && threads.size > 0 ? await this.learner.policyStepParallel(batch, sft, threads) : this.learner.policyStep(batch, sft);
     return {

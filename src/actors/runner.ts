@@ -368,7 +368,12 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
           : policy,
       // the executor section's checks (rejectInputIgnoring, rejectArgumentCopy, probeInputs) as they are
       executor: new ExecutorService(pool, { ...s.executor, rng: rootRng.split('executor-inputs') }),
-      learner: new LearnerService(learner, { board, ...(sft ? { sft } : {}), ...(threads ? { threads } : {}) }),
+      learner: new LearnerService(learner, {
+        board,
+        ...(sft ? { sft } : {}),
+        ...(threads ? { threads } : {}),
+        ...(s.learner.warmupSteps > 0 ? { warmup: { lr: s.learner.lr, steps: s.learner.warmupSteps } } : {}),
+      }),
       probe,
       checkpoint: checkpoints,
     };

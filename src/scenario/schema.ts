@@ -159,6 +159,12 @@ export const LearnerSectionSchema = z
     klCoef: z.number().min(0).default(0).describe('β of KL(π ‖ base) per token: the anchor to the base model (paper: 0)'),
     sftCoef: z.number().min(0).default(0).describe('λ of a supervised term on executor-labelled tasks (as pretraining) mixed into each step (paper: 0)'),
     sftBatch: positiveInt.default(16).describe('supervised sequences per step when sftCoef > 0'),
+    warmupSteps: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('linear learning-rate warm-up over the first this many optimizer steps of self-play (lr · step / warmupSteps; 0 = none, the paper)'),
     aggregation: z.enum(['token-mean', 'sequence-mean']).default('token-mean').describe("how token losses combine: 'token-mean' (veRL) or 'sequence-mean'"),
     threads: trainingThreads('A sync run is deterministic for a given value.'),
   })
