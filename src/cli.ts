@@ -26,11 +26,13 @@ export async function buildProgram(only?: readonly string[]): Promise<Command> {
         'validates them, the same model solves them, and a learner improves it from verifiable rewards.',
     )
     .version('0.1.0')
-    .showHelpAfterError()
+    .showHelpAfterError("see 'azr --help'")
     .exitOverride();
   for (const name of only ?? Object.keys(COMMANDS)) {
     if (Object.hasOwn(COMMANDS, name)) (await COMMANDS[name]!())(program);
   }
+  // a usage error prints the error and where the help is, not the whole help
+  for (const command of program.commands) command.showHelpAfterError(`see 'azr ${command.name()} --help'`);
   return program;
 }
 

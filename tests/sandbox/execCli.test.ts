@@ -116,6 +116,8 @@ describe('azr exec', () => {
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/unknown option '--bogus'/);
+    // the error and where the help is: one line, not the whole help
+    expect(stderr.trim().split('\n')).toEqual(["error: unknown option '--bogus'", "see 'azr exec --help'"]);
   });
 
   // The other usage errors go through the same entry point in this process (a process start costs seconds here).
