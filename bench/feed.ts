@@ -121,7 +121,13 @@ async function rep(withClients: boolean, a: Args, work: () => void): Promise<Rep
   const dir = mkdtempSync(join(tmpdir(), 'azr-bench-feed-'));
   try {
     const run = createSyntheticRun({ dir, steps: a.steps, work, eventsPerChunk: 24, clock: () => performance.now() });
-    const feed = await startFeed({ bus: run.bus, logPath: run.logPath, runId: run.runId, port: 0, flushLog: () => run.log.flush() });
+    const feed = await startFeed({
+      bus: run.bus,
+      logPath: run.logPath,
+      runId: run.runId,
+      port: 0,
+      flushLog: () => run.log.flush(),
+    });
     const readers = withClients ? startLoadReaders(feed.wsUrl, a.clients) : null;
     const stalled = withClients ? new StalledClient(feed.port, { op: 'subscribe', fromSeq: 0 }) : null;
     await readers?.ready;
@@ -138,14 +144,20 @@ async function rep(withClients: boolean, a: Args, work: () => void): Promise<Rep
     const totalMs = performance.now() - start;
     const cpu1 = threadCpuMs();
     const cpuMsPerStep = cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / a.steps : null;
-    const result: RepResult = { stepMs, cpuMsPerStep, totalMs, maxClientPendingBytes: feed.stats().maxClientPendingBytes };
+    const result: RepResult = {
+      stepMs,
+      cpuMsPerStep,
+      totalMs,
+      maxClientPendingBytes: feed.stats().maxClientPendingBytes,
+    };
     if (readers !== null) {
       const end = run.bus.nextSeq;
       const seen = await Promise.race([
         readers.until((r) => r.next === end || r.closed !== null),
         new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000)),
       ]);
-      result.readersComplete = seen !== null && seen.every((r) => r.next === end && r.duplicates === 0 && r.outOfOrder === 0);
+      result.readersComplete =
+        seen !== null && seen.every((r) => r.next === end && r.duplicates === 0 && r.outOfOrder === 0);
       const stats = feed.stats();
       const stalledStats = stats.clients.find((c) => c.id === a.clients + 1);
       result.stalled = {
@@ -257,7 +269,10 @@ function parseRealArgs(args: string[]): RealArgs {
     if (key === '--steps') set('steps');
     else if (key === '--reps') set('reps');
     else if (key === '--clients') set('clients');
-    else throw new Error(`unknown argument ${key} (use --steps N --reps N --clients N, or --synthetic [--steps N --reps N --clients N --work-ms MS])`);
+    else
+      throw new Error(
+        `unknown argument ${key} (use --steps N --reps N --clients N, or --synthetic [--steps N --reps N --clients N --work-ms MS])`,
+      );
   }
   if (out.steps < 2) throw new Error('--steps must be at least 2 (the first step is left out)');
   return out;
@@ -276,7 +291,10 @@ interface RealRep {
 async function realRep(withClients: boolean, a: RealArgs): Promise<RealRep> {
   const out = mkdtempSync(join(tmpdir(), 'azr-bench-feed-'));
   try {
-    const scenario = await loadRunScenario(TINY, [parseOverride(`run.cacheDir=${CACHE}`), parseOverride(`selfPlay.steps=${a.steps}`)]);
+    const scenario = await loadRunScenario(TINY, [
+      parseOverride(`run.cacheDir=${CACHE}`),
+      parseOverride(`selfPlay.steps=${a.steps}`),
+    ]);
     const stepMs: number[] = [];
     let events = 0;
     let result: Omit<RealRep, 'stepMs' | 'totalMs' | 'events'> = { maxClientPendingBytes: 0 };
@@ -303,7 +321,10 @@ async function realRep(withClients: boolean, a: RealArgs): Promise<RealRep> {
               new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000)),
             ]);
             result.readers = seen ?? (await readers.report());
-            result.stalled = { stats: stats.clients.find((c) => c.id === stalledId) ?? null, disconnectedSlow: stats.disconnectedSlow };
+            result.stalled = {
+              stats: stats.clients.find((c) => c.id === stalledId) ?? null,
+              disconnectedSlow: stats.disconnectedSlow,
+            };
             await readers.close();
           }
           stalled?.destroy();
@@ -321,7 +342,8 @@ async function realRep(withClients: boolean, a: RealArgs): Promise<RealRep> {
       signals: false,
       feed: { start, host: '127.0.0.1', port: 0 },
     });
-    if (outcome.reason !== 'completed') throw new Error(`the tiny run did not complete: ${outcome.reason} ${outcome.message ?? ''}`);
+    if (outcome.reason !== 'completed')
+      throw new Error(`the tiny run did not complete: ${outcome.reason} ${outcome.message ?? ''}`);
     return { stepMs, totalMs: performance.now() - t0, events, ...result };
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -353,7 +375,9 @@ async function realMain(args: string[]): Promise<void> {
     none.push(...n.stepMs);
     loaded.push(...l.stepMs);
     ratios.push(median(l.stepMs) / median(n.stepMs));
-    const complete = l.readers !== undefined && l.readers.every((x) => x.next === l.events && x.finished && x.duplicates === 0 && x.outOfOrder === 0);
+    const complete =
+      l.readers !== undefined &&
+      l.readers.every((x) => x.next === l.events && x.finished && x.duplicates === 0 && x.outOfOrder === 0);
     readersComplete &&= complete;
     const st = l.stalled?.stats;
     process.stdout.write(

@@ -24,11 +24,15 @@ const median = (xs: readonly number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
-const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const range = (xs: readonly number[], digits = 0): string => `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
+const fmt = (x: number, digits = 0): string =>
+  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const range = (xs: readonly number[], digits = 0): string =>
+  `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
 
 function rolloutRequests(rng: Rng): SampleRequest[] {
-  return Array.from({ length: ROLLOUT_BATCH }, () => ({ prompt: Array.from({ length: 4 + rng.int(12) }, () => 1 + rng.int(CONFIG.vocabSize - 1)) }));
+  return Array.from({ length: ROLLOUT_BATCH }, () => ({
+    prompt: Array.from({ length: 4 + rng.int(12) }, () => 1 + rng.int(CONFIG.vocabSize - 1)),
+  }));
 }
 
 function trainBatch(rng: Rng): PolicySample[] {
@@ -45,8 +49,14 @@ export async function main(args: string[]): Promise<void> {
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps needs a positive integer');
   const report = await initBackend({ force: 'wasm' });
   process.stdout.write(`${formatBackendReport(report)}\n`);
-  process.stdout.write(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (shared: other work may skew figures)\n`);
-  process.stdout.write(`model: d=${CONFIG.width}, ${CONFIG.layers} layers, ${CONFIG.heads} heads, vocab ${CONFIG.vocabSize}, context ${CONFIG.contextLength}; ${reps} alternating reps, medians (min–max)\n\n`);
+  process.stdout.write(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (shared: other work may skew figures)\n`,
+  );
+  process.stdout.write(
+    `model: d=${CONFIG.width}, ${CONFIG.layers} layers, ${CONFIG.heads} heads, vocab ${CONFIG.vocabSize}, context ${CONFIG.contextLength}; ${reps} alternating reps, medians (min–max)\n\n`,
+  );
 
   const rng = new Rng('bench-model');
   const model = Gpt.init(CONFIG, rng.split('init'));
@@ -75,7 +85,9 @@ export async function main(args: string[]): Promise<void> {
     rolloutRatios.push(ort / tfjs);
   }
   process.stdout.write(`rollout tokens/s (B=${ROLLOUT_BATCH}, ${NEW_TOKENS} new, KV cache)\n`);
-  process.stdout.write(`  onnxruntime intraOp=1  ${range(ortRate)}\n  tfjs-wasm              ${range(tfjsRate)}\n  ratio                  ${range(rolloutRatios, 2)}\n\n`);
+  process.stdout.write(
+    `  onnxruntime intraOp=1  ${range(ortRate)}\n  tfjs-wasm              ${range(tfjsRate)}\n  ratio                  ${range(rolloutRatios, 2)}\n\n`,
+  );
 
   // ---- weight sync: learner → board → the engine's next batch (read weights, wrap them as ORT inputs)
   const syncMs: number[] = [];
@@ -116,7 +128,9 @@ export async function main(args: string[]): Promise<void> {
   }
   await tf.setBackend('wasm');
   process.stdout.write(`training tokens/s (policy step, B=${TRAIN_BATCH}, T=${TRAIN_PROMPT + TRAIN_COMPLETION - 1})\n`);
-  process.stdout.write(`  wasm + fast matmul     ${range(wasmRate)}\n  cpu (pure JS)          ${range(cpuRate)}\n  ratio                  ${range(trainRatios, 2)}\n\n`);
+  process.stdout.write(
+    `  wasm + fast matmul     ${range(wasmRate)}\n  cpu (pure JS)          ${range(cpuRate)}\n  ratio                  ${range(trainRatios, 2)}\n\n`,
+  );
 
   // ---- supervised steps (azr pretrain): the main thread alone vs split with one gradient thread, alternating
   const threads = await GradientWorkers.start(CONFIG, 'wasm', 1);
@@ -124,7 +138,11 @@ export async function main(args: string[]): Promise<void> {
   const twoModel = Gpt.init(CONFIG, rng.split('init'));
   const one = new Learner(oneModel, { lr: 1e-4 });
   const two = new Learner(twoModel, { lr: 1e-4 });
-  const supervisedBatch = (r: Rng): SupervisedSample[] => trainBatch(r).map((x) => ({ tokens: [...x.prompt, ...x.tokens], lossMask: [...x.prompt.map(() => 0), ...x.tokens.map(() => 1)] }));
+  const supervisedBatch = (r: Rng): SupervisedSample[] =>
+    trainBatch(r).map((x) => ({
+      tokens: [...x.prompt, ...x.tokens],
+      lossMask: [...x.prompt.map(() => 0), ...x.tokens.map(() => 1)],
+    }));
   const timeSupervised = async (l: Learner, batch: SupervisedSample[], parallel: boolean): Promise<number> => {
     const t = performance.now();
     if (parallel) await l.supervisedStepParallel(batch, threads);
@@ -145,7 +163,8 @@ export async function main(args: string[]): Promise<void> {
     parallelRatios.push(b / a);
   }
   await threads.close();
-  process.stdout.write(`supervised training tokens/s (azr pretrain's step, B=${TRAIN_BATCH}, T=${TRAIN_PROMPT + TRAIN_COMPLETION - 1}, wasm)
+  process.stdout
+    .write(`supervised training tokens/s (azr pretrain's step, B=${TRAIN_BATCH}, T=${TRAIN_PROMPT + TRAIN_COMPLETION - 1}, wasm)
 `);
   process.stdout.write(`  1 thread               ${range(oneRate)}
   2 threads (1 worker)   ${range(twoRate)}

@@ -130,7 +130,9 @@ async function runPython(ts: Task[]): Promise<{ seconds: number; ok: number }> {
 
 async function runAzr(file: string): Promise<{ seconds: number; ok: number; firstAnswer: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'bin/azr.js'), 'exec', '-q', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin/azr.js'), 'exec', '-q', file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let ok = 0;
   let i = 0;
   let firstAnswer = 0;
@@ -141,7 +143,9 @@ async function runAzr(file: string): Promise<{ seconds: number; ok: number; firs
     else if (i < 3) process.stderr.write(`unexpected azr answer for task ${i}: ${line}\n`);
     i++;
   }
-  const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+  const code = await new Promise<number | null>((r) =>
+    child.exitCode !== null ? r(child.exitCode) : child.once('exit', r),
+  );
   if (code !== 0) throw new Error(`azr exec exited with ${code}`);
   return { seconds: (performance.now() - t0) / 1000, ok, firstAnswer };
 }
@@ -171,8 +175,13 @@ export async function main(args: string[]): Promise<void> {
   const ts = tasks(n);
   const dir = mkdtempSync(join(tmpdir(), 'azr-bench-'));
   const file = join(dir, 'requests.jsonl');
-  writeFileSync(file, ts.map((t) => JSON.stringify({ program: t.js, input: t.input, expected: t.expected })).join('\n') + '\n');
-  console.log(`sandbox bench: ${n} tiny programs per run, ${reps} alternating repetitions (shared 2-core machine: expect noise)`);
+  writeFileSync(
+    file,
+    ts.map((t) => JSON.stringify({ program: t.js, input: t.input, expected: t.expected })).join('\n') + '\n',
+  );
+  console.log(
+    `sandbox bench: ${n} tiny programs per run, ${reps} alternating repetitions (shared 2-core machine: expect noise)`,
+  );
 
   const py: number[] = [];
   const azr: number[] = [];
@@ -215,13 +224,21 @@ export async function main(args: string[]): Promise<void> {
 
   const ratio = median(ratios);
   const p99 = quantile(lat, 0.99);
-  console.log(`python pool (2 × python3 -I -S, exec in fresh globals, f twice): median ${median(py).toFixed(0)} validations/s`);
-  console.log(`azr exec (2 QuickJS workers, whole process):                  median ${median(azr).toFixed(0)} validations/s`);
+  console.log(
+    `python pool (2 × python3 -I -S, exec in fresh globals, f twice): median ${median(py).toFixed(0)} validations/s`,
+  );
+  console.log(
+    `azr exec (2 QuickJS workers, whole process):                  median ${median(azr).toFixed(0)} validations/s`,
+  );
   console.log(
     `  of which: azr start-up to the first answer median ${median(starts).toFixed(2)} s; after it, median ${median(steady).toFixed(0)} validations/s ` +
       `(${(median(steady) / median(py)).toFixed(2)}× the python pool's whole-run rate)`,
   );
-  console.log(`ratio azr/python: median ${ratio.toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}); target ≥ 1.5`);
-  console.log(`latency of one validation via the pool API: p50 ${quantile(lat, 0.5).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (n=${lat.length}); target p99 < 5 ms`);
+  console.log(
+    `ratio azr/python: median ${ratio.toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}); target ≥ 1.5`,
+  );
+  console.log(
+    `latency of one validation via the pool API: p50 ${quantile(lat, 0.5).toFixed(3)} ms, p99 ${p99.toFixed(3)} ms (n=${lat.length}); target p99 < 5 ms`,
+  );
   console.log(JSON.stringify({ bench: 'sandbox', ratio: Number(ratio.toFixed(3)), p99ms: Number(p99.toFixed(3)) }));
 }

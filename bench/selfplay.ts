@@ -27,7 +27,14 @@ import { Learner, type PolicySample, type SupervisedSample } from '../src/gpu/le
 import { Gpt } from '../src/gpu/model.js';
 import { OrtRollout } from '../src/gpu/rollout.js';
 import { WeightBoard } from '../src/gpu/weights.js';
-import type { CheckRequest, Effects, GenerateInput, LearnInput, RunRequest, ValidateRequest } from '../src/machines/effects.js';
+import type {
+  CheckRequest,
+  Effects,
+  GenerateInput,
+  LearnInput,
+  RunRequest,
+  ValidateRequest,
+} from '../src/machines/effects.js';
 import { SandboxPool } from '../src/sandbox/index.js';
 import { loadRunScenario, parseOverride } from '../src/scenario/load.js';
 import type { RunScenario } from '../src/scenario/schema.js';
@@ -39,7 +46,10 @@ const DEFAULT_SCENARIO = 'scenarios/default.yaml';
 /** Pretraining steps of the stand-in base when the default's is not cached (the default's shapes, little training). */
 const STAND_IN_STEPS = 40;
 
-type ExecutorCall = { kind: 'validate'; requests: readonly ValidateRequest[] } | { kind: 'run'; requests: readonly RunRequest[] } | { kind: 'check'; requests: readonly CheckRequest[] };
+type ExecutorCall =
+  | { kind: 'validate'; requests: readonly ValidateRequest[] }
+  | { kind: 'run'; requests: readonly RunRequest[] }
+  | { kind: 'check'; requests: readonly CheckRequest[] };
 
 /** What one training step asked of its effects, and how long the run's calls took. */
 interface StepWork {
@@ -48,8 +58,10 @@ interface StepWork {
   learn: { input: LearnInput; ms: number } | null;
 }
 
-const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const range = (xs: readonly number[], digits = 0): string => `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
+const fmt = (x: number, digits = 0): string =>
+  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const range = (xs: readonly number[], digits = 0): string =>
+  `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
 
 function arg(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -80,18 +92,36 @@ function recorder(work: Map<number, StepWork>, now: () => number): (e: Effects) 
         step = input.step;
         return timed(
           () => e.policy.generate(input),
-          (ms, out) => input.step > 0 && at(input.step).generates.push({ input, ms, tokens: out.reduce((n, c) => n + (c.ok ? c.tokens : 0), 0) }),
+          (ms, out) =>
+            input.step > 0 &&
+            at(input.step).generates.push({ input, ms, tokens: out.reduce((n, c) => n + (c.ok ? c.tokens : 0), 0) }),
         );
       },
     },
     executor: {
-      validate: (requests) => timed(() => e.executor.validate(requests), (ms) => step > 0 && at(step).executor.push({ call: { kind: 'validate', requests }, ms })),
-      run: (requests) => timed(() => e.executor.run(requests), (ms) => step > 0 && at(step).executor.push({ call: { kind: 'run', requests }, ms })),
-      check: (requests) => timed(() => e.executor.check(requests), (ms) => step > 0 && at(step).executor.push({ call: { kind: 'check', requests }, ms })),
+      validate: (requests) =>
+        timed(
+          () => e.executor.validate(requests),
+          (ms) => step > 0 && at(step).executor.push({ call: { kind: 'validate', requests }, ms }),
+        ),
+      run: (requests) =>
+        timed(
+          () => e.executor.run(requests),
+          (ms) => step > 0 && at(step).executor.push({ call: { kind: 'run', requests }, ms }),
+        ),
+      check: (requests) =>
+        timed(
+          () => e.executor.check(requests),
+          (ms) => step > 0 && at(step).executor.push({ call: { kind: 'check', requests }, ms }),
+        ),
     },
     learner: {
       ...e.learner,
-      learn: (input) => timed(() => e.learner.learn(input), (ms) => (at(input.step).learn = { input, ms })),
+      learn: (input) =>
+        timed(
+          () => e.learner.learn(input),
+          (ms) => (at(input.step).learn = { input, ms }),
+        ),
       ...(e.learner.publish ? { publish: (v: number) => e.learner.publish!(v) } : {}),
     },
   });
@@ -99,7 +129,10 @@ function recorder(work: Map<number, StepWork>, now: () => number): (e: Effects) 
 
 /** The policy batch as supervised sequences: prompt + completion, loss on the completion. */
 function asSupervised(batch: readonly PolicySample[]): SupervisedSample[] {
-  return batch.map((x) => ({ tokens: [...x.prompt, ...x.tokens], lossMask: [...x.prompt.map(() => 0), ...x.tokens.map(() => 1)] }));
+  return batch.map((x) => ({
+    tokens: [...x.prompt, ...x.tokens],
+    lossMask: [...x.prompt.map(() => 0), ...x.tokens.map(() => 1)],
+  }));
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -108,10 +141,16 @@ export async function main(args: string[]): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const backend = await initBackend({ force: 'wasm' });
   log(formatBackendReport(backend));
-  log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (shared: other work may skew figures)`);
+  log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (shared: other work may skew figures)`,
+  );
 
   // ---- the scenario and its base model ---------------------------------------------------------------------------
-  const overrides = [`selfPlay.steps=${steps}`, 'selfPlay.probeEvery=0', 'selfPlay.checkpointEvery=0'].map(parseOverride);
+  const overrides = [`selfPlay.steps=${steps}`, 'selfPlay.probeEvery=0', 'selfPlay.checkpointEvery=0'].map(
+    parseOverride,
+  );
   let scenario: RunScenario = await loadRunScenario(DEFAULT_SCENARIO, overrides);
   const { exclusion } = await checkRunInputs(scenario);
   const out = mkdtempSync(path.join(tmpdir(), 'azr-bench-selfplay-'));
@@ -121,50 +160,110 @@ export async function main(args: string[]): Promise<void> {
     log(`base: ${cached} (the default scenario's, cached)`);
   } else {
     scenario = { ...scenario, pretrain: { ...scenario.pretrain, steps: STAND_IN_STEPS, minutes: null } };
-    log(`base: the default's is not cached (runs/.cache); a stand-in with its shapes, ${STAND_IN_STEPS} pretraining steps, is built in ${out}`);
+    log(
+      `base: the default's is not cached (runs/.cache); a stand-in with its shapes, ${STAND_IN_STEPS} pretraining steps, is built in ${out}`,
+    );
   }
-  log(`workload: ${DEFAULT_SCENARIO}, ${steps} steps (measured: 2…${steps}), learner threads ${scenario.learner.threads}; replays ${reps}× each\n`);
+  log(
+    `workload: ${DEFAULT_SCENARIO}, ${steps} steps (measured: 2…${steps}), learner threads ${scenario.learner.threads}; replays ${reps}× each\n`,
+  );
 
   try {
     // ---- the run, with every effect call recorded ----------------------------------------------------------------
     const work = new Map<number, StepWork>();
     const now = () => performance.now();
     const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-    const run = await runSelfPlay({ scenario, out, now, signals: false, stderr: quiet, stdout: quiet, tty: false, instrument: recorder(work, now) });
-    if (run.reason !== 'completed') throw new Error(`the run ended ${run.reason}${run.message ? `: ${run.message}` : ''}`);
+    const run = await runSelfPlay({
+      scenario,
+      out,
+      now,
+      signals: false,
+      stderr: quiet,
+      stdout: quiet,
+      tty: false,
+      instrument: recorder(work, now),
+    });
+    if (run.reason !== 'completed')
+      throw new Error(`the run ended ${run.reason}${run.message ? `: ${run.message}` : ''}`);
     const finished: RunEventOf<'step.finished'>[] = [];
-    for await (const e of readEventLog(path.join(run.runDir, 'events.jsonl'))) if (e.type === 'step.finished') finished.push(e);
+    for await (const e of readEventLog(path.join(run.runDir, 'events.jsonl')))
+      if (e.type === 'step.finished') finished.push(e);
     const measured = Array.from({ length: steps - 1 }, (_, i) => i + 2);
     // the work replayed is the step's own: probe and checkpoint time (the last step's checkpoint) are left out
-    const stepMs = new Map(finished.map((e) => [e.step, e.durationMs - (e.phases?.probe ?? 0) - (e.phases?.checkpoint ?? 0)]));
+    const stepMs = new Map(
+      finished.map((e) => [e.step, e.durationMs - (e.phases?.probe ?? 0) - (e.phases?.checkpoint ?? 0)]),
+    );
 
     // ---- the same work in isolation on a fresh copy of the base ------------------------------------------------------
     const baseDir = scenario.base ?? baseModelDir(scenario, path.join(out, '.cache'), exclusion);
     const { model } = await loadBaseModel(baseDir);
     const config = model.config;
-    const reference = scenario.learner.klCoef > 0 ? new Gpt(config, model.readWeights(), { trainable: false, name: 'bench-reference' }) : undefined;
+    const reference =
+      scenario.learner.klCoef > 0
+        ? new Gpt(config, model.readWeights(), { trainable: false, name: 'bench-reference' })
+        : undefined;
     const l = scenario.learner;
     const learner = new Learner(
       model,
-      { lr: l.lr, weightDecay: l.weightDecay, maxGradNorm: l.maxGradNorm, temperature: scenario.selfPlay.temperature, ppoClip: l.ppoClip, ppoEpochs: l.ppoEpochs, entropyCoef: l.entropyCoef, klCoef: l.klCoef, sftCoef: l.sftCoef, aggregation: l.aggregation },
+      {
+        lr: l.lr,
+        weightDecay: l.weightDecay,
+        maxGradNorm: l.maxGradNorm,
+        temperature: scenario.selfPlay.temperature,
+        ppoClip: l.ppoClip,
+        ppoEpochs: l.ppoEpochs,
+        entropyCoef: l.entropyCoef,
+        klCoef: l.klCoef,
+        sftCoef: l.sftCoef,
+        aggregation: l.aggregation,
+      },
       reference ? { reference } : {},
     );
     const supervised = new Learner(new Gpt(config, model.readWeights(), { name: 'bench-supervised' }), { lr: l.lr });
     // the same policy steps on this thread alone (for the two-thread speed-up)
-    const single = new Learner(new Gpt(config, model.readWeights(), { name: 'bench-single' }), learner.config, reference ? { reference } : {});
-    const threads = l.threads > 1 ? await GradientWorkers.start(config, backend.chosen, l.threads - 1, reference ? { reference: reference.readWeights() } : {}) : null;
+    const single = new Learner(
+      new Gpt(config, model.readWeights(), { name: 'bench-single' }),
+      learner.config,
+      reference ? { reference } : {},
+    );
+    const threads =
+      l.threads > 1
+        ? await GradientWorkers.start(
+            config,
+            backend.chosen,
+            l.threads - 1,
+            reference ? { reference: reference.readWeights() } : {},
+          )
+        : null;
     const board = new WeightBoard();
     learner.publish(board);
     const rollout = await OrtRollout.create(config, board, { intraOpThreads: scenario.policy.intraOpThreads });
-    const policy = new PolicyService(rollout, { budgets: scenario.policy.budgets, batchSize: scenario.policy.rolloutBatch, decoding: scenario.policy.decoding });
-    const pool = new SandboxPool({ workers: scenario.executor.workers, limits: { timeoutMs: scenario.executor.timeoutMs } });
+    const policy = new PolicyService(rollout, {
+      budgets: scenario.policy.budgets,
+      batchSize: scenario.policy.rolloutBatch,
+      decoding: scenario.policy.decoding,
+    });
+    const pool = new SandboxPool({
+      workers: scenario.executor.workers,
+      limits: { timeoutMs: scenario.executor.timeoutMs },
+    });
     const sft =
       l.sftCoef > 0
-        ? new LabelledSftSource(pool, new Rng(scenario.seed).split('sft'), pretrainDataOptions(scenario.pretrain, config.contextLength, exclusion, { batchSize: l.sftBatch, prefetch: 1 }))
+        ? new LabelledSftSource(
+            pool,
+            new Rng(scenario.seed).split('sft'),
+            pretrainDataOptions(scenario.pretrain, config.contextLength, exclusion, {
+              batchSize: l.sftBatch,
+              prefetch: 1,
+            }),
+          )
         : null;
     try {
       // every step's calls, in the run's order (the executor's random inputs are drawn in that order)
-      const executor = new ExecutorService(pool, { ...scenario.executor, rng: new Rng(scenario.seed).split('executor-inputs') });
+      const executor = new ExecutorService(pool, {
+        ...scenario.executor,
+        rng: new Rng(scenario.seed).split('executor-inputs'),
+      });
       const isolated = new Map<number, { rollout: number; executor: number; tokens: number }>();
       for (const [step, w] of [...work.entries()].sort((a, b) => a[0] - b[0])) {
         let rolloutMs = 0;
@@ -199,7 +298,10 @@ export async function main(args: string[]): Promise<void> {
           const sftBatch = sft !== null ? await sft.batch(step) : [];
           const same = [...asSupervised(batch), ...sftBatch];
           let t = now();
-          const m = threads !== null ? await learner.policyStepParallel(batch, sftBatch, threads) : learner.policyStep(batch, sftBatch);
+          const m =
+            threads !== null
+              ? await learner.policyStepParallel(batch, sftBatch, threads)
+              : learner.policyStep(batch, sftBatch);
           const p = now() - t;
           t = now();
           if (threads !== null) await supervised.supervisedStepParallel(same, threads);
@@ -227,12 +329,21 @@ export async function main(args: string[]): Promise<void> {
       const overhead = have.map((s, i) => stepMs.get(s)! / parts[i]!);
       const runLearnMs = have.map((s) => work.get(s)!.learn!.ms);
       const parallel = threads !== null ? have.map((s) => median(singleMs.get(s)!) / median(policyMs.get(s)!)) : null;
-      log(`steps/s                              ${range(stepsPerS, 2)}   (step ${range(have.map((s) => stepMs.get(s)!))} ms)`);
-      log(`rollout tokens/s (isolated)          ${range(rolloutRate)}   (rollouts ${range(have.map((s) => isolated.get(s)!.rollout))} ms, executor ${range(have.map((s) => isolated.get(s)!.executor))} ms per step)`);
-      log(`learner tokens/s, policy step        ${range(policyRate)}   (${range(have.map((s) => median(policyMs.get(s)!)))} ms; in the run ${range(runLearnMs)} ms)`);
+      log(
+        `steps/s                              ${range(stepsPerS, 2)}   (step ${range(have.map((s) => stepMs.get(s)!))} ms)`,
+      );
+      log(
+        `rollout tokens/s (isolated)          ${range(rolloutRate)}   (rollouts ${range(have.map((s) => isolated.get(s)!.rollout))} ms, executor ${range(have.map((s) => isolated.get(s)!.executor))} ms per step)`,
+      );
+      log(
+        `learner tokens/s, policy step        ${range(policyRate)}   (${range(have.map((s) => median(policyMs.get(s)!)))} ms; in the run ${range(runLearnMs)} ms)`,
+      );
       log(`learner tokens/s, supervised step    ${range(supervisedRate)}   (the same sequences)`);
       log(`  learnerRatio (policy / supervised) ${range(learnerRatio, 2)}`);
-      if (parallel !== null) log(`policy step, ${l.threads} threads / 1 thread    ${range(parallel, 2)}   (1 thread ${range(have.map((s) => median(singleMs.get(s)!)))} ms)`);
+      if (parallel !== null)
+        log(
+          `policy step, ${l.threads} threads / 1 thread    ${range(parallel, 2)}   (1 thread ${range(have.map((s) => median(singleMs.get(s)!)))} ms)`,
+        );
       log(`step / isolated parts (overhead)     ${range(overhead, 2)}   (parts ${range(parts)} ms)\n`);
       log(
         JSON.stringify({

@@ -23,12 +23,17 @@ export const PROBE_PATH = fileURLToPath(new URL('../scenarios/probe.jsonl', impo
 export function nodeExecute(): Execute {
   const context = vm.createContext(Object.create(null));
   const compiled = new Map<string, { f: (...args: unknown[]) => unknown } | { error: string }>();
-  const describe = (e: unknown) => (e instanceof Object && 'name' in e && 'message' in e ? `${String(e.name)}: ${String(e.message)}` : String(e));
+  const describe = (e: unknown) =>
+    e instanceof Object && 'name' in e && 'message' in e ? `${String(e.name)}: ${String(e.message)}` : String(e);
   return (program, args) => {
     let entry = compiled.get(program);
     if (!entry) {
       try {
-        entry = { f: vm.runInContext(`(function () {\n${program}\nreturn f;\n})()`, context, { timeout: 100 }) as (...a: unknown[]) => unknown };
+        entry = {
+          f: vm.runInContext(`(function () {\n${program}\nreturn f;\n})()`, context, { timeout: 100 }) as (
+            ...a: unknown[]
+          ) => unknown,
+        };
       } catch (e) {
         entry = { error: describe(e) };
       }
@@ -63,19 +68,21 @@ function main(argv: string[]): void {
     return;
   }
   writeFileSync(PROBE_PATH, text);
-  const tasks = text.trim().split('\n').map((l) => JSON.parse(l) as { tier: string; task: { type: string } });
+  const tasks = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { tier: string; task: { type: string } });
   process.stdout.write(`wrote ${tasks.length} tasks to ${PROBE_PATH}\n`);
   for (const type of TASK_TYPES)
     process.stdout.write(
       `  ${type.padEnd(10)} ${TIERS.map((t) => `${t} ${tasks.filter((x) => x.task.type === type && x.tier === t).length}`).join(', ')}\n`,
     );
-  const b = probeBaselines(
-    tasks as never,
-    nodeExecute(),
-  );
+  const b = probeBaselines(tasks as never, nodeExecute());
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   for (const type of TASK_TYPES)
-    process.stdout.write(`  baseline ${type.padEnd(10)} input-copy ${pct(b.copy[type])}, constant ${pct(b.constant[type])}\n`);
+    process.stdout.write(
+      `  baseline ${type.padEnd(10)} input-copy ${pct(b.copy[type])}, constant ${pct(b.constant[type])}\n`,
+    );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv.slice(2));

@@ -12,11 +12,14 @@ export function numberOption(what: string, valid: (n: number) => boolean, expect
 }
 
 /** An integer ≥ 1. */
-export const positiveInt = (what: string) => numberOption(what, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+export const positiveInt = (what: string) =>
+  numberOption(what, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
 /** An integer ≥ 0. */
-export const nonNegativeInt = (what: string) => numberOption(what, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+export const nonNegativeInt = (what: string) =>
+  numberOption(what, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
 /** A finite number > 0. */
-export const positiveNumber = (what: string) => numberOption(what, (n) => Number.isFinite(n) && n > 0, 'a positive number');
+export const positiveNumber = (what: string) =>
+  numberOption(what, (n) => Number.isFinite(n) && n > 0, 'a positive number');
 
 /** A repeatable option's parser: every value, in order (`--set a=1 --set b=2`). */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

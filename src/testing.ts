@@ -92,10 +92,14 @@ export interface ScriptedPolicy extends PolicyEffect {
   readonly calls: Omit<GenerateInput, 'rng'>[];
 }
 
-function segmentKinds(request: PolicyRequest): { kind: SegmentKind; context?: (earlier: readonly (readonly string[])[]) => SegmentContext | undefined }[] {
-  if (request.role === 'solve') return [{ kind: ANSWER_KIND[request.view.type], context: () => answerContext(request.view) }];
+function segmentKinds(
+  request: PolicyRequest,
+): { kind: SegmentKind; context?: (earlier: readonly (readonly string[])[]) => SegmentContext | undefined }[] {
+  if (request.role === 'solve')
+    return [{ kind: ANSWER_KIND[request.view.type], context: () => answerContext(request.view) }];
   const view = request.view;
-  if (view.type === 'induction') return [{ kind: 'inputs+message', context: () => ({ params: view.params, inputs: view.inputs }) }];
+  if (view.type === 'induction')
+    return [{ kind: 'inputs+message', context: () => ({ params: view.params, inputs: view.inputs }) }];
   return [
     { kind: 'program' },
     {
@@ -154,10 +158,19 @@ export function scriptedPolicy(
         } else {
           const sources = typeof out === 'string' ? [out] : out;
           segments = [];
-          segmentKinds(request).forEach(({ kind, context }, i) => segments.push(toLexemes(sources[i] ?? '', kind, context?.(segments))));
+          segmentKinds(request).forEach(({ kind, context }, i) =>
+            segments.push(toLexemes(sources[i] ?? '', kind, context?.(segments))),
+          );
         }
         const tokens = segments.reduce((n, s) => n + s.length, 0) + 1;
-        return { id: request.id, ok: true, segments, tokens, policyVersion: policy.policyVersion, ...(truncated ? { truncated } : {}) };
+        return {
+          id: request.id,
+          ok: true,
+          segments,
+          tokens,
+          policyVersion: policy.policyVersion,
+          ...(truncated ? { truncated } : {}),
+        };
       });
     },
   };
@@ -174,9 +187,17 @@ function evaluate(body: string): Outcome {
     // Test double only: scripted programs are trusted (see the header of this file).
     const raw: unknown = new Function(`"use strict";\n${body}`)();
     const value = canonicalValue(raw);
-    return value === undefined ? { ok: false, error: { kind: 'unserializable', message: `not a value: ${String(raw)}` } } : { ok: true, value };
+    return value === undefined
+      ? { ok: false, error: { kind: 'unserializable', message: `not a value: ${String(raw)}` } }
+      : { ok: true, value };
   } catch (e) {
-    return { ok: false, error: { kind: e instanceof SyntaxError ? 'syntax' : 'runtime', message: e instanceof Error ? e.message : String(e) } };
+    return {
+      ok: false,
+      error: {
+        kind: e instanceof SyntaxError ? 'syntax' : 'runtime',
+        message: e instanceof Error ? e.message : String(e),
+      },
+    };
   }
 }
 
@@ -194,7 +215,8 @@ export const inProcessExecutor: ExecutorEffect = {
         const a = runInProcess(program, input);
         if (!a.ok) return { id, ok: false, error: a.error };
         const b = runInProcess(program, input);
-        if (!b.ok || !valueEquals(a.value, b.value)) return { id, ok: false, error: { kind: 'nondeterministic', message: 'two runs differ' } };
+        if (!b.ok || !valueEquals(a.value, b.value))
+          return { id, ok: false, error: { kind: 'nondeterministic', message: 'two runs differ' } };
         outputs.push(a.value);
       }
       return { id, ok: true, outputs };
@@ -216,7 +238,13 @@ export const inProcessExecutor: ExecutorEffect = {
         return { id: r.id, ok: true, passed, total: r.hidden.length };
       }
       const out = r.type === 'deduction' ? evaluate(`return (${r.answer});`) : runInProcess(r.program, r.answer);
-      return { id: r.id, ok: true, passed: out.ok && valueEquals(out.value, r.gold) ? 1 : 0, total: 1, ...(out.ok ? {} : { error: out.error }) };
+      return {
+        id: r.id,
+        ok: true,
+        passed: out.ok && valueEquals(out.value, r.gold) ? 1 : 0,
+        total: 1,
+        ...(out.ok ? {} : { error: out.error }),
+      };
     });
   },
 };
@@ -268,11 +296,19 @@ export function fakeLearner(options: FakeLearnerOptions = {}): FakeLearner {
     policyVersion: 0,
     async learn(input) {
       call++;
-      if (options.delayMs && options.clock) await new Promise<void>((resolve) => options.clock!.setTimeout(resolve, options.delayMs!));
+      if (options.delayMs && options.clock)
+        await new Promise<void>((resolve) => options.clock!.setTimeout(resolve, options.delayMs!));
       if (options.fail?.(input, call)) throw new Error(`fake learner failure on call ${call}`);
       learner.batches.push(input);
       learner.policyVersion += 1;
-      return { loss: 0, gradNorm: 0, entropy: 0, tokensPerSecond: 0, ...options.metrics?.(input), policyVersion: learner.policyVersion };
+      return {
+        loss: 0,
+        gradNorm: 0,
+        entropy: 0,
+        tokensPerSecond: 0,
+        ...options.metrics?.(input),
+        policyVersion: learner.policyVersion,
+      };
     },
     async publish(version) {
       learner.published.push(version);
@@ -283,7 +319,9 @@ export function fakeLearner(options: FakeLearnerOptions = {}): FakeLearner {
 }
 
 /** A probe that returns `accuracy(policyVersion)` for every type (default 0.5), recording each call. */
-export function fakeProbe(accuracy: (policyVersion: number) => number = () => 0.5): ProbeEffect & { calls: { step: number; policyVersion: number }[] } {
+export function fakeProbe(
+  accuracy: (policyVersion: number) => number = () => 0.5,
+): ProbeEffect & { calls: { step: number; policyVersion: number }[] } {
   const calls: { step: number; policyVersion: number }[] = [];
   return {
     calls,
@@ -297,7 +335,10 @@ export function fakeProbe(accuracy: (policyVersion: number) => number = () => 0.
 }
 
 /** A checkpoint store that keeps each checkpoint's data in memory (deep-copied through JSON). */
-export function fakeCheckpointStore(): CheckpointEffect & { saved: CheckpointData[]; latest(): CheckpointData | undefined } {
+export function fakeCheckpointStore(): CheckpointEffect & {
+  saved: CheckpointData[];
+  latest(): CheckpointData | undefined;
+} {
   const saved: CheckpointData[] = [];
   return {
     saved,
@@ -316,7 +357,11 @@ export function fakeCheckpointStore(): CheckpointEffect & { saved: CheckpointDat
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A reply inbox: pass `ref` as a request's `replyTo`; `next(type)` resolves with the next reply of that type. */
-export function collector(): { ref: AnyActorRef; received: AnyEventObject[]; next<E extends AnyEventObject = AnyEventObject>(type: string): Promise<E> } {
+export function collector(): {
+  ref: AnyActorRef;
+  received: AnyEventObject[];
+  next<E extends AnyEventObject = AnyEventObject>(type: string): Promise<E>;
+} {
   const received: AnyEventObject[] = [];
   const waiting: { type: string; resolve: (e: AnyEventObject) => void }[] = [];
   const ref = createActor(
@@ -396,7 +441,11 @@ export function testCoordinator(options: TestCoordinatorOptions) {
   });
   const events: RunEvent[] = [];
   bus.events$.subscribe((e) => events.push(e));
-  const channel = new CreditChannel<ScoredRollout>({ name: 'scored→learner', capacity: options.config.queueCapacity ?? 0, clock: () => clock.now() });
+  const channel = new CreditChannel<ScoredRollout>({
+    name: 'scored→learner',
+    capacity: options.config.queueCapacity ?? 0,
+    clock: () => clock.now(),
+  });
   const machine = withEffects(
     { policy, executor, learner, probe, checkpoint },
     { channel: fromCreditChannel(channel), reportQueues: () => bus.emit(queueDepthBody(channel.status())) },
@@ -405,11 +454,18 @@ export function testCoordinator(options: TestCoordinatorOptions) {
     id: 'coordinator',
     clock,
     inspect: actorStateInspector(bus),
-    input: { config: options.config, events: bus, clock: () => clock.now(), ...(options.resume ? { resume: options.resume } : {}) },
+    input: {
+      config: options.config,
+      events: bus,
+      clock: () => clock.now(),
+      ...(options.resume ? { resume: options.resume } : {}),
+    },
   });
 
   /** Starts the run and advances the simulated clock by `tickMs` whenever it waits, until it finishes. */
-  async function run(runOptions: { tickMs?: number; maxTicks?: number; onTick?: () => void } = {}): Promise<CoordinatorOutput> {
+  async function run(
+    runOptions: { tickMs?: number; maxTicks?: number; onTick?: () => void } = {},
+  ): Promise<CoordinatorOutput> {
     const done = new Promise<CoordinatorOutput>((resolve, reject) =>
       actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject }),
     );

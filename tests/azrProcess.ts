@@ -38,7 +38,10 @@ export function azr(args: readonly string[], options: AzrOptions = {}): AzrProce
 }
 
 /** Runs `node bin/azr.js ARGS` to its end: exit code and everything it wrote. */
-export async function runAzr(args: readonly string[], options: AzrOptions = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runAzr(
+  args: readonly string[],
+  options: AzrOptions = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = azr(args, options);
   const code = await p.exit;
   return { code, ...p.out };

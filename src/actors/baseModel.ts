@@ -28,16 +28,31 @@ export interface BaseModelInfo {
   readonly curve: readonly Record<string, number | null>[];
 }
 
-export async function saveBaseModel(dir: string, config: GptConfig, weights: Weights, info: BaseModelInfo): Promise<void> {
-  await saveCheckpoint(dir, { config, weights, optimizer: null, step: info.steps, rng: {}, extra: JSON.parse(JSON.stringify(info)) });
+export async function saveBaseModel(
+  dir: string,
+  config: GptConfig,
+  weights: Weights,
+  info: BaseModelInfo,
+): Promise<void> {
+  await saveCheckpoint(dir, {
+    config,
+    weights,
+    optimizer: null,
+    step: info.steps,
+    rng: {},
+    extra: JSON.parse(JSON.stringify(info)),
+  });
 }
 
 /** The `extra` of a base checkpoint, after checking it is one and that its model's vocabulary is this tokenizer's. */
 function baseInfoOf(dir: string, config: GptConfig, extra: unknown): BaseModelInfo {
   const info = extra as BaseModelInfo | undefined;
-  if (info === undefined || info === null || typeof info !== 'object' || info.kind !== BASE_KIND) throw new Error(`${dir} is a checkpoint but not a base model (azr pretrain writes those)`);
+  if (info === undefined || info === null || typeof info !== 'object' || info.kind !== BASE_KIND)
+    throw new Error(`${dir} is a checkpoint but not a base model (azr pretrain writes those)`);
   if (info.vocab.sha256 !== vocabFingerprint() || config.vocabSize !== tokenizer.vocabSize)
-    throw new Error(`${dir} was trained on another vocabulary (${info.vocab.size} tokens, sha256 ${info.vocab.sha256.slice(0, 12)}…); pretrain again`);
+    throw new Error(
+      `${dir} was trained on another vocabulary (${info.vocab.size} tokens, sha256 ${info.vocab.sha256.slice(0, 12)}…); pretrain again`,
+    );
   return info;
 }
 

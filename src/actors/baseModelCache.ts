@@ -16,12 +16,22 @@ import { pretrain, type PretrainProgress, type PretrainResult } from './pretrain
  * weights depend on).
  */
 export function baseModelKey(s: Pick<RunScenario, 'seed' | 'model' | 'pretrain'>, exclusion: ProbeExclusion): string {
-  const text = JSON.stringify({ seed: s.seed, model: s.model, pretrain: s.pretrain, vocab: vocabFingerprint(), probe: exclusion.fingerprint() });
+  const text = JSON.stringify({
+    seed: s.seed,
+    model: s.model,
+    pretrain: s.pretrain,
+    vocab: vocabFingerprint(),
+    probe: exclusion.fingerprint(),
+  });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** The base checkpoint directory a run of `s` uses: `s.base` when set, else its cache entry under `cacheDir`. */
-export function baseModelDir(s: Pick<RunScenario, 'base' | 'seed' | 'model' | 'pretrain'>, cacheDir: string, exclusion: ProbeExclusion): string {
+export function baseModelDir(
+  s: Pick<RunScenario, 'base' | 'seed' | 'model' | 'pretrain'>,
+  cacheDir: string,
+  exclusion: ProbeExclusion,
+): string {
   return s.base ?? path.join(cacheDir, `base-${baseModelKey(s, exclusion)}`);
 }
 
@@ -54,7 +64,8 @@ export interface EnsuredBase {
 export async function ensureBaseModel(o: EnsureBaseOptions): Promise<EnsuredBase> {
   const dir = baseModelDir(o.scenario, o.cacheDir, o.exclusion);
   if (o.scenario.base !== null) {
-    if (!existsSync(path.join(dir, 'checkpoint.json'))) throw new Error(`base: ${dir} holds no checkpoint (azr pretrain --out writes one)`);
+    if (!existsSync(path.join(dir, 'checkpoint.json')))
+      throw new Error(`base: ${dir} holds no checkpoint (azr pretrain --out writes one)`);
     return { dir, built: null };
   }
   if (existsSync(path.join(dir, 'checkpoint.json'))) return { dir, built: null };

@@ -57,7 +57,10 @@ export class CheckpointStore implements CheckpointEffect {
       weights,
       optimizer,
       step: this.options.learner.step,
-      rng: { root: data.rng.root, ...Object.fromEntries(Object.entries(data.rng.actors).map(([k, v]) => [`actor.${k}`, v])) },
+      rng: {
+        root: data.rng.root,
+        ...Object.fromEntries(Object.entries(data.rng.actors).map(([k, v]) => [`actor.${k}`, v])),
+      },
     });
     await writeFile(path.join(tmp, 'coordinator.json'), JSON.stringify(data) + '\n');
     // step-N may exist already (a stop right after the periodic checkpoint of N): swap it out, then drop it
@@ -76,7 +79,8 @@ export class CheckpointStore implements CheckpointEffect {
   /** Deletes all but the newest `keep` checkpoints. */
   private async prune(): Promise<void> {
     const steps = await listCheckpointSteps(this.options.runDir);
-    for (const step of steps.slice(0, Math.max(0, steps.length - this.options.keep))) await rm(path.join(this.dir, `step-${step}`), { recursive: true, force: true });
+    for (const step of steps.slice(0, Math.max(0, steps.length - this.options.keep)))
+      await rm(path.join(this.dir, `step-${step}`), { recursive: true, force: true });
   }
 }
 
@@ -103,6 +107,7 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
   const dir = path.join(runDir, CHECKPOINTS_DIR, `step-${step}`);
   const model = await loadCheckpoint(dir);
   const data = JSON.parse(await readFile(path.join(dir, 'coordinator.json'), 'utf8')) as CheckpointData;
-  if (data.version !== 1 || data.step !== step) throw new Error(`${dir}/coordinator.json does not belong to step ${step}`);
+  if (data.version !== 1 || data.step !== step)
+    throw new Error(`${dir}/coordinator.json does not belong to step ${step}`);
   return { dir, model, data };
 }

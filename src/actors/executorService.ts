@@ -1,6 +1,16 @@
 // ExecutorEffect over the sandbox: validate proposals, run programs, grade answers; canonical output text → task-language values.
 
-import { argsSource, generateArgs, lex, programParams, valueEquals, valueSource, valuesFromLexemes, type Rng, type Value } from '../azr/index.js';
+import {
+  argsSource,
+  generateArgs,
+  lex,
+  programParams,
+  valueEquals,
+  valueSource,
+  valuesFromLexemes,
+  type Rng,
+  type Value,
+} from '../azr/index.js';
 import type {
   CheckRequest,
   CheckResult,
@@ -47,12 +57,16 @@ function copiesArgument(program: string, runs: readonly { input: string; output:
   const args = runs.map((r) => argumentValues(program, r.input));
   if (args.some((a) => a === undefined)) return false;
   const arity = args[0]!.length;
-  for (let j = 0; j < arity; j++) if (runs.every((r, i) => args[i]![j] !== undefined && valueEquals(args[i]![j]!, r.output))) return true;
+  for (let j = 0; j < arity; j++)
+    if (runs.every((r, i) => args[i]![j] !== undefined && valueEquals(args[i]![j]!, r.output))) return true;
   return false;
 }
 
 /** An output the sandbox produced that the task language cannot write (so no solver could answer it). */
-const inexpressible = (text: string): ExecError => ({ kind: 'inexpressible', message: `the output ${text.slice(0, 60)} is not a task-language value` });
+const inexpressible = (text: string): ExecError => ({
+  kind: 'inexpressible',
+  message: `the output ${text.slice(0, 60)} is not a task-language value`,
+});
 
 function toValue(r: SandboxRunResult): { ok: true; value: Value } | { ok: false; error: ExecError } {
   if (!r.ok) return { ok: false, error: r.error };
@@ -70,7 +84,8 @@ export class ExecutorService implements ExecutorEffect {
     private readonly sandbox: Sandbox,
     private readonly options: ExecutorServiceOptions = {},
   ) {
-    if ((options.rejectInputIgnoring || options.rejectArgumentCopy) && options.rng === undefined) throw new Error('rejectInputIgnoring and rejectArgumentCopy need an rng for the probe inputs');
+    if ((options.rejectInputIgnoring || options.rejectArgumentCopy) && options.rng === undefined)
+      throw new Error('rejectInputIgnoring and rejectArgumentCopy need an rng for the probe inputs');
   }
 
   private get probing(): boolean {
@@ -82,9 +97,11 @@ export class ExecutorService implements ExecutorEffect {
     // per request: its own inputs' jobs, then its probe inputs' (one-input proposals, when a check needs them)
     const layout = requests.map((r) => {
       const first = jobs.length;
-      for (const input of r.inputs) jobs.push({ type: 'validate', program: r.program, input, staticCheck: true, determinism: true });
+      for (const input of r.inputs)
+        jobs.push({ type: 'validate', program: r.program, input, staticCheck: true, determinism: true });
       const probeInputs = this.probing && r.inputs.length === 1 ? this.probeInputsOf(r) : [];
-      for (const input of probeInputs) jobs.push({ type: 'validate', program: r.program, input, staticCheck: true, determinism: false });
+      for (const input of probeInputs)
+        jobs.push({ type: 'validate', program: r.program, input, staticCheck: true, determinism: false });
       return { first, probeInputs };
     });
     const results = await this.sandbox.runBatch(jobs);
@@ -109,17 +126,39 @@ export class ExecutorService implements ExecutorEffect {
         const ignores =
           r.inputs.length > 1
             ? outputs.every((o) => valueEquals(o, outputs[0]!))
-            : probeInputs.length > 0 && probed.length === probeInputs.length && probed.every((p) => valueEquals(p.output, outputs[0]!));
-        if (ignores) return { id: r.id, ok: false, error: { kind: 'input_ignoring', message: 'the program returns the same output on another input' } };
+            : probeInputs.length > 0 &&
+              probed.length === probeInputs.length &&
+              probed.every((p) => valueEquals(p.output, outputs[0]!));
+        if (ignores)
+          return {
+            id: r.id,
+            ok: false,
+            error: { kind: 'input_ignoring', message: 'the program returns the same output on another input' },
+          };
       }
       if (this.options.rejectArgumentCopy && copiesArgument(r.program, runs))
-        return { id: r.id, ok: false, error: { kind: 'copies_argument', message: `the program returns one of its arguments on all ${runs.length} inputs run` } };
+        return {
+          id: r.id,
+          ok: false,
+          error: {
+            kind: 'copies_argument',
+            message: `the program returns one of its arguments on all ${runs.length} inputs run`,
+          },
+        };
       return { id: r.id, ok: true, outputs };
     });
   }
 
   async run(requests: readonly RunRequest[]): Promise<RunResult[]> {
-    const results = await this.sandbox.runBatch(requests.map((r) => ({ type: 'validate', program: r.program, input: r.input, staticCheck: true, determinism: false })));
+    const results = await this.sandbox.runBatch(
+      requests.map((r) => ({
+        type: 'validate',
+        program: r.program,
+        input: r.input,
+        staticCheck: true,
+        determinism: false,
+      })),
+    );
     return requests.map((r, i): RunResult => {
       const v = toValue(results[i]!);
       return v.ok ? { id: r.id, ok: true, output: v.value } : { id: r.id, ok: false, error: v.error };
@@ -132,10 +171,20 @@ export class ExecutorService implements ExecutorEffect {
     const ind: { at: number; candidateProgram: string; hiddenPairs: { input: string; output: string }[] }[] = [];
     requests.forEach((r, at) => {
       if (r.type === 'deduction') ded.push({ at, goldOutput: valueSource(r.gold), answer: r.answer });
-      else if (r.type === 'abduction') abd.push({ at, program: r.program, goldOutput: valueSource(r.gold), answerInput: r.answer });
-      else ind.push({ at, candidateProgram: r.program, hiddenPairs: r.hidden.map((h) => ({ input: h.input, output: valueSource(h.output) })) });
+      else if (r.type === 'abduction')
+        abd.push({ at, program: r.program, goldOutput: valueSource(r.gold), answerInput: r.answer });
+      else
+        ind.push({
+          at,
+          candidateProgram: r.program,
+          hiddenPairs: r.hidden.map((h) => ({ input: h.input, output: valueSource(h.output) })),
+        });
     });
-    const [d, a, n] = await Promise.all([checkDeductions(this.sandbox, ded), checkAbductions(this.sandbox, abd), checkInductions(this.sandbox, ind)]);
+    const [d, a, n] = await Promise.all([
+      checkDeductions(this.sandbox, ded),
+      checkAbductions(this.sandbox, abd),
+      checkInductions(this.sandbox, ind),
+    ]);
     const out: CheckResult[] = new Array(requests.length);
     const graded = (id: string, passed: number, total: number, error?: ExecError): CheckResult =>
       error !== undefined && (error.kind === 'crashed' || error.kind === 'overloaded')

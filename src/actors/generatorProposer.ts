@@ -23,7 +23,11 @@ export interface GeneratorProposerOptions {
 }
 
 /** The lexemes of a deduction/abduction proposal (program, then one argument list) or an induction one (N inputs + message). */
-function proposalSegments(request: Extract<PolicyRequest, { role: 'propose' }>, rng: Rng, exclusion: ProbeExclusion): string[][] {
+function proposalSegments(
+  request: Extract<PolicyRequest, { role: 'propose' }>,
+  rng: Rng,
+  exclusion: ProbeExclusion,
+): string[][] {
   const view = request.view;
   if (view.type === 'induction') {
     const programLexemes = lex(view.program, 'program');
@@ -67,7 +71,13 @@ export class GeneratorProposer implements PolicyEffect {
       try {
         const segments = proposalSegments(r, input.rng.split(`generator/${r.id}`), this.options.exclusion);
         // a segment's lexemes and its <end>
-        return { id: r.id, ok: true, segments, tokens: segments.reduce((n, s) => n + s.length + 1, 0), policyVersion: this.options.version() };
+        return {
+          id: r.id,
+          ok: true,
+          segments,
+          tokens: segments.reduce((n, s) => n + s.length + 1, 0),
+          policyVersion: this.options.version(),
+        };
       } catch (e) {
         return { id: r.id, ok: false, error: `generator: ${(e as Error).message}` };
       }

@@ -28,7 +28,9 @@ export class LabelledSftSource implements SftSource {
   private chunk(index: number): Promise<SupervisedSample[][]> {
     let c = this.chunks.get(index);
     if (c === undefined) {
-      c = labelChunk(this.sandbox, this.rng, index, this.options).then((r) => r.batches.map((b) => b.map((e) => ({ tokens: e.tokens, lossMask: e.lossMask }))));
+      c = labelChunk(this.sandbox, this.rng, index, this.options).then((r) =>
+        r.batches.map((b) => b.map((e) => ({ tokens: e.tokens, lossMask: e.lossMask }))),
+      );
       this.chunks.set(index, c);
     }
     return c;
@@ -40,8 +42,9 @@ export class LabelledSftSource implements SftSource {
     for (const k of this.chunks.keys()) if (k < index) this.chunks.delete(k);
     const batches = await this.chunk(index);
     void this.chunk(index + 1).catch(() => undefined); // label ahead while the step trains
-    if (batches.length === 0) throw new Error(`SFT chunk ${index} gave no batch (context or format weights too small?)`);
-    return batches[(Math.max(1, step) - 1) % per % batches.length]!;
+    if (batches.length === 0)
+      throw new Error(`SFT chunk ${index} gave no batch (context or format weights too small?)`);
+    return batches[((Math.max(1, step) - 1) % per) % batches.length]!;
   }
 
   /** Waits for labelling in flight (before the sandbox closes). */
@@ -68,7 +71,8 @@ export function policyBatch(input: LearnInput): PolicySample[] {
         ...(s.trace.masks !== undefined ? { masks: s.trace.masks } : {}),
       });
     }
-  if (batch.length === 0) throw new Error(`step ${input.step}: no trained completion carries a trace (${missing} without)`);
+  if (batch.length === 0)
+    throw new Error(`step ${input.step}: no trained completion carries a trace (${missing} without)`);
   return batch;
 }
 
@@ -99,13 +103,20 @@ export class LearnerService implements LearnerEffect {
 
   async learn(input: LearnInput): Promise<LearnResult> {
     const batch = policyBatch(input);
-    const sft = this.options.sft !== undefined && this.learner.config.sftCoef > 0 ? await this.options.sft.batch(input.step) : undefined;
+    const sft =
+      this.options.sft !== undefined && this.learner.config.sftCoef > 0
+        ? await this.options.sft.batch(input.step)
+        : undefined;
     // the step blocks the event loop: let the executor's messages through first
     await new Promise<void>((resolve) => setImmediate(resolve));
     const warmup = this.options.warmup;
-    if (warmup !== undefined && warmup.steps > 0) this.learner.setLearningRate(warmup.lr * Math.min(1, (this.learner.step + 1) / warmup.steps));
+    if (warmup !== undefined && warmup.steps > 0)
+      this.learner.setLearningRate(warmup.lr * Math.min(1, (this.learner.step + 1) / warmup.steps));
     const threads = this.options.threads;
-    const m = threads !== undefined && threads.size > 0 ? await this.learner.policyStepParallel(batch, sft, threads) : this.learner.policyStep(batch, sft);
+    const m =
+      threads !== undefined && threads.size > 0
+        ? await this.learner.policyStepParallel(batch, sft, threads)
+        : this.learner.policyStep(batch, sft);
     return {
       loss: m.loss,
       gradNorm: m.gradNorm,
@@ -117,7 +128,8 @@ export class LearnerService implements LearnerEffect {
   }
 
   async publish(policyVersion: number): Promise<void> {
-    if (policyVersion !== this.learner.step) throw new Error(`asked to publish version ${policyVersion}, the learner is at ${this.learner.step}`);
+    if (policyVersion !== this.learner.step)
+      throw new Error(`asked to publish version ${policyVersion}, the learner is at ${this.learner.step}`);
     const latest = this.options.board.latest();
     if (latest !== null && latest.version >= policyVersion) return; // already there (e.g. a retried publish)
     this.learner.publish(this.options.board);

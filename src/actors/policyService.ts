@@ -20,7 +20,13 @@ export interface RolloutEngine {
   readonly config: { readonly contextLength: number };
   sample(
     requests: readonly SampleRequest[],
-    options: { rng: GenerateInput['rng']; temperature: number; maxNewTokens: number; recordMasks: boolean; endToken?: number },
+    options: {
+      rng: GenerateInput['rng'];
+      temperature: number;
+      maxNewTokens: number;
+      recordMasks: boolean;
+      endToken?: number;
+    },
   ): Promise<{ version: number; completions: readonly Completion[] }>;
 }
 
@@ -84,7 +90,9 @@ export class PolicyService implements PolicyEffect {
         }
         const answerTokens = sampleRequest.maxNewTokens as number;
         if (prompt.tokens.length + answerTokens > context)
-          throw new Error(`a ${prompt.tokens.length}-token prompt and a ${answerTokens}-token answer do not fit the context of ${context}`);
+          throw new Error(
+            `a ${prompt.tokens.length}-token prompt and a ${answerTokens}-token answer do not fit the context of ${context}`,
+          );
         ready.push({ at, prompt: prompt.tokens, request: sampleRequest });
       } catch (e) {
         out[at] = { id: request.id, ok: false, error: `prompt: ${(e as Error).message}` };

@@ -57,8 +57,21 @@ export interface CurvePoint {
 /** What the run reports as it goes (the command turns these into a progress bar or plain lines). */
 export type PretrainProgress =
   | { readonly kind: 'backend'; readonly report: BackendReport }
-  | { readonly kind: 'start'; readonly steps: number | null; readonly minutes: number | null; readonly parameters: number; readonly threads: number }
-  | { readonly kind: 'step'; readonly step: number; readonly loss: number; readonly lr: number; readonly trainSeconds: number; readonly tokensPerSecond: number }
+  | {
+      readonly kind: 'start';
+      readonly steps: number | null;
+      readonly minutes: number | null;
+      readonly parameters: number;
+      readonly threads: number;
+    }
+  | {
+      readonly kind: 'step';
+      readonly step: number;
+      readonly loss: number;
+      readonly lr: number;
+      readonly trainSeconds: number;
+      readonly tokensPerSecond: number;
+    }
   | { readonly kind: 'probe'; readonly point: CurvePoint; readonly report: ProbeReport };
 
 export interface PretrainOptions {
@@ -103,7 +116,14 @@ export function learningRate(step: number, progress: number, p: PretrainScenario
 /** The model config a scenario asks for, with the tokenizer's vocabulary. */
 export function modelConfig(scenario: PretrainScenario): GptConfig {
   const m = scenario.model;
-  return { vocabSize: tokenizer.vocabSize, contextLength: m.contextLength, layers: m.layers, width: m.width, heads: m.heads, positions: m.positions };
+  return {
+    vocabSize: tokenizer.vocabSize,
+    contextLength: m.contextLength,
+    layers: m.layers,
+    width: m.width,
+    heads: m.heads,
+    positions: m.positions,
+  };
 }
 
 /** Runs the base-model phase and writes the base checkpoint to `options.out`. */
@@ -133,12 +153,22 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   let threads: GradientWorkers | null = null;
   try {
     const tasks = options.probeTasks ?? (await loadProbeTasks());
-    data = new PretrainDataStream(pool, root.split('data'), pretrainDataOptions(p, config.contextLength, options.exclusion ?? new ProbeExclusion(tasks)));
+    data = new PretrainDataStream(
+      pool,
+      root.split('data'),
+      pretrainDataOptions(p, config.contextLength, options.exclusion ?? new ProbeExclusion(tasks)),
+    );
     evaluator = await ProbeEvaluator.create(tasks, pool, config, { engine: options.probeEngine ?? 'ort' });
     await mkdir(options.out, { recursive: true });
     const curveFile = path.join(options.out, 'curve.jsonl');
     await writeFile(curveFile, '');
-    emit({ kind: 'start', steps: budgetSteps, minutes: p.minutes, parameters: model.parameterCount, threads: p.threads });
+    emit({
+      kind: 'start',
+      steps: budgetSteps,
+      minutes: p.minutes,
+      parameters: model.parameterCount,
+      threads: p.threads,
+    });
 
     let trainMs = 0;
     const curve: CurvePoint[] = [];
@@ -181,13 +211,15 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const lr = learningRate(step + 1, budgetSteps !== null ? step / budgetSteps : progress, p);
       learner.setLearningRate(Math.max(lr, 1e-12));
       const samples = batch.map((e) => ({ tokens: e.tokens, lossMask: e.lossMask }));
-      const m = threads === null ? learner.supervisedStep(samples) : await learner.supervisedStepParallel(samples, threads);
+      const m =
+        threads === null ? learner.supervisedStep(samples) : await learner.supervisedStepParallel(samples, threads);
       trainMs += now() - t0;
       step++;
       lossSum += m.loss;
       lossCount++;
       emit({ kind: 'step', step, loss: m.loss, lr, trainSeconds: trainMs / 1000, tokensPerSecond: m.tokensPerSecond });
-      if (p.probeEvery > 0 && step % p.probeEvery === 0 && (budgetSteps === null || step < budgetSteps)) await probe(step);
+      if (p.probeEvery > 0 && step % p.probeEvery === 0 && (budgetSteps === null || step < budgetSteps))
+        await probe(step);
     }
     const probeEnd = await probe(step);
     const seconds = elapsed();
@@ -203,10 +235,24 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       probeEnd: probeEnd.accuracy.overall,
       curve: curve.map((c) => ({ ...c })),
     });
-    const result: PretrainResult = { probeStart, probeEnd, steps: step, seconds, trainSeconds: trainMs / 1000, cpuSeconds: cpuElapsed(), curve, data: { ...data.totals }, backend };
+    const result: PretrainResult = {
+      probeStart,
+      probeEnd,
+      steps: step,
+      seconds,
+      trainSeconds: trainMs / 1000,
+      cpuSeconds: cpuElapsed(),
+      curve,
+      data: { ...data.totals },
+      backend,
+    };
     await writeFile(
       path.join(options.out, 'pretrain.json'),
-      JSON.stringify({ ...result, probeStart: { ...probeStart, correct: undefined }, probeEnd: { ...probeEnd, correct: undefined } }, null, 2) + '\n',
+      JSON.stringify(
+        { ...result, probeStart: { ...probeStart, correct: undefined }, probeEnd: { ...probeEnd, correct: undefined } },
+        null,
+        2,
+      ) + '\n',
     );
     return result;
   } finally {

@@ -37,12 +37,14 @@ export class UsageError extends Error {
 
 /** The scenario the options describe: file (or defaults), then the command-line overrides, checked. */
 export async function resolvePretrainScenario(o: PretrainCommandOptions): Promise<PretrainScenario> {
-  if (o.steps !== undefined && o.minutes !== undefined) throw new UsageError('--steps and --minutes are alternatives: give one budget');
+  if (o.steps !== undefined && o.minutes !== undefined)
+    throw new UsageError('--steps and --minutes are alternatives: give one budget');
   if (o.out === undefined || o.out === '') throw new UsageError('--out DIR is required');
   try {
     // --set first, then the flags (as azr run): one pass over the file's fields, checked once
     const overrides: Override[] = (o.set ?? []).map(parseOverride);
-    const flag = (path: string[], value: unknown) => overrides.push({ path, value, source: `${path.join('.')}=${String(value)}` });
+    const flag = (path: string[], value: unknown) =>
+      overrides.push({ path, value, source: `${path.join('.')}=${String(value)}` });
     if (o.seed !== undefined) flag(['seed'], o.seed);
     if (o.steps !== undefined) {
       flag(['pretrain', 'steps'], o.steps);
@@ -60,7 +62,10 @@ export async function resolvePretrainScenario(o: PretrainCommandOptions): Promis
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** Progress on stderr: a cli-progress bar on a TTY, plain lines (every 15 s and at each probe) otherwise. */
-function progressReporter(stderr: Writable, tty: boolean): { onProgress: (p: PretrainProgress) => void; stop: () => void } {
+function progressReporter(
+  stderr: Writable,
+  tty: boolean,
+): { onProgress: (p: PretrainProgress) => void; stop: () => void } {
   let bar: SingleBar | null = null;
   let total: number | null = null;
   let minutes: number | null = null;
@@ -91,17 +96,40 @@ function progressReporter(stderr: Writable, tty: boolean): { onProgress: (p: Pre
           const max = total ?? Math.round((minutes ?? 1) * 60);
           const value = total !== null ? p.step : Math.min(max, Math.round(p.trainSeconds));
           if (bar === null) {
-            bar = new SingleBar({ stream: stderr as NodeJS.WritableStream, format: 'pretrain [{bar}] {percentage}% | step {step} | loss {loss} | lr {lr} | {tps} tok/s | {eta_formatted}', hideCursor: true }, undefined);
-            bar.start(max, value, { step: p.step, loss: loss.toFixed(3), lr: p.lr.toExponential(1), tps: Math.round(p.tokensPerSecond) });
-          } else bar.update(value, { step: p.step, loss: loss.toFixed(3), lr: p.lr.toExponential(1), tps: Math.round(p.tokensPerSecond) });
+            bar = new SingleBar(
+              {
+                stream: stderr as NodeJS.WritableStream,
+                format:
+                  'pretrain [{bar}] {percentage}% | step {step} | loss {loss} | lr {lr} | {tps} tok/s | {eta_formatted}',
+                hideCursor: true,
+              },
+              undefined,
+            );
+            bar.start(max, value, {
+              step: p.step,
+              loss: loss.toFixed(3),
+              lr: p.lr.toExponential(1),
+              tps: Math.round(p.tokensPerSecond),
+            });
+          } else
+            bar.update(value, {
+              step: p.step,
+              loss: loss.toFixed(3),
+              lr: p.lr.toExponential(1),
+              tps: Math.round(p.tokensPerSecond),
+            });
         } else if (p.trainSeconds - lastLine >= 15) {
           lastLine = p.trainSeconds;
-          line(`step ${p.step}${total !== null ? `/${total}` : ''}  loss ${loss.toFixed(3)}  lr ${p.lr.toExponential(2)}  ${p.trainSeconds.toFixed(0)} s training  ${Math.round(p.tokensPerSecond)} tok/s`);
+          line(
+            `step ${p.step}${total !== null ? `/${total}` : ''}  loss ${loss.toFixed(3)}  lr ${p.lr.toExponential(2)}  ${p.trainSeconds.toFixed(0)} s training  ${Math.round(p.tokensPerSecond)} tok/s`,
+          );
         }
         break;
       }
       case 'probe':
-        line(`probe @ step ${p.point.step} (${p.point.seconds.toFixed(0)} s): ${formatAccuracy(p.report.accuracy)}  [${p.report.seconds.toFixed(1)} s]`);
+        line(
+          `probe @ step ${p.point.step} (${p.point.seconds.toFixed(0)} s): ${formatAccuracy(p.report.accuracy)}  [${p.report.seconds.toFixed(1)} s]`,
+        );
         break;
     }
   };
@@ -124,7 +152,12 @@ export async function runPretrainCommand(o: PretrainCommandOptions): Promise<Pre
   const reporter = progressReporter(stderr, o.tty ?? (stderr as { isTTY?: boolean }).isTTY === true);
   let result: PretrainResult;
   try {
-    result = await pretrain({ scenario, out: o.out, onProgress: reporter.onProgress, ...(probeTasks ? { probeTasks } : {}) });
+    result = await pretrain({
+      scenario,
+      out: o.out,
+      onProgress: reporter.onProgress,
+      ...(probeTasks ? { probeTasks } : {}),
+    });
   } catch (e) {
     if (e instanceof ProbeContextError) throw new UsageError(`${e.message}: raise model.contextLength`);
     throw e;
@@ -177,13 +210,27 @@ export function addPretrainCommand(program: Command, io: { stdout?: Writable; st
         'executor (all six prompt formats; probe programs never included), probe accuracy at start and end, a base ' +
         'checkpoint in DIR, and one JSON line on stdout: {"probeStart","probeEnd","seconds","steps","cpuSeconds"}.',
     )
-    .argument('[scenario]', 'scenario YAML with model: and pretrain: sections (default: the built-in defaults, as scenarios/pretrain.yaml)')
-    .requiredOption('-o, --out <dir>', 'directory for the base checkpoint (created; an existing checkpoint there is replaced)')
-    .option('--set <key=value>', 'override a model: or pretrain: field, e.g. --set model.width=128 (repeatable; the value is YAML)', collect)
+    .argument(
+      '[scenario]',
+      'scenario YAML with model: and pretrain: sections (default: the built-in defaults, as scenarios/pretrain.yaml)',
+    )
+    .requiredOption(
+      '-o, --out <dir>',
+      'directory for the base checkpoint (created; an existing checkpoint there is replaced)',
+    )
+    .option(
+      '--set <key=value>',
+      'override a model: or pretrain: field, e.g. --set model.width=128 (repeatable; the value is YAML)',
+      collect,
+    )
     .option('--seed <n>', 'root seed (overrides the scenario)', nonNegativeInt('--seed'))
     .option('--steps <n>', 'optimizer steps (deterministic budget; overrides the scenario)', positiveInt('--steps'))
     .option('--minutes <m>', 'training minutes instead of steps (not deterministic)', positiveNumber('--minutes'))
-    .option('--probe-every <n>', 'also probe every N steps (the learning curve; 0 = start and end only)', nonNegativeInt('--probe-every'))
+    .option(
+      '--probe-every <n>',
+      'also probe every N steps (the learning curve; 0 = start and end only)',
+      nonNegativeInt('--probe-every'),
+    )
     .option('--probe <file>', 'probe set JSONL (default scenarios/probe.jsonl)')
     .action(async function (this: Command, scenario: string | undefined, opts: Record<string, unknown>) {
       try {

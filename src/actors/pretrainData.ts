@@ -14,13 +14,29 @@ import { messageFor } from '../azr/message.js';
 import { operationCount, tierOf, TIERS, type ProbeTask, type Tier } from '../azr/probe.js';
 import type { Rng } from '../azr/rng.js';
 import { inductionSplit, type InductionTask, type Triplet } from '../azr/tasks.js';
-import { argsLexemes, argsSource, canonicalValue, valueEquals, valueLexemes, valueSource, valueType, type Value } from '../azr/value.js';
+import {
+  argsLexemes,
+  argsSource,
+  canonicalValue,
+  valueEquals,
+  valueLexemes,
+  valueSource,
+  valueType,
+  type Value,
+} from '../azr/value.js';
 import { proposerPrompt, solverPrompt, supervisedExample, TAGS, tokenizer } from '../gpu/tokenizer.js';
 import { parseValue, validateProposals, type CanonicalValue, type Sandbox } from '../sandbox/index.js';
 import type { FormatWeights, PretrainSection, TierWeights } from '../scenario/pretrainConfig.js';
 
 /** The six prompt formats: (role × type). */
-export const PRETRAIN_FORMATS = ['solveDeduction', 'solveAbduction', 'solveInduction', 'proposeDeduction', 'proposeAbduction', 'proposeInduction'] as const;
+export const PRETRAIN_FORMATS = [
+  'solveDeduction',
+  'solveAbduction',
+  'solveInduction',
+  'proposeDeduction',
+  'proposeAbduction',
+  'proposeInduction',
+] as const;
 export type PretrainFormat = (typeof PRETRAIN_FORMATS)[number];
 
 /** The task behind an example, for tests and inspection (the tokens are what the model sees). */
@@ -31,7 +47,11 @@ export type ExampleTask =
       /** Further queries on the same program, appended after the first answer (see ExampleOptions.queries). */
       readonly more: readonly Triplet[];
     }
-  | { readonly format: 'proposeDeduction' | 'proposeAbduction'; readonly triplet: Triplet; readonly references: readonly Triplet[] }
+  | {
+      readonly format: 'proposeDeduction' | 'proposeAbduction';
+      readonly triplet: Triplet;
+      readonly references: readonly Triplet[];
+    }
   | { readonly format: 'solveInduction' | 'proposeInduction'; readonly induction: InductionTask };
 
 /** One supervised sequence: prompt then answer segments; the loss is on the answer only. */
@@ -52,7 +72,12 @@ export interface LabelledProgram {
    * Distinct inputs whose output is expressible, in draw order. `simplest` is the input with the fewest lexemes found
    * to give the same output: the input itself, or it with some arguments replaced by `0`, `""` or `[]` (executor-checked).
    */
-  readonly pairs: readonly { readonly input: string; readonly args: readonly Value[]; readonly output: Value; readonly simplest: string }[];
+  readonly pairs: readonly {
+    readonly input: string;
+    readonly args: readonly Value[];
+    readonly output: Value;
+    readonly simplest: string;
+  }[];
 }
 
 /** Counters of what a chunk drew, kept and dropped. */
@@ -94,7 +119,10 @@ export class ProbeExclusion {
   }
   /** A short hash of the excluded programs: what a base model trained with this exclusion depends on. */
   fingerprint(): string {
-    return createHash('sha256').update([...this.programs].sort().join('\n')).digest('hex').slice(0, 16);
+    return createHash('sha256')
+      .update([...this.programs].sort().join('\n'))
+      .digest('hex')
+      .slice(0, 16);
   }
 }
 
@@ -121,7 +149,11 @@ export function valueFromOutput(text: string): Value | undefined {
 }
 
 /** Length ranges the generator aims at per tier (as the probe draws them), before the operation-count check. */
-const TIER_TARGET: Readonly<Record<Tier, readonly [number, number]>> = { easy: [7, 9], medium: [9, 13], hard: [12, 18] };
+const TIER_TARGET: Readonly<Record<Tier, readonly [number, number]>> = {
+  easy: [7, 9],
+  medium: [9, 13],
+  hard: [12, 18],
+};
 
 export interface LabelOptions {
   readonly programs: number;
@@ -139,9 +171,20 @@ export interface LabelOptions {
  * every (program, input) through the executor in one batch, and keeps the pairs with expressible outputs. A program
  * is kept when its outputs take at least two values (a constant program teaches nothing about reading inputs).
  */
-export async function labelPrograms(sandbox: Sandbox, rng: Rng, options: LabelOptions, stats: ChunkStats): Promise<LabelledProgram[]> {
+export async function labelPrograms(
+  sandbox: Sandbox,
+  rng: Rng,
+  options: LabelOptions,
+  stats: ChunkStats,
+): Promise<LabelledProgram[]> {
   const tierWeights = TIERS.map((t) => options.tiers[t]);
-  const drawn: { program: string; lexemes: readonly string[]; params: readonly ParamName[]; tier: Tier; inputs: { source: string; args: Value[] }[] }[] = [];
+  const drawn: {
+    program: string;
+    lexemes: readonly string[];
+    params: readonly ParamName[];
+    tier: Tier;
+    inputs: { source: string; args: Value[] }[];
+  }[] = [];
   while (drawn.length < options.programs) {
     const tier = TIERS[rng.weighted(tierWeights)]!;
     const [lo, hi] = TIER_TARGET[tier];
@@ -208,7 +251,10 @@ async function simplifyInputs(sandbox: Sandbox, programs: LabelledProgram[], sta
       }
     });
   }
-  const results = await validateProposals(sandbox, variants.map((v) => ({ program: v.program.program, input: v.input })));
+  const results = await validateProposals(
+    sandbox,
+    variants.map((v) => ({ program: v.program.program, input: v.input })),
+  );
   stats.runs += variants.length;
   const best = new Map<LabelledProgram['pairs'][number], number>();
   variants.forEach((v, k) => {
@@ -263,7 +309,12 @@ function inputLexemes(input: string, params: readonly ParamName[]): string[] {
 export function inductionTaskOf(p: LabelledProgram, n: number): InductionTask | undefined {
   if (p.pairs.length < n) return undefined;
   const pairs = p.pairs.slice(0, n);
-  const task: InductionTask = { program: p.program, inputs: pairs.map((x) => x.input), outputs: pairs.map((x) => x.output), message: messageFor(p.lexemes) };
+  const task: InductionTask = {
+    program: p.program,
+    inputs: pairs.map((x) => x.input),
+    outputs: pairs.map((x) => x.output),
+    message: messageFor(p.lexemes),
+  };
   const { hidden } = inductionSplit(task);
   if (hidden.every((h) => valueEquals(h.output, hidden[0]!.output))) return undefined;
   return task;
@@ -293,7 +344,11 @@ function triplet(p: LabelledProgram, i: number): Triplet {
  * Appends a further query on the same program to a solver example: the query's segment tag and lexemes, `<answer>`,
  * then the answer and `<end>` (the loss on the answer only). The program is read once for several answers.
  */
-function appendQuery(ex: { tokens: number[]; lossMask: number[] }, query: readonly string[], answer: readonly string[]): void {
+function appendQuery(
+  ex: { tokens: number[]; lossMask: number[] },
+  query: readonly string[],
+  answer: readonly string[],
+): void {
   const q = tokenizer.encode([...query, TAGS.segment.answer]);
   const a = [...tokenizer.encode(answer), tokenizer.endId];
   ex.tokens.push(...q, ...a);
@@ -301,33 +356,57 @@ function appendQuery(ex: { tokens: number[]; lossMask: number[] }, query: readon
 }
 
 /** One example of `format` from `p` (and `others`, for proposer references). */
-function makeExample(format: PretrainFormat, p: LabelledProgram, others: readonly LabelledProgram[], rng: Rng, o: ExampleOptions): PretrainExample | undefined {
+function makeExample(
+  format: PretrainFormat,
+  p: LabelledProgram,
+  others: readonly LabelledProgram[],
+  rng: Rng,
+  o: ExampleOptions,
+): PretrainExample | undefined {
   switch (format) {
     case 'solveDeduction': {
-      const [t, ...more] = rng.shuffle(p.pairs.map((_, i) => i)).slice(0, Math.max(1, o.queries ?? 1)).map((i) => triplet(p, i)) as [Triplet, ...Triplet[]];
+      const [t, ...more] = rng
+        .shuffle(p.pairs.map((_, i) => i))
+        .slice(0, Math.max(1, o.queries ?? 1))
+        .map((i) => triplet(p, i)) as [Triplet, ...Triplet[]];
       const prompt = solverPrompt({ type: 'deduction', program: t.program, input: t.input });
       const ex = supervisedExample(prompt, [valueLexemes(t.output)]);
-      for (const q of more) appendQuery(ex, [TAGS.segment.input, ...inputLexemes(q.input, p.params)], valueLexemes(q.output));
+      for (const q of more)
+        appendQuery(ex, [TAGS.segment.input, ...inputLexemes(q.input, p.params)], valueLexemes(q.output));
       return { format, ...ex, task: { format, triplet: t, more } };
     }
     case 'solveAbduction': {
-      const picks = rng.shuffle(p.pairs.map((_, i) => i)).slice(0, Math.max(1, o.queries ?? 1)).map((i) => triplet(p, i));
+      const picks = rng
+        .shuffle(p.pairs.map((_, i) => i))
+        .slice(0, Math.max(1, o.queries ?? 1))
+        .map((i) => triplet(p, i));
       const [t, ...more] = picks.map((x) => ({ ...x, input: simplestInput(p, x.output) })) as [Triplet, ...Triplet[]];
       const prompt = solverPrompt({ type: 'abduction', program: t.program, output: t.output });
       const ex = supervisedExample(prompt, [inputLexemes(t.input, p.params)]);
-      for (const q of more) appendQuery(ex, [TAGS.segment.output, ...valueLexemes(q.output)], inputLexemes(q.input, p.params));
+      for (const q of more)
+        appendQuery(ex, [TAGS.segment.output, ...valueLexemes(q.output)], inputLexemes(q.input, p.params));
       return { format, ...ex, task: { format, triplet: t, more } };
     }
     case 'solveInduction': {
       const task = inductionTaskOf(p, o.inductionInputs);
       if (task === undefined) return undefined;
-      const prompt = solverPrompt({ type: 'induction', params: p.params, shown: inductionSplit(task).shown, message: task.message });
+      const prompt = solverPrompt({
+        type: 'induction',
+        params: p.params,
+        shown: inductionSplit(task).shown,
+        message: task.message,
+      });
       return { format, ...supervisedExample(prompt, [programLexemes(p.program)]), task: { format, induction: task } };
     }
     case 'proposeInduction': {
       const task = inductionTaskOf(p, o.inductionInputs);
       if (task === undefined) return undefined;
-      const prompt = proposerPrompt({ type: 'induction', program: p.program, params: p.params, inputs: o.inductionInputs });
+      const prompt = proposerPrompt({
+        type: 'induction',
+        program: p.program,
+        params: p.params,
+        inputs: o.inductionInputs,
+      });
       const answer: string[] = [];
       task.inputs.forEach((input, i) => {
         if (i > 0) answer.push(INPUT_SEPARATOR);
@@ -341,11 +420,18 @@ function makeExample(format: PretrainFormat, p: LabelledProgram, others: readonl
       const pool = others.filter((x) => x !== p);
       if (pool.length === 0) return undefined;
       const k = rng.range(1, Math.min(o.references, pool.length));
-      const references = rng.shuffle(pool).slice(0, k).map((r) => triplet(r, rng.int(r.pairs.length)));
+      const references = rng
+        .shuffle(pool)
+        .slice(0, k)
+        .map((r) => triplet(r, rng.int(r.pairs.length)));
       const t = triplet(p, rng.int(p.pairs.length));
       const type = format === 'proposeDeduction' ? 'deduction' : 'abduction';
       const prompt = proposerPrompt({ type, references });
-      return { format, ...supervisedExample(prompt, [programLexemes(t.program), inputLexemes(t.input, p.params)]), task: { format, triplet: t, references } };
+      return {
+        format,
+        ...supervisedExample(prompt, [programLexemes(t.program), inputLexemes(t.input, p.params)]),
+        task: { format, triplet: t, references },
+      };
     }
   }
 }
@@ -355,13 +441,19 @@ function makeExample(format: PretrainFormat, p: LabelledProgram, others: readonl
  * serve the format: induction needs N inputs with hidden outputs not all equal). Examples longer than the context
  * are dropped and counted.
  */
-export function buildExamples(programs: readonly LabelledProgram[], rng: Rng, o: ExampleOptions, stats: ChunkStats): PretrainExample[] {
+export function buildExamples(
+  programs: readonly LabelledProgram[],
+  rng: Rng,
+  o: ExampleOptions,
+  stats: ChunkStats,
+): PretrainExample[] {
   const weights = PRETRAIN_FORMATS.map((f) => o.formats[f]);
   const induction = programs.filter((p) => inductionTaskOf(p, o.inductionInputs) !== undefined);
   const out: PretrainExample[] = [];
   if (programs.length === 0) return out;
   const total = weights.reduce((a, w) => a + w, 0);
-  const cap = (f: PretrainFormat) => Math.max(2, Math.ceil((o.maxOutputShare ?? 1) * o.examples * (o.formats[f] / total)));
+  const cap = (f: PretrainFormat) =>
+    Math.max(2, Math.ceil((o.maxOutputShare ?? 1) * o.examples * (o.formats[f] / total)));
   const outputs = new Map<string, number>();
   for (let tries = 0; out.length < o.examples && tries < 4 * o.examples; tries++) {
     const format = PRETRAIN_FORMATS[rng.weighted(weights)]!;
@@ -434,13 +526,31 @@ export function pretrainDataOptions(
 }
 
 /** Labelled chunk `index`: a deterministic function of `rng` (the data stream's root) and the index. */
-export async function labelChunk(sandbox: Sandbox, rng: Rng, index: number, o: PretrainDataOptions): Promise<{ batches: PretrainExample[][]; stats: ChunkStats }> {
-  const stats: ChunkStats = { programs: 0, probeExcluded: 0, degenerate: 0, runs: 0, invalidRuns: 0, examples: 0, tooLong: 0 };
+export async function labelChunk(
+  sandbox: Sandbox,
+  rng: Rng,
+  index: number,
+  o: PretrainDataOptions,
+): Promise<{ batches: PretrainExample[][]; stats: ChunkStats }> {
+  const stats: ChunkStats = {
+    programs: 0,
+    probeExcluded: 0,
+    degenerate: 0,
+    runs: 0,
+    invalidRuns: 0,
+    examples: 0,
+    tooLong: 0,
+  };
   const r = rng.split(`chunk/${index}`);
   const programs = await labelPrograms(
     sandbox,
     r.split('programs'),
-    { programs: o.programsPerChunk, tiers: o.tiers, inputsPerProgram: o.inductionInputs + 2, ...(o.exclusion ? { exclusion: o.exclusion } : {}) },
+    {
+      programs: o.programsPerChunk,
+      tiers: o.tiers,
+      inputsPerProgram: o.inductionInputs + 2,
+      ...(o.exclusion ? { exclusion: o.exclusion } : {}),
+    },
     stats,
   );
   const er = r.split('examples');
@@ -452,7 +562,8 @@ export async function labelChunk(sandbox: Sandbox, rng: Rng, index: number, o: P
       examples: o.batchSize * o.chunkBatches,
       references: o.references,
       inductionInputs: o.inductionInputs,
-      contextLength: o.contextLength, ...(o.maxOutputShare === undefined ? {} : { maxOutputShare: o.maxOutputShare }),
+      contextLength: o.contextLength,
+      ...(o.maxOutputShare === undefined ? {} : { maxOutputShare: o.maxOutputShare }),
       ...(o.queries === undefined ? {} : { queries: o.queries }),
     },
     stats,
@@ -460,7 +571,8 @@ export async function labelChunk(sandbox: Sandbox, rng: Rng, index: number, o: P
   // length buckets: sort (stable, by length), cut into batches, shuffle the batch order
   const sorted = examples.map((e, i) => ({ e, i })).sort((a, b) => a.e.tokens.length - b.e.tokens.length || a.i - b.i);
   const batches: PretrainExample[][] = [];
-  for (let i = 0; i + o.batchSize <= sorted.length; i += o.batchSize) batches.push(sorted.slice(i, i + o.batchSize).map((x) => x.e));
+  for (let i = 0; i + o.batchSize <= sorted.length; i += o.batchSize)
+    batches.push(sorted.slice(i, i + o.batchSize).map((x) => x.e));
   return { batches: er.shuffle(batches), stats };
 }
 
@@ -473,7 +585,15 @@ export class PretrainDataStream {
   private nextChunk = 0;
   private current: PretrainExample[][] = [];
   private cursor = 0;
-  readonly totals: ChunkStats = { programs: 0, probeExcluded: 0, degenerate: 0, runs: 0, invalidRuns: 0, examples: 0, tooLong: 0 };
+  readonly totals: ChunkStats = {
+    programs: 0,
+    probeExcluded: 0,
+    degenerate: 0,
+    runs: 0,
+    invalidRuns: 0,
+    examples: 0,
+    tooLong: 0,
+  };
 
   constructor(
     private readonly sandbox: Sandbox,
@@ -484,13 +604,17 @@ export class PretrainDataStream {
   }
 
   private fill(): void {
-    while (this.chunks.length < this.options.prefetch) this.chunks.push(labelChunk(this.sandbox, this.rng, this.nextChunk++, this.options));
+    while (this.chunks.length < this.options.prefetch)
+      this.chunks.push(labelChunk(this.sandbox, this.rng, this.nextChunk++, this.options));
   }
 
   /** The next training batch. */
   async next(): Promise<PretrainExample[]> {
     for (let guard = 0; this.cursor >= this.current.length; guard++) {
-      if (guard > 100) throw new Error('pretraining data: 100 chunks in a row gave no batch (are the format weights or the context too small?)');
+      if (guard > 100)
+        throw new Error(
+          'pretraining data: 100 chunks in a row gave no batch (are the format weights or the context too small?)',
+        );
       const chunk = await this.chunks.shift()!;
       this.fill();
       for (const k of Object.keys(this.totals) as (keyof ChunkStats)[]) this.totals[k] += chunk.stats[k];

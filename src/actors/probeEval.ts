@@ -36,12 +36,17 @@ export class ProbeContextError extends RangeError {
 }
 
 /** Every probe task's solver prompt and answer budget; ProbeContextError when one does not fit `contextLength`. */
-export function probePrompts(tasks: readonly ProbeTask[], contextLength: number): { task: ProbeTask; encoded: EncodedPrompt; budget: number }[] {
+export function probePrompts(
+  tasks: readonly ProbeTask[],
+  contextLength: number,
+): { task: ProbeTask; encoded: EncodedPrompt; budget: number }[] {
   return tasks.map((task) => {
     const encoded = solverPrompt(solverView(task.task.type, task.task as never));
     const budget = PROBE_ANSWER_BUDGET[task.task.type];
     if (encoded.tokens.length + budget + 1 > contextLength)
-      throw new ProbeContextError(`probe task ${task.id}: a ${encoded.tokens.length}-token prompt and its answer do not fit a context of ${contextLength}`);
+      throw new ProbeContextError(
+        `probe task ${task.id}: a ${encoded.tokens.length}-token prompt and its answer do not fit a context of ${contextLength}`,
+      );
     return { task, encoded, budget };
   });
 }
@@ -82,14 +87,25 @@ export type ProbeAnswer = string | null;
 
 /** Mean score per type (null when the group has none of that type) and overall; a score is 0/1 or a pass@k. */
 function accuracyOf(tasks: readonly ProbeTask[], score: ReadonlyMap<ProbeTask, number | boolean>): ProbeAccuracy {
-  const share = (ts: readonly ProbeTask[]) => (ts.length === 0 ? null : ts.reduce((n, t) => n + Number(score.get(t) ?? 0), 0) / ts.length);
+  const share = (ts: readonly ProbeTask[]) =>
+    ts.length === 0 ? null : ts.reduce((n, t) => n + Number(score.get(t) ?? 0), 0) / ts.length;
   const of = (type: TaskType) => share(tasks.filter((t) => t.task.type === type));
-  return { deduction: of('deduction'), abduction: of('abduction'), induction: of('induction'), overall: share(tasks) ?? 0 };
+  return {
+    deduction: of('deduction'),
+    abduction: of('abduction'),
+    induction: of('induction'),
+    overall: share(tasks) ?? 0,
+  };
 }
 
 /** Whether each answer (aligned with `tasks`, which may repeat) is right, graded through the executor. */
-async function gradeAnswers(sandbox: Sandbox, tasks: readonly ProbeTask[], answers: readonly ProbeAnswer[]): Promise<boolean[]> {
-  if (answers.length !== tasks.length) throw new RangeError(`${answers.length} answers for ${tasks.length} probe tasks`);
+async function gradeAnswers(
+  sandbox: Sandbox,
+  tasks: readonly ProbeTask[],
+  answers: readonly ProbeAnswer[],
+): Promise<boolean[]> {
+  if (answers.length !== tasks.length)
+    throw new RangeError(`${answers.length} answers for ${tasks.length} probe tasks`);
   const correct = tasks.map(() => false);
   const ded: { at: number; goldOutput: string; answer: string }[] = [];
   const abd: { at: number; program: string; goldOutput: string; answerInput: string }[] = [];
@@ -99,7 +115,8 @@ async function gradeAnswers(sandbox: Sandbox, tasks: readonly ProbeTask[], answe
     if (a === null || a === undefined) return;
     const task = t.task;
     if (task.type === 'deduction') ded.push({ at: i, goldOutput: valueSource(task.output), answer: a });
-    else if (task.type === 'abduction') abd.push({ at: i, program: task.program, goldOutput: valueSource(task.output), answerInput: a });
+    else if (task.type === 'abduction')
+      abd.push({ at: i, program: task.program, goldOutput: valueSource(task.output), answerInput: a });
     else
       ind.push({
         at: i,
@@ -107,21 +124,41 @@ async function gradeAnswers(sandbox: Sandbox, tasks: readonly ProbeTask[], answe
         hiddenPairs: inductionSplit(task).hidden.map((h) => ({ input: h.input, output: valueSource(h.output) })),
       });
   });
-  const [d, ab, id] = await Promise.all([checkDeductions(sandbox, ded), checkAbductions(sandbox, abd), checkInductions(sandbox, ind)]);
+  const [d, ab, id] = await Promise.all([
+    checkDeductions(sandbox, ded),
+    checkAbductions(sandbox, abd),
+    checkInductions(sandbox, ind),
+  ]);
   ded.forEach((x, i) => (correct[x.at] = d[i]!.correct));
   abd.forEach((x, i) => (correct[x.at] = ab[i]!.correct));
   ind.forEach((x, i) => (correct[x.at] = id[i]!.passed));
   return correct;
 }
 
-const byTierOf = (tasks: readonly ProbeTask[], score: ReadonlyMap<ProbeTask, number | boolean>): Record<Tier, ProbeAccuracy> =>
-  Object.fromEntries(TIERS.map((tier) => [tier, accuracyOf(tasks.filter((t) => t.tier === tier), score)])) as Record<Tier, ProbeAccuracy>;
+const byTierOf = (
+  tasks: readonly ProbeTask[],
+  score: ReadonlyMap<ProbeTask, number | boolean>,
+): Record<Tier, ProbeAccuracy> =>
+  Object.fromEntries(
+    TIERS.map((tier) => [
+      tier,
+      accuracyOf(
+        tasks.filter((t) => t.tier === tier),
+        score,
+      ),
+    ]),
+  ) as Record<Tier, ProbeAccuracy>;
 
 /**
  * Grades answers (aligned with `tasks`) through the executor. Answers are source text, so scripted answer sets
  * and model outputs are graded by exactly the same path.
  */
-export async function gradeProbe(sandbox: Sandbox, tasks: readonly ProbeTask[], answers: readonly ProbeAnswer[], seconds = 0): Promise<ProbeReport> {
+export async function gradeProbe(
+  sandbox: Sandbox,
+  tasks: readonly ProbeTask[],
+  answers: readonly ProbeAnswer[],
+  seconds = 0,
+): Promise<ProbeReport> {
   const started = performance.now();
   const verdicts = await gradeAnswers(sandbox, tasks, answers);
   const correct = new Map(tasks.map((t, i) => [t, verdicts[i]!]));
@@ -138,19 +175,38 @@ export async function gradeProbe(sandbox: Sandbox, tasks: readonly ProbeTask[], 
  * pass@k of k sampled answer sets (`samples[j][i]`: sample j's answer to task i), with n = k (Chen et al.'s
  * estimator, src/azr/passAtK.ts), and the mean sampled pass@1.
  */
-export async function gradeSampledProbe(sandbox: Sandbox, tasks: readonly ProbeTask[], samples: readonly (readonly ProbeAnswer[])[], temperature: number): Promise<SampledProbe> {
+export async function gradeSampledProbe(
+  sandbox: Sandbox,
+  tasks: readonly ProbeTask[],
+  samples: readonly (readonly ProbeAnswer[])[],
+  temperature: number,
+): Promise<SampledProbe> {
   const k = samples.length;
   if (k === 0) throw new RangeError('pass@k needs at least one sample per task');
-  const verdicts = await gradeAnswers(sandbox, samples.flatMap(() => tasks), samples.flat());
+  const verdicts = await gradeAnswers(
+    sandbox,
+    samples.flatMap(() => tasks),
+    samples.flat(),
+  );
   const hits = tasks.map((_, i) => samples.reduce((n, _s, j) => n + (verdicts[j * tasks.length + i] ? 1 : 0), 0));
   const atK = new Map(tasks.map((t, i) => [t, passAtK(k, hits[i]!, k)]));
   const at1 = new Map(tasks.map((t, i) => [t, hits[i]! / k]));
-  return { k, temperature, passAtK: accuracyOf(tasks, atK), passAtKByTier: byTierOf(tasks, atK), pass1: accuracyOf(tasks, at1) };
+  return {
+    k,
+    temperature,
+    passAtK: accuracyOf(tasks, atK),
+    passAtKByTier: byTierOf(tasks, atK),
+    pass1: accuracyOf(tasks, at1),
+  };
 }
 
 /** The gold answer of a probe task as source text (the oracle: grades 100%). */
 export function goldAnswer(t: ProbeTask): string {
-  return t.task.type === 'deduction' ? valueSource(t.task.output) : t.task.type === 'abduction' ? t.task.input : t.task.program;
+  return t.task.type === 'deduction'
+    ? valueSource(t.task.output)
+    : t.task.type === 'abduction'
+      ? t.task.input
+      : t.task.program;
 }
 
 export interface ProbeEvaluatorOptions {
@@ -176,10 +232,17 @@ export class ProbeEvaluator {
     private readonly batchSize: number,
   ) {
     this.prompts = probePrompts(tasks, config.contextLength);
-    this.order = this.prompts.map((_, i) => i).sort((a, b) => this.prompts[a]!.encoded.tokens.length - this.prompts[b]!.encoded.tokens.length || a - b);
+    this.order = this.prompts
+      .map((_, i) => i)
+      .sort((a, b) => this.prompts[a]!.encoded.tokens.length - this.prompts[b]!.encoded.tokens.length || a - b);
   }
 
-  static async create(tasks: readonly ProbeTask[], sandbox: Sandbox, config: GptConfig, options: ProbeEvaluatorOptions = {}): Promise<ProbeEvaluator> {
+  static async create(
+    tasks: readonly ProbeTask[],
+    sandbox: Sandbox,
+    config: GptConfig,
+    options: ProbeEvaluatorOptions = {},
+  ): Promise<ProbeEvaluator> {
     const sessions = (options.engine ?? 'ort') === 'ort' ? await createOrtSessions(config) : null;
     return new ProbeEvaluator(tasks, sandbox, config, sessions, options.batchSize ?? 128);
   }
@@ -188,9 +251,13 @@ export class ProbeEvaluator {
    * Answers of `policy` (a tfjs model, or weights for the onnxruntime engine), as source text: greedy, or sampled at
    * `temperature` with the draws of `rng`.
    */
-  async answers(policy: Gpt | Weights, sampling: { temperature: number; rng: Rng } | null = null): Promise<ProbeAnswer[]> {
+  async answers(
+    policy: Gpt | Weights,
+    sampling: { temperature: number; rng: Rng } | null = null,
+  ): Promise<ProbeAnswer[]> {
     let decoder: IncrementalDecoder;
-    if (this.sessions !== null) decoder = new OrtDecoder(this.sessions, this.config, 'readWeights' in policy ? policy.readWeights() : policy);
+    if (this.sessions !== null)
+      decoder = new OrtDecoder(this.sessions, this.config, 'readWeights' in policy ? policy.readWeights() : policy);
     else {
       if (!('readWeights' in policy)) throw new Error('the tfjs probe engine needs the model, not weights');
       decoder = new TfjsDecoder(policy);
@@ -205,7 +272,12 @@ export class ProbeEvaluator {
           const constraint = answerConstraint(p.encoded, p.budget); // a fresh automaton per evaluation
           return { prompt: p.encoded.tokens, constraint, maxNewTokens: p.budget + 1 };
         });
-        const completions = await decode(decoder, requests, { rng: rng.split(`batch${s}`), temperature: sampling?.temperature ?? 0, maxNewTokens: 64, recordMasks: false });
+        const completions = await decode(decoder, requests, {
+          rng: rng.split(`batch${s}`),
+          temperature: sampling?.temperature ?? 0,
+          maxNewTokens: 64,
+          recordMasks: false,
+        });
         idx.forEach((i, k) => {
           const c = completions[k]!;
           if (c.stop !== 'constraint') return;
@@ -213,7 +285,8 @@ export class ProbeEvaluator {
           const segment = tokenizer.segments(c.tokens)[0] ?? [];
           try {
             if (task.type === 'deduction') out[i] = render(segment, 'value');
-            else if (task.type === 'abduction') out[i] = render(segment, 'args', { params: programParams(task.program) ?? [] });
+            else if (task.type === 'abduction')
+              out[i] = render(segment, 'args', { params: programParams(task.program) ?? [] });
             else out[i] = render(segment, 'program', { params: programParams(task.program) ?? [] });
           } catch {
             out[i] = null;
@@ -227,13 +300,17 @@ export class ProbeEvaluator {
   }
 
   /** Decode and grade: greedy, and with `samples.k` > 0 also k sampled answers per task (sample j draws from `rng.split('sample' + j)`). */
-  async evaluate(policy: Gpt | Weights, samples: { k: number; temperature: number; rng: Rng } | null = null): Promise<ProbeReport> {
+  async evaluate(
+    policy: Gpt | Weights,
+    samples: { k: number; temperature: number; rng: Rng } | null = null,
+  ): Promise<ProbeReport> {
     const started = performance.now();
     const answers = await this.answers(policy);
     const greedy = await gradeProbe(this.sandbox, this.tasks, answers, (performance.now() - started) / 1000);
     if (samples === null || samples.k === 0) return greedy;
     const sets: ProbeAnswer[][] = [];
-    for (let j = 0; j < samples.k; j++) sets.push(await this.answers(policy, { temperature: samples.temperature, rng: samples.rng.split(`sample${j}`) }));
+    for (let j = 0; j < samples.k; j++)
+      sets.push(await this.answers(policy, { temperature: samples.temperature, rng: samples.rng.split(`sample${j}`) }));
     const sampled = await gradeSampledProbe(this.sandbox, this.tasks, sets, samples.temperature);
     return { ...greedy, sampled, seconds: (performance.now() - started) / 1000 };
   }

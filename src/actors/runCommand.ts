@@ -6,7 +6,13 @@ import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { addFeedRunOptions, feedRunSettings, startFeed } from '../feed/index.js';
-import { loadRunScenario, parseOverride, parseRunScenario, ScenarioLoadError, type Override } from '../scenario/load.js';
+import {
+  loadRunScenario,
+  parseOverride,
+  parseRunScenario,
+  ScenarioLoadError,
+  type Override,
+} from '../scenario/load.js';
 import type { RunScenario } from '../scenario/schema.js';
 // runner.js pulls in TF.js and the whole run (~3 s to load): imported when a run starts, so `azr exec` etc. start fast.
 import type { RunOptions, RunOutcome, StartFeed } from './runner.js';
@@ -42,13 +48,19 @@ export async function resolveRunScenario(o: RunCommandOptions): Promise<RunScena
   try {
     for (const s of o.set ?? []) overrides.push(parseOverride(s));
     if (o.seed !== undefined) overrides.push({ path: ['seed'], value: o.seed, source: `seed=${o.seed}` });
-    if (o.steps !== undefined) overrides.push({ path: ['selfPlay', 'steps'], value: o.steps, source: `selfPlay.steps=${o.steps}` });
+    if (o.steps !== undefined)
+      overrides.push({ path: ['selfPlay', 'steps'], value: o.steps, source: `selfPlay.steps=${o.steps}` });
     if (o.resume !== undefined) {
-      if (o.scenario !== undefined) throw new RunUsageError('--resume continues the run with its own scenario.yaml: give no SCENARIO');
+      if (o.scenario !== undefined)
+        throw new RunUsageError('--resume continues the run with its own scenario.yaml: give no SCENARIO');
       const changed = overrides.filter((x) => x.path.join('.') !== 'selfPlay.steps');
-      if (changed.length > 0) throw new RunUsageError(`--resume keeps the run's scenario; only --steps may change (got --set ${changed[0]!.source})`);
+      if (changed.length > 0)
+        throw new RunUsageError(
+          `--resume keeps the run's scenario; only --steps may change (got --set ${changed[0]!.source})`,
+        );
       const file = path.join(o.resume, 'scenario.yaml');
-      if (!existsSync(file)) throw new RunUsageError(`--resume ${o.resume}: no scenario.yaml there (not a run directory)`);
+      if (!existsSync(file))
+        throw new RunUsageError(`--resume ${o.resume}: no scenario.yaml there (not a run directory)`);
       return await loadRunScenario(file, overrides);
     }
     if (o.scenario !== undefined) return await loadRunScenario(o.scenario, overrides);
@@ -64,7 +76,12 @@ export async function resolveRunScenario(o: RunCommandOptions): Promise<RunScena
 export async function runRunCommand(o: RunCommandOptions): Promise<RunOutcome> {
   const scenario = await resolveRunScenario(o);
   const feed = o.feed?.enabled
-    ? { start: startFeed as unknown as StartFeed, host: o.feed.host, port: o.feed.port, ...(o.feed.token !== undefined ? { token: o.feed.token } : {}) }
+    ? {
+        start: startFeed as unknown as StartFeed,
+        host: o.feed.host,
+        port: o.feed.port,
+        ...(o.feed.token !== undefined ? { token: o.feed.token } : {}),
+      }
     : undefined;
   const [{ runSelfPlay }, { RunInputError }] = await Promise.all([import('./runner.js'), import('./runInputs.js')]);
   try {
@@ -86,7 +103,10 @@ export async function runRunCommand(o: RunCommandOptions): Promise<RunOutcome> {
 }
 
 /** Adds `run` to the azr command. Bad input exits 2 (through commander); a run that fails throws (exit 1). */
-export function addRunCommand(program: Command, io: { stdout?: Writable; stderr?: Writable; signals?: boolean; onStarted?: RunOptions['onStarted'] } = {}): Command {
+export function addRunCommand(
+  program: Command,
+  io: { stdout?: Writable; stderr?: Writable; signals?: boolean; onStarted?: RunOptions['onStarted'] } = {},
+): Command {
   const command = program
     .command('run')
     .description(
@@ -96,9 +116,17 @@ export function addRunCommand(program: Command, io: { stdout?: Writable; stderr?
         'on stdout at the end. Ctrl-C stops cleanly (checkpoint, exit 0); a second Ctrl-C exits at once.',
     )
     .argument('[scenario]', 'scenario YAML (default scenarios/default.yaml)')
-    .option('--set <key=value>', 'override a scenario field, e.g. --set selfPlay.batch.solve=16 (repeatable; the value is YAML)', collect)
+    .option(
+      '--set <key=value>',
+      'override a scenario field, e.g. --set selfPlay.batch.solve=16 (repeatable; the value is YAML)',
+      collect,
+    )
     .option('--seed <n>', 'root seed (overrides the scenario)', nonNegativeInt('--seed'))
-    .option('--steps <n>', 'training steps (overrides selfPlay.steps; with --resume: run until this many)', nonNegativeInt('--steps'))
+    .option(
+      '--steps <n>',
+      'training steps (overrides selfPlay.steps; with --resume: run until this many)',
+      nonNegativeInt('--steps'),
+    )
     .option('--out <dir>', 'directory the run directory is created in', 'runs')
     .option('--resume <run-dir>', 'continue this run from its last checkpoint');
   addFeedRunOptions(command);
@@ -118,7 +146,12 @@ export function addRunCommand(program: Command, io: { stdout?: Writable; stderr?
         ...(opts.steps !== undefined ? { steps: opts.steps as number } : {}),
         out: opts.out as string,
         ...(opts.resume !== undefined ? { resume: opts.resume as string } : {}),
-        feed: { enabled: feed!.enabled, host: feed!.host, port: feed!.port, ...(feed!.token !== undefined ? { token: feed!.token } : {}) },
+        feed: {
+          enabled: feed!.enabled,
+          host: feed!.host,
+          port: feed!.port,
+          ...(feed!.token !== undefined ? { token: feed!.token } : {}),
+        },
         ...(io.stdout ? { stdout: io.stdout } : {}),
         ...(io.stderr ? { stderr: io.stderr } : {}),
         ...(io.signals !== undefined ? { signals: io.signals } : {}),
@@ -128,7 +161,8 @@ export function addRunCommand(program: Command, io: { stdout?: Writable; stderr?
       if (e instanceof RunUsageError) this.error(`error: ${e.message}`, { exitCode: 2, code: 'azr.usage' });
       throw e;
     }
-    if (outcome.reason === 'failed') throw new Error(`azr run failed: ${outcome.message ?? 'unknown error'} (see ${outcome.runDir})`);
+    if (outcome.reason === 'failed')
+      throw new Error(`azr run failed: ${outcome.message ?? 'unknown error'} (see ${outcome.runDir})`);
   });
   return command;
 }

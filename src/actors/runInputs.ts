@@ -43,7 +43,8 @@ export async function checkRunInputs(s: RunScenario): Promise<ScenarioProbe> {
   let contextLength = s.model.contextLength;
   let where = 'model.contextLength';
   if (s.base !== null) {
-    if (!existsSync(path.join(s.base, 'checkpoint.json'))) throw new RunInputError(`base: ${s.base} holds no checkpoint (azr pretrain --out writes one)`);
+    if (!existsSync(path.join(s.base, 'checkpoint.json')))
+      throw new RunInputError(`base: ${s.base} holds no checkpoint (azr pretrain --out writes one)`);
     try {
       contextLength = (await readBaseModelInfo(s.base)).config.contextLength;
     } catch (e) {

@@ -122,8 +122,10 @@ export class RunDigest {
   }
 }
 
-const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(0)}%`);
-const num = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? '–' : x.toFixed(digits));
+const pct = (x: number | null | undefined): string =>
+  x === null || x === undefined ? '–' : `${(100 * x).toFixed(0)}%`;
+const num = (x: number | null | undefined, digits = 3): string =>
+  x === null || x === undefined ? '–' : x.toFixed(digits);
 
 /** One plain line for a finished step. */
 export function stepLine(d: StepDigest, total: number): string {
@@ -168,7 +170,8 @@ export class RunProgress {
       this.bar = new SingleBar(
         {
           stream: this.stderr as NodeJS.WritableStream,
-          format: 'self-play [{bar}] {value}/{total} | solve {solve} | valid {valid} | learnable {learnable} | zero-adv {zero} | probe {probe} | {eta_formatted}',
+          format:
+            'self-play [{bar}] {value}/{total} | solve {solve} | valid {valid} | learnable {learnable} | zero-adv {zero} | probe {probe} | {eta_formatted}',
           hideCursor: true,
         },
         undefined,
@@ -214,13 +217,29 @@ export class BuildProgressEvents {
 
   /** After the build: `built`, with its last step and end probe. */
   built(result: PretrainResult): void {
-    this.emit({ type: 'base.progress', state: 'built', trainStep: result.steps, totalSteps: this.totalSteps, loss: null, probe: result.probeEnd.accuracy.overall, trainSeconds: result.trainSeconds });
+    this.emit({
+      type: 'base.progress',
+      state: 'built',
+      trainStep: result.steps,
+      totalSteps: this.totalSteps,
+      loss: null,
+      probe: result.probeEnd.accuracy.overall,
+      trainSeconds: result.trainSeconds,
+    });
   }
 
   private send(trainStep: number, probe: number | null, trainSeconds: number): void {
     const loss = this.lossCount > 0 ? this.lossSum / this.lossCount : null;
     this.lossSum = 0;
     this.lossCount = 0;
-    this.emit({ type: 'base.progress', state: 'building', trainStep, totalSteps: this.totalSteps, loss, probe, trainSeconds });
+    this.emit({
+      type: 'base.progress',
+      state: 'building',
+      trainStep,
+      totalSteps: this.totalSteps,
+      loss,
+      probe,
+      trainSeconds,
+    });
   }
 }

@@ -132,14 +132,30 @@ function versions(): Record<string, string> {
  * directory, holding only the log of the build's progress, is removed. Exit 0, with the usual summary line on stdout.
  * Call after the log, metrics and feed are closed.
  */
-async function stoppedBeforeSelfPlay(runDir: string, resuming: boolean, stderr: Writable, stdout: Writable, runId: string): Promise<RunOutcome> {
+async function stoppedBeforeSelfPlay(
+  runDir: string,
+  resuming: boolean,
+  stderr: Writable,
+  stdout: Writable,
+  runId: string,
+): Promise<RunOutcome> {
   let removed = false;
   if (!resuming && (await readdir(runDir)).every((name) => name === 'events.jsonl' || name === 'metrics.csv')) {
     await rm(runDir, { recursive: true });
     removed = true;
   }
-  stderr.write(`azr run: interrupted while building the base model; nothing cached${removed ? `, ${runDir} removed` : ''}\n`);
-  stdout.write(JSON.stringify({ runDir: removed ? null : runDir, reason: 'interrupted', steps: 0, probeStart: null, probeEnd: null }) + '\n');
+  stderr.write(
+    `azr run: interrupted while building the base model; nothing cached${removed ? `, ${runDir} removed` : ''}\n`,
+  );
+  stdout.write(
+    JSON.stringify({
+      runDir: removed ? null : runDir,
+      reason: 'interrupted',
+      steps: 0,
+      probeStart: null,
+      probeEnd: null,
+    }) + '\n',
+  );
   return { runDir, runId, reason: 'interrupted', steps: 0, probes: [] };
 }
 
@@ -166,9 +182,14 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     if (stopRequested) return;
     stopRequested = true;
     if (stopActor === null) {
-      progress.line('azr run: stopping — the base-model build stops after its current step (Ctrl-C again to exit at once)');
+      progress.line(
+        'azr run: stopping — the base-model build stops after its current step (Ctrl-C again to exit at once)',
+      );
       building.abort(new Error('azr run: stopped'));
-    } else progress.line('azr run: stopping — finishing the step in flight, then a checkpoint (Ctrl-C again to exit at once)');
+    } else
+      progress.line(
+        'azr run: stopping — finishing the step in flight, then a checkpoint (Ctrl-C again to exit at once)',
+      );
     stopActor?.();
   };
   const onSignal = () => {
@@ -235,7 +256,11 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     // ---- events: log, metrics, progress, feed ----------------------------------------------------------------------
     // a resumed run's report (probe curve, collapse signals) covers the steps logged before the stop too
     const digest = new RunDigest();
-    const metrics = await MetricsCsvWriter.fromEvents(path.join(runDir, 'metrics.csv'), resuming ? readEventLog(eventsPath) : [], (e) => digest.push(e));
+    const metrics = await MetricsCsvWriter.fromEvents(
+      path.join(runDir, 'metrics.csv'),
+      resuming ? readEventLog(eventsPath) : [],
+      (e) => digest.push(e),
+    );
     cleanups.push(() => metrics.close());
     const bus = new EventBus({ runId, clock: now, nextSeq, step: resume?.step ?? 0, tOffset });
     let lastStepSeen = resume?.step ?? 0;
@@ -267,7 +292,11 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     }
 
     // ---- the base model ------------------------------------------------------------------------------------------
-    const buildEvents = new BuildProgressEvents((body) => bus.emit(body), s.pretrain.minutes === null ? s.pretrain.steps : null, s.pretrain.probeEvery);
+    const buildEvents = new BuildProgressEvents(
+      (body) => bus.emit(body),
+      s.pretrain.minutes === null ? s.pretrain.steps : null,
+      s.pretrain.probeEvery,
+    );
     let base: Awaited<ReturnType<typeof ensureBaseModel>>;
     try {
       base = await ensureBaseModel({
@@ -277,12 +306,16 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
         exclusion,
         signal: building.signal,
         ...(s.backend !== null ? { backend: s.backend } : {}),
-        onBuild: (dir) => progress.line(`azr run: building the base model (pretrain ${s.pretrain.steps} steps) into ${dir}`),
+        onBuild: (dir) =>
+          progress.line(`azr run: building the base model (pretrain ${s.pretrain.steps} steps) into ${dir}`),
         onProgress: (p) => {
           buildEvents.push(p);
-          if (p.kind === 'probe') progress.line(`azr run: pretrain probe @ step ${p.point.step}: ${(100 * p.point.overall).toFixed(1)}%`);
+          if (p.kind === 'probe')
+            progress.line(`azr run: pretrain probe @ step ${p.point.step}: ${(100 * p.point.overall).toFixed(1)}%`);
           if (p.kind === 'step' && p.step % 100 === 0)
-            progress.line(`azr run: pretrain step ${p.step}/${s.pretrain.steps}  loss ${p.loss.toFixed(3)}  ${p.trainSeconds.toFixed(0)} s training`);
+            progress.line(
+              `azr run: pretrain step ${p.step}/${s.pretrain.steps}  loss ${p.loss.toFixed(3)}  ${p.trainSeconds.toFixed(0)} s training`,
+            );
         },
       });
     } catch (e) {
@@ -304,12 +337,19 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     bus.events$.subscribe((e) => {
       if (e.type !== 'step.finished') return;
       const st = pool.stats();
-      bus.emit(eventBody('executor.stats', { runs: st.runs, errors: Object.fromEntries(Object.entries(st.errors).filter(([, n]) => n > 0)), respawns: st.respawns }));
+      bus.emit(
+        eventBody('executor.stats', {
+          runs: st.runs,
+          errors: Object.fromEntries(Object.entries(st.errors).filter(([, n]) => n > 0)),
+          respawns: st.respawns,
+        }),
+      );
     });
     const { model, info } = await loadBaseModel(base.dir);
     cleanups.push(() => model.dispose());
     const config = model.config;
-    const reference = s.learner.klCoef > 0 ? new Gpt(config, model.readWeights(), { trainable: false, name: 'base' }) : undefined;
+    const reference =
+      s.learner.klCoef > 0 ? new Gpt(config, model.readWeights(), { trainable: false, name: 'base' }) : undefined;
     if (reference) cleanups.push(() => reference.dispose());
     const learner = new Learner(
       model,
@@ -328,10 +368,19 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
       { ...(reference ? { reference } : {}), now },
     );
     cleanups.push(() => learner.dispose());
-    if (resumeModel !== null) learner.restore({ weights: resumeModel.model.weights, optimizer: resumeModel.model.optimizer! });
+    if (resumeModel !== null)
+      learner.restore({ weights: resumeModel.model.weights, optimizer: resumeModel.model.optimizer! });
 
     // the learner's gradient threads (each holds the frozen base too when the KL anchor needs it)
-    const threads = s.learner.threads > 1 ? await GradientWorkers.start(config, backend.chosen, s.learner.threads - 1, reference ? { reference: reference.readWeights() } : {}) : undefined;
+    const threads =
+      s.learner.threads > 1
+        ? await GradientWorkers.start(
+            config,
+            backend.chosen,
+            s.learner.threads - 1,
+            reference ? { reference: reference.readWeights() } : {},
+          )
+        : undefined;
     if (threads) cleanups.push(() => threads.close());
 
     const board = new WeightBoard();
@@ -343,7 +392,14 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const rootRng = new Rng(s.seed);
     const sft =
       s.learner.sftCoef > 0
-        ? new LabelledSftSource(pool, rootRng.split('sft'), pretrainDataOptions(s.pretrain, config.contextLength, exclusion, { batchSize: s.learner.sftBatch, prefetch: 1 }))
+        ? new LabelledSftSource(
+            pool,
+            rootRng.split('sft'),
+            pretrainDataOptions(s.pretrain, config.contextLength, exclusion, {
+              batchSize: s.learner.sftBatch,
+              prefetch: 1,
+            }),
+          )
         : undefined;
     if (sft) cleanups.push(() => sft.drain());
 
@@ -353,14 +409,30 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const probe: ProbeEffect = {
       async evaluate({ step }) {
         const latest = board.latest()!;
-        const samples = s.probe.samples > 0 ? { k: s.probe.samples, temperature: s.selfPlay.temperature, rng: probeRng.split(`step${step}`) } : null;
+        const samples =
+          s.probe.samples > 0
+            ? { k: s.probe.samples, temperature: s.selfPlay.temperature, rng: probeRng.split(`step${step}`) }
+            : null;
         const r = await evaluator.evaluate(latest.weights, samples);
-        return { tasks: r.tasks, accuracy: r.accuracy, byTier: r.byTier, ...(r.sampled !== undefined ? { sampled: r.sampled } : {}) };
+        return {
+          tasks: r.tasks,
+          accuracy: r.accuracy,
+          byTier: r.byTier,
+          ...(r.sampled !== undefined ? { sampled: r.sampled } : {}),
+        };
       },
     };
     const checkpoints = new CheckpointStore({ runDir, learner, flush: () => log.flush(), keep: s.run.keepCheckpoints });
-    const channel = new CreditChannel<ScoredRollout>({ name: 'scored→learner', capacity: s.selfPlay.queueCapacity, clock: now });
-    const policy = new PolicyService(rollout, { budgets: s.policy.budgets, batchSize: s.policy.rolloutBatch, decoding: s.policy.decoding });
+    const channel = new CreditChannel<ScoredRollout>({
+      name: 'scored→learner',
+      capacity: s.selfPlay.queueCapacity,
+      clock: now,
+    });
+    const policy = new PolicyService(rollout, {
+      budgets: s.policy.budgets,
+      batchSize: s.policy.rolloutBatch,
+      decoding: s.policy.decoding,
+    });
     const effects: Effects = {
       policy:
         s.policy.proposer === 'generator'
@@ -411,11 +483,24 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     try {
       const result = await done;
       bus.emit(eventBody('run.finished', { reason: result.reason, steps: result.steps }));
-      outcome = { runDir, runId, reason: result.reason, steps: result.steps, probes: digest.probes.map((p) => ({ step: p.step, overall: p.overall })) };
+      outcome = {
+        runDir,
+        runId,
+        reason: result.reason,
+        steps: result.steps,
+        probes: digest.probes.map((p) => ({ step: p.step, overall: p.overall })),
+      };
     } catch (e) {
       const message = (e as Error).message;
       bus.emit(eventBody('run.finished', { reason: 'failed', steps: lastStepSeen, message }));
-      outcome = { runDir, runId, reason: 'failed', steps: lastStepSeen, probes: digest.probes.map((p) => ({ step: p.step, overall: p.overall })), message };
+      outcome = {
+        runDir,
+        runId,
+        reason: 'failed',
+        steps: lastStepSeen,
+        probes: digest.probes.map((p) => ({ step: p.step, overall: p.overall })),
+        message,
+      };
     } finally {
       actor.stop();
       log.flush();
@@ -444,7 +529,13 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
         `; ${runDir}${outcome.message ? ` (${outcome.message})` : ''}\n`,
     );
     (o.stdout ?? process.stdout).write(
-      JSON.stringify({ runDir, reason: outcome.reason, steps: outcome.steps, probeStart: first?.overall ?? null, probeEnd: last?.overall ?? null }) + '\n',
+      JSON.stringify({
+        runDir,
+        reason: outcome.reason,
+        steps: outcome.steps,
+        probeStart: first?.overall ?? null,
+        probeEnd: last?.overall ?? null,
+      }) + '\n',
     );
     return outcome;
   } finally {

@@ -65,14 +65,17 @@ export interface SolverDrawOptions {
 
 /** Identity of a task for dedup: its program and input(s). */
 export function taskKey(task: Task): string {
-  return isInductionTask(task) ? JSON.stringify([task.program, task.inputs]) : JSON.stringify([task.program, task.input]);
+  return isInductionTask(task)
+    ? JSON.stringify([task.program, task.inputs])
+    : JSON.stringify([task.program, task.input]);
 }
 
 function resolveOptions(options: BufferOptions): Required<BufferOptions> {
   const cap = options.cap ?? PAPER_DEFAULTS.bufferCap;
   if (!Number.isInteger(cap) || cap < 1) throw new RangeError(`cap must be an integer ≥ 1, got ${cap}`);
   const eviction = options.eviction ?? 'dropOldest';
-  if (eviction !== 'dropOldest' && eviction !== 'keepOldest') throw new RangeError(`unknown eviction ${String(eviction)}`);
+  if (eviction !== 'dropOldest' && eviction !== 'keepOldest')
+    throw new RangeError(`unknown eviction ${String(eviction)}`);
   const maxProgramShare = options.maxProgramShare ?? null;
   if (maxProgramShare !== null && !(maxProgramShare > 0 && maxProgramShare <= 1))
     throw new RangeError(`maxProgramShare must be in (0, 1] or null, got ${maxProgramShare}`);
@@ -285,7 +288,13 @@ export class TaskBuffer<T extends Task = Task> {
     const b = new TaskBuffer<T>(snapshot.options);
     let lastId = -1;
     for (const e of snapshot.entries) {
-      if (!Number.isInteger(e.id) || e.id <= lastId || !Number.isInteger(e.step) || e.step < 0 || typeof e.task !== 'object')
+      if (
+        !Number.isInteger(e.id) ||
+        e.id <= lastId ||
+        !Number.isInteger(e.step) ||
+        e.step < 0 ||
+        typeof e.task !== 'object'
+      )
         throw new RangeError(`bad snapshot entry ${JSON.stringify(e).slice(0, 80)}`);
       lastId = e.id;
     }

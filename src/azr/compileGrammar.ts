@@ -84,7 +84,12 @@ const goal = (level: number, types: readonly LangType[]): Goal => {
   const mask = maskOf(types);
   return { level, mask, paren: null, name: `${level}:${mask}` };
 };
-const parenGoal = (outer: Goal): Goal => ({ level: LEVEL.conditional, mask: ALL_TYPES, paren: outer, name: `(${outer.name})` });
+const parenGoal = (outer: Goal): Goal => ({
+  level: LEVEL.conditional,
+  mask: ALL_TYPES,
+  paren: outer,
+  name: `(${outer.name})`,
+});
 
 function varType(name: string): LangType {
   return name === 'x' || name === 'p' ? LAMBDA_VAR_TYPES[name] : PARAM_TYPES[name as ParamName];
@@ -109,7 +114,13 @@ function compile(): CompiledGrammar {
     const isChar = ALPHABET.includes(lx);
     if (isVar) addTerminal(`v:${lx}`, lx, 'variable');
     if (isChar) addTerminal(`c:${lx}`, lx, 'char');
-    if (!isVar && !isChar) addTerminal(`l:${lx}`, lx, 'plain', SIGNATURES.findIndex((s) => s.header === lx));
+    if (!isVar && !isChar)
+      addTerminal(
+        `l:${lx}`,
+        lx,
+        'plain',
+        SIGNATURES.findIndex((s) => s.header === lx),
+      );
   }
   const T = terminals.length;
   const markerBase = T;
@@ -257,13 +268,14 @@ function compile(): CompiledGrammar {
   const message = nt('MESSAGE', () => MESSAGE_WORDS.map((w) => [lit(w), wordRest(1)]));
   const inputs = (sigIndex: number, k: number): number =>
     nt(`INPUTS:${SIGNATURES[sigIndex]!.id}:${k}`, () =>
-      k > 1
-        ? [[args(sigIndex), lit(';'), inputs(sigIndex, k - 1)]]
-        : [[args(sigIndex), lit(MESSAGE_START), message]],
+      k > 1 ? [[args(sigIndex), lit(';'), inputs(sigIndex, k - 1)]] : [[args(sigIndex), lit(MESSAGE_START), message]],
     );
 
   const starts = new Map<string, number>();
-  starts.set('program', nt('PROGRAM', () => SIGNATURES.map((_, i) => [program(i)])));
+  starts.set(
+    'program',
+    nt('PROGRAM', () => SIGNATURES.map((_, i) => [program(i)])),
+  );
   starts.set('value', value('*'));
   SIGNATURES.forEach((s, i) => {
     starts.set(`program:${s.id}`, program(i));
@@ -290,7 +302,7 @@ function compile(): CompiledGrammar {
     }
     return sum;
   };
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let i = 0; i < N; i++) {
       let best = minLen[ntBase + i]!;
@@ -402,9 +414,8 @@ export function ll1Conflicts(g: CompiledGrammar = compiledGrammar()): string[] {
   const follow: Set<number>[] = Array.from({ length: N }, () => new Set<number>());
   const endTerm = -1;
   for (const s of g.starts.values()) follow[s - g.ntBase]!.add(endTerm);
-  const firstOf = (s: number): Iterable<number> =>
-    s < T ? [s] : s < g.ntBase ? [] : g.firstTerms[s - g.ntBase]!;
-  for (let changed = true; changed; ) {
+  const firstOf = (s: number): Iterable<number> => (s < T ? [s] : s < g.ntBase ? [] : g.firstTerms[s - g.ntBase]!);
+  for (let changed = true; changed;) {
     changed = false;
     for (let a = 0; a < N; a++)
       for (const pi of g.ntProductions[a]!) {
@@ -428,7 +439,8 @@ export function ll1Conflicts(g: CompiledGrammar = compiledGrammar()): string[] {
   for (let a = 0; a < N; a++) {
     if (!g.nullable[g.ntBase + a]) continue;
     for (const t of g.firstTerms[a]!)
-      if (follow[a]!.has(t)) out.push(`${g.ntNames[a]}: ${JSON.stringify(g.terminals[t]!.lexeme)} both starts and follows it`);
+      if (follow[a]!.has(t))
+        out.push(`${g.ntNames[a]}: ${JSON.stringify(g.terminals[t]!.lexeme)} both starts and follows it`);
   }
   return out;
 }

@@ -2,7 +2,15 @@
 
 import { minToFinish, nextOptions, start, step, type AutomatonState } from './automaton.js';
 import { compiledGrammar } from './compileGrammar.js';
-import { BINARY_OPS, PARAM_TYPES, SIGNATURES, VALUE_TYPES, type LangType, type ParamName, type ValueType } from './grammar.js';
+import {
+  BINARY_OPS,
+  PARAM_TYPES,
+  SIGNATURES,
+  VALUE_TYPES,
+  type LangType,
+  type ParamName,
+  type ValueType,
+} from './grammar.js';
 import { ALPHABET, END, INT_MAX, INT_MIN, MAX_ARR_LEN, MAX_STR_LEN, VARIABLE_NAMES } from './lexemes.js';
 import { endsUnit, joinLexemes } from './render.js';
 import type { Rng } from './rng.js';
@@ -51,11 +59,19 @@ function programWeight(lexeme: string, inString: boolean, prev: string | null): 
       return 1;
     case 'if (':
       return 0.12;
-    case 'a': case 'n': case 'm': case 's': case 't': case 'xs': case 'ys':
+    case 'a':
+    case 'n':
+    case 'm':
+    case 's':
+    case 't':
+    case 'xs':
+    case 'ys':
       return afterOperator ? 1.5 : 5;
-    case 'x': case 'p':
+    case 'x':
+    case 'p':
       return afterOperator ? 3 : 10;
-    case 'true': case 'false':
+    case 'true':
+    case 'false':
       return 0.12;
     case '""':
       return 0.3;
@@ -67,17 +83,34 @@ function programWeight(lexeme: string, inString: boolean, prev: string | null): 
       return prev !== null && endsUnit(prev) ? 0.4 : 0.2;
     case ',':
       return 0.8;
-    case ']': case ')': case ';': case '}': case ':':
+    case ']':
+    case ')':
+    case ';':
+    case '}':
+    case ':':
       return 3;
-    case '(': case '!':
+    case '(':
+    case '!':
       return 0.2;
-    case 'Math.max(': case 'Math.min(': case 'Math.abs(':
+    case 'Math.max(':
+    case 'Math.min(':
+    case 'Math.abs(':
       return 0.2;
-    case '*': case '%': case '+': case '-':
+    case '*':
+    case '%':
+    case '+':
+    case '-':
       return 0.6;
-    case '<': case '<=': case '>': case '>=': case '===': case '!==':
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+    case '===':
+    case '!==':
       return 0.35;
-    case '&&': case '||': case '?':
+    case '&&':
+    case '||':
+    case '?':
       return 0.25;
     case '.length':
       return 1.2;
@@ -100,7 +133,8 @@ export function generateProgram(rng: Rng, options: ProgramOptions = {}): Generat
   const allowIdentity = options.allowIdentity ?? false;
   const g = compiledGrammar();
   const first = start('program', options.params ? { params: options.params } : undefined);
-  if (minToFinish(first) > max) throw new RangeError(`maxLength ${max} is below the shortest program (${minToFinish(first)} lexemes)`);
+  if (minToFinish(first) > max)
+    throw new RangeError(`maxLength ${max} is below the shortest program (${minToFinish(first)} lexemes)`);
   for (let attempt = 0; ; attempt++) {
     let state: AutomatonState = first;
     const out: string[] = [];

@@ -13,8 +13,7 @@ export interface LearnabilityOptions {
 
 /** A proposal as the reward sees it: invalid, or valid with the accuracies of its n Monte Carlo solver attempts. */
 export type ProposalOutcome =
-  | { readonly valid: false }
-  | { readonly valid: true; readonly successes: readonly number[] };
+  { readonly valid: false } | { readonly valid: true; readonly successes: readonly number[] };
 
 /** Mean solver success r̄_solve over the attempts (each in [0, 1]). */
 export function meanSuccess(successes: readonly number[]): number {

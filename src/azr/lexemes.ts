@@ -22,10 +22,46 @@ export const MAX_INDUCTION_INPUTS = 16;
  * even"). Never a lexeme of the program language, so a message cannot carry code.
  */
 export const MESSAGE_WORDS: readonly string[] = [
-  'same', 'input', 'constant', 'length', 'reverse', 'sort', 'each', 'keep', 'contains', 'add', 'minus', 'times',
-  'remainder', 'compare', 'equal', 'when', 'not', 'both', 'either', 'part', 'upper', 'lower', 'split', 'join',
-  'position', 'first', 'last', 'max', 'min', 'absolute', 'total', 'all', 'any', 'replace', 'starts', 'ends', 'item',
-  'letters', 'numbers', 'pair',
+  'same',
+  'input',
+  'constant',
+  'length',
+  'reverse',
+  'sort',
+  'each',
+  'keep',
+  'contains',
+  'add',
+  'minus',
+  'times',
+  'remainder',
+  'compare',
+  'equal',
+  'when',
+  'not',
+  'both',
+  'either',
+  'part',
+  'upper',
+  'lower',
+  'split',
+  'join',
+  'position',
+  'first',
+  'last',
+  'max',
+  'min',
+  'absolute',
+  'total',
+  'all',
+  'any',
+  'replace',
+  'starts',
+  'ends',
+  'item',
+  'letters',
+  'numbers',
+  'pair',
 ];
 
 /** The end marker: allowed exactly when the segment so far is complete. */
@@ -39,7 +75,9 @@ export const MESSAGE_START = '//';
 export const VARIABLE_NAMES: readonly string[] = ['a', 'n', 'm', 's', 't', 'xs', 'ys', 'x', 'p'];
 
 /** Integer lexemes, INT_MIN..INT_MAX, in increasing order. */
-export const INT_LEXEMES: readonly string[] = Array.from({ length: INT_MAX - INT_MIN + 1 }, (_, i) => String(INT_MIN + i));
+export const INT_LEXEMES: readonly string[] = Array.from({ length: INT_MAX - INT_MIN + 1 }, (_, i) =>
+  String(INT_MIN + i),
+);
 
 function buildLexemes(): readonly string[] {
   const out: string[] = [];

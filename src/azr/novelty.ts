@@ -32,8 +32,13 @@ export function noveltyKey(type: TaskType, task: Task): string {
  * intrinsic terms (added only when r_learn > 0) the bonus is added to unlearnable proposals too: the collapse it
  * counters is a proposer stuck on one trivial program, where every r_learn is 0 and TRR++ sees no variance.
  */
-export function noveltyBonuses(batch: readonly string[], recent: readonly (readonly string[])[], coef: number): number[] {
-  if (!(coef >= 0 && Number.isFinite(coef))) throw new RangeError(`novelty coef must be a finite number ≥ 0, got ${coef}`);
+export function noveltyBonuses(
+  batch: readonly string[],
+  recent: readonly (readonly string[])[],
+  coef: number,
+): number[] {
+  if (!(coef >= 0 && Number.isFinite(coef)))
+    throw new RangeError(`novelty coef must be a finite number ≥ 0, got ${coef}`);
   if (coef === 0) return batch.map(() => 0);
   const counts = new Map<string, number>();
   for (const keys of recent) for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -42,6 +47,10 @@ export function noveltyBonuses(batch: readonly string[], recent: readonly (reado
 }
 
 /** The recent window after a step: the last `window` steps' keys, the newest (`step`) last. */
-export function slideNoveltyWindow(history: readonly (readonly string[])[], step: readonly string[], window: number): string[][] {
+export function slideNoveltyWindow(
+  history: readonly (readonly string[])[],
+  step: readonly string[],
+  window: number,
+): string[][] {
   return [...history, step].slice(-window).map((keys) => [...keys]);
 }

@@ -10,7 +10,8 @@
  * sample is correct; pass@1 is c / n.
  */
 export function passAtK(n: number, c: number, k: number): number {
-  if (!Number.isInteger(n) || !Number.isInteger(c) || !Number.isInteger(k)) throw new RangeError(`pass@k needs whole numbers, got n=${n} c=${c} k=${k}`);
+  if (!Number.isInteger(n) || !Number.isInteger(c) || !Number.isInteger(k))
+    throw new RangeError(`pass@k needs whole numbers, got n=${n} c=${c} k=${k}`);
   if (n < 1 || k < 1 || k > n) throw new RangeError(`pass@k needs 1 ≤ k ≤ n, got n=${n} k=${k}`);
   if (c < 0 || c > n) throw new RangeError(`pass@k needs 0 ≤ c ≤ n, got n=${n} c=${c}`);
   if (n - c < k) return 1;

@@ -42,7 +42,15 @@ export interface ProbeOptions {
   readonly inputs?: number;
 }
 
-const OPERATORS = new Set([...BINARY_OPS.map((o) => o.lexeme), '!', '?', 'if (', 'Math.max(', 'Math.min(', 'Math.abs(']);
+const OPERATORS = new Set([
+  ...BINARY_OPS.map((o) => o.lexeme),
+  '!',
+  '?',
+  'if (',
+  'Math.max(',
+  'Math.min(',
+  'Math.abs(',
+]);
 
 /** How many operations a program applies: methods, indexing, operators, conditionals and calls. */
 export function operationCount(lexemes: readonly string[]): number {
@@ -73,7 +81,8 @@ function run(execute: Execute, program: string, args: string): Value | undefined
 
 function argValues(input: string, params: readonly ParamName[]): Value[] {
   const l = lex(input, 'args', { params });
-  if (!l.ok) throw new RangeError(`probe input ${input} is not an argument list for (${params.join(', ')}): ${l.error}`);
+  if (!l.ok)
+    throw new RangeError(`probe input ${input} is not an argument list for (${params.join(', ')}): ${l.error}`);
   return valuesFromLexemes(l.lexemes);
 }
 
@@ -118,7 +127,12 @@ export function generateProbe(execute: Execute, options: ProbeOptions = {}): Pro
           const list = [...inputs];
           const outputs = list.map((a) => run(execute, p.source, a));
           if (outputs.some((v) => v === undefined)) continue;
-          const t: InductionTask = { program: p.source, inputs: list, outputs: outputs as Value[], message: messageFor(p.lexemes) };
+          const t: InductionTask = {
+            program: p.source,
+            inputs: list,
+            outputs: outputs as Value[],
+            message: messageFor(p.lexemes),
+          };
           const { hidden } = inductionSplit(t);
           if (hidden.every((h) => valueEquals(h.output, hidden[0]!.output))) continue;
           if (hidden.every((h) => valueEquals(h.output, argValues(h.input, p.params)[0]!))) continue;
@@ -132,7 +146,9 @@ export function generateProbe(execute: Execute, options: ProbeOptions = {}): Pro
           if (type === 'deduction' && argValues(input, p.params).some((v) => valueEquals(v, output))) continue;
           if (type === 'abduction') {
             // an output that random inputs hit often is guessed, not inferred
-            const extra = Array.from({ length: 6 }, () => run(execute, p.source, argsSource(generateArgs(rng, p.params))));
+            const extra = Array.from({ length: 6 }, () =>
+              run(execute, p.source, argsSource(generateArgs(rng, p.params))),
+            );
             if ([...results, ...extra].filter((v) => v !== undefined && valueEquals(v, output)).length > 2) continue;
             const copy = run(execute, p.source, p.params.map(() => key).join(', '));
             if (copy !== undefined && valueEquals(copy, output)) continue;
@@ -183,7 +199,10 @@ export type BaselineScores = Readonly<Record<TaskType, number>>;
  *   signature, the one gold input that solves the most *other* tasks of that signature (best in hindsight); induction, per task, a program
  *   returning the most frequent shown output.
  */
-export function probeBaselines(tasks: readonly ProbeTask[], execute: Execute): { copy: BaselineScores; constant: BaselineScores } {
+export function probeBaselines(
+  tasks: readonly ProbeTask[],
+  execute: Execute,
+): { copy: BaselineScores; constant: BaselineScores } {
   const byType = (type: TaskType) => tasks.filter((t) => t.task.type === type).map((t) => t.task);
   const share = (pass: number, total: number) => (total === 0 ? 0 : pass / total);
   const params = (program: string) => programParams(program)!;
@@ -199,7 +218,14 @@ export function probeBaselines(tasks: readonly ProbeTask[], execute: Execute): {
     const v = run(execute, t.program, args);
     return v !== undefined && valueEquals(v, t.output);
   };
-  const abdCopy = abd.filter((t) => passes(t, params(t.program).map(() => valueSource(t.output)).join(', '))).length;
+  const abdCopy = abd.filter((t) =>
+    passes(
+      t,
+      params(t.program)
+        .map(() => valueSource(t.output))
+        .join(', '),
+    ),
+  ).length;
   let abdConst = 0;
   const bySig = new Map<string, Triplet[]>();
   for (const t of abd) bySig.set(params(t.program).join(','), [...(bySig.get(params(t.program).join(',')) ?? []), t]);
@@ -223,7 +249,15 @@ export function probeBaselines(tasks: readonly ProbeTask[], execute: Execute): {
   }).length;
 
   return {
-    copy: { deduction: share(dedCopy, ded.length), abduction: share(abdCopy, abd.length), induction: share(indCopy, ind.length) },
-    constant: { deduction: share(dedConst, ded.length), abduction: share(abdConst, abd.length), induction: share(indConst, ind.length) },
+    copy: {
+      deduction: share(dedCopy, ded.length),
+      abduction: share(abdCopy, abd.length),
+      induction: share(indCopy, ind.length),
+    },
+    constant: {
+      deduction: share(dedConst, ded.length),
+      abduction: share(abdConst, abd.length),
+      induction: share(indConst, ind.length),
+    },
   };
 }

@@ -39,7 +39,12 @@ export class Rng {
 
   constructor(seed: number | string | RngState) {
     if (Array.isArray(seed)) {
-      [this.a, this.b, this.c, this.d] = (seed as RngState).map((x) => x >>> 0) as unknown as [number, number, number, number];
+      [this.a, this.b, this.c, this.d] = (seed as RngState).map((x) => x >>> 0) as unknown as [
+        number,
+        number,
+        number,
+        number,
+      ];
       return;
     }
     const mix = splitmix32(typeof seed === 'string' ? fnv1a(seed) : hashNumber(seed as number));

@@ -14,7 +14,22 @@ export const IDENTITY_INPUT: Value = 'abc';
 
 /** Heterogeneous inputs of the induction seed, as the paper's (string, int, list, …), one per possible input. */
 export const HETEROGENEOUS_INPUTS: readonly Value[] = [
-  'abc', 7, [1, 2, 3], true, '', -3, [], false, 'Bad', 12, [5, 0], 'e', 0, [9, 9, 4], 'DEce', 29,
+  'abc',
+  7,
+  [1, 2, 3],
+  true,
+  '',
+  -3,
+  [],
+  false,
+  'Bad',
+  12,
+  [5, 0],
+  'e',
+  0,
+  [9, 9, 4],
+  'DEce',
+  29,
 ];
 
 /** The seed message: return what you are given. */
@@ -59,5 +74,11 @@ export function seedBuffers(options: SeedOptions = {}): {
 /** True for an identity program in any signature (it only returns one of its parameters), like the seeds. */
 export function isIdentityProgram(program: string): boolean {
   const m = /^function f\(([\w, ]*)\) \{ return (\w+); \}$/.exec(program.replace(/\s+/g, ' ').trim());
-  return m !== null && m[1]!.split(',').map((p) => p.trim()).includes(m[2]!);
+  return (
+    m !== null &&
+    m[1]!
+      .split(',')
+      .map((p) => p.trim())
+      .includes(m[2]!)
+  );
 }

@@ -18,11 +18,14 @@ export interface SolverRewardOptions {
  * of `total` checks held (deduction and abduction: one check; induction: one per hidden pair).
  */
 export type SolverOutcome =
-  | { readonly kind: 'formatError' }
-  | { readonly kind: 'graded'; readonly passed: number; readonly total: number };
+  { readonly kind: 'formatError' } | { readonly kind: 'graded'; readonly passed: number; readonly total: number };
 
 /** Accuracy of a graded answer in [0, 1]. */
-export function solverAccuracy(outcome: Extract<SolverOutcome, { kind: 'graded' }>, type: TaskType, options: SolverRewardOptions = {}): number {
+export function solverAccuracy(
+  outcome: Extract<SolverOutcome, { kind: 'graded' }>,
+  type: TaskType,
+  options: SolverRewardOptions = {},
+): number {
   const { passed, total } = outcome;
   if (!Number.isInteger(total) || total < 1 || !Number.isInteger(passed) || passed < 0 || passed > total)
     throw new RangeError(`passed/total must be integers with 0 ≤ passed ≤ total, total ≥ 1; got ${passed}/${total}`);

@@ -52,7 +52,9 @@ export function isInductionTask(task: Task): task is InductionTask {
 export function inductionSplit(task: InductionTask): { shown: IOPair[]; hidden: IOPair[] } {
   const n = task.inputs.length;
   if (n < 2 || task.outputs.length !== n)
-    throw new RangeError(`an induction task needs N ≥ 2 inputs with one output each, got ${n} and ${task.outputs.length}`);
+    throw new RangeError(
+      `an induction task needs N ≥ 2 inputs with one output each, got ${n} and ${task.outputs.length}`,
+    );
   const pairs = task.inputs.map((input, i) => ({ input, output: task.outputs[i]! }));
   const half = Math.floor(n / 2);
   return { shown: pairs.slice(0, half), hidden: pairs.slice(half) };

@@ -11,7 +11,35 @@ export interface Token {
   readonly at: number;
 }
 
-const PUNCTUATORS = ['===', '!==', '=>', '<=', '>=', '&&', '||', '//', '(', ')', '{', '}', '[', ']', ',', ';', '.', '+', '-', '*', '%', '<', '>', '!', '?', ':', '='];
+const PUNCTUATORS = [
+  '===',
+  '!==',
+  '=>',
+  '<=',
+  '>=',
+  '&&',
+  '||',
+  '//',
+  '(',
+  ')',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ';',
+  '.',
+  '+',
+  '-',
+  '*',
+  '%',
+  '<',
+  '>',
+  '!',
+  '?',
+  ':',
+  '=',
+];
 
 /** Tokens of `source`, or the offset and reason of the first character that starts none. */
 export function tokenize(source: string): { ok: true; tokens: Token[] } | { ok: false; error: string; at: number } {
@@ -27,7 +55,8 @@ export function tokenize(source: string): { ok: true; tokens: Token[] } | { ok: 
       const close = source.indexOf(c, i + 1);
       if (close < 0) return { ok: false, error: 'unterminated string literal', at: i };
       const body = source.slice(i + 1, close);
-      if (body.includes('\\') || body.includes('\n')) return { ok: false, error: 'escapes are not part of the language', at: i };
+      if (body.includes('\\') || body.includes('\n'))
+        return { ok: false, error: 'escapes are not part of the language', at: i };
       if (body.length === 0) tokens.push({ kind: 'empty', text: '""', at: i });
       else {
         tokens.push({ kind: 'quote', text: '"', at: i });

@@ -122,7 +122,12 @@ export function trrAdvantages(
   rollouts.forEach((r, j) => {
     const roleType = `${r.role}/${r.type}`;
     if (baseline !== 'global' && !members.has(roleType)) throw new RangeError(`unknown role/type ${roleType}`);
-    const key = baseline === 'global' ? 'all' : baseline === 'task' && r.group !== undefined ? `${roleType}/${r.group}` : roleType;
+    const key =
+      baseline === 'global'
+        ? 'all'
+        : baseline === 'task' && r.group !== undefined
+          ? `${roleType}/${r.group}`
+          : roleType;
     const list = members.get(key) ?? [];
     if (!members.has(key)) members.set(key, list);
     list.push(j);

@@ -5,19 +5,37 @@ import type { SegmentContext } from './automaton.js';
 import type { ReferenceWeighting, TaskBuffer } from './buffer.js';
 import type { ParamName } from './grammar.js';
 import type { Rng } from './rng.js';
-import { inductionSplit, programParams, type InductionTask, type IOPair, type TaskOf, type TaskType, type Triplet } from './tasks.js';
+import {
+  inductionSplit,
+  programParams,
+  type InductionTask,
+  type IOPair,
+  type TaskOf,
+  type TaskType,
+  type Triplet,
+} from './tasks.js';
 import type { Value } from './value.js';
 
 /** What the solver is shown. Induction never shows the program, only its parameters, the shown pairs and the message. */
 export type SolverView =
   | { readonly type: 'deduction'; readonly program: string; readonly input: string }
   | { readonly type: 'abduction'; readonly program: string; readonly output: Value }
-  | { readonly type: 'induction'; readonly params: readonly ParamName[]; readonly shown: readonly IOPair[]; readonly message: string };
+  | {
+      readonly type: 'induction';
+      readonly params: readonly ParamName[];
+      readonly shown: readonly IOPair[];
+      readonly message: string;
+    };
 
 /** What the proposer is shown: K reference triplets, or (induction) one program and how many inputs to write. */
 export type ProposerView =
   | { readonly type: 'deduction' | 'abduction'; readonly references: readonly Triplet[] }
-  | { readonly type: 'induction'; readonly program: string; readonly params: readonly ParamName[]; readonly inputs: number };
+  | {
+      readonly type: 'induction';
+      readonly program: string;
+      readonly params: readonly ParamName[];
+      readonly inputs: number;
+    };
 
 function paramsOf(program: string): readonly ParamName[] {
   const p = programParams(program);

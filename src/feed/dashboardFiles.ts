@@ -19,11 +19,20 @@ interface Route {
 
 const ROUTES: Record<string, Route> = {
   '/': { type: 'text/html; charset=utf-8', load: () => readFile(join(DASHBOARD_DIR, 'index.html')) },
-  '/dashboard.js': { type: 'text/javascript; charset=utf-8', load: () => readFile(join(DASHBOARD_DIR, 'dashboard.js')) },
+  '/dashboard.js': {
+    type: 'text/javascript; charset=utf-8',
+    load: () => readFile(join(DASHBOARD_DIR, 'dashboard.js')),
+  },
   '/dashboard.css': { type: 'text/css; charset=utf-8', load: () => readFile(join(DASHBOARD_DIR, 'dashboard.css')) },
-  '/vendor/uPlot.esm.js': { type: 'text/javascript; charset=utf-8', load: () => readFile(join(UPLOT_DIR, 'uPlot.esm.js')) },
+  '/vendor/uPlot.esm.js': {
+    type: 'text/javascript; charset=utf-8',
+    load: () => readFile(join(UPLOT_DIR, 'uPlot.esm.js')),
+  },
   '/vendor/uPlot.min.css': { type: 'text/css; charset=utf-8', load: () => readFile(join(UPLOT_DIR, 'uPlot.min.css')) },
-  '/protocol.schema.json': { type: 'application/schema+json; charset=utf-8', load: async () => protocolJsonSchemaText() },
+  '/protocol.schema.json': {
+    type: 'application/schema+json; charset=utf-8',
+    load: async () => protocolJsonSchemaText(),
+  },
 };
 ROUTES['/index.html'] = ROUTES['/']!;
 

@@ -107,8 +107,12 @@ export class FeedClient {
       this.ws = null;
       if (this.stopped) return;
       // Refusals at the handshake (bad token, origin, subprotocol) will not change by retrying.
-      if (refused !== null && /^(400|401|403)\b/.test(refused)) return this.finish({ reason: 'refused', detail: `refused: ${refused}` });
-      const detail = refused !== null ? `refused: ${refused}` : `closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`;
+      if (refused !== null && /^(400|401|403)\b/.test(refused))
+        return this.finish({ reason: 'refused', detail: `refused: ${refused}` });
+      const detail =
+        refused !== null
+          ? `refused: ${refused}`
+          : `closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`;
       this.attempts += 1;
       if (this.options.reconnect === false) return this.finish({ reason: 'closed', detail });
       if (this.attempts > (this.options.maxAttempts ?? Infinity)) return this.finish({ reason: 'gave-up', detail });

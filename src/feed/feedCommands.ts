@@ -9,7 +9,11 @@ import { DEFAULT_WATCH_URL, watchCommand } from './watchCommand.js';
 /** Environment variable read when `--token` is not given (keeps the secret out of `ps`). */
 export const FEED_TOKEN_ENV = 'AZR_FEED_TOKEN';
 
-const port = numberOption('--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'an integer from 0 to 65535 (0: any free port)');
+const port = numberOption(
+  '--port',
+  (n) => Number.isInteger(n) && n >= 0 && n <= 65535,
+  'an integer from 0 to 65535 (0: any free port)',
+);
 const seq = numberOption('--from-seq', (n) => Number.isSafeInteger(n) && n >= 0, 'an integer ≥ 0');
 
 /** The feed settings of `azr run`, from its parsed options. */
@@ -26,7 +30,9 @@ export function addFeedRunOptions(command: Command): Command {
   return command
     .option('--port <port>', `port of the live feed and dashboard (0: any free port)`, port, DEFAULT_FEED_PORT)
     .option('--host <address>', 'interface the feed listens on; anything but loopback requires --token', '127.0.0.1')
-    .addOption(new Option('--token <secret>', `token feed clients must send (default: $${FEED_TOKEN_ENV})`).env(FEED_TOKEN_ENV))
+    .addOption(
+      new Option('--token <secret>', `token feed clients must send (default: $${FEED_TOKEN_ENV})`).env(FEED_TOKEN_ENV),
+    )
     .option('--no-feed', 'do not start the live feed');
 }
 
@@ -39,7 +45,9 @@ export function feedRunSettings(options: Record<string, unknown>): FeedRunSettin
     token: typeof options['token'] === 'string' && options['token'] !== '' ? options['token'] : undefined,
   };
   if (settings.enabled && !isLoopbackHost(settings.host) && settings.token === undefined)
-    throw new InvalidArgumentError(`--host ${settings.host} is not loopback: pass --token (or set $${FEED_TOKEN_ENV}), or use --no-feed.`);
+    throw new InvalidArgumentError(
+      `--host ${settings.host} is not loopback: pass --token (or set $${FEED_TOKEN_ENV}), or use --no-feed.`,
+    );
   return settings;
 }
 
@@ -50,13 +58,23 @@ export type ExitWith = (code: number) => void;
 export function addReplayCommand(program: Command, exit: ExitWith = exitWith): Command {
   return program
     .command('replay')
-    .description('Serve a finished run over the live-feed protocol: its dashboard at http://HOST:PORT/ and `azr watch` work after the fact.')
+    .description(
+      'Serve a finished run over the live-feed protocol: its dashboard at http://HOST:PORT/ and `azr watch` work after the fact.',
+    )
     .argument('<run-dir>', 'run directory (or its events.jsonl)')
     .option('--port <port>', 'port (0: any free port)', port, DEFAULT_FEED_PORT)
     .option('--host <address>', 'interface to listen on; anything but loopback requires --token', '127.0.0.1')
-    .addOption(new Option('--token <secret>', `token clients must send (default: $${FEED_TOKEN_ENV})`).env(FEED_TOKEN_ENV))
+    .addOption(
+      new Option('--token <secret>', `token clients must send (default: $${FEED_TOKEN_ENV})`).env(FEED_TOKEN_ENV),
+    )
     .action(async (runDir: string, o: { port: number; host: string; token?: string }) => {
-      exit(await replayCommand(runDir, { port: o.port, host: o.host, ...(o.token !== undefined ? { token: o.token } : {}) }));
+      exit(
+        await replayCommand(runDir, {
+          port: o.port,
+          host: o.host,
+          ...(o.token !== undefined ? { token: o.token } : {}),
+        }),
+      );
     });
 }
 
@@ -64,7 +82,9 @@ export function addReplayCommand(program: Command, exit: ExitWith = exitWith): C
 export function addWatchCommand(program: Command, exit: ExitWith = exitWith): Command {
   return program
     .command('watch')
-    .description('Follow a run in the terminal: step, rewards per role × task, valid rate, probe accuracy, queue depth.')
+    .description(
+      'Follow a run in the terminal: step, rewards per role × task, valid rate, probe accuracy, queue depth.',
+    )
     .argument('[url]', 'feed address (ws://, or the dashboard http:// address)', DEFAULT_WATCH_URL)
     .addOption(new Option('--token <secret>', `token to send (default: $${FEED_TOKEN_ENV})`).env(FEED_TOKEN_ENV))
     .option('--from-seq <n>', 'first event to read (default 0: the whole run)', seq, 0)

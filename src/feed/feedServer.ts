@@ -195,7 +195,8 @@ function scenarioOf(event: RunEvent | null): ScenarioSummary | null {
 
 async function liveSource(options: FeedOptions): Promise<Source> {
   const bus = options.bus!;
-  if (options.runId === undefined || options.runId === '') throw new FeedConfigError('startFeed: runId is required with a bus');
+  if (options.runId === undefined || options.runId === '')
+    throw new FeedConfigError('startFeed: runId is required with a bus');
   const scenario = options.scenario !== undefined ? options.scenario : scenarioOf(await runStartedIn(options.logPath));
   return { live: true, runId: options.runId, scenario, nextSeq: bus.nextSeq, step: bus.step, finished: false };
 }
@@ -236,7 +237,13 @@ class Feed implements FeedServer {
   private nextConnectionId = 1;
   private readonly tokenHash: Buffer | null;
   readonly limits: Resolved;
-  readonly counters = { connectionsTotal: 0, refused: 0, disconnectedSlow: 0, terminatedUnresponsive: 0, maxClientPendingBytes: 0 };
+  readonly counters = {
+    connectionsTotal: 0,
+    refused: 0,
+    disconnectedSlow: 0,
+    terminatedUnresponsive: 0,
+    maxClientPendingBytes: 0,
+  };
 
   constructor(
     readonly options: FeedOptions,
@@ -372,7 +379,9 @@ class Feed implements FeedServer {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.flushTimer =
-        this.limits.flushIntervalMs > 0 ? setTimeout(() => this.flush(), this.limits.flushIntervalMs) : setImmediate(() => this.flush());
+        this.limits.flushIntervalMs > 0
+          ? setTimeout(() => this.flush(), this.limits.flushIntervalMs)
+          : setImmediate(() => this.flush());
     }
   }
 
@@ -417,14 +426,23 @@ class Feed implements FeedServer {
       );
     };
     if (this.closing !== null) return refuse(503, 'the feed is closing');
-    if (this.tokenHash !== null && !this.authorized(req)) return refuse(401, 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)');
+    if (this.tokenHash !== null && !this.authorized(req))
+      return refuse(401, 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)');
     // Without a token, only loopback host names: a DNS-rebound name pointing at 127.0.0.1 must not reach the run.
-    if (this.tokenHash === null && !this.hostAllowed(req.headers.host)) return refuse(403, `host ${req.headers.host ?? '(none)'} is not allowed`);
+    if (this.tokenHash === null && !this.hostAllowed(req.headers.host))
+      return refuse(403, `host ${req.headers.host ?? '(none)'} is not allowed`);
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.originAllowed(origin, req.headers.host)) return refuse(403, `origin ${origin} is not allowed`);
-    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+    if (origin !== undefined && !this.originAllowed(origin, req.headers.host))
+      return refuse(403, `origin ${origin} is not allowed`);
+    const offered = (req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     if (!offered.includes(FEED_PROTOCOL))
-      return refuse(400, `websocket subprotocol ${FEED_PROTOCOL} required (offered: ${offered.length > 0 ? offered.join(', ') : 'none'})`);
+      return refuse(
+        400,
+        `websocket subprotocol ${FEED_PROTOCOL} required (offered: ${offered.length > 0 ? offered.join(', ') : 'none'})`,
+      );
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
   }
 
@@ -457,7 +475,12 @@ class Feed implements FeedServer {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    const connection = new Connection(this, ws, this.nextConnectionId++, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
+    const connection = new Connection(
+      this,
+      ws,
+      this.nextConnectionId++,
+      `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
+    );
     this.counters.connectionsTotal += 1;
     this.connections.add(connection);
     this.say(`client ${connection.id} connected from ${connection.remote}`);
@@ -625,7 +648,9 @@ class Connection {
       this.sendError('binary frames are not part of azr.v1: send JSON text');
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
     let message: SubscribeMessage;
     try {
       message = parseClientMessage(text);
@@ -714,7 +739,11 @@ class Connection {
     if (this.reader === null || this.reader.nextSeq !== this.cursor) {
       await this.closeReader();
       if (!existsSync(this.feed.options.logPath)) return [];
-      this.reader = { events: readEventLogEntries(this.feed.options.logPath, { fromSeq: this.cursor }), nextSeq: this.cursor, held: null };
+      this.reader = {
+        events: readEventLogEntries(this.feed.options.logPath, { fromSeq: this.cursor }),
+        nextSeq: this.cursor,
+        held: null,
+      };
     }
     const reader = this.reader;
     const out: FeedEvent[] = [];

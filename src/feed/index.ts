@@ -5,7 +5,14 @@ export { replayCommand, runLogPath } from './replayCommand.js';
 export type { ReplayOptions } from './replayCommand.js';
 export { watchCommand, feedUrl, DEFAULT_WATCH_URL, WATCH_TYPES } from './watchCommand.js';
 export type { WatchOptions, TextOut } from './watchCommand.js';
-export { addFeedCommands, addReplayCommand, addWatchCommand, addFeedRunOptions, feedRunSettings, FEED_TOKEN_ENV } from './feedCommands.js';
+export {
+  addFeedCommands,
+  addReplayCommand,
+  addWatchCommand,
+  addFeedRunOptions,
+  feedRunSettings,
+  FEED_TOKEN_ENV,
+} from './feedCommands.js';
 export type { FeedRunSettings, ExitWith } from './feedCommands.js';
 export { FeedClient } from './feedClient.js';
 export type { FeedClientOptions, FeedClientStatus, FeedClientEnd } from './feedClient.js';

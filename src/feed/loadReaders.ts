@@ -124,7 +124,8 @@ export class StalledClient {
         if (frame === null) break;
         data = data.subarray(frame.size);
         if (frame.opcode === 0x1) out.messages.push(JSON.parse(frame.payload.toString('utf8')) as ServerMessage);
-        else if (frame.opcode === 0x8) out.close = { code: frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005 };
+        else if (frame.opcode === 0x8)
+          out.close = { code: frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005 };
       }
     });
     this.socket.resume();

@@ -9,7 +9,16 @@ const clients = [];
 let subscribed = 0;
 
 for (let i = 0; i < count; i++) {
-  const c = { next: fromSeq, events: 0, gaps: 0, skipped: 0, duplicates: 0, outOfOrder: 0, closed: null, finished: false };
+  const c = {
+    next: fromSeq,
+    events: 0,
+    gaps: 0,
+    skipped: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    closed: null,
+    finished: false,
+  };
   const ws = new WebSocket(url, protocol, { skipUTF8Validation: true });
   c.ws = ws;
   ws.on('message', (data) => {

@@ -43,8 +43,14 @@ export const SubscribeSchema = z
     op: z.literal('subscribe'),
     fromSeq: seq
       .optional()
-      .describe('first seq wanted: earlier events are replayed from events.jsonl, then live ones follow; default: live only'),
-    types: z.array(eventType).min(1).optional().describe('event types wanted; with `channels`, their union; default: all'),
+      .describe(
+        'first seq wanted: earlier events are replayed from events.jsonl, then live ones follow; default: live only',
+      ),
+    types: z
+      .array(eventType)
+      .min(1)
+      .optional()
+      .describe('event types wanted; with `channels`, their union; default: all'),
     channels: z.array(z.enum(CHANNEL_NAMES)).min(1).optional().describe('channels (named groups of types) wanted'),
   })
   .describe('start (or restart) the event stream; a later subscribe replaces the earlier one');
@@ -80,8 +86,16 @@ export const HelloSchema = z
     step: seq.describe('current training step'),
     finished: z.boolean().describe('no more events will come'),
     limits: z.strictObject({
-      maxPayload: z.number().int().positive().describe('largest client message in bytes; larger ones close the connection (1009)'),
-      maxQueueBytes: z.number().int().positive().describe('send queue bound per client; beyond it events are skipped (gap)'),
+      maxPayload: z
+        .number()
+        .int()
+        .positive()
+        .describe('largest client message in bytes; larger ones close the connection (1009)'),
+      maxQueueBytes: z
+        .number()
+        .int()
+        .positive()
+        .describe('send queue bound per client; beyond it events are skipped (gap)'),
     }),
   })
   .describe('sent once, first, on every connection');
@@ -108,7 +122,9 @@ export const GapSchema = z
     toSeq: seq,
     reason: z
       .enum(['slow-client', 'unavailable'])
-      .describe('slow-client: skipped because the send queue was over its limit; unavailable: no longer in memory nor yet in events.jsonl'),
+      .describe(
+        'slow-client: skipped because the send queue was over its limit; unavailable: no longer in memory nor yet in events.jsonl',
+      ),
   })
   .refine((m) => m.toSeq >= m.fromSeq, { message: 'toSeq must be ≥ fromSeq', path: ['toSeq'] })
   .describe('the subscribed events with seq in [fromSeq, toSeq] were skipped; the stream goes on after toSeq');
@@ -121,7 +137,13 @@ export const ErrorMessageSchema = z
   .describe('reply to an invalid client message');
 
 /** Every message the server sends. */
-export const ServerMessageSchema = z.discriminatedUnion('op', [HelloSchema, SubscribedSchema, EventsSchema, GapSchema, ErrorMessageSchema]);
+export const ServerMessageSchema = z.discriminatedUnion('op', [
+  HelloSchema,
+  SubscribedSchema,
+  EventsSchema,
+  GapSchema,
+  ErrorMessageSchema,
+]);
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 export type HelloMessage = z.infer<typeof HelloSchema>;
 export type GapMessage = z.infer<typeof GapSchema>;
@@ -144,8 +166,13 @@ function parseWith<T>(schema: z.ZodType<T>, text: string, side: string): T {
   }
   const result = schema.safeParse(value);
   if (!result.success) {
-    const op = typeof value === 'object' && value !== null && 'op' in value ? JSON.stringify((value as { op: unknown }).op) : 'missing';
-    throw new FeedProtocolError(`invalid ${side} message (op ${op}): ${z.prettifyError(result.error).replaceAll('\n', '; ')}`);
+    const op =
+      typeof value === 'object' && value !== null && 'op' in value
+        ? JSON.stringify((value as { op: unknown }).op)
+        : 'missing';
+    throw new FeedProtocolError(
+      `invalid ${side} message (op ${op}): ${z.prettifyError(result.error).replaceAll('\n', '; ')}`,
+    );
   }
   return result.data;
 }
@@ -196,7 +223,8 @@ export function protocolJsonSchema(): Record<string, unknown> {
   const hoist = (schema: Record<string, unknown>) => {
     const { $schema: _ignored, $defs, ...rest } = schema as { $schema?: unknown; $defs?: Record<string, unknown> };
     for (const [name, def] of Object.entries($defs ?? {})) {
-      if (name in shared && JSON.stringify(shared[name]) !== JSON.stringify(def)) throw new Error(`JSON Schema: two different $defs named ${name}`);
+      if (name in shared && JSON.stringify(shared[name]) !== JSON.stringify(def))
+        throw new Error(`JSON Schema: two different $defs named ${name}`);
       shared[name] = def;
     }
     return rest;

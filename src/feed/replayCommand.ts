@@ -49,7 +49,9 @@ export async function replayCommand(runDir: string, options: ReplayOptions = {})
     return error instanceof FeedConfigError && !/no such|no events/.test((error as Error).message) ? 2 : 1;
   }
   const stats = feed.stats();
-  out.write(`azr replay: serving ${stats.nextSeq} events of ${logPath}\n  dashboard ${feed.url}\n  feed      ${feed.wsUrl}  (azr watch ${feed.wsUrl})\n`);
+  out.write(
+    `azr replay: serving ${stats.nextSeq} events of ${logPath}\n  dashboard ${feed.url}\n  feed      ${feed.wsUrl}  (azr watch ${feed.wsUrl})\n`,
+  );
   options.onListening?.(feed);
 
   await new Promise<void>((resolve) => {

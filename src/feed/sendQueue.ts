@@ -25,7 +25,11 @@ export interface FeedEvent {
   readonly key: string | null;
 }
 
-const DROPPED: ReadonlySet<RunEventType> = new Set<RunEventType>(['rollout.scored', 'proposal.validated', 'rollout.dropped']);
+const DROPPED: ReadonlySet<RunEventType> = new Set<RunEventType>([
+  'rollout.scored',
+  'proposal.validated',
+  'rollout.dropped',
+]);
 
 function coalesceKey(event: RunEvent): string | null {
   switch (event.type) {
@@ -174,7 +178,14 @@ export class SendQueueStalledError extends Error {
  * over the limit for `stallTimeoutMs` (or passes `hardMaxBytes`) is reported through `onStall`.
  */
 export class SendQueue {
-  readonly stats: SendQueueStats = { messagesSent: 0, bytesSent: 0, eventsSkipped: 0, eventsCoalesced: 0, gapsSent: 0, maxPendingBytes: 0 };
+  readonly stats: SendQueueStats = {
+    messagesSent: 0,
+    bytesSent: 0,
+    eventsSkipped: 0,
+    eventsCoalesced: 0,
+    gapsSent: 0,
+    maxPendingBytes: 0,
+  };
   private readonly items: Buffer[] = [];
   private queuedBytes = 0;
   private pieces: Piece[] | null = null;
@@ -256,7 +267,11 @@ export class SendQueue {
     try {
       this.notePending();
       this.sendWhileRoom();
-      if (this.items.length === 0 && this.pieces !== null && this.transport.bufferedAmount <= this.options.lowWaterBytes) {
+      if (
+        this.items.length === 0 &&
+        this.pieces !== null &&
+        this.transport.bufferedAmount <= this.options.lowWaterBytes
+      ) {
         this.releasePieces();
         // The released gap/events messages go out right away if the socket has room.
         this.sendWhileRoom();
@@ -371,7 +386,8 @@ export class SendQueue {
     if (this.waiter === null) this.disarmStallTimer();
     let run: FeedEvent[] = [];
     const flushRun = () => {
-      for (const chunk of chunkEvents(run, this.options.maxBatchEvents, this.options.maxBatchBytes)) this.push(encodeEvents(chunk));
+      for (const chunk of chunkEvents(run, this.options.maxBatchEvents, this.options.maxBatchBytes))
+        this.push(encodeEvents(chunk));
       run = [];
     };
     for (const piece of pieces) {
@@ -380,7 +396,9 @@ export class SendQueue {
         continue;
       }
       flushRun();
-      this.push(Buffer.from(JSON.stringify({ op: 'gap', fromSeq: piece.from, toSeq: piece.to, reason: 'slow-client' })));
+      this.push(
+        Buffer.from(JSON.stringify({ op: 'gap', fromSeq: piece.from, toSeq: piece.to, reason: 'slow-client' })),
+      );
       this.stats.gapsSent += 1;
     }
     flushRun();

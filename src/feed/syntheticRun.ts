@@ -59,7 +59,11 @@ const PROGRAMS: ((k: number) => { program: string; input: string; output: string
     input: `[${k - 1}, ${k + 1}, ${k + 3}, 0]`,
     output: '2',
   }),
-  (k) => ({ program: `function f(a, b) {\n  return a % (b + ${k});\n}`, input: `${k * 7}, 3`, output: `${(k * 7) % (3 + k)}` }),
+  (k) => ({
+    program: `function f(a, b) {\n  return a % (b + ${k});\n}`,
+    input: `${k * 7}, 3`,
+    output: `${(k * 7) % (3 + k)}`,
+  }),
   (k) => ({
     program: `function f(s) {\n  let n = 0;\n  for (const c of s) if (c === 'a') n += ${k};\n  return n;\n}`,
     input: `'banana'`,
@@ -109,7 +113,16 @@ export function createSyntheticRun(options: SyntheticRunOptions): SyntheticRun {
   const buffers: Record<TaskType, number> = { deduction: 1, abduction: 1, induction: 1 };
   let credit = 8;
   const queue = async (name: string, depth: number, capacity: number, withCredit: boolean) =>
-    emit(eventBody('queue.depth', { queue: name, depth, capacity, credit: withCredit ? credit : null, stallMs: round(tick / 50), waiting: depth >= capacity ? 1 : 0 }));
+    emit(
+      eventBody('queue.depth', {
+        queue: name,
+        depth,
+        capacity,
+        credit: withCredit ? credit : null,
+        stallMs: round(tick / 50),
+        waiting: depth >= capacity ? 1 : 0,
+      }),
+    );
   const state = (actor: string, s: string) => emit(eventBody('actor.state', { actor, state: s }));
 
   const probe = async (step: number) => {
@@ -180,7 +193,15 @@ export function createSyntheticRun(options: SyntheticRunOptions): SyntheticRun {
       const adv = advantages(proposerRewards.map((r) => r.reward));
       for (const [j, r] of proposerRewards.entries())
         await emit(
-          eventBody('rollout.scored', { role: 'propose', task, id: r.id, reward: round(r.reward), advantage: round(adv[j]!), policyVersion: step - 1, tokens: r.tokens }),
+          eventBody('rollout.scored', {
+            role: 'propose',
+            task,
+            id: r.id,
+            reward: round(r.reward),
+            advantage: round(adv[j]!),
+            policyVersion: step - 1,
+            tokens: r.tokens,
+          }),
         );
     }
     await state('proposer', 'idle');
@@ -238,7 +259,13 @@ export function createSyntheticRun(options: SyntheticRunOptions): SyntheticRun {
       }),
     );
     await emit(eventBody('buffer.sizes', { sizes: { ...buffers } }));
-    await emit(eventBody('executor.stats', { runs: step * proposals * 2, errors: { timeout: step, syntax: 2 * step }, respawns: 0 }));
+    await emit(
+      eventBody('executor.stats', {
+        runs: step * proposals * 2,
+        errors: { timeout: step, syntax: 2 * step },
+        respawns: 0,
+      }),
+    );
     if (step % probeEvery === 0) await probe(step);
     await emit(eventBody('step.finished', { durationMs: 400, phases: { propose: 150, solve: 150, learn: 100 } }));
     await state('coordinator', 'idle');
@@ -253,11 +280,29 @@ export function createSyntheticRun(options: SyntheticRunOptions): SyntheticRun {
       const baseSteps = options.baseSteps ?? 0;
       if (baseSteps > 0) {
         const build = (trainStep: number, probe: number | null) =>
-          emit(eventBody('base.progress', { state: 'building', trainStep, totalSteps: baseSteps, loss: trainStep === 0 ? null : 2 / (1 + trainStep / baseSteps), probe, trainSeconds: trainStep * 0.1 }));
+          emit(
+            eventBody('base.progress', {
+              state: 'building',
+              trainStep,
+              totalSteps: baseSteps,
+              loss: trainStep === 0 ? null : 2 / (1 + trainStep / baseSteps),
+              probe,
+              trainSeconds: trainStep * 0.1,
+            }),
+          );
         await build(0, 0.02);
         for (let k = 1; k < baseSteps; k++) await build(k, null);
         await build(baseSteps, 0.09);
-        await emit(eventBody('base.progress', { state: 'built', trainStep: baseSteps, totalSteps: baseSteps, loss: null, probe: 0.09, trainSeconds: baseSteps * 0.1 }));
+        await emit(
+          eventBody('base.progress', {
+            state: 'built',
+            trainStep: baseSteps,
+            totalSteps: baseSteps,
+            loss: null,
+            probe: 0.09,
+            trainSeconds: baseSteps * 0.1,
+          }),
+        );
       }
       await emit(
         eventBody('run.started', {
@@ -267,7 +312,8 @@ export function createSyntheticRun(options: SyntheticRunOptions): SyntheticRun {
           resumedFromStep: null,
         }),
       );
-      for (const actor of ['coordinator', 'proposer', 'executor', 'solver', 'buffer', 'learner']) await state(actor, 'idle');
+      for (const actor of ['coordinator', 'proposer', 'executor', 'solver', 'buffer', 'learner'])
+        await state(actor, 'idle');
       await emit(eventBody('buffer.sizes', { sizes: { ...buffers } }));
       await probe(0);
       for (let step = 1; step <= options.steps; step++) {

@@ -137,7 +137,8 @@ export async function watchCommand(url: string = DEFAULT_WATCH_URL, options: Wat
   void client.ended.then((end) => {
     if (tty) draw();
     const s = state.summary;
-    if (s.finished !== null) out.write(`run ${s.runId ?? ''} finished: ${s.finished.reason} after ${s.finished.steps} steps\n`);
+    if (s.finished !== null)
+      out.write(`run ${s.runId ?? ''} finished: ${s.finished.reason} after ${s.finished.steps} steps\n`);
     if (end.reason === 'refused' || end.reason === 'gave-up') {
       err.write(`azr watch: cannot watch ${target}: ${end.detail}\n`);
       finish(1);

@@ -63,7 +63,8 @@ export interface WatchSummary {
 }
 
 function emptyTable(): RewardTable {
-  const row = () => Object.fromEntries(TASK_TYPES.map((t) => [t, { mean: null, n: 0 }])) as Record<TaskType, GroupReward>;
+  const row = () =>
+    Object.fromEntries(TASK_TYPES.map((t) => [t, { mean: null, n: 0 }])) as Record<TaskType, GroupReward>;
   return { propose: row(), solve: row() };
 }
 
@@ -124,7 +125,12 @@ export class WatchState {
       if (e.step > s.step) s.step = e.step;
       switch (e.type) {
         case 'base.progress':
-          s.base = { state: e.state, trainStep: e.trainStep, totalSteps: e.totalSteps, probe: e.probe ?? s.base?.probe ?? null };
+          s.base = {
+            state: e.state,
+            trainStep: e.trainStep,
+            totalSteps: e.totalSteps,
+            probe: e.probe ?? s.base?.probe ?? null,
+          };
           break;
         case 'run.started':
           s.scenario ??= summarizeScenario(e.scenario, e.backend);
@@ -148,7 +154,12 @@ export class WatchState {
           s.policyVersion = e.policyVersion;
           break;
         case 'probe.evaluated':
-          s.probe = { step: e.step, policyVersion: e.policyVersion, ...e.accuracy, passAtK: e.sampled !== undefined ? { k: e.sampled.k, overall: e.sampled.passAtK.overall } : null };
+          s.probe = {
+            step: e.step,
+            policyVersion: e.policyVersion,
+            ...e.accuracy,
+            passAtK: e.sampled !== undefined ? { k: e.sampled.k, overall: e.sampled.passAtK.overall } : null,
+          };
           s.baseProbe ??= e.accuracy.overall;
           break;
         case 'buffer.sizes':
@@ -211,7 +222,11 @@ function stepText(s: WatchSummary): string {
 function scenarioText(s: WatchSummary): string {
   const sc = s.scenario;
   if (sc === null) return '';
-  const parts = [sc.mode, sc.seed !== null ? `seed ${sc.seed}` : null, sc.backend !== null ? `backend ${sc.backend}` : null].filter((p) => p !== null);
+  const parts = [
+    sc.mode,
+    sc.seed !== null ? `seed ${sc.seed}` : null,
+    sc.backend !== null ? `backend ${sc.backend}` : null,
+  ].filter((p) => p !== null);
   return `${sc.name ?? 'run'}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
 }
 
@@ -238,9 +253,14 @@ export function renderSummary(s: WatchSummary, width = 100): string[] {
   );
   if (s.base !== null) lines.push(`base model ${baseText(s.base)}`);
   lines.push('');
-  lines.push(`reward${s.rewardStep !== null ? ` (step ${s.rewardStep})` : ''}`.padEnd(20) + TASK_TYPES.map((t) => t.padStart(11)).join(''));
+  lines.push(
+    `reward${s.rewardStep !== null ? ` (step ${s.rewardStep})` : ''}`.padEnd(20) +
+      TASK_TYPES.map((t) => t.padStart(11)).join(''),
+  );
   for (const role of ROLES)
-    lines.push(`  ${role}`.padEnd(20) + TASK_TYPES.map((t) => signed(s.rewards?.[role][t].mean ?? null).padStart(11)).join(''));
+    lines.push(
+      `  ${role}`.padEnd(20) + TASK_TYPES.map((t) => signed(s.rewards?.[role][t].mean ?? null).padStart(11)).join(''),
+    );
   lines.push('');
   lines.push(
     `valid ${pct(s.validShare)}   learnable ${pct(s.learnableShare)}   learnability ${num(s.meanLearnability)}   zero-advantage ${pct(s.zeroAdvantageShare)}`,
@@ -248,7 +268,9 @@ export function renderSummary(s: WatchSummary, width = 100): string[] {
   lines.push(probeText(s));
   lines.push(`loss ${num(s.loss, 3)}   entropy ${num(s.entropy)}`);
   lines.push(`time ${stepTimeText(s)}`);
-  lines.push(`buffers ${s.buffers === null ? '–' : TASK_TYPES.map((t) => `${TASK_LETTER[t]} ${s.buffers![t]}`).join(' · ')}`);
+  lines.push(
+    `buffers ${s.buffers === null ? '–' : TASK_TYPES.map((t) => `${TASK_LETTER[t]} ${s.buffers![t]}`).join(' · ')}`,
+  );
   const queues = Object.entries(s.queues);
   lines.push(`queues ${queues.length === 0 ? '–' : queues.map(([name, q]) => queueText(name, q)).join('   ')}`);
   return lines.map((line) => (line.length > width ? `${line.slice(0, Math.max(1, width - 1))}…` : line));
@@ -262,7 +284,10 @@ function stepTimeText(s: WatchSummary, top?: number): string {
 }
 
 function baseText(b: NonNullable<WatchSummary['base']>): string {
-  const where = b.state === 'built' ? `built after ${b.trainStep} steps` : `building: step ${b.trainStep}${b.totalSteps !== null ? `/${b.totalSteps}` : ''}`;
+  const where =
+    b.state === 'built'
+      ? `built after ${b.trainStep} steps`
+      : `building: step ${b.trainStep}${b.totalSteps !== null ? `/${b.totalSteps}` : ''}`;
   return `${where}${b.probe !== null ? `   probe ${pct(b.probe)}` : ''}`;
 }
 
@@ -270,7 +295,9 @@ function baseText(b: NonNullable<WatchSummary['base']>): string {
 export function renderBaseLine(e: RunEventOf<'base.progress'>): string {
   const total = e.totalSteps !== null ? `/${e.totalSteps}` : '';
   return [
-    e.state === 'built' ? `base model built after ${e.trainStep}${total} steps` : `base model step ${e.trainStep}${total}`,
+    e.state === 'built'
+      ? `base model built after ${e.trainStep}${total} steps`
+      : `base model step ${e.trainStep}${total}`,
     ...(e.loss !== null ? [`loss ${num(e.loss, 3)}`] : []),
     ...(e.probe !== null ? [`probe ${num(e.probe)}`] : []),
   ].join(' | ');

@@ -45,7 +45,12 @@ export class AdamW {
     params: readonly { readonly spec: ParamSpec; readonly variable: tf.Variable }[],
     public config: AdamWConfig,
   ) {
-    this.slots = params.map(({ spec, variable }) => ({ spec, param: variable, m: new Float32Array(variable.size), v: new Float32Array(variable.size) }));
+    this.slots = params.map(({ spec, variable }) => ({
+      spec,
+      param: variable,
+      m: new Float32Array(variable.size),
+      v: new Float32Array(variable.size),
+    }));
   }
 
   /** Optimizer steps taken so far. */
@@ -55,9 +60,13 @@ export class AdamW {
 
   /** One update from `grads` (same order as the parameters; already clipped), each scaled by `scale` first. */
   apply(grads: readonly Float32Array[], scale = 1): void {
-    if (grads.length !== this.slots.length) throw new Error(`expected ${this.slots.length} gradients, got ${grads.length}`);
+    if (grads.length !== this.slots.length)
+      throw new Error(`expected ${this.slots.length} gradients, got ${grads.length}`);
     this.slots.forEach((slot, i) => {
-      if (grads[i]!.length !== slot.m.length) throw new Error(`gradient ${i} ('${slot.spec.name}') has ${grads[i]!.length} values, expected ${slot.m.length}`);
+      if (grads[i]!.length !== slot.m.length)
+        throw new Error(
+          `gradient ${i} ('${slot.spec.name}') has ${grads[i]!.length} values, expected ${slot.m.length}`,
+        );
     });
     this.t += 1;
     const { lr, beta1, beta2, eps, weightDecay } = this.config;
@@ -83,17 +92,20 @@ export class AdamW {
 
   /** A copy of the state (moments in parameter order). */
   state(): AdamWState {
-    const read = (pick: (s: Slot) => Float32Array): NamedArray[] => this.slots.map((s) => ({ name: s.spec.name, shape: s.spec.shape, data: Float32Array.from(pick(s)) }));
+    const read = (pick: (s: Slot) => Float32Array): NamedArray[] =>
+      this.slots.map((s) => ({ name: s.spec.name, shape: s.spec.shape, data: Float32Array.from(pick(s)) }));
     return { step: this.t, m: read((s) => s.m), v: read((s) => s.v) };
   }
 
   /** Restore a state taken with `state()` from an optimizer over the same parameters. */
   load(state: AdamWState): void {
     const check = (arrays: Weights, what: string): void => {
-      if (arrays.length !== this.slots.length) throw new Error(`optimizer ${what}: expected ${this.slots.length} arrays, got ${arrays.length}`);
+      if (arrays.length !== this.slots.length)
+        throw new Error(`optimizer ${what}: expected ${this.slots.length} arrays, got ${arrays.length}`);
       arrays.forEach((a, i) => {
         const s = this.slots[i] as Slot;
-        if (a.name !== s.spec.name || a.data.length !== s.param.size) throw new Error(`optimizer ${what}[${i}] '${a.name}' does not match parameter '${s.spec.name}'`);
+        if (a.name !== s.spec.name || a.data.length !== s.param.size)
+          throw new Error(`optimizer ${what}[${i}] '${a.name}' does not match parameter '${s.spec.name}'`);
       });
     };
     check(state.m, 'm');

@@ -75,8 +75,11 @@ async function tryBackend(name: BackendName, importer: (s: string) => Promise<un
     } catch (error) {
       return describe(error);
     }
-    if (tf.findBackendFactory('tensorflow') === null) return `${pkg} loaded but registered no 'tensorflow' backend (a second copy of @tensorflow/tfjs-core?)`;
-    return (await setBackendQuietly('tensorflow')) ? null : `${pkg} loaded but the 'tensorflow' backend failed to initialise`;
+    if (tf.findBackendFactory('tensorflow') === null)
+      return `${pkg} loaded but registered no 'tensorflow' backend (a second copy of @tensorflow/tfjs-core?)`;
+    return (await setBackendQuietly('tensorflow'))
+      ? null
+      : `${pkg} loaded but the 'tensorflow' backend failed to initialise`;
   }
   if (name === 'wasm') {
     try {
@@ -116,7 +119,10 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     if (options.force !== undefined) throw new Error(`backend '${name}' was forced but cannot be used: ${reason}`);
     skipped.push({ backend: name, reason });
   }
-  if (chosen === undefined) throw new Error(`no tensor backend could be initialised: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+  if (chosen === undefined)
+    throw new Error(
+      `no tensor backend could be initialised: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`,
+    );
   if (options.force !== undefined) {
     for (const name of BACKENDS) {
       if (name === options.force) break;
@@ -132,7 +138,9 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     skipped,
     tfjsVersion: tf.version_core,
     ...gpuInfo(chosen),
-    ...(chosen === 'wasm' ? { wasm: { threads: getThreadsCount(), simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true } } : {}),
+    ...(chosen === 'wasm'
+      ? { wasm: { threads: getThreadsCount(), simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true } }
+      : {}),
   };
   return report;
 }

@@ -18,7 +18,9 @@ export const CHECKPOINT_FORMAT = 'azr-gpt-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-const JsonSchema: z.ZodType<Json> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonSchema), z.record(z.string(), JsonSchema)]));
+const JsonSchema: z.ZodType<Json> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonSchema), z.record(z.string(), JsonSchema)]),
+);
 
 export interface Checkpoint {
   readonly config: GptConfig;
@@ -41,7 +43,9 @@ const MetaSchema = z.object({
   version: z.literal(CHECKPOINT_VERSION),
   config: GptConfigSchema,
   step: z.number().int().min(0),
-  params: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().min(1)), offset: z.number().int().min(0) })),
+  params: z.array(
+    z.object({ name: z.string(), shape: z.array(z.number().int().min(1)), offset: z.number().int().min(0) }),
+  ),
   optimizer: z.object({ step: z.number().int().min(0) }).nullable(),
   rng: z.record(z.string(), z.tuple([u32, u32, u32, u32])),
   extra: JsonSchema.optional(),
@@ -93,7 +97,9 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
     step: checkpoint.step,
     params,
     optimizer: checkpoint.optimizer === null ? null : { step: checkpoint.optimizer.step },
-    rng: Object.fromEntries(Object.entries(checkpoint.rng).map(([k, s]) => [k, s.map(toU32) as [number, number, number, number]])),
+    rng: Object.fromEntries(
+      Object.entries(checkpoint.rng).map(([k, s]) => [k, s.map(toU32) as [number, number, number, number]]),
+    ),
     ...(checkpoint.extra === undefined ? {} : { extra: checkpoint.extra }),
   };
   const tmp = path.join(dir, 'checkpoint.json.tmp');
@@ -103,7 +109,8 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
 
 async function readFloats(file: string, expected: number): Promise<Float32Array> {
   const bytes = await readFile(file);
-  if (bytes.byteLength !== expected * 4) throw new Error(`${file}: ${bytes.byteLength} bytes, expected ${expected * 4}`);
+  if (bytes.byteLength !== expected * 4)
+    throw new Error(`${file}: ${bytes.byteLength} bytes, expected ${expected * 4}`);
   const out = new Float32Array(expected);
   new Uint8Array(out.buffer).set(bytes);
   return out;
@@ -133,7 +140,12 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   requireLittleEndian();
   const meta = await readMeta(dir);
   const total = meta.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
-  const split = (all: Float32Array): Weights => meta.params.map((p) => ({ name: p.name, shape: p.shape, data: all.slice(p.offset, p.offset + p.shape.reduce((a, b) => a * b, 1)) }));
+  const split = (all: Float32Array): Weights =>
+    meta.params.map((p) => ({
+      name: p.name,
+      shape: p.shape,
+      data: all.slice(p.offset, p.offset + p.shape.reduce((a, b) => a * b, 1)),
+    }));
   const weights = split(await readFloats(path.join(dir, 'weights.f32'), total));
   checkWeights(meta.config, weights);
   const optimizer =

@@ -17,7 +17,13 @@ interface Init {
 
 /** A request: weights to load and the shard (a supervised one with the whole batch's predicted-token count, or a policy one). */
 export type GradientRequest =
-  | { readonly kind: 'supervised'; readonly id: number; readonly weights: Weights; readonly samples: readonly SupervisedSample[]; readonly normalizer: number }
+  | {
+      readonly kind: 'supervised';
+      readonly id: number;
+      readonly weights: Weights;
+      readonly samples: readonly SupervisedSample[];
+      readonly normalizer: number;
+    }
   | { readonly kind: 'policy'; readonly id: number; readonly weights: Weights; readonly shard: PolicyShard };
 
 const port = parentPort;
@@ -26,13 +32,22 @@ const init = (workerData as { data: Init }).data;
 await initBackend({ force: init.backend });
 // the weights are replaced by every request's; these only give the variables their shapes
 const model = new Gpt(init.config, initWeights(init.config, new Rng(0)), { name: 'gradient-thread' });
-const reference = init.reference === null ? null : new Gpt(init.config, init.reference, { trainable: false, name: 'gradient-thread-reference' });
+const reference =
+  init.reference === null
+    ? null
+    : new Gpt(init.config, init.reference, { trainable: false, name: 'gradient-thread-reference' });
 port.on('message', (r: GradientRequest) => {
   try {
     model.writeWeights(r.weights);
-    const result = r.kind === 'supervised' ? supervisedShardGradients(model, r.samples, r.normalizer) : policyShardGradients(model, reference, r.shard);
+    const result =
+      r.kind === 'supervised'
+        ? supervisedShardGradients(model, r.samples, r.normalizer)
+        : policyShardGradients(model, reference, r.shard);
     // the gradients are copies (not views of wasm memory), so their buffers can be transferred
-    port.postMessage({ id: r.id, ok: true, result }, result.grads.map((g) => g.buffer as ArrayBuffer));
+    port.postMessage(
+      { id: r.id, ok: true, result },
+      result.grads.map((g) => g.buffer as ArrayBuffer),
+    );
   } catch (e) {
     port.postMessage({ id: r.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   }

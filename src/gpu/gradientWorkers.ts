@@ -7,7 +7,13 @@ import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../tsWorker.js';
 import type { BackendName } from './backend.js';
 import type { GradientRequest } from './gradientWorker.js';
-import type { GradientThreads, PolicyShard, PolicyShardResult, SupervisedSample, SupervisedShardResult } from './learner.js';
+import type {
+  GradientThreads,
+  PolicyShard,
+  PolicyShardResult,
+  SupervisedSample,
+  SupervisedShardResult,
+} from './learner.js';
 import type { GptConfig, Weights } from './model.js';
 
 type Reply<R> = { id: number; ok: true; result: R } | { id: number; ok: false; error: string };
@@ -28,17 +34,26 @@ export class GradientWorkers implements GradientThreads {
    * Starts `count` gradient threads for models of `config` on `backend` (the backend the main thread chose); with
    * `reference`, each also holds that frozen model (policy steps with a KL anchor need it).
    */
-  static async start(config: GptConfig, backend: BackendName, count: number, options: { reference?: Weights } = {}): Promise<GradientWorkers> {
-    if (!Number.isInteger(count) || count < 0) throw new RangeError(`gradient threads must be a whole number ≥ 0, got ${count}`);
+  static async start(
+    config: GptConfig,
+    backend: BackendName,
+    count: number,
+    options: { reference?: Weights } = {},
+  ): Promise<GradientWorkers> {
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`gradient threads must be a whole number ≥ 0, got ${count}`);
     const reference = options.reference ?? null;
-    const workers = Array.from({ length: count }, () => startTsWorker(new URL('./gradientWorker.ts', import.meta.url), { workerData: { config, backend, reference } }));
+    const workers = Array.from({ length: count }, () =>
+      startTsWorker(new URL('./gradientWorker.ts', import.meta.url), { workerData: { config, backend, reference } }),
+    );
     try {
       // all start at once; each is ready once it has loaded its backend and model
       await Promise.all(
         workers.map(
           (w) =>
             new Promise<void>((resolve, reject) => {
-              const onExit = (code: number) => reject(new Error(`a gradient thread exited (code ${code}) while starting`));
+              const onExit = (code: number) =>
+                reject(new Error(`a gradient thread exited (code ${code}) while starting`));
               w.once('message', () => {
                 w.off('error', reject);
                 w.off('exit', onExit);
@@ -60,8 +75,14 @@ export class GradientWorkers implements GradientThreads {
     return this.workers.length;
   }
 
-  gradients(weights: Weights, shards: readonly (readonly SupervisedSample[])[], normalizer: number): Promise<SupervisedShardResult[]> {
-    return this.run<SupervisedShardResult>(shards.map((samples) => ({ kind: 'supervised', weights, samples, normalizer })));
+  gradients(
+    weights: Weights,
+    shards: readonly (readonly SupervisedSample[])[],
+    normalizer: number,
+  ): Promise<SupervisedShardResult[]> {
+    return this.run<SupervisedShardResult>(
+      shards.map((samples) => ({ kind: 'supervised', weights, samples, normalizer })),
+    );
   }
 
   policyGradients(weights: Weights, shards: readonly PolicyShard[]): Promise<PolicyShardResult[]> {
@@ -71,7 +92,8 @@ export class GradientWorkers implements GradientThreads {
   /** Work item i to worker i; the results in order. */
   private run<R>(work: readonly Work[]): Promise<R[]> {
     if (this.closed) return Promise.reject(new Error('the gradient threads are closed'));
-    if (work.length > this.workers.length) return Promise.reject(new RangeError(`${work.length} shards for ${this.workers.length} gradient threads`));
+    if (work.length > this.workers.length)
+      return Promise.reject(new RangeError(`${work.length} shards for ${this.workers.length} gradient threads`));
     return Promise.all(
       work.map(
         (item, i) =>

@@ -48,7 +48,12 @@ export function leftPad(prompts: readonly (readonly number[])[]): PromptLayout {
  * Positions of columns `[start, start + count)` for each row: column − pads[r], clamped to `[0, contextLength − 1]`
  * (clamping only touches pad columns and columns after a row has finished, whose outputs are ignored).
  */
-export function columnPositions(pads: ArrayLike<number>, start: number, count: number, contextLength: number): Int32Array {
+export function columnPositions(
+  pads: ArrayLike<number>,
+  start: number,
+  count: number,
+  contextLength: number,
+): Int32Array {
   const out = new Int32Array(pads.length * count);
   for (let r = 0; r < pads.length; r++) {
     for (let j = 0; j < count; j++) {
@@ -84,7 +89,10 @@ export function attentionMask(pads: ArrayLike<number>, start: number, count: num
  * — so a batch of mixed lengths (a self-play step's six groups) is not padded to its longest prompt + completion.
  * Deterministic: ties keep the input order.
  */
-export function lengthBuckets(lengths: readonly number[], options: { overhead?: number; attentionScale?: number } = {}): number[][] {
+export function lengthBuckets(
+  lengths: readonly number[],
+  options: { overhead?: number; attentionScale?: number } = {},
+): number[][] {
   const overhead = options.overhead ?? 512;
   const scale = options.attentionScale ?? 256;
   const order = lengths.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b);

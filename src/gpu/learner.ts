@@ -27,7 +27,11 @@ export interface GradientThreads {
   /** The threads hold the frozen reference model (needed for policy shards when klCoef > 0). */
   readonly hasReference: boolean;
   /** Each worker's supervised shard gradient, in shard order, computed on `weights`. */
-  gradients(weights: Weights, shards: readonly (readonly SupervisedSample[])[], normalizer: number): Promise<SupervisedShardResult[]>;
+  gradients(
+    weights: Weights,
+    shards: readonly (readonly SupervisedSample[])[],
+    normalizer: number,
+  ): Promise<SupervisedShardResult[]>;
   /** Each worker's policy shard gradient and sums, in shard order, computed on `weights`. */
   policyGradients(weights: Weights, shards: readonly PolicyShard[]): Promise<PolicyShardResult[]>;
 }
@@ -40,15 +44,44 @@ export const LearnerConfigSchema = z.object({
   beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β1'),
   beta2: z.number().min(0).lt(1).default(0.95).describe('AdamW β2 (nanoGPT: 0.95)'),
   eps: z.number().positive().default(1e-8).describe('AdamW ε'),
-  weightDecay: z.number().min(0).default(0.1).describe('decoupled weight decay on matrices (nanoGPT: 0.1); gains and biases are not decayed'),
+  weightDecay: z
+    .number()
+    .min(0)
+    .default(0.1)
+    .describe('decoupled weight decay on matrices (nanoGPT: 0.1); gains and biases are not decayed'),
   maxGradNorm: z.number().positive().default(1.0).describe('global gradient-norm clip (the paper: 1.0)'),
-  temperature: z.number().positive().default(1.0).describe('temperature of the policy being trained; must equal the sampling temperature'),
-  ppoClip: z.number().positive().nullable().default(null).describe('PPO clip ε (e.g. 0.2); null = plain REINFORCE on −A·log π'),
-  ppoEpochs: z.number().int().min(1).default(1).describe('passes over each batch, one optimizer step each (needs ppoClip when > 1)'),
+  temperature: z
+    .number()
+    .positive()
+    .default(1.0)
+    .describe('temperature of the policy being trained; must equal the sampling temperature'),
+  ppoClip: z
+    .number()
+    .positive()
+    .nullable()
+    .default(null)
+    .describe('PPO clip ε (e.g. 0.2); null = plain REINFORCE on −A·log π'),
+  ppoEpochs: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe('passes over each batch, one optimizer step each (needs ppoClip when > 1)'),
   entropyCoef: z.number().min(0).default(0).describe('entropy bonus c_H'),
-  klCoef: z.number().min(0).default(0).describe('β of the exact KL(π ‖ π_ref) penalty to the frozen reference (the base model); needs a reference'),
-  sftCoef: z.number().min(0).default(0).describe('λ of the supervised next-token term mixed into policy steps (when a supervised batch is given)'),
-  aggregation: z.enum(['token-mean', 'sequence-mean']).default('token-mean').describe("how token losses combine: 'token-mean' (veRL default) or 'sequence-mean'"),
+  klCoef: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('β of the exact KL(π ‖ π_ref) penalty to the frozen reference (the base model); needs a reference'),
+  sftCoef: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('λ of the supervised next-token term mixed into policy steps (when a supervised batch is given)'),
+  aggregation: z
+    .enum(['token-mean', 'sequence-mean'])
+    .default('token-mean')
+    .describe("how token losses combine: 'token-mean' (veRL default) or 'sequence-mean'"),
 });
 
 export type LearnerConfig = z.infer<typeof LearnerConfigSchema>;
@@ -148,7 +181,10 @@ export interface PolicyNorms {
 }
 
 /** What a policy loss needs from the learner's config (also sent to gradient threads). */
-export type PolicySettings = Pick<LearnerConfig, 'temperature' | 'ppoClip' | 'entropyCoef' | 'klCoef' | 'sftCoef' | 'aggregation'>;
+export type PolicySettings = Pick<
+  LearnerConfig,
+  'temperature' | 'ppoClip' | 'entropyCoef' | 'klCoef' | 'sftCoef' | 'aggregation'
+>;
 
 interface PolicyBatch {
   readonly B: number;
@@ -176,14 +212,19 @@ const policyLength = (s: PolicySample): number => s.prompt.length + s.tokens.len
 function checkPolicySample(s: PolicySample, vocab: number, contextLength: number): void {
   const len = s.tokens.length;
   if (s.prompt.length === 0) throw new Error('a prompt needs at least one token');
-  if (s.prompt.length + len - 1 > contextLength) throw new Error(`prompt ${s.prompt.length} + completion ${len} tokens exceed the context of ${contextLength}`);
+  if (s.prompt.length + len - 1 > contextLength)
+    throw new Error(`prompt ${s.prompt.length} + completion ${len} tokens exceed the context of ${contextLength}`);
   if (!Number.isFinite(s.advantage)) throw new Error(`advantage must be finite, got ${s.advantage}`);
-  if (s.logProbs !== undefined && s.logProbs.length !== len) throw new Error(`${s.logProbs.length} log-probs for ${len} tokens`);
-  if (s.masks !== undefined && s.masks !== null && s.masks.length !== len * vocab) throw new Error(`masks hold ${s.masks.length} entries, expected ${len}×${vocab}`);
+  if (s.logProbs !== undefined && s.logProbs.length !== len)
+    throw new Error(`${s.logProbs.length} log-probs for ${len} tokens`);
+  if (s.masks !== undefined && s.masks !== null && s.masks.length !== len * vocab)
+    throw new Error(`masks hold ${s.masks.length} entries, expected ${len}×${vocab}`);
   for (let t = 0; t < len; t++) {
     const token = s.tokens[t] as number;
-    if (!Number.isInteger(token) || token < 0 || token >= vocab) throw new Error(`token ${token} outside the vocabulary of ${vocab}`);
-    if (s.masks !== undefined && s.masks !== null && s.masks[t * vocab + token] !== 1) throw new Error(`token ${token} at step ${t} was not allowed by its own mask`);
+    if (!Number.isInteger(token) || token < 0 || token >= vocab)
+      throw new Error(`token ${token} outside the vocabulary of ${vocab}`);
+    if (s.masks !== undefined && s.masks !== null && s.masks[t * vocab + token] !== 1)
+      throw new Error(`token ${token} at step ${t} was not allowed by its own mask`);
   }
 }
 
@@ -198,7 +239,13 @@ function policyNorms(rows: readonly PolicySample[], sft: readonly SupervisedSamp
 }
 
 /** One bucket of checked rows, right-aligned (see the section comment). */
-function packPolicy(rows: readonly PolicySample[], vocab: number, contextLength: number, aggregation: LearnerConfig['aggregation'], norms: PolicyNorms): PolicyBatch {
+function packPolicy(
+  rows: readonly PolicySample[],
+  vocab: number,
+  contextLength: number,
+  aggregation: LearnerConfig['aggregation'],
+  norms: PolicyNorms,
+): PolicyBatch {
   const B = rows.length;
   const C = Math.max(...rows.map((s) => s.tokens.length));
   const T = Math.max(...rows.map(policyLength));
@@ -209,7 +256,9 @@ function packPolicy(rows: readonly PolicySample[], vocab: number, contextLength:
   const aggWeights = new Float32Array(B * C);
   const advantages = new Float32Array(B);
   const oldLogProbs = norms.withOld ? new Float32Array(B * C) : null;
-  const logitMask = rows.some((s) => s.masks !== undefined && s.masks !== null) ? new Float32Array(B * C * vocab) : null;
+  const logitMask = rows.some((s) => s.masks !== undefined && s.masks !== null)
+    ? new Float32Array(B * C * vocab)
+    : null;
   let inputTokens = 0;
   rows.forEach((s, r) => {
     const len = s.tokens.length;
@@ -266,13 +315,21 @@ interface SupervisedBatch {
 
 function checkSupervisedSample(s: SupervisedSample, vocab: number, contextLength: number): void {
   const L = s.tokens.length;
-  if (L - 1 > contextLength) throw new Error(`a supervised sequence of ${L} tokens exceeds the context of ${contextLength} (+1)`);
-  if (s.lossMask !== undefined && s.lossMask.length !== L) throw new Error(`lossMask has ${s.lossMask.length} entries for ${L} tokens`);
-  for (const token of s.tokens) if (!Number.isInteger(token) || token < 0 || token >= vocab) throw new Error(`token ${token} outside the vocabulary of ${vocab}`);
+  if (L - 1 > contextLength)
+    throw new Error(`a supervised sequence of ${L} tokens exceeds the context of ${contextLength} (+1)`);
+  if (s.lossMask !== undefined && s.lossMask.length !== L)
+    throw new Error(`lossMask has ${s.lossMask.length} entries for ${L} tokens`);
+  for (const token of s.tokens)
+    if (!Number.isInteger(token) || token < 0 || token >= vocab)
+      throw new Error(`token ${token} outside the vocabulary of ${vocab}`);
 }
 
 /** One bucket of checked supervised sequences (right-padded); loss weights 1/`normalizer` per predicted token. */
-function packSupervised(samples: readonly SupervisedSample[], contextLength: number, normalizer: number): SupervisedBatch {
+function packSupervised(
+  samples: readonly SupervisedSample[],
+  contextLength: number,
+  normalizer: number,
+): SupervisedBatch {
   const B = samples.length;
   const T = Math.max(...samples.map((s) => s.tokens.length)) - 1;
   const tokens = new Int32Array(B * T).fill(PAD_ID);
@@ -294,11 +351,26 @@ function packSupervised(samples: readonly SupervisedSample[], contextLength: num
     }
   });
   const pads = new Int32Array(B);
-  return { B, T, tokens, positions: columnPositions(pads, 0, T, contextLength), mask: attentionMask(pads, 0, T), targets, weights, predicted, inputTokens };
+  return {
+    B,
+    T,
+    tokens,
+    positions: columnPositions(pads, 0, T, contextLength),
+    mask: attentionMask(pads, 0, T),
+    targets,
+    weights,
+    predicted,
+    inputTokens,
+  };
 }
 
 /** Checked supervised samples cut into length buckets, weighted 1/`normalizer` per predicted token. */
-function supervisedBuckets(samples: readonly SupervisedSample[], vocab: number, contextLength: number, normalizer: number): SupervisedBatch[] {
+function supervisedBuckets(
+  samples: readonly SupervisedSample[],
+  vocab: number,
+  contextLength: number,
+  normalizer: number,
+): SupervisedBatch[] {
   for (const s of samples) checkSupervisedSample(s, vocab, contextLength);
   // a one-token sequence has no position to predict from
   const rows = samples.filter((s) => s.tokens.length >= 2);
@@ -318,9 +390,14 @@ function supervisedBuckets(samples: readonly SupervisedSample[], vocab: number, 
 /** Log-probs `[B, C, V]` of the masked, temperature-scaled policy at each completion slot (head on the last C columns). */
 function completionLogProbs(model: Gpt, b: PolicyBatch, temperature: number): tf.Tensor3D {
   const V = model.config.vocabSize;
-  const { logits } = model.forward(tf.tensor2d(b.tokens, [b.B, b.T], 'int32'), tf.tensor2d(b.positions, [b.B, b.T], 'int32'), tf.tensor4d(b.mask, [b.B, 1, b.T, b.T]), {
-    tail: b.C,
-  });
+  const { logits } = model.forward(
+    tf.tensor2d(b.tokens, [b.B, b.T], 'int32'),
+    tf.tensor2d(b.positions, [b.B, b.T], 'int32'),
+    tf.tensor4d(b.mask, [b.B, 1, b.T, b.T]),
+    {
+      tail: b.C,
+    },
+  );
   let z: tf.Tensor = logits;
   if (temperature !== 1) z = tf.div(z, temperature);
   if (b.logitMask !== null) z = tf.add(z, tf.tensor3d(b.logitMask, [b.B, b.C, V]));
@@ -335,7 +412,11 @@ function pick(logpAll: tf.Tensor, targets: Int32Array, shape: [number, number], 
 /** The bucket's share of the weighted next-token cross-entropy (a scalar). */
 function supervisedLoss(model: Gpt, b: SupervisedBatch): tf.Scalar {
   const V = model.config.vocabSize;
-  const { logits } = model.forward(tf.tensor2d(b.tokens, [b.B, b.T], 'int32'), tf.tensor2d(b.positions, [b.B, b.T], 'int32'), tf.tensor4d(b.mask, [b.B, 1, b.T, b.T]));
+  const { logits } = model.forward(
+    tf.tensor2d(b.tokens, [b.B, b.T], 'int32'),
+    tf.tensor2d(b.positions, [b.B, b.T], 'int32'),
+    tf.tensor4d(b.mask, [b.B, 1, b.T, b.T]),
+  );
   const logp = pick(tf.logSoftmax(logits, -1), b.targets, [b.B, b.T], V);
   return tf.neg(tf.sum(tf.mul(logp, tf.tensor2d(b.weights, [b.B, b.T])))) as tf.Scalar;
 }
@@ -370,9 +451,18 @@ function supervisedGradients(
 ): { grads: tf.NamedTensorMap; loss: number; predicted: number; inputTokens: number } {
   if (samples.length === 0) throw new Error('a supervised batch needs at least one sequence');
   const predicted = samples.reduce((n, s) => n + predictedTokens(s), 0);
-  if (predicted === 0 && normalizer === undefined) throw new Error('the supervised batch predicts no token (empty loss masks)');
-  const buckets = supervisedBuckets(samples, model.config.vocabSize, model.config.contextLength, normalizer ?? predicted);
-  const { value, grads } = tf.variableGrads(() => buckets.reduce((acc: tf.Scalar, b) => tf.add(acc, supervisedLoss(model, b)), tf.scalar(0)), variables);
+  if (predicted === 0 && normalizer === undefined)
+    throw new Error('the supervised batch predicts no token (empty loss masks)');
+  const buckets = supervisedBuckets(
+    samples,
+    model.config.vocabSize,
+    model.config.contextLength,
+    normalizer ?? predicted,
+  );
+  const { value, grads } = tf.variableGrads(
+    () => buckets.reduce((acc: tf.Scalar, b) => tf.add(acc, supervisedLoss(model, b)), tf.scalar(0)),
+    variables,
+  );
   const loss = value.dataSync()[0] as number;
   value.dispose();
   return { grads, loss, predicted, inputTokens: buckets.reduce((n, b) => n + b.inputTokens, 0) };
@@ -393,7 +483,11 @@ function gradientArrays(grads: tf.NamedTensorMap, variables: readonly tf.Variabl
  * Gradients of `samples`' share of a batch's mean next-token loss, the batch having `normalizer` predicted tokens in
  * all (a gradient thread's work; see gradientWorkers.ts). No optimizer step.
  */
-export function supervisedShardGradients(model: Gpt, samples: readonly SupervisedSample[], normalizer: number): SupervisedShardResult {
+export function supervisedShardGradients(
+  model: Gpt,
+  samples: readonly SupervisedSample[],
+  normalizer: number,
+): SupervisedShardResult {
   const variables = model.params.map((p) => p.variable);
   const { grads, loss, inputTokens } = supervisedGradients(model, samples, variables, normalizer);
   return { grads: gradientArrays(grads, variables), loss, inputTokens };
@@ -432,7 +526,12 @@ export interface PolicyShardResult {
  * The policy loss of one bucket (a scalar, batch-wide weights) and its statistic sums
  * `[policyLoss, entropy, klRollout, klReference, clipped]`.
  */
-function policyBucketLoss(model: Gpt, b: PolicyBatch, refLogp: tf.Tensor3D | null, cfg: PolicySettings): { loss: tf.Scalar; stats: tf.Tensor1D } {
+function policyBucketLoss(
+  model: Gpt,
+  b: PolicyBatch,
+  refLogp: tf.Tensor3D | null,
+  cfg: PolicySettings,
+): { loss: tf.Scalar; stats: tf.Tensor1D } {
   const V = model.config.vocabSize;
   const shape: [number, number] = [b.B, b.C];
   const logpAll = completionLogProbs(model, b, cfg.temperature);
@@ -467,7 +566,10 @@ function policyBucketLoss(model: Gpt, b: PolicyBatch, refLogp: tf.Tensor3D | nul
     klReference = tokenSum(kl);
     perToken = tf.add(perToken, tf.mul(kl, cfg.klCoef));
   }
-  return { loss: aggregate(perToken), stats: tf.stack([aggregate(pg), tokenSum(entropy), klRollout, klReference, clipped]) as tf.Tensor1D };
+  return {
+    loss: aggregate(perToken),
+    stats: tf.stack([aggregate(pg), tokenSum(entropy), klRollout, klReference, clipped]) as tf.Tensor1D,
+  };
 }
 
 /**
@@ -475,7 +577,12 @@ function policyBucketLoss(model: Gpt, b: PolicyBatch, refLogp: tf.Tensor3D | nul
  * buckets (the frozen reference's log-probs computed first, outside the tape, only when klCoef > 0) plus λ times its
  * part of the supervised batch, all on one tape.
  */
-function policyGradients(model: Gpt, reference: Gpt | null, shard: PolicyShard, variables: tf.Variable[]): { grads: tf.NamedTensorMap; sums: PolicySums; inputTokens: number } {
+function policyGradients(
+  model: Gpt,
+  reference: Gpt | null,
+  shard: PolicyShard,
+  variables: tf.Variable[],
+): { grads: tf.NamedTensorMap; sums: PolicySums; inputTokens: number } {
   const { vocabSize: V, contextLength } = model.config;
   const cfg = shard.settings;
   const rows = shard.samples;
@@ -488,9 +595,13 @@ function policyGradients(model: Gpt, reference: Gpt | null, shard: PolicyShard, 
       shard.norms,
     ),
   );
-  const sft = shard.sft.length > 0 && cfg.sftCoef > 0 ? supervisedBuckets(shard.sft, V, contextLength, shard.norms.sftPredicted) : [];
+  const sft =
+    shard.sft.length > 0 && cfg.sftCoef > 0
+      ? supervisedBuckets(shard.sft, V, contextLength, shard.norms.sftPredicted)
+      : [];
   if (cfg.klCoef > 0 && reference === null) throw new Error('klCoef > 0 needs a reference model');
-  const refLogp = cfg.klCoef > 0 ? buckets.map((b) => tf.tidy(() => completionLogProbs(reference!, b, cfg.temperature))) : null;
+  const refLogp =
+    cfg.klCoef > 0 ? buckets.map((b) => tf.tidy(() => completionLogProbs(reference!, b, cfg.temperature))) : null;
   let stats: tf.Tensor1D | null = null;
   try {
     const { value, grads } = tf.variableGrads(() => {
@@ -515,7 +626,15 @@ function policyGradients(model: Gpt, reference: Gpt | null, shard: PolicyShard, 
     const inputTokens = buckets.reduce((n, b) => n + b.inputTokens, 0) + sft.reduce((n, b) => n + b.inputTokens, 0);
     return {
       grads,
-      sums: { loss: total, policyLoss: st[0]!, entropy: st[1]!, klRollout: st[2]!, klReference: st[3]!, clipped: st[4]!, sftLoss: st[5]! },
+      sums: {
+        loss: total,
+        policyLoss: st[0]!,
+        entropy: st[1]!,
+        klRollout: st[2]!,
+        klReference: st[3]!,
+        clipped: st[4]!,
+        sftLoss: st[5]!,
+      },
       inputTokens,
     };
   } finally {
@@ -535,7 +654,11 @@ export function policyShardGradients(model: Gpt, reference: Gpt | null, shard: P
  * Log-probs the learner assigns to each completion token (the masked, temperature-scaled policy), without gradients.
  * Equals the sampler's `logProbs` up to float rounding; used to check that, and for offline scoring.
  */
-export function scoreCompletions(model: Gpt, samples: readonly Omit<PolicySample, 'advantage'>[], temperature = 1): number[][] {
+export function scoreCompletions(
+  model: Gpt,
+  samples: readonly Omit<PolicySample, 'advantage'>[],
+  temperature = 1,
+): number[][] {
   const { vocabSize: V, contextLength } = model.config;
   const rows = samples.map((s) => ({ ...s, advantage: 0 })).filter((s) => s.tokens.length > 0);
   for (const s of rows) checkPolicySample(s, V, contextLength);
@@ -545,7 +668,9 @@ export function scoreCompletions(model: Gpt, samples: readonly Omit<PolicySample
     const bucket = idx.map((i) => rows[i]!);
     const b = packPolicy(bucket, V, contextLength, 'token-mean', norms);
     const values = tf.tidy(() => pick(completionLogProbs(model, b, temperature), b.targets, [b.B, b.C], V).dataSync());
-    bucket.forEach((s, r) => scored.set(s, Array.from(values.subarray(r * b.C + b.C - s.tokens.length, (r + 1) * b.C))));
+    bucket.forEach((s, r) =>
+      scored.set(s, Array.from(values.subarray(r * b.C + b.C - s.tokens.length, (r + 1) * b.C))),
+    );
   }
   let row = 0;
   return samples.map((s) => (s.tokens.length === 0 ? [] : scored.get(rows[row++]!)!));
@@ -573,9 +698,12 @@ export class Learner {
     options: LearnerOptions = {},
   ) {
     this.config = LearnerConfigSchema.parse(config);
-    if (this.config.ppoEpochs > 1 && this.config.ppoClip === null) throw new Error('ppoEpochs > 1 needs ppoClip (re-using a batch without clipping is not REINFORCE)');
-    if (this.config.klCoef > 0 && options.reference === undefined) throw new Error('klCoef > 0 needs a reference model');
-    if (options.reference !== undefined && JSON.stringify(options.reference.config) !== JSON.stringify(model.config)) throw new Error('the reference model must have the same config');
+    if (this.config.ppoEpochs > 1 && this.config.ppoClip === null)
+      throw new Error('ppoEpochs > 1 needs ppoClip (re-using a batch without clipping is not REINFORCE)');
+    if (this.config.klCoef > 0 && options.reference === undefined)
+      throw new Error('klCoef > 0 needs a reference model');
+    if (options.reference !== undefined && JSON.stringify(options.reference.config) !== JSON.stringify(model.config))
+      throw new Error('the reference model must have the same config');
     this.reference = options.reference ?? null;
     this.now = options.now ?? (() => performance.now());
     const { lr, beta1, beta2, eps, weightDecay } = this.config;
@@ -613,14 +741,25 @@ export class Learner {
    * of the batch loss on the same weights, the gradients are summed here, then clipped and stepped once. Equals
    * `policyStep` up to float rounding, and is deterministic for a fixed number of threads.
    */
-  async policyStepParallel(batch: readonly PolicySample[], sft: readonly SupervisedSample[] | undefined, threads: GradientThreads): Promise<PolicyStepMetrics> {
+  async policyStepParallel(
+    batch: readonly PolicySample[],
+    sft: readonly SupervisedSample[] | undefined,
+    threads: GradientThreads,
+  ): Promise<PolicyStepMetrics> {
     const start = this.now();
     const whole = this.policyShard(batch, sft);
     const K = Math.min(whole.samples.length, threads.size + 1);
     if (K <= 1) return this.policyStep(batch, sft);
-    if (this.config.klCoef > 0 && !threads.hasReference) throw new Error('klCoef > 0: the gradient threads need the reference model (GradientWorkers.start with reference)');
-    const byLength = whole.samples.map((_, i) => i).sort((a, b) => policyLength(whole.samples[b]!) - policyLength(whole.samples[a]!) || a - b);
-    const sftByLength = whole.sft.map((_, i) => i).sort((a, b) => whole.sft[b]!.tokens.length - whole.sft[a]!.tokens.length || a - b);
+    if (this.config.klCoef > 0 && !threads.hasReference)
+      throw new Error(
+        'klCoef > 0: the gradient threads need the reference model (GradientWorkers.start with reference)',
+      );
+    const byLength = whole.samples
+      .map((_, i) => i)
+      .sort((a, b) => policyLength(whole.samples[b]!) - policyLength(whole.samples[a]!) || a - b);
+    const sftByLength = whole.sft
+      .map((_, i) => i)
+      .sort((a, b) => whole.sft[b]!.tokens.length - whole.sft[a]!.tokens.length || a - b);
     const shards: PolicyShard[] = Array.from({ length: K }, (_, k) => ({
       ...whole,
       samples: byLength.filter((_, j) => j % K === k).map((i) => whole.samples[i]!),
@@ -651,14 +790,25 @@ export class Learner {
     const supervised = sft !== undefined && cfg.sftCoef > 0 ? sft : [];
     const norms = policyNorms(samples, supervised);
     if (cfg.ppoClip !== null && !norms.withOld) throw new Error('PPO needs the rollout log-probs of every sample');
-    if (supervised.length > 0 && norms.sftPredicted === 0) throw new Error('the supervised batch predicts no token (empty loss masks)');
+    if (supervised.length > 0 && norms.sftPredicted === 0)
+      throw new Error('the supervised batch predicts no token (empty loss masks)');
     const { temperature, ppoClip, entropyCoef, sftCoef, aggregation } = cfg;
     // no reference forward at all when the KL term is off
     const klCoef = this.reference === null ? 0 : cfg.klCoef;
-    return { samples, sft: supervised, norms, settings: { temperature, ppoClip, entropyCoef, klCoef, sftCoef, aggregation } };
+    return {
+      samples,
+      sft: supervised,
+      norms,
+      settings: { temperature, ppoClip, entropyCoef, klCoef, sftCoef, aggregation },
+    };
   }
 
-  private policyMetrics(perEpoch: EpochMetrics[], norms: PolicyNorms, processed: number, start: number): PolicyStepMetrics {
+  private policyMetrics(
+    perEpoch: EpochMetrics[],
+    norms: PolicyNorms,
+    processed: number,
+    start: number,
+  ): PolicyStepMetrics {
     const seconds = (this.now() - start) / 1000;
     return {
       ...(perEpoch[0] as EpochMetrics),
@@ -682,7 +832,10 @@ export class Learner {
   }
 
   /** The local gradients (tensors, disposed here) plus the workers' (in shard order), per parameter. */
-  private sumGradients(local: tf.NamedTensorMap, others: readonly { readonly grads: readonly Float32Array[] }[]): Float32Array[] {
+  private sumGradients(
+    local: tf.NamedTensorMap,
+    others: readonly { readonly grads: readonly Float32Array[] }[],
+  ): Float32Array[] {
     const summed = gradientArrays(local, this.trainable());
     for (const r of others)
       summed.forEach((g, i) => {
@@ -698,7 +851,14 @@ export class Learner {
     const local = supervisedGradients(this.model, batch, this.trainable());
     const gradNorm = this.applyGradients(gradientArrays(local.grads, this.trainable()));
     const seconds = (this.now() - start) / 1000;
-    return { loss: local.loss, gradNorm, tokens: local.predicted, tokensPerSecond: seconds > 0 ? local.inputTokens / seconds : 0, seconds, step: this.step };
+    return {
+      loss: local.loss,
+      gradNorm,
+      tokens: local.predicted,
+      tokensPerSecond: seconds > 0 ? local.inputTokens / seconds : 0,
+      seconds,
+      step: this.step,
+    };
   }
 
   /**
@@ -707,7 +867,10 @@ export class Learner {
    * on the same weights, the gradients are summed here, then clipped and stepped once. Equals `supervisedStep` on the
    * whole batch up to float rounding, and is deterministic for a fixed number of threads.
    */
-  async supervisedStepParallel(batch: readonly SupervisedSample[], threads: GradientThreads): Promise<SupervisedStepMetrics> {
+  async supervisedStepParallel(
+    batch: readonly SupervisedSample[],
+    threads: GradientThreads,
+  ): Promise<SupervisedStepMetrics> {
     const start = this.now();
     const K = Math.min(batch.length, threads.size + 1);
     if (K <= 1) return this.supervisedStep(batch);
@@ -722,7 +885,14 @@ export class Learner {
     const loss = others.reduce((n, r) => n + r.loss, local.loss);
     const inputTokens = others.reduce((n, r) => n + r.inputTokens, local.inputTokens);
     const seconds = (this.now() - start) / 1000;
-    return { loss, gradNorm, tokens: normalizer, tokensPerSecond: seconds > 0 ? inputTokens / seconds : 0, seconds, step: this.step };
+    return {
+      loss,
+      gradNorm,
+      tokens: normalizer,
+      tokensPerSecond: seconds > 0 ? inputTokens / seconds : 0,
+      seconds,
+      step: this.step,
+    };
   }
 
   /** Mean next-token cross-entropy of `batch` under the current weights, without training. */
@@ -781,7 +951,13 @@ function addSums(a: PolicySums, b: PolicySums): PolicySums {
 }
 
 /** An epoch's metrics from the batch's sums: per-token statistics divided by the batch's completion tokens. */
-function epochMetrics(sums: PolicySums, norms: PolicyNorms, cfg: LearnerConfig, withReference: boolean, gradNorm: number): EpochMetrics {
+function epochMetrics(
+  sums: PolicySums,
+  norms: PolicyNorms,
+  cfg: LearnerConfig,
+  withReference: boolean,
+  gradNorm: number,
+): EpochMetrics {
   const perToken = (x: number): number => x / norms.completionTokens;
   return {
     loss: sums.loss,

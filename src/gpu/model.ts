@@ -18,10 +18,14 @@ export const GptConfigSchema = z
     positions: z
       .enum(['learned', 'rope'])
       .default('learned')
-      .describe("'learned': a position embedding added to the input (GPT-2); 'rope': rotary positions applied to queries and keys (relative)"),
+      .describe(
+        "'learned': a position embedding added to the input (GPT-2); 'rope': rotary positions applied to queries and keys (relative)",
+      ),
   })
   .refine((c) => c.width % c.heads === 0, { message: 'width must be a multiple of heads' })
-  .refine((c) => c.positions !== 'rope' || (c.width / c.heads) % 2 === 0, { message: 'rotary positions need an even head width' });
+  .refine((c) => c.positions !== 'rope' || (c.width / c.heads) % 2 === 0, {
+    message: 'rotary positions need an even head width',
+  });
 
 /** A model config as written (`positions` may be left out: learned). */
 export type GptConfig = z.input<typeof GptConfigSchema>;
@@ -67,7 +71,12 @@ export interface ParamSpec {
 
 export function paramSpecs(c: GptConfig): ParamSpec[] {
   const d = c.width;
-  const m = (name: string, shape: number[], init: ParamSpec['init'] = 'normal'): ParamSpec => ({ name, shape, init, decay: true });
+  const m = (name: string, shape: number[], init: ParamSpec['init'] = 'normal'): ParamSpec => ({
+    name,
+    shape,
+    init,
+    decay: true,
+  });
   const v = (name: string, n: number, init: 'zeros' | 'ones'): ParamSpec => ({ name, shape: [n], init, decay: false });
   const specs: ParamSpec[] = [m('wte', [c.vocabSize, d])];
   if (GptConfigSchema.parse(c).positions === 'learned') specs.push(m('wpe', [c.contextLength, d]));
@@ -130,8 +139,10 @@ export function checkWeights(c: GptConfig, weights: Weights): void {
   specs.forEach((spec, i) => {
     const w = weights[i] as NamedArray;
     if (w.name !== spec.name) throw new Error(`parameter ${i}: expected '${spec.name}', got '${w.name}'`);
-    if (w.shape.join('x') !== spec.shape.join('x')) throw new Error(`parameter '${spec.name}': shape ${w.shape.join('x')}, expected ${spec.shape.join('x')}`);
-    if (w.data.length !== size(spec.shape)) throw new Error(`parameter '${spec.name}': ${w.data.length} values for shape ${spec.shape.join('x')}`);
+    if (w.shape.join('x') !== spec.shape.join('x'))
+      throw new Error(`parameter '${spec.name}': shape ${w.shape.join('x')}, expected ${spec.shape.join('x')}`);
+    if (w.data.length !== size(spec.shape))
+      throw new Error(`parameter '${spec.name}': ${w.data.length} values for shape ${spec.shape.join('x')}`);
   });
 }
 
@@ -177,7 +188,14 @@ export class Gpt {
     const specs = paramSpecs(this.config);
     this.params = specs.map((spec, i) => {
       const w = weights[i] as NamedArray;
-      return { spec, variable: tf.variable(tf.tensor(w.data, [...w.shape], 'float32'), trainable, `${prefix}/${spec.name}/${uniqueId()}`) };
+      return {
+        spec,
+        variable: tf.variable(
+          tf.tensor(w.data, [...w.shape], 'float32'),
+          trainable,
+          `${prefix}/${spec.name}/${uniqueId()}`,
+        ),
+      };
     });
     this.byName = new Map(this.params.map((p) => [p.spec.name, p.variable]));
   }
@@ -215,7 +233,8 @@ export class Gpt {
     const { width: d } = this.config;
     const [B, T] = tokens.shape;
     const tail = options.lastOnly === true ? 1 : (options.tail ?? T);
-    if (!Number.isInteger(tail) || tail < 1 || tail > T) throw new RangeError(`tail must be a whole number in [1, ${T}], got ${tail}`);
+    if (!Number.isInteger(tail) || tail < 1 || tail > T)
+      throw new RangeError(`tail must be a whole number in [1, ${T}], got ${tail}`);
     const present: LayerCache[] = [];
     const logits = tf.tidy(() => {
       // token (+ learned position) embeddings, one row per (sequence, time): [B·T, d]
@@ -225,7 +244,15 @@ export class Gpt {
       x = tf.reshape(x, [B * T, d]);
       for (let i = 0; i < this.config.layers; i++) {
         const h = `h${i}`;
-        const attn = this.attention(layerNorm(x, this.vec(`${h}.ln1.g`), this.vec(`${h}.ln1.b`)), i, B, T, mask, options.past?.[i], rope);
+        const attn = this.attention(
+          layerNorm(x, this.vec(`${h}.ln1.g`), this.vec(`${h}.ln1.b`)),
+          i,
+          B,
+          T,
+          mask,
+          options.past?.[i],
+          rope,
+        );
         if (options.returnCache === true) present.push({ k: tf.keep(attn.k), v: tf.keep(attn.v) });
         x = tf.add(x, attn.y);
         x = tf.add(x, this.mlp(layerNorm(x, this.vec(`${h}.ln2.g`), this.vec(`${h}.ln2.b`)), i));
@@ -246,7 +273,10 @@ export class Gpt {
   private rotary(positions: tf.Tensor2D): Rotary {
     const [B, T] = positions.shape;
     const half = this.config.width / this.config.heads / 2;
-    this.ropeTable ??= ropeTables(Array.from({ length: this.config.contextLength }, (_, j) => j), 2 * half);
+    this.ropeTable ??= ropeTables(
+      Array.from({ length: this.config.contextLength }, (_, j) => j),
+      2 * half,
+    );
     const table = this.ropeTable;
     const pos = positions.dataSync();
     const cos = new Float32Array(pos.length * half);
@@ -304,7 +334,11 @@ export class Gpt {
 
   /** A copy of the current weights (safe to keep: later steps do not change it). */
   readWeights(): Weights {
-    return this.params.map((p) => ({ name: p.spec.name, shape: p.spec.shape, data: Float32Array.from(p.variable.dataSync() as Float32Array) }));
+    return this.params.map((p) => ({
+      name: p.spec.name,
+      shape: p.spec.shape,
+      data: Float32Array.from(p.variable.dataSync() as Float32Array),
+    }));
   }
 
   /** Overwrite every parameter (same config, names and shapes). */
@@ -330,7 +364,10 @@ interface Rotary {
 /** `x` `[B, nh, T, hd]` rotated pairwise (lane i with lane i + hd/2) by the angles of its positions. */
 function rotate(x: tf.Tensor4D, r: Rotary): tf.Tensor4D {
   const [x1, x2] = tf.split(x, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
-  return tf.concat([tf.sub(tf.mul(x1, r.cos), tf.mul(x2, r.sin)), tf.add(tf.mul(x2, r.cos), tf.mul(x1, r.sin))], 3) as tf.Tensor4D;
+  return tf.concat(
+    [tf.sub(tf.mul(x1, r.cos), tf.mul(x2, r.sin)), tf.add(tf.mul(x2, r.cos), tf.mul(x1, r.sin))],
+    3,
+  ) as tf.Tensor4D;
 }
 
 /** Frees a `present` cache returned by `forward`. */

@@ -48,7 +48,15 @@ export const onnxNames = {
 type Dim = number | string;
 
 function valueInfo(name: string, elemType: number, dims: readonly Dim[]): IValueInfoProto {
-  return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } } };
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
 }
 
 function intAttr(name: string, i: number): IAttributeProto {
@@ -71,7 +79,13 @@ class GraphBuilder {
     return `${hint}_${this.counter++}`;
   }
 
-  op(opType: string, inputs: string[], attribute: IAttributeProto[] = [], hint = opType.toLowerCase(), outputs = 1): string[] {
+  op(
+    opType: string,
+    inputs: string[],
+    attribute: IAttributeProto[] = [],
+    hint = opType.toLowerCase(),
+    outputs = 1,
+  ): string[] {
     const out = Array.from({ length: outputs }, () => this.fresh(hint));
     this.nodes.push({ opType, input: inputs, output: out, attribute, name: this.fresh(`n_${hint}`) });
     return out;
@@ -87,7 +101,12 @@ class GraphBuilder {
   }
   floatTable(values: Float32Array, dims: number[], hint: string): string {
     const name = this.fresh(hint);
-    this.initializers.push({ name, dataType: FLOAT, dims, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+    this.initializers.push({
+      name,
+      dataType: FLOAT,
+      dims,
+      rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    });
     return name;
   }
   int64Const(values: number[]): string {
@@ -120,7 +139,10 @@ class GraphBuilder {
   }
   gelu(x: string): string {
     const cube = this.mul(this.mul(x, x), x);
-    const inner = this.mul(this.add(x, this.mul(cube, this.floatConst(0.044715))), this.floatConst(Math.sqrt(2 / Math.PI)));
+    const inner = this.mul(
+      this.add(x, this.mul(cube, this.floatConst(0.044715))),
+      this.floatConst(Math.sqrt(2 / Math.PI)),
+    );
     return this.mul(this.mul(x, this.floatConst(0.5)), this.add(this.one('Tanh', [inner]), this.floatConst(1)));
   }
 }
@@ -148,7 +170,10 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
     const all = Array.from({ length: N }, (_, j) => j);
     const tables = ropeTables(all, hd);
     const angles = (table: Float32Array, hint: string): string =>
-      g.one('Unsqueeze', [g.one('Gather', [g.floatTable(table, [N, hd / 2], hint), n.positions], [intAttr('axis', 0)]), axes(1)]);
+      g.one('Unsqueeze', [
+        g.one('Gather', [g.floatTable(table, [N, hd / 2], hint), n.positions], [intAttr('axis', 0)]),
+        axes(1),
+      ]);
     const cos = angles(tables.cos, 'rope_cos');
     const sin = angles(tables.sin, 'rope_sin');
     const halves = g.int64Const([hd / 2, hd / 2]);
@@ -180,7 +205,8 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
       yHeads = g.matMul(att, v);
     } else {
       // one query per row (T = 1): scores k·qᵀ over the C cache slots (transposing only q), the new column apart
-      const sumOver = (t: string, axis: number): string => g.one('ReduceSum', [t, axes(axis)], [intAttr('keepdims', 1)]);
+      const sumOver = (t: string, axis: number): string =>
+        g.one('ReduceSum', [t, axes(axis)], [intAttr('keepdims', 1)]);
       const sPast = g.reshape(g.matMul(n.pastK(i), g.transpose(q, [0, 1, 3, 2])), [0, 0, 1, -1]); // [B,nh,C,1] → [B,nh,1,C]
       const sNew = sumOver(g.mul(k, q), 3); // [B,nh,1,1]
       let att = g.add(g.mul(g.one('Concat', [sPast, sNew], [intAttr('axis', 3)]), scale), n.mask); // [B,nh,1,C+1]
@@ -209,13 +235,20 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
   ];
   const output: IValueInfoProto[] = [valueInfo(n.logits, FLOAT, ['B', T, V])];
   for (let i = 0; i < layers; i++) {
-    if (kind === 'decode') input.push(valueInfo(n.pastK(i), FLOAT, ['B', nh, 'C', hd]), valueInfo(n.pastV(i), FLOAT, ['B', nh, 'C', hd]));
+    if (kind === 'decode')
+      input.push(valueInfo(n.pastK(i), FLOAT, ['B', nh, 'C', hd]), valueInfo(n.pastV(i), FLOAT, ['B', nh, 'C', hd]));
     output.push(valueInfo(n.newK(i), FLOAT, ['B', nh, T, hd]), valueInfo(n.newV(i), FLOAT, ['B', nh, T, hd]));
   }
   if (weights === undefined) for (const spec of specs) input.push(valueInfo(spec.name, FLOAT, [...spec.shape]));
   else {
     checkWeights(config, weights);
-    for (const w of weights) g.initializers.push({ name: w.name, dataType: FLOAT, dims: [...w.shape], rawData: new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength) });
+    for (const w of weights)
+      g.initializers.push({
+        name: w.name,
+        dataType: FLOAT,
+        dims: [...w.shape],
+        rawData: new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength),
+      });
   }
 
   const model = onnx.ModelProto.create({

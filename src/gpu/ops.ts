@@ -16,7 +16,7 @@ export function transposeLast<T extends tf.Tensor>(x: T): T {
  * tfjs-core's `transposeA/transposeB` flags: on wasm that made a training step 2.2–3.7× faster, with gradients
  * equal to the cpu backend's (reference/stack-measurements.md §2).
  */
-export const matMul = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const matMul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
@@ -26,7 +26,7 @@ export const matMul = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
       return [tf.matMul(dy, transposeLast(sb)), tf.matMul(transposeLast(sa), dy)];
     },
   };
-})) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /**
  * Rows of `table` picked by integer `ids`, written as `oneHot(ids) · table`: wasm has no gradient for `gather`

@@ -48,7 +48,9 @@ export class OrtDecoder implements IncrementalDecoder {
     weights: Weights,
   ) {
     checkWeights(config, weights);
-    this.weightFeeds = Object.fromEntries(weights.map((w) => [w.name, new ort.Tensor('float32', w.data, [...w.shape])]));
+    this.weightFeeds = Object.fromEntries(
+      weights.map((w) => [w.name, new ort.Tensor('float32', w.data, [...w.shape])]),
+    );
   }
 
   get vocabSize(): number {
@@ -77,8 +79,14 @@ export class OrtDecoder implements IncrementalDecoder {
       const grown = { k: new Float32Array(rows * capacity * hd), v: new Float32Array(rows * capacity * hd) };
       if (old !== undefined) {
         for (let r = 0; r < rows; r++) {
-          grown.k.set(old.k.subarray(r * this.capacity * hd, (r * this.capacity + this.cached) * hd), r * capacity * hd);
-          grown.v.set(old.v.subarray(r * this.capacity * hd, (r * this.capacity + this.cached) * hd), r * capacity * hd);
+          grown.k.set(
+            old.k.subarray(r * this.capacity * hd, (r * this.capacity + this.cached) * hd),
+            r * capacity * hd,
+          );
+          grown.v.set(
+            old.v.subarray(r * this.capacity * hd, (r * this.capacity + this.cached) * hd),
+            r * capacity * hd,
+          );
         }
       }
       this.cache[i] = grown;
@@ -103,8 +111,15 @@ export class OrtDecoder implements IncrementalDecoder {
     this.cached += count;
   }
 
-  async feed(tokens: Int32Array, positions: Int32Array, mask: Float32Array, batch: number, count: number): Promise<Float32Array> {
-    if (this.cached > 0 && batch !== this.batch) throw new Error(`batch changed from ${this.batch} to ${batch} without reset()`);
+  async feed(
+    tokens: Int32Array,
+    positions: Int32Array,
+    mask: Float32Array,
+    batch: number,
+    count: number,
+  ): Promise<Float32Array> {
+    if (this.cached > 0 && batch !== this.batch)
+      throw new Error(`batch changed from ${this.batch} to ${batch} without reset()`);
     this.batch = batch;
     this.reserve(batch, this.cached + count);
     if (this.cached === 0) {
@@ -127,7 +142,8 @@ export class OrtDecoder implements IncrementalDecoder {
       const filled = this.cached; // = columns before this one
       // the caller's mask row for column j, re-laid over [C slots, the new column]
       const slotted = new Float32Array(batch * (C + 1)).fill(MASKED);
-      const column = (src: Int32Array): Int32Array => (count === 1 ? src : Int32Array.from({ length: batch }, (_, b) => src[b * count + j] as number));
+      const column = (src: Int32Array): Int32Array =>
+        count === 1 ? src : Int32Array.from({ length: batch }, (_, b) => src[b * count + j] as number);
       for (let b = 0; b < batch; b++) {
         const row = (b * count + j) * keys;
         slotted.set(mask.subarray(row, row + filled), b * (C + 1));
@@ -146,7 +162,8 @@ export class OrtDecoder implements IncrementalDecoder {
       const out = await this.sessions.decode.run(feeds);
       this.append(out, batch, 1);
       last = output(out, onnxNames.logits).data as Float32Array;
-      if (logits !== null) for (let b = 0; b < batch; b++) logits.set(last.subarray(b * V, (b + 1) * V), (b * count + j) * V);
+      if (logits !== null)
+        for (let b = 0; b < batch; b++) logits.set(last.subarray(b * V, (b + 1) * V), (b * count + j) * V);
     }
     return logits ?? last;
   }
@@ -200,7 +217,10 @@ export class OrtRollout {
     const published = this.board.latest();
     if (published === null) throw new Error('no weights have been published to the rollout engine yet');
     if (this.decoder === null || this.decoder.version !== published.version) {
-      this.decoder = { version: published.version, decoder: new OrtDecoder(this.sessions, this.config, published.weights) };
+      this.decoder = {
+        version: published.version,
+        decoder: new OrtDecoder(this.sessions, this.config, published.weights),
+      };
     }
     return this.decoder;
   }

@@ -73,7 +73,13 @@ export interface IncrementalDecoder {
    * Run `count` new columns for each of `batch` rows: tokens/positions `[batch, count]`, additive mask
    * `[batch, 1, count, cached + count]`. Returns logits `[batch, count, vocab]`.
    */
-  feed(tokens: Int32Array, positions: Int32Array, mask: Float32Array, batch: number, count: number): Promise<Float32Array>;
+  feed(
+    tokens: Int32Array,
+    positions: Int32Array,
+    mask: Float32Array,
+    batch: number,
+    count: number,
+  ): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -87,7 +93,14 @@ export interface Draw {
  * Sample one token from `logits[offset, offset + vocab)` restricted to `allowed` (null = all), at `temperature`,
  * with uniform `u` in [0, 1) (inverse-CDF over token ids in increasing order). Computed in float64.
  */
-export function drawToken(logits: ArrayLike<number>, offset: number, vocab: number, allowed: Uint8Array | null, temperature: number, u: number): Draw {
+export function drawToken(
+  logits: ArrayLike<number>,
+  offset: number,
+  vocab: number,
+  allowed: Uint8Array | null,
+  temperature: number,
+  u: number,
+): Draw {
   const greedy = temperature === 0;
   const t = greedy ? 1 : temperature;
   let max = -Infinity;
@@ -128,7 +141,8 @@ function allowedMask(constraint: TokenConstraint, vocab: number, into: Uint8Arra
   if (ids.length === 0) throw new Error('the constraint allows no token but is not done');
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i] as number;
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`the constraint allowed token ${id}, outside the vocabulary of ${vocab}`);
+    if (!Number.isInteger(id) || id < 0 || id >= vocab)
+      throw new Error(`the constraint allowed token ${id}, outside the vocabulary of ${vocab}`);
     into[id] = 1;
   }
 }
@@ -146,28 +160,38 @@ export function replayMasks(constraint: TokenConstraint, tokens: readonly number
 }
 
 /** Sample a completion for every request, in one batch, through `decoder`. */
-export async function decode(decoder: IncrementalDecoder, requests: readonly SampleRequest[], options: DecodeOptions): Promise<Completion[]> {
+export async function decode(
+  decoder: IncrementalDecoder,
+  requests: readonly SampleRequest[],
+  options: DecodeOptions,
+): Promise<Completion[]> {
   const B = requests.length;
   if (B === 0) return [];
   const V = decoder.vocabSize;
   const temperature = options.temperature ?? 1;
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new RangeError(`temperature must be ≥ 0, got ${temperature}`);
+  if (!(temperature >= 0) || !Number.isFinite(temperature))
+    throw new RangeError(`temperature must be ≥ 0, got ${temperature}`);
   const record = options.recordMasks ?? true;
   const layout = leftPad(requests.map((r) => r.prompt));
   const budget = requests.map((r) => {
     const room = decoder.contextLength - r.prompt.length;
-    if (room <= 0) throw new Error(`a prompt of ${r.prompt.length} tokens leaves no room in a context of ${decoder.contextLength}`);
+    if (room <= 0)
+      throw new Error(`a prompt of ${r.prompt.length} tokens leaves no room in a context of ${decoder.contextLength}`);
     return Math.min(r.maxNewTokens ?? options.maxNewTokens, room);
   });
   const tokens: number[][] = requests.map(() => []);
   const logProbs: number[][] = requests.map(() => []);
-  const masks: (Uint8Array | null)[] = requests.map((r, i) => (r.constraint !== undefined && record ? new Uint8Array((budget[i] as number) * V) : null));
+  const masks: (Uint8Array | null)[] = requests.map((r, i) =>
+    r.constraint !== undefined && record ? new Uint8Array((budget[i] as number) * V) : null,
+  );
   const endsLeft = requests.map((r) => {
     const n = r.endCount ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`endCount must be an integer ≥ 1, got ${n}`);
     return n;
   });
-  const stops: (StopReason | null)[] = requests.map((r, i) => (r.constraint?.done() === true ? 'constraint' : (budget[i] as number) <= 0 ? 'length' : null));
+  const stops: (StopReason | null)[] = requests.map((r, i) =>
+    r.constraint?.done() === true ? 'constraint' : (budget[i] as number) <= 0 ? 'length' : null,
+  );
   const scratch = new Uint8Array(V);
 
   decoder.reset();
@@ -201,7 +225,13 @@ export async function decode(decoder: IncrementalDecoder, requests: readonly Sam
       }
     }
     if (active === 0) break;
-    logits = await decoder.feed(next, columnPositions(layout.pads, column, 1, decoder.contextLength), attentionMask(layout.pads, column, 1), B, 1);
+    logits = await decoder.feed(
+      next,
+      columnPositions(layout.pads, column, 1, decoder.contextLength),
+      attentionMask(layout.pads, column, 1),
+      B,
+      1,
+    );
     stride = 1;
     column++;
   }
@@ -209,7 +239,12 @@ export async function decode(decoder: IncrementalDecoder, requests: readonly Sam
   return requests.map((_, r) => {
     const n = tokens[r]!.length;
     const m = masks[r];
-    return { tokens: tokens[r]!, logProbs: logProbs[r]!, masks: m === null || m === undefined ? null : m.slice(0, n * V), stop: stops[r] as StopReason };
+    return {
+      tokens: tokens[r]!,
+      logProbs: logProbs[r]!,
+      masks: m === null || m === undefined ? null : m.slice(0, n * V),
+      stop: stops[r] as StopReason,
+    };
   });
 }
 
@@ -230,9 +265,19 @@ export class TfjsDecoder implements IncrementalDecoder {
     this.cache = [];
   }
 
-  async feed(tokens: Int32Array, positions: Int32Array, mask: Float32Array, batch: number, count: number): Promise<Float32Array> {
+  async feed(
+    tokens: Int32Array,
+    positions: Int32Array,
+    mask: Float32Array,
+    batch: number,
+    count: number,
+  ): Promise<Float32Array> {
     const keys = (this.cache[0]?.k.shape[2] ?? 0) + count;
-    const inputs = [tf.tensor2d(tokens, [batch, count], 'int32'), tf.tensor2d(positions, [batch, count], 'int32'), tf.tensor4d(mask, [batch, 1, count, keys])] as const;
+    const inputs = [
+      tf.tensor2d(tokens, [batch, count], 'int32'),
+      tf.tensor2d(positions, [batch, count], 'int32'),
+      tf.tensor4d(mask, [batch, 1, count, keys]),
+    ] as const;
     let out;
     try {
       out = this.model.forward(inputs[0], inputs[1], inputs[2], { past: this.cache, returnCache: true });
@@ -252,7 +297,11 @@ export class TfjsDecoder implements IncrementalDecoder {
 }
 
 /** Sample with the tfjs model directly (the fallback engine and the parity oracle for onnxruntime). */
-export async function sample(model: Gpt, requests: readonly SampleRequest[], options: DecodeOptions): Promise<Completion[]> {
+export async function sample(
+  model: Gpt,
+  requests: readonly SampleRequest[],
+  options: DecodeOptions,
+): Promise<Completion[]> {
   const decoder = new TfjsDecoder(model);
   try {
     return await decode(decoder, requests, options);

@@ -4,7 +4,17 @@
 // end marker <end>, which closes every answer segment). A prompt is tags and lexemes ending in <answer>; an answer
 // is one or more segments, each closed by <end>: `program <end> args <end>` for a deduction/abduction proposal.
 
-import { advance, allowedMask, isComplete, minToFinish, paramsOfProgram, start, type AutomatonState, type SegmentContext, type SegmentKind } from '../azr/automaton.js';
+import {
+  advance,
+  allowedMask,
+  isComplete,
+  minToFinish,
+  paramsOfProgram,
+  start,
+  type AutomatonState,
+  type SegmentContext,
+  type SegmentKind,
+} from '../azr/automaton.js';
 import { signatureOf } from '../azr/grammar.js';
 import { lex } from '../azr/lex.js';
 import { END, LEXEMES } from '../azr/lexemes.js';
@@ -32,7 +42,11 @@ export const TAGS = {
   },
 } as const satisfies { role: Record<Role, string>; type: Record<TaskType, string>; segment: Record<string, string> };
 
-const TAG_LIST: readonly string[] = [...Object.values(TAGS.role), ...Object.values(TAGS.type), ...Object.values(TAGS.segment)];
+const TAG_LIST: readonly string[] = [
+  ...Object.values(TAGS.role),
+  ...Object.values(TAGS.type),
+  ...Object.values(TAGS.segment),
+];
 
 /** The vocabulary: token id ↔ string. Lexeme `LEXEMES[i]` has id `lexemeOffset + i`. */
 export class Tokenizer {
@@ -128,7 +142,8 @@ export class GrammarConstraint implements TokenConstraint {
     const context = typeof spec.context === 'function' ? spec.context(this.earlier.slice(0, i)) : spec.context;
     const state = start(spec.kind, context);
     const least = minToFinish(state);
-    if (least > spec.budget) throw new RangeError(`a ${spec.kind} needs at least ${least} lexemes, more than its budget of ${spec.budget}`);
+    if (least > spec.budget)
+      throw new RangeError(`a ${spec.kind} needs at least ${least} lexemes, more than its budget of ${spec.budget}`);
     return state;
   }
 
@@ -145,7 +160,8 @@ export class GrammarConstraint implements TokenConstraint {
     const lexeme = this.vocab.decode([token])[0] as string;
     if (token < this.vocab.lexemeOffset) throw new RangeError(`${lexeme} is not a lexeme`);
     if (token === this.vocab.endId) {
-      if (!isComplete(this.state)) throw new RangeError(`<end> before the ${this.specs[this.segment]?.kind} is complete`);
+      if (!isComplete(this.state))
+        throw new RangeError(`<end> before the ${this.specs[this.segment]?.kind} is complete`);
       this.segment++;
       this.used = 0;
       if (this.segment < this.specs.length) {
@@ -189,7 +205,14 @@ function outputLexemes(value: Value): string[] {
 
 function tripletTokens(t: Triplet): string[] {
   const s = TAGS.segment;
-  return [s.program, ...programLexemes(t.program), s.input, ...inputLexemes(t.program, t.input), s.output, ...outputLexemes(t.output)];
+  return [
+    s.program,
+    ...programLexemes(t.program),
+    s.input,
+    ...inputLexemes(t.program, t.input),
+    s.output,
+    ...outputLexemes(t.output),
+  ];
 }
 
 /** A prompt and the answer it asks for. */
@@ -219,12 +242,21 @@ export function solverPrompt(view: SolverView): EncodedPrompt {
     const sig = signatureOf(view.params);
     if (sig === undefined) throw new RangeError(`no signature (${view.params.join(', ')})`);
     body = [s.params, sig.header, s.pairs];
-    for (const pair of view.shown) body.push(s.input, ...lexOrThrow(pair.input, 'args', { params: view.params }), s.output, ...outputLexemes(pair.output));
+    for (const pair of view.shown)
+      body.push(
+        s.input,
+        ...lexOrThrow(pair.input, 'args', { params: view.params }),
+        s.output,
+        ...outputLexemes(pair.output),
+      );
     body.push(s.message, ...(view.message === '' ? [] : view.message.split(' ')));
     context = { params: view.params };
   }
   const kind = ANSWER_KIND[view.type];
-  return { tokens: tokenizer.encode([...head, ...body, s.answer]), answer: [context === undefined ? { kind } : { kind, context }] };
+  return {
+    tokens: tokenizer.encode([...head, ...body, s.answer]),
+    answer: [context === undefined ? { kind } : { kind, context }],
+  };
 }
 
 /**
@@ -235,10 +267,27 @@ export function solverPrompt(view: SolverView): EncodedPrompt {
 export function proposerPrompt(view: ProposerView): EncodedPrompt {
   const s = TAGS.segment;
   if (view.type === 'induction') {
-    const tokens = [TAGS.role.propose, TAGS.type.induction, s.program, ...programLexemes(view.program), s.count, String(view.inputs), s.answer];
-    return { tokens: tokenizer.encode(tokens), answer: [{ kind: 'inputs+message', context: { params: view.params, inputs: view.inputs } }] };
+    const tokens = [
+      TAGS.role.propose,
+      TAGS.type.induction,
+      s.program,
+      ...programLexemes(view.program),
+      s.count,
+      String(view.inputs),
+      s.answer,
+    ];
+    return {
+      tokens: tokenizer.encode(tokens),
+      answer: [{ kind: 'inputs+message', context: { params: view.params, inputs: view.inputs } }],
+    };
   }
-  const tokens = [TAGS.role.propose, TAGS.type[view.type], s.references, ...view.references.flatMap(tripletTokens), s.answer];
+  const tokens = [
+    TAGS.role.propose,
+    TAGS.type[view.type],
+    s.references,
+    ...view.references.flatMap(tripletTokens),
+    s.answer,
+  ];
   return {
     tokens: tokenizer.encode(tokens),
     answer: [
@@ -257,11 +306,16 @@ export function proposerPrompt(view: ProposerView): EncodedPrompt {
 
 /** A constraint for `prompt`'s answer, with one lexeme budget per segment (or one for all). */
 export function answerConstraint(prompt: EncodedPrompt, budget: number | readonly number[]): GrammarConstraint {
-  return new GrammarConstraint(prompt.answer.map((a, i) => ({ ...a, budget: typeof budget === 'number' ? budget : (budget[i] ?? 0) })));
+  return new GrammarConstraint(
+    prompt.answer.map((a, i) => ({ ...a, budget: typeof budget === 'number' ? budget : (budget[i] ?? 0) })),
+  );
 }
 
 /** A supervised example: the prompt, then each answer segment closed by <end>, with the loss on the answer only. */
-export function supervisedExample(prompt: EncodedPrompt, segments: readonly (readonly string[])[]): { tokens: number[]; lossMask: number[] } {
+export function supervisedExample(
+  prompt: EncodedPrompt,
+  segments: readonly (readonly string[])[],
+): { tokens: number[]; lossMask: number[] } {
   const answer = segments.flatMap((seg) => [...tokenizer.encode(seg), tokenizer.endId]);
   return { tokens: [...prompt.tokens, ...answer], lossMask: [...prompt.tokens.map(() => 0), ...answer.map(() => 1)] };
 }

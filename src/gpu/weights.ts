@@ -15,8 +15,10 @@ export class WeightBoard {
   private readonly listeners = new Set<(published: PublishedWeights) => void>();
 
   publish(version: number, weights: Weights): void {
-    if (!Number.isInteger(version) || version < 0) throw new RangeError(`a weight version is a non-negative integer, got ${version}`);
-    if (this.current !== null && version <= this.current.version) throw new Error(`weight version ${version} is not newer than ${this.current.version}`);
+    if (!Number.isInteger(version) || version < 0)
+      throw new RangeError(`a weight version is a non-negative integer, got ${version}`);
+    if (this.current !== null && version <= this.current.version)
+      throw new Error(`weight version ${version} is not newer than ${this.current.version}`);
     this.current = { version, weights };
     for (const listener of this.listeners) listener(this.current);
   }

@@ -8,7 +8,9 @@ import type { EventSink } from './coordinatorMachine.js';
 export function stateString(value: StateValue): string {
   if (typeof value === 'string') return value;
   return Object.entries(value)
-    .map(([k, v]) => (v === undefined || (typeof v === 'object' && Object.keys(v).length === 0) ? k : `${k}.${stateString(v)}`))
+    .map(([k, v]) =>
+      v === undefined || (typeof v === 'object' && Object.keys(v).length === 0) ? k : `${k}.${stateString(v)}`,
+    )
     .join(',');
 }
 

@@ -56,7 +56,13 @@ export interface BufferInput {
 
 export type BufferRequest =
   /** Proposer prompts: `count` views of `taskType` (K references, or one induction program). */
-  | { readonly type: 'views'; readonly taskType: TaskType; readonly count: number; readonly key: string; readonly replyTo: AnyActorRef }
+  | {
+      readonly type: 'views';
+      readonly taskType: TaskType;
+      readonly count: number;
+      readonly key: string;
+      readonly replyTo: AnyActorRef;
+    }
   /** A step's solver tasks, drawn at its start (paper §5.4): `counts` per type. */
   | {
       readonly type: 'drawSolverTasks';
@@ -188,7 +194,11 @@ export const bufferMachine = setup({
               return { taskType, ...r, duplicates: r.duplicates + tasks.length - kept.length };
             });
             if (e.replyTo)
-              enqueue.sendTo(e.replyTo, { type: 'buffer.appended', results, sizes: bufferSizes(c.buffers) } satisfies BufferReply);
+              enqueue.sendTo(e.replyTo, {
+                type: 'buffer.appended',
+                results,
+                sizes: bufferSizes(c.buffers),
+              } satisfies BufferReply);
           }),
         },
         snapshot: {
@@ -204,4 +214,3 @@ export const bufferMachine = setup({
     },
   },
 });
-

@@ -107,7 +107,9 @@ export interface CoordinatorConfig {
   readonly healthWindow: number;
 }
 
-type DeepPartial<T> = { -readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+type DeepPartial<T> = {
+  -readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
 /** What callers pass: any subset of the config. */
 export type CoordinatorConfigInput = DeepPartial<CoordinatorConfig>;
 
@@ -174,7 +176,8 @@ export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorCo
     buffer: { ...d.buffer, ...input.buffer },
     novelty: { ...d.novelty, ...input.novelty },
   } as CoordinatorConfig;
-  if (c.mode !== 'sync' && c.mode !== 'async') throw new ConfigError(`mode must be 'sync' or 'async', got ${String(c.mode)}`);
+  if (c.mode !== 'sync' && c.mode !== 'async')
+    throw new ConfigError(`mode must be 'sync' or 'async', got ${String(c.mode)}`);
   int('steps', c.steps, 0);
   if (c.taskTypes.length === 0) throw new ConfigError('taskTypes must enable at least one task type');
   for (const t of c.taskTypes) if (!TASK_TYPES.includes(t)) throw new ConfigError(`unknown task type ${String(t)}`);
@@ -185,7 +188,8 @@ export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorCo
   int('inductionInputs', c.inductionInputs, 2);
   int('learnabilitySamples', c.learnabilitySamples, 1);
   int('solveSamples', c.solveSamples, 1);
-  if (!(c.temperature > 0)) throw new ConfigError(`temperature must be > 0 (learnability needs sampling), got ${c.temperature}`);
+  if (!(c.temperature > 0))
+    throw new ConfigError(`temperature must be > 0 (learnability needs sampling), got ${c.temperature}`);
   int('buffer.cap', c.buffer.cap, 1);
   int('buffer.recentWindow', c.buffer.recentWindow, 0);
   const share = c.buffer.maxProgramShare;

@@ -21,9 +21,25 @@
 // update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
 
 import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
-import { noveltyBonuses, noveltyKey, Rng, slideNoveltyWindow, solverView, type RngState, type TaskOf, type TaskType } from '../azr/index.js';
+import {
+  noveltyBonuses,
+  noveltyKey,
+  Rng,
+  slideNoveltyWindow,
+  solverView,
+  type RngState,
+  type TaskOf,
+  type TaskType,
+} from '../azr/index.js';
 import { eventBody, type Phase, type RunEventBody } from '../streams/events.js';
-import { bufferMachine, type BufferReply, type BufferRequest, type BufferSizes, type BufferSnapshots, type DrawnTask } from './bufferMachine.js';
+import {
+  bufferMachine,
+  type BufferReply,
+  type BufferRequest,
+  type BufferSizes,
+  type BufferSnapshots,
+  type DrawnTask,
+} from './bufferMachine.js';
 import { resolveConfig, rolloutsPerStep, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
 import type { CheckpointData, CheckResult, ProbeResult } from './effects.js';
 import { executorMachine, type ExecutorReply, type ExecutorRequest, type Validated } from './executorMachine.js';
@@ -51,8 +67,15 @@ import { proposerMachine, type ProposerReply, type ProposerRequest } from './pro
 import { solverMachine, type SolverReply, type SolverRequest } from './solverMachine.js';
 
 /** Closes the running phase at `now` (its time added to `phaseMs`) and, with `next`, opens that one. */
-function switchPhase(c: CoordinatorContext, now: number, next: Phase | null): Pick<CoordinatorContext, 'phase' | 'phaseMs'> {
-  const phaseMs = c.phase === null ? c.phaseMs : { ...c.phaseMs, [c.phase.name]: (c.phaseMs[c.phase.name] ?? 0) + Math.max(0, now - c.phase.since) };
+function switchPhase(
+  c: CoordinatorContext,
+  now: number,
+  next: Phase | null,
+): Pick<CoordinatorContext, 'phase' | 'phaseMs'> {
+  const phaseMs =
+    c.phase === null
+      ? c.phaseMs
+      : { ...c.phaseMs, [c.phase.name]: (c.phaseMs[c.phase.name] ?? 0) + Math.max(0, now - c.phase.since) };
   return { phaseMs, phase: next === null ? null : { name: next, since: now } };
 }
 
@@ -83,12 +106,7 @@ export interface EventSink {
 }
 
 export type CoordinatorEvent =
-  | { readonly type: 'STOP' }
-  | ProposerReply
-  | SolverReply
-  | ExecutorReply
-  | LearnerReply
-  | BufferReply;
+  { readonly type: 'STOP' } | ProposerReply | SolverReply | ExecutorReply | LearnerReply | BufferReply;
 
 export interface CoordinatorOutput {
   readonly reason: 'completed' | 'interrupted';
@@ -122,7 +140,12 @@ export interface CoordinatorContext {
   readonly solverTasks: Readonly<Partial<Record<TaskType, readonly DrawnTask[]>>>;
   readonly work: TypeWork;
   /** Rollouts pushed to the learner this step (what `endStep` waits for). */
-  readonly pushed: readonly { readonly id: string; readonly role: 'propose' | 'solve'; readonly type: TaskType; readonly policyVersion: number }[];
+  readonly pushed: readonly {
+    readonly id: string;
+    readonly role: 'propose' | 'solve';
+    readonly type: TaskType;
+    readonly policyVersion: number;
+  }[];
   readonly stats: StepStats;
   /** Proposed programs of the last healthWindow steps (this one last). */
   readonly recentPrograms: readonly (readonly string[])[];
@@ -151,7 +174,8 @@ function initialSizes(resume: CheckpointData | null): BufferSizes {
 
 /** The type seeding works on next: the first enabled type whose buffer is short and still has rounds left. */
 function nextSeedType(c: CoordinatorContext): TaskType | null {
-  for (const t of c.config.taskTypes) if (c.sizes[t] < c.config.seedSize && c.seedRounds[t] < c.config.seedMaxRounds) return t;
+  for (const t of c.config.taskTypes)
+    if (c.sizes[t] < c.config.seedSize && c.seedRounds[t] < c.config.seedMaxRounds) return t;
   return null;
 }
 
@@ -198,7 +222,12 @@ function checkpointData(c: CoordinatorContext, self: AnyActorRef): CheckpointDat
   };
 }
 
-function errorBody(source: string, kind: string, message: string, extra: { task?: TaskType; rolloutId?: string } = {}): RunEventBody {
+function errorBody(
+  source: string,
+  kind: string,
+  message: string,
+  extra: { task?: TaskType; rolloutId?: string } = {},
+): RunEventBody {
   return eventBody('error', { source, kind, message, ...extra });
 }
 
@@ -223,12 +252,16 @@ function policyFailures(items: readonly (Proposal | Answer)[]): RunEventBody[] {
 
 function validationFailures(results: readonly Validated[], type: TaskType): RunEventBody[] {
   return results.flatMap((r) =>
-    !r.ok && r.infrastructure ? [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })] : [],
+    !r.ok && r.infrastructure
+      ? [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })]
+      : [],
   );
 }
 
 function checkFailures(results: readonly CheckResult[], type: TaskType): RunEventBody[] {
-  return results.flatMap((r) => (r.ok ? [] : [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })]));
+  return results.flatMap((r) =>
+    r.ok ? [] : [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })],
+  );
 }
 
 function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
@@ -277,9 +310,16 @@ const LEARNED = ['reportLearned', 'storeLearned'] as const;
 function whenDue<S extends string>(due: 'probeDue' | 'checkpointDue', then: S) {
   return {
     deciding: {
-      always: [{ guard: and([due, 'learnPending']), target: 'awaitUpdate' }, { guard: due, target: then }, { target: 'done' }],
+      always: [
+        { guard: and([due, 'learnPending']), target: 'awaitUpdate' },
+        { guard: due, target: then },
+        { target: 'done' },
+      ],
     },
-    awaitUpdate: { entry: { type: 'phase', params: 'learn' }, on: { 'learner.learned': { target: then, actions: LEARNED } } },
+    awaitUpdate: {
+      entry: { type: 'phase', params: 'learn' },
+      on: { 'learner.learned': { target: then, actions: LEARNED } },
+    },
   } as const;
 }
 
@@ -327,12 +367,22 @@ export const coordinatorMachine = setup({
       if (!('ok' in event) || event.ok) return;
       const source = event.type.slice(0, event.type.indexOf('.'));
       const type = c.seedType !== null && !c.seeded ? c.seedType : currentType(c);
-      say(c, errorBody(source, 'batchFailed', `${event.error} (after ${event.attempts} attempts); step ${c.step} goes on without this batch`, { task: type }));
+      say(
+        c,
+        errorBody(
+          source,
+          'batchFailed',
+          `${event.error} (after ${event.attempts} attempts); step ${c.step} goes on without this batch`,
+          { task: type },
+        ),
+      );
     },
     /** A new proposer batch starts the type's work afresh. */
     storeProposals: assign({
       work: ({ context, event }) =>
-        event.type === 'proposer.proposed' ? { ...EMPTY_WORK, proposals: event.ok ? event.proposals : [] } : context.work,
+        event.type === 'proposer.proposed'
+          ? { ...EMPTY_WORK, proposals: event.ok ? event.proposals : [] }
+          : context.work,
     }),
     storeValidations: assign({
       work: ({ context, event }) =>
@@ -341,7 +391,8 @@ export const coordinatorMachine = setup({
           : context.work,
     }),
     reportValidationFailures: ({ context: c, event }) => {
-      if (event.type === 'executor.validated' && event.ok) say(c, ...validationFailures(event.results, c.seeded ? currentType(c) : c.seedType!));
+      if (event.type === 'executor.validated' && event.ok)
+        say(c, ...validationFailures(event.results, c.seeded ? currentType(c) : c.seedType!));
     },
     /** The learner's reply to `learn`: `learner.step`, or an error. */
     reportLearned: ({ context: c, event }) => {
@@ -389,7 +440,9 @@ export const coordinatorMachine = setup({
     seedTypeLeft: ({ context }) => nextSeedType(context) !== null,
     probeDue: ({ context }) => !context.stopRequested && dueEvery(context.step, context.config.probeEvery),
     checkpointDue: ({ context }) =>
-      context.stopRequested || dueEvery(context.step, context.config.checkpointEvery) || context.step >= context.config.steps,
+      context.stopRequested ||
+      dueEvery(context.step, context.config.checkpointEvery) ||
+      context.step >= context.config.steps,
     batchOk: ({ event }) => 'ok' in event && event.ok,
   },
 }).createMachine({
@@ -398,7 +451,10 @@ export const coordinatorMachine = setup({
     const config = resolveConfig(input.config);
     const resume = input.resume ?? null;
     const root = resume ? new Rng(resume.rng.root) : new Rng(config.seed);
-    const actors = Object.fromEntries(ACTOR_NAMES.map((n) => [n, root.split(n).state()])) as Record<ActorName, RngState>;
+    const actors = Object.fromEntries(ACTOR_NAMES.map((n) => [n, root.split(n).state()])) as Record<
+      ActorName,
+      RngState
+    >;
     return {
       config,
       rng: { root: root.state(), actors },
@@ -437,7 +493,12 @@ export const coordinatorMachine = setup({
       src: 'buffer',
       input: ({ context: { config: c, rng, resume } }) => ({
         rngState: rng.actors.buffer,
-        options: { cap: c.buffer.cap, eviction: c.buffer.eviction, dedup: c.buffer.dedup, maxProgramShare: c.buffer.maxProgramShare },
+        options: {
+          cap: c.buffer.cap,
+          eviction: c.buffer.eviction,
+          dedup: c.buffer.dedup,
+          maxProgramShare: c.buffer.maxProgramShare,
+        },
         inductionInputs: c.inductionInputs,
         references: c.references,
         referenceWeighting: c.buffer.referenceWeighting,
@@ -450,13 +511,21 @@ export const coordinatorMachine = setup({
       id: 'proposer',
       systemId: 'proposer',
       src: 'proposer',
-      input: ({ context: c }) => ({ rngState: c.rng.actors.proposer, temperature: c.config.temperature, retries: c.config.effectRetries }),
+      input: ({ context: c }) => ({
+        rngState: c.rng.actors.proposer,
+        temperature: c.config.temperature,
+        retries: c.config.effectRetries,
+      }),
     },
     {
       id: 'solver',
       systemId: 'solver',
       src: 'solver',
-      input: ({ context: c }) => ({ rngState: c.rng.actors.solver, temperature: c.config.temperature, retries: c.config.effectRetries }),
+      input: ({ context: c }) => ({
+        rngState: c.rng.actors.solver,
+        temperature: c.config.temperature,
+        retries: c.config.effectRetries,
+      }),
     },
     {
       id: 'executor',
@@ -506,14 +575,20 @@ export const coordinatorMachine = setup({
               target: 'propose',
               actions: assign(({ context }) => {
                 const t = nextSeedType(context)!;
-                return { seedType: t, seedRounds: { ...context.seedRounds, [t]: context.seedRounds[t] + 1 }, work: EMPTY_WORK };
+                return {
+                  seedType: t,
+                  seedRounds: { ...context.seedRounds, [t]: context.seedRounds[t] + 1 },
+                  work: EMPTY_WORK,
+                };
               }),
             },
             { target: 'done' },
           ],
         },
         propose: {
-          entry: enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('proposer', proposeRequest(context, self))),
+          entry: enqueueActions(({ context, self, enqueue }) =>
+            enqueue.sendTo('proposer', proposeRequest(context, self)),
+          ),
           on: {
             'proposer.proposed': [
               {
@@ -560,7 +635,15 @@ export const coordinatorMachine = setup({
             ({ context: c }) => {
               for (const t of c.config.taskTypes)
                 if (c.sizes[t] < c.config.seedSize)
-                  say(c, errorBody('coordinator', 'seedShortfall', `seeding stopped after ${c.seedRounds[t]} rounds with ${c.sizes[t]} of ${c.config.seedSize} ${t} tasks`, { task: t }));
+                  say(
+                    c,
+                    errorBody(
+                      'coordinator',
+                      'seedShortfall',
+                      `seeding stopped after ${c.seedRounds[t]} rounds with ${c.sizes[t]} of ${c.config.seedSize} ${t} tasks`,
+                      { task: t },
+                    ),
+                  );
               say(c, eventBody('buffer.sizes', { sizes: c.sizes }));
             },
             assign({ seeded: true, seedType: null, work: EMPTY_WORK }),
@@ -582,7 +665,10 @@ export const coordinatorMachine = setup({
           target: 'afterBaseProbe',
           actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)),
         },
-        onError: { target: 'afterBaseProbe', actions: ({ context, event }) => say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))) },
+        onError: {
+          target: 'afterBaseProbe',
+          actions: ({ context, event }) => say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))),
+        },
       },
     },
     afterBaseProbe: {
@@ -634,14 +720,30 @@ export const coordinatorMachine = setup({
             drawSolverTasks: {
               entry: enqueueActions(({ context: c, self, enqueue }) => {
                 const counts = Object.fromEntries(c.config.taskTypes.map((t) => [t, c.config.batch.solve[t]]));
-                enqueue.sendTo('buffer', { type: 'drawSolverTasks', step: c.step, counts, key: String(c.step), replyTo: self } satisfies BufferRequest);
+                enqueue.sendTo('buffer', {
+                  type: 'drawSolverTasks',
+                  step: c.step,
+                  counts,
+                  key: String(c.step),
+                  replyTo: self,
+                } satisfies BufferRequest);
               }),
-              on: { 'buffer.solverTasks': { target: 'propose', actions: assign({ solverTasks: ({ event }) => event.tasks }) } },
+              on: {
+                'buffer.solverTasks': {
+                  target: 'propose',
+                  actions: assign({ solverTasks: ({ event }) => event.tasks }),
+                },
+              },
             },
 
             // ---- the proposer's half of task type T -------------------------------------------------------------
             propose: {
-              entry: [{ type: 'phase', params: 'propose' }, enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('proposer', proposeRequest(context, self)))],
+              entry: [
+                { type: 'phase', params: 'propose' },
+                enqueueActions(({ context, self, enqueue }) =>
+                  enqueue.sendTo('proposer', proposeRequest(context, self)),
+                ),
+              ],
               on: {
                 'proposer.proposed': [
                   {
@@ -656,13 +758,20 @@ export const coordinatorMachine = setup({
             /** Parses, no banned capability, runs within limits, deterministic: one executor batch. */
             validate: {
               always: { guard: 'nothingToValidate', target: 'learnability' },
-              entry: [{ type: 'phase', params: 'validate' }, enqueueActions(({ context, self, enqueue }) => {
-                const request = validateRequest(context, self);
-                if (request) enqueue.sendTo('executor', request);
-              })],
+              entry: [
+                { type: 'phase', params: 'validate' },
+                enqueueActions(({ context, self, enqueue }) => {
+                  const request = validateRequest(context, self);
+                  if (request) enqueue.sendTo('executor', request);
+                }),
+              ],
               on: {
                 'executor.validated': [
-                  { guard: 'batchOk', target: 'learnability', actions: ['storeValidations', 'reportValidationFailures'] },
+                  {
+                    guard: 'batchOk',
+                    target: 'learnability',
+                    actions: ['storeValidations', 'reportValidationFailures'],
+                  },
                   // Unjudged proposals are dropped (not trained, not buffered); ill-formed ones still earn −1.
                   { target: 'learnability', actions: 'reportBatchFailure' },
                 ],
@@ -674,27 +783,32 @@ export const coordinatorMachine = setup({
               states: {
                 sample: {
                   always: { guard: 'nothingValid', target: 'done' },
-                  entry: [{ type: 'phase', params: 'learnability' }, enqueueActions(({ context: c, self, enqueue }) => {
-                    const t = currentType(c);
-                    const items = learnabilityItems(t, c.work);
-                    if (items.length === 0) return;
-                    enqueue.sendTo('solver', {
-                      type: 'solve',
-                      items,
-                      samples: c.config.learnabilitySamples,
-                      purpose: 'learnability',
-                      reserve: false,
-                      step: c.step,
-                      key: `${c.step}/mc/${t}`,
-                      replyTo: self,
-                    } satisfies SolverRequest);
-                  })],
+                  entry: [
+                    { type: 'phase', params: 'learnability' },
+                    enqueueActions(({ context: c, self, enqueue }) => {
+                      const t = currentType(c);
+                      const items = learnabilityItems(t, c.work);
+                      if (items.length === 0) return;
+                      enqueue.sendTo('solver', {
+                        type: 'solve',
+                        items,
+                        samples: c.config.learnabilitySamples,
+                        purpose: 'learnability',
+                        reserve: false,
+                        step: c.step,
+                        key: `${c.step}/mc/${t}`,
+                        replyTo: self,
+                      } satisfies SolverRequest);
+                    }),
+                  ],
                   on: {
                     'solver.solved': [
                       {
                         guard: 'batchOk',
                         target: 'grade',
-                        actions: assign({ work: ({ context, event }) => ({ ...context.work, mcAnswers: event.ok ? event.answers : [] }) }),
+                        actions: assign({
+                          work: ({ context, event }) => ({ ...context.work, mcAnswers: event.ok ? event.answers : [] }),
+                        }),
                       },
                       // No estimate: the valid proposals are buffered but not trained on.
                       { target: 'done', actions: 'reportBatchFailure' },
@@ -702,14 +816,17 @@ export const coordinatorMachine = setup({
                   },
                 },
                 grade: {
-                  entry: [{ type: 'phase', params: 'learnabilityVerify' }, enqueueActions(({ context: c, self, enqueue }) => {
-                    enqueue.sendTo('executor', {
-                      type: 'check',
-                      items: checkRequests(c.work.mcAnswers, mcTaskOf(c.work)),
-                      key: `${c.step}/mc/${currentType(c)}`,
-                      replyTo: self,
-                    } satisfies ExecutorRequest);
-                  })],
+                  entry: [
+                    { type: 'phase', params: 'learnabilityVerify' },
+                    enqueueActions(({ context: c, self, enqueue }) => {
+                      enqueue.sendTo('executor', {
+                        type: 'check',
+                        items: checkRequests(c.work.mcAnswers, mcTaskOf(c.work)),
+                        key: `${c.step}/mc/${currentType(c)}`,
+                        replyTo: self,
+                      } satisfies ExecutorRequest);
+                    }),
+                  ],
                   on: {
                     'executor.checked': [
                       {
@@ -743,10 +860,18 @@ export const coordinatorMachine = setup({
                 if (novelty.coef > 0) {
                   const valid = validProposals(c.work);
                   const keys = valid.map(({ proposal, task }) => noveltyKey(proposal.type, task));
-                  bonus = new Map(noveltyBonuses(keys, [...c.noveltyHistory, c.stepNovelty], novelty.coef).map((b, i) => [valid[i]!.proposal.id, b]));
+                  bonus = new Map(
+                    noveltyBonuses(keys, [...c.noveltyHistory, c.stepNovelty], novelty.coef).map((b, i) => [
+                      valid[i]!.proposal.id,
+                      b,
+                    ]),
+                  );
                   stepNovelty = [...c.stepNovelty, ...keys];
                 }
-                const r = rewardProposals(c.step, c.work, { unlearnable: c.config.unlearnable, ...(bonus ? { bonus } : {}) });
+                const r = rewardProposals(c.step, c.work, {
+                  unlearnable: c.config.unlearnable,
+                  ...(bonus ? { bonus } : {}),
+                });
                 enqueue(() => say(c, ...r.events));
                 enqueue({ type: 'push', params: { pushes: r.pushes } });
                 enqueue({ type: 'release', params: { items: c.work.proposals, pushes: r.pushes } });
@@ -762,20 +887,31 @@ export const coordinatorMachine = setup({
             },
             /** Every valid proposal (buffer.admit: learnable — those with 0 < p̂ < 1) joins its type's buffer, tagged with this step (first solved in step t + 1). */
             appendToBuffer: {
-              entry: [{ type: 'phase', params: 'buffer' }, enqueueActions(({ context: c, self, enqueue }) => {
-                enqueue.sendTo('buffer', {
-                  type: 'append',
-                  entries: [{ taskType: currentType(c), tasks: admittedProposals(c.work, c.config.buffer.admit).map((v) => v.task) }],
-                  step: c.step,
-                  replyTo: self,
-                } satisfies BufferRequest);
-              })],
+              entry: [
+                { type: 'phase', params: 'buffer' },
+                enqueueActions(({ context: c, self, enqueue }) => {
+                  enqueue.sendTo('buffer', {
+                    type: 'append',
+                    entries: [
+                      {
+                        taskType: currentType(c),
+                        tasks: admittedProposals(c.work, c.config.buffer.admit).map((v) => v.task),
+                      },
+                    ],
+                    step: c.step,
+                    replyTo: self,
+                  } satisfies BufferRequest);
+                }),
+              ],
               on: {
                 'buffer.appended': {
                   target: 'solve',
                   actions: assign({
                     sizes: ({ event }) => event.sizes,
-                    stats: ({ context, event }) => ({ ...context.stats, capped: context.stats.capped + event.results.reduce((n, r) => n + r.capped, 0) }),
+                    stats: ({ context, event }) => ({
+                      ...context.stats,
+                      capped: context.stats.capped + event.results.reduce((n, r) => n + r.capped, 0),
+                    }),
                   }),
                 },
               },
@@ -783,26 +919,38 @@ export const coordinatorMachine = setup({
 
             // ---- the solver's half of task type T ---------------------------------------------------------------
             solve: {
-              entry: [{ type: 'phase', params: 'solve' }, enqueueActions(({ context: c, self, enqueue }) => {
-                const t = currentType(c);
-                const drawn = c.solverTasks[t] ?? [];
-                enqueue.sendTo('solver', {
-                  type: 'solve',
-                  items: drawn.map((d, i) => ({ id: `${c.step}/solve/${t}/${i}`, type: t, view: solverViewOf(t, d) })),
-                  samples: c.config.solveSamples,
-                  purpose: 'train',
-                  reserve: true,
-                  step: c.step,
-                  key: `${c.step}/solve/${t}`,
-                  replyTo: self,
-                } satisfies SolverRequest);
-              })],
+              entry: [
+                { type: 'phase', params: 'solve' },
+                enqueueActions(({ context: c, self, enqueue }) => {
+                  const t = currentType(c);
+                  const drawn = c.solverTasks[t] ?? [];
+                  enqueue.sendTo('solver', {
+                    type: 'solve',
+                    items: drawn.map((d, i) => ({
+                      id: `${c.step}/solve/${t}/${i}`,
+                      type: t,
+                      view: solverViewOf(t, d),
+                    })),
+                    samples: c.config.solveSamples,
+                    purpose: 'train',
+                    reserve: true,
+                    step: c.step,
+                    key: `${c.step}/solve/${t}`,
+                    replyTo: self,
+                  } satisfies SolverRequest);
+                }),
+              ],
               on: {
                 'solver.solved': [
                   {
                     guard: 'batchOk',
                     target: 'verify',
-                    actions: [assign({ work: ({ context, event }) => ({ ...context.work, answers: event.ok ? event.answers : [] }) }), 'reportPolicyFailures'],
+                    actions: [
+                      assign({
+                        work: ({ context, event }) => ({ ...context.work, answers: event.ok ? event.answers : [] }),
+                      }),
+                      'reportPolicyFailures',
+                    ],
                   },
                   { target: 'rewardSolutions', actions: 'reportBatchFailure' },
                 ],
@@ -810,12 +958,20 @@ export const coordinatorMachine = setup({
             },
             /** Each well-formed answer run against its task in the sandbox (abduction: any input giving o passes). */
             verify: {
-              entry: [{ type: 'phase', params: 'verify' }, enqueueActions(({ context: c, self, enqueue }) => {
-                const t = currentType(c);
-                const drawn = c.solverTasks[t] ?? [];
-                const taskOf = (itemId: string) => drawn[Number(itemId.slice(itemId.lastIndexOf('/') + 1))]!.task;
-                enqueue.sendTo('executor', { type: 'check', items: checkRequests(c.work.answers, taskOf), key: `${c.step}/verify/${t}`, replyTo: self } satisfies ExecutorRequest);
-              })],
+              entry: [
+                { type: 'phase', params: 'verify' },
+                enqueueActions(({ context: c, self, enqueue }) => {
+                  const t = currentType(c);
+                  const drawn = c.solverTasks[t] ?? [];
+                  const taskOf = (itemId: string) => drawn[Number(itemId.slice(itemId.lastIndexOf('/') + 1))]!.task;
+                  enqueue.sendTo('executor', {
+                    type: 'check',
+                    items: checkRequests(c.work.answers, taskOf),
+                    key: `${c.step}/verify/${t}`,
+                    replyTo: self,
+                  } satisfies ExecutorRequest);
+                }),
+              ],
               on: {
                 'executor.checked': [
                   {
@@ -823,7 +979,10 @@ export const coordinatorMachine = setup({
                     target: 'rewardSolutions',
                     actions: [
                       assign({
-                        work: ({ context, event }) => ({ ...context.work, checks: Object.fromEntries((event.ok ? event.results : []).map((r) => [r.id, r])) }),
+                        work: ({ context, event }) => ({
+                          ...context.work,
+                          checks: Object.fromEntries((event.ok ? event.results : []).map((r) => [r.id, r])),
+                        }),
                       }),
                       'reportCheckFailures',
                     ],
@@ -841,7 +1000,11 @@ export const coordinatorMachine = setup({
                 enqueue.assign({ pushed: [...c.pushed, ...pushedIds(pushes)] });
               }),
               always: [
-                { guard: 'moreTypes', target: 'propose', actions: [assign({ typeIndex: ({ context }) => context.typeIndex + 1 }), 'clearWork'] },
+                {
+                  guard: 'moreTypes',
+                  target: 'propose',
+                  actions: [assign({ typeIndex: ({ context }) => context.typeIndex + 1 }), 'clearWork'],
+                },
                 { target: 'advantages', actions: 'clearWork' },
               ],
             },
@@ -849,9 +1012,17 @@ export const coordinatorMachine = setup({
             // ---- the update ------------------------------------------------------------------------------------
             /** TRR++ in the learner: each (role × type) batch normalised separately; one rollout.scored each. */
             advantages: {
-              entry: [{ type: 'phase', params: 'advantages' }, enqueueActions(({ context: c, self, enqueue }) =>
-                enqueue.sendTo('learner', { type: 'endStep', step: c.step, expected: c.pushed.length, replyTo: self } satisfies LearnerRequest),
-              )],
+              entry: [
+                { type: 'phase', params: 'advantages' },
+                enqueueActions(({ context: c, self, enqueue }) =>
+                  enqueue.sendTo('learner', {
+                    type: 'endStep',
+                    step: c.step,
+                    expected: c.pushed.length,
+                    replyTo: self,
+                  } satisfies LearnerRequest),
+                ),
+              ],
               on: {
                 'learner.advantages': {
                   target: 'learn',
@@ -896,7 +1067,10 @@ export const coordinatorMachine = setup({
                     enqueue.assign({
                       pushed: [], // handed over with the batch
                       recentPrograms: window,
-                      noveltyHistory: c.config.novelty.coef > 0 ? slideNoveltyWindow(c.noveltyHistory, c.stepNovelty, c.config.novelty.window) : c.noveltyHistory,
+                      noveltyHistory:
+                        c.config.novelty.coef > 0
+                          ? slideNoveltyWindow(c.noveltyHistory, c.stepNovelty, c.config.novelty.window)
+                          : c.noveltyHistory,
                       stepNovelty: [],
                     });
                   }),
@@ -907,7 +1081,9 @@ export const coordinatorMachine = setup({
             learn: {
               entry: [
                 { type: 'phase', params: 'learn' },
-                enqueueActions(({ self, enqueue }) => enqueue.sendTo('learner', { type: 'learn', replyTo: self } satisfies LearnerRequest)),
+                enqueueActions(({ self, enqueue }) =>
+                  enqueue.sendTo('learner', { type: 'learn', replyTo: self } satisfies LearnerRequest),
+                ),
                 assign({ learning: ({ context }) => context.step }),
               ],
               // Async: on to the next step while the learner learns this one.
@@ -928,8 +1104,15 @@ export const coordinatorMachine = setup({
                   invoke: {
                     src: 'probe',
                     input: ({ context }) => ({ step: context.step, policyVersion: context.policyVersion }),
-                    onDone: { target: 'done', actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)) },
-                    onError: { target: 'done', actions: ({ context, event }) => say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))) },
+                    onDone: {
+                      target: 'done',
+                      actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)),
+                    },
+                    onError: {
+                      target: 'done',
+                      actions: ({ context, event }) =>
+                        say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))),
+                    },
                   },
                 },
                 done: { type: 'final' },
@@ -942,8 +1125,18 @@ export const coordinatorMachine = setup({
               states: {
                 ...whenDue('checkpointDue', 'snapshot'),
                 snapshot: {
-                  entry: [{ type: 'phase', params: 'checkpoint' }, enqueueActions(({ self, enqueue }) => enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest))],
-                  on: { 'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) } },
+                  entry: [
+                    { type: 'phase', params: 'checkpoint' },
+                    enqueueActions(({ self, enqueue }) =>
+                      enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
+                    ),
+                  ],
+                  on: {
+                    'buffer.snapshot': {
+                      target: 'writing',
+                      actions: assign({ bufferSnapshot: ({ event }) => event.buffers }),
+                    },
+                  },
                 },
                 writing: {
                   invoke: {
@@ -953,14 +1146,23 @@ export const coordinatorMachine = setup({
                       target: 'done',
                       actions: [
                         ({ context: c, event }) =>
-                          event.output && say(c, eventBody('checkpoint.saved', { path: event.output.path, policyVersion: c.policyVersion, ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}) })),
+                          event.output &&
+                          say(
+                            c,
+                            eventBody('checkpoint.saved', {
+                              path: event.output.path,
+                              policyVersion: c.policyVersion,
+                              ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}),
+                            }),
+                          ),
                         assign({ bufferSnapshot: null }),
                       ],
                     },
                     onError: {
                       target: 'done',
                       actions: [
-                        ({ context, event }) => say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
+                        ({ context, event }) =>
+                          say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
                         assign({ bufferSnapshot: null }),
                       ],
                     },
@@ -980,7 +1182,15 @@ export const coordinatorMachine = setup({
                 const now = c.clock();
                 const closed = switchPhase(c, now, null);
                 enqueue.assign(closed);
-                enqueue(() => say(c, eventBody('step.finished', { durationMs: Math.max(0, now - c.stepStartedAt), phases: closed.phaseMs })));
+                enqueue(() =>
+                  say(
+                    c,
+                    eventBody('step.finished', {
+                      durationMs: Math.max(0, now - c.stepStartedAt),
+                      phases: closed.phaseMs,
+                    }),
+                  ),
+                );
               }),
               'reportQueues',
             ],
@@ -998,18 +1208,32 @@ export const coordinatorMachine = setup({
           say(
             c,
             ...c.pushed.map((p) =>
-              eventBody('rollout.dropped', { id: p.id, role: p.role, task: p.type, reason: 'aborted', policyVersion: p.policyVersion, currentPolicyVersion: c.policyVersion }),
+              eventBody('rollout.dropped', {
+                id: p.id,
+                role: p.role,
+                task: p.type,
+                reason: 'aborted',
+                policyVersion: p.policyVersion,
+                currentPolicyVersion: c.policyVersion,
+              }),
             ),
           ),
-        { type: 'release', params: ({ context: c }) => ({ items: [...c.work.proposals, ...c.work.answers], pushes: [] }) },
+        {
+          type: 'release',
+          params: ({ context: c }) => ({ items: [...c.work.proposals, ...c.work.answers], pushes: [] }),
+        },
         enqueueActions(({ enqueue }) => enqueue.sendTo('learner', { type: 'abandonStep' } satisfies LearnerRequest)),
         assign({ stopRequested: true, reason: 'interrupted', pushed: [], work: EMPTY_WORK }),
       ],
       initial: 'snapshot',
       states: {
         snapshot: {
-          entry: enqueueActions(({ self, enqueue }) => enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest)),
-          on: { 'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) } },
+          entry: enqueueActions(({ self, enqueue }) =>
+            enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
+          ),
+          on: {
+            'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) },
+          },
         },
         writing: {
           invoke: {
@@ -1018,9 +1242,21 @@ export const coordinatorMachine = setup({
             onDone: {
               target: 'done',
               actions: ({ context: c, event }) =>
-                event.output && say(c, eventBody('checkpoint.saved', { path: event.output.path, policyVersion: c.policyVersion, ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}) })),
+                event.output &&
+                say(
+                  c,
+                  eventBody('checkpoint.saved', {
+                    path: event.output.path,
+                    policyVersion: c.policyVersion,
+                    ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}),
+                  }),
+                ),
             },
-            onError: { target: 'done', actions: ({ context, event }) => say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))) },
+            onError: {
+              target: 'done',
+              actions: ({ context, event }) =>
+                say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
+            },
           },
         },
         done: { type: 'final' },

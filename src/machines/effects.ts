@@ -112,7 +112,13 @@ export type RunResult =
 /** Grade one well-formed answer (format was checked by the solver actor). */
 export type CheckRequest =
   | { readonly id: string; readonly type: 'deduction'; readonly gold: Value; readonly answer: string }
-  | { readonly id: string; readonly type: 'abduction'; readonly program: string; readonly gold: Value; readonly answer: string }
+  | {
+      readonly id: string;
+      readonly type: 'abduction';
+      readonly program: string;
+      readonly gold: Value;
+      readonly answer: string;
+    }
   | { readonly id: string; readonly type: 'induction'; readonly program: string; readonly hidden: readonly IOPair[] };
 
 /**
@@ -120,7 +126,13 @@ export type CheckRequest =
  * throws is graded (it fails), with the error as detail. `ok: false` means the check itself could not be done.
  */
 export type CheckResult =
-  | { readonly id: string; readonly ok: true; readonly passed: number; readonly total: number; readonly error?: ExecError }
+  | {
+      readonly id: string;
+      readonly ok: true;
+      readonly passed: number;
+      readonly total: number;
+      readonly error?: ExecError;
+    }
   | { readonly id: string; readonly ok: false; readonly error: ExecError };
 
 /** Implemented over src/sandbox (`validateProposals`, `checkDeductions`, `checkAbductions`, `checkInductions`). */
@@ -282,5 +294,7 @@ export interface Effects {
 
 /** The error an actor's default (unprovided) effect throws. */
 export function notProvided(actor: string, effect: string): Error {
-  return new Error(`${actor}: effect '${effect}' is not provided; use ${actor}.provide({ actors: { ${effect}: … } }) or withEffects()`);
+  return new Error(
+    `${actor}: effect '${effect}' is not provided; use ${actor}.provide({ actors: { ${effect}: … } }) or withEffects()`,
+  );
 }

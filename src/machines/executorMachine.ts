@@ -1,7 +1,16 @@
 // executorMachine: the Executor actor — validates proposals and checks answers, one effect call per batch.
 
 import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
-import { argsSource, generateArgs, programParams, Rng, valueEquals, type RngState, type TaskType, type Value } from '../azr/index.js';
+import {
+  argsSource,
+  generateArgs,
+  programParams,
+  Rng,
+  valueEquals,
+  type RngState,
+  type TaskType,
+  type Value,
+} from '../azr/index.js';
 import {
   INFRASTRUCTURE_ERRORS,
   notProvided,
@@ -27,12 +36,27 @@ export interface ValidateItem extends ValidateRequest {
 
 /** A validation with the input-dependence measure: null when it could not be measured. */
 export type Validated =
-  | { readonly id: string; readonly ok: true; readonly outputs: readonly Value[]; readonly inputIgnoring: boolean | null }
+  | {
+      readonly id: string;
+      readonly ok: true;
+      readonly outputs: readonly Value[];
+      readonly inputIgnoring: boolean | null;
+    }
   | { readonly id: string; readonly ok: false; readonly error: ExecError; readonly infrastructure: boolean };
 
 export type ExecutorRequest =
-  | { readonly type: 'validate'; readonly items: readonly ValidateItem[]; readonly key: string; readonly replyTo: AnyActorRef }
-  | { readonly type: 'check'; readonly items: readonly CheckRequest[]; readonly key: string; readonly replyTo: AnyActorRef };
+  | {
+      readonly type: 'validate';
+      readonly items: readonly ValidateItem[];
+      readonly key: string;
+      readonly replyTo: AnyActorRef;
+    }
+  | {
+      readonly type: 'check';
+      readonly items: readonly CheckRequest[];
+      readonly key: string;
+      readonly replyTo: AnyActorRef;
+    };
 
 export type ExecutorReply =
   | { readonly type: 'executor.validated'; readonly ok: true; readonly results: readonly Validated[] }
@@ -60,7 +84,12 @@ function otherInput(program: string, input: string, rng: Rng): string | undefine
 }
 
 /** The runs that tell whether each valid deduction/abduction program depends on its input. */
-function inputProbes(items: readonly ValidateItem[], results: readonly ValidateResult[], rngState: RngState, key: string): RunRequest[] {
+function inputProbes(
+  items: readonly ValidateItem[],
+  results: readonly ValidateResult[],
+  rngState: RngState,
+  key: string,
+): RunRequest[] {
   const rng = new Rng(rngState).split(`inputProbe/${key}`);
   const ok = new Set(results.filter((r) => r.ok).map((r) => r.id));
   const out: RunRequest[] = [];
@@ -72,12 +101,21 @@ function inputProbes(items: readonly ValidateItem[], results: readonly ValidateR
   return out;
 }
 
-function validated(items: readonly ValidateItem[], results: readonly ValidateResult[], runs: readonly RunResult[] | null): Validated[] {
+function validated(
+  items: readonly ValidateItem[],
+  results: readonly ValidateResult[],
+  runs: readonly RunResult[] | null,
+): Validated[] {
   const byId = new Map(results.map((r) => [r.id, r]));
   const runById = new Map((runs ?? []).map((r) => [r.id, r]));
   return items.map((item) => {
-    const r = byId.get(item.id) ?? { id: item.id, ok: false as const, error: { kind: 'crashed', message: 'the executor returned no result' } };
-    if (!r.ok) return { id: item.id, ok: false, error: r.error, infrastructure: INFRASTRUCTURE_ERRORS.includes(r.error.kind) };
+    const r = byId.get(item.id) ?? {
+      id: item.id,
+      ok: false as const,
+      error: { kind: 'crashed', message: 'the executor returned no result' },
+    };
+    if (!r.ok)
+      return { id: item.id, ok: false, error: r.error, infrastructure: INFRASTRUCTURE_ERRORS.includes(r.error.kind) };
     let inputIgnoring: boolean | null = null;
     if (item.type === 'induction') {
       const first = r.outputs[0];
@@ -154,7 +192,12 @@ export const executorMachine = setup({
     validating: {
       invoke: {
         src: 'validate',
-        input: ({ context }) => (context.request as Extract<ExecutorRequest, { type: 'validate' }>).items.map(({ id, program, inputs }) => ({ id, program, inputs })),
+        input: ({ context }) =>
+          (context.request as Extract<ExecutorRequest, { type: 'validate' }>).items.map(({ id, program, inputs }) => ({
+            id,
+            program,
+            inputs,
+          })),
         onDone: {
           target: 'probingInputs',
           actions: assign(({ context, event }) => {
@@ -192,7 +235,11 @@ export const executorMachine = setup({
           target: 'idle',
           actions: [
             enqueueActions(({ context, event, enqueue }) => {
-              enqueue.sendTo(context.request!.replyTo, { type: 'executor.checked', ok: true, results: event.output } satisfies ExecutorReply);
+              enqueue.sendTo(context.request!.replyTo, {
+                type: 'executor.checked',
+                ok: true,
+                results: event.output,
+              } satisfies ExecutorReply);
             }),
             'clear',
           ],

@@ -1,8 +1,22 @@
 // learnerMachine: the Learner actor — grants credit, gathers a step's scored rollouts, TRR++, one optimizer step.
 
 import { assign, enqueueActions, fromCallback, fromPromise, setup, type AnyActorRef } from 'xstate';
-import { ROLES, trrAdvantages, type GroupStats, type TaskType, type TrrBaseline, type TrrStatistics } from '../azr/index.js';
-import { notProvided, type LearnBatch, type LearnInput, type LearnResult, type ScoredRollout, type TrainSample } from './effects.js';
+import {
+  ROLES,
+  trrAdvantages,
+  type GroupStats,
+  type TaskType,
+  type TrrBaseline,
+  type TrrStatistics,
+} from '../azr/index.js';
+import {
+  notProvided,
+  type LearnBatch,
+  type LearnInput,
+  type LearnResult,
+  type ScoredRollout,
+  type TrainSample,
+} from './effects.js';
 import { errorMessage, type BatchFailure } from './protocol.js';
 
 export interface LearnerInput {
@@ -57,7 +71,12 @@ export type LearnerReply =
       readonly dropped: readonly DroppedRollout[];
       readonly policyVersion: number;
     }
-  | { readonly type: 'learner.learned'; readonly ok: true; readonly result: LearnResult; readonly publishError?: string }
+  | {
+      readonly type: 'learner.learned';
+      readonly ok: true;
+      readonly result: LearnResult;
+      readonly publishError?: string;
+    }
   | ({ readonly type: 'learner.learned' } & BatchFailure);
 
 export interface LearnerContext extends Omit<LearnerInput, 'stepsLearned' | 'creditOnBatch'> {
@@ -77,9 +96,15 @@ export interface LearnerContext extends Omit<LearnerInput, 'stepsLearned' | 'cre
 }
 
 /** The (role × type) batches of a step, in ROLES × taskTypes order, every group present even when empty. */
-export function learnBatches(samples: readonly TrainSample[], taskTypes: readonly TaskType[], trainProposer: boolean): LearnBatch[] {
+export function learnBatches(
+  samples: readonly TrainSample[],
+  taskTypes: readonly TaskType[],
+  trainProposer: boolean,
+): LearnBatch[] {
   const roles = trainProposer ? ROLES : ROLES.filter((r) => r === 'solve');
-  return roles.flatMap((role) => taskTypes.map((type) => ({ role, type, samples: samples.filter((s) => s.role === role && s.type === type) })));
+  return roles.flatMap((role) =>
+    taskTypes.map((type) => ({ role, type, samples: samples.filter((s) => s.role === role && s.type === type) })),
+  );
 }
 
 /**
@@ -112,7 +137,9 @@ export const learnerMachine = setup({
     nothingToLearn: ({ context }) => context.samples.length === 0,
   },
   actions: {
-    topUp: enqueueActions(({ context, enqueue }) => enqueue.sendTo('inbox', { type: 'topUp', to: context.credit } satisfies InboxEvent)),
+    topUp: enqueueActions(({ context, enqueue }) =>
+      enqueue.sendTo('inbox', { type: 'topUp', to: context.credit } satisfies InboxEvent),
+    ),
     /** Sync: the next step's credit once the update is out. (Async granted it when the batch was taken.) */
     topUpAfterLearn: enqueueActions(({ context, enqueue }) => {
       if (!context.creditOnBatch) enqueue.sendTo('inbox', { type: 'topUp', to: context.credit } satisfies InboxEvent);
@@ -120,7 +147,8 @@ export const learnerMachine = setup({
     clearStep: assign({ samples: [], groups: [], result: null, replyTo: null, attempt: 0, expected: 0 }),
     dropReceived: assign({ received: [], pendingEnd: null }),
     receive: assign({
-      received: ({ context, event }) => (event.type === 'rollout' ? [...context.received, event.rollout] : context.received),
+      received: ({ context, event }) =>
+        event.type === 'rollout' ? [...context.received, event.rollout] : context.received,
     }),
   },
 }).createMachine({
@@ -145,7 +173,11 @@ export const learnerMachine = setup({
   invoke: { id: 'inbox', src: 'inbox', input: ({ context }) => ({ credit: context.credit }) },
   on: {
     rollout: { actions: 'receive' },
-    endStep: { actions: assign({ pendingEnd: ({ event }) => ({ step: event.step, expected: event.expected, replyTo: event.replyTo }) }) },
+    endStep: {
+      actions: assign({
+        pendingEnd: ({ event }) => ({ step: event.step, expected: event.expected, replyTo: event.replyTo }),
+      }),
+    },
     // While an update runs (async): only what arrived for the next step is dropped; the update finishes.
     abandonStep: { actions: 'dropReceived' },
   },
@@ -171,9 +203,17 @@ export const learnerMachine = setup({
           const batch = c.received.slice(0, c.expected);
           const oldest = c.policyVersion - c.maxStaleness;
           const fresh = batch.filter((r) => r.policyVersion >= oldest);
-          const dropped = batch.filter((r) => r.policyVersion < oldest).map((rollout) => ({ rollout, reason: 'stale' as const }));
+          const dropped = batch
+            .filter((r) => r.policyVersion < oldest)
+            .map((rollout) => ({ rollout, reason: 'stale' as const }));
           const { advantages, groups } = trrAdvantages(
-            fresh.map((r) => ({ role: r.role, type: r.type, reward: r.reward, length: r.tokens, ...(r.group !== undefined ? { group: r.group } : {}) })),
+            fresh.map((r) => ({
+              role: r.role,
+              type: r.type,
+              reward: r.reward,
+              length: r.tokens,
+              ...(r.group !== undefined ? { group: r.group } : {}),
+            })),
             c.advantage,
           );
           const samples = fresh.map((r, j) => ({ ...r, advantage: advantages[j]! }));
@@ -221,7 +261,11 @@ export const learnerMachine = setup({
     learning: {
       invoke: {
         src: 'learn',
-        input: ({ context: c }) => ({ step: c.step, batches: learnBatches(c.samples, c.taskTypes, c.trainProposer), groups: c.groups }),
+        input: ({ context: c }) => ({
+          step: c.step,
+          batches: learnBatches(c.samples, c.taskTypes, c.trainProposer),
+          groups: c.groups,
+        }),
         onDone: {
           target: 'publishing',
           actions: assign(({ context, event }) => ({
@@ -232,7 +276,12 @@ export const learnerMachine = setup({
           })),
         },
         onError: [
-          { guard: 'canRetry', target: 'learning', reenter: true, actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
+          {
+            guard: 'canRetry',
+            target: 'learning',
+            reenter: true,
+            actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
+          },
           {
             target: 'collecting',
             actions: [
@@ -259,7 +308,11 @@ export const learnerMachine = setup({
           target: 'collecting',
           actions: [
             enqueueActions(({ context, enqueue }) =>
-              enqueue.sendTo(context.replyTo!, { type: 'learner.learned', ok: true, result: context.result! } satisfies LearnerReply),
+              enqueue.sendTo(context.replyTo!, {
+                type: 'learner.learned',
+                ok: true,
+                result: context.result!,
+              } satisfies LearnerReply),
             ),
             'clearStep',
             'topUpAfterLearn',

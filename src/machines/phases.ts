@@ -36,7 +36,16 @@ export interface TypeWork {
   readonly dropped: readonly string[];
 }
 
-export const EMPTY_WORK: TypeWork = { proposals: [], validations: {}, mc: {}, mcAnswers: [], unestimated: [], answers: [], checks: {}, dropped: [] };
+export const EMPTY_WORK: TypeWork = {
+  proposals: [],
+  validations: {},
+  mc: {},
+  mcAnswers: [],
+  unestimated: [],
+  answers: [],
+  checks: {},
+  dropped: [],
+};
 
 /** Per-step tallies behind the `health` event. */
 export interface StepStats {
@@ -76,7 +85,12 @@ const MC_SUFFIX = '#mc';
 export function proposalTask(p: Proposal, v: Extract<Validated, { ok: true }>): Task {
   if (!p.parsed.ok) throw new Error(`proposal ${p.id} did not parse`);
   if (p.type === 'induction')
-    return { program: p.parsed.program, inputs: p.parsed.inputs, outputs: v.outputs, message: p.parsed.message ?? '' } satisfies InductionTask;
+    return {
+      program: p.parsed.program,
+      inputs: p.parsed.inputs,
+      outputs: v.outputs,
+      message: p.parsed.message ?? '',
+    } satisfies InductionTask;
   return { program: p.parsed.program, input: p.parsed.inputs[0]!, output: v.outputs[0]! } satisfies Triplet;
 }
 
@@ -104,24 +118,34 @@ export function admittedProposals(w: TypeWork, admit: 'valid' | 'learnable'): { 
 
 /** Proposals that parsed, as the executor's batch. */
 export function validateItems(w: TypeWork): ValidateItem[] {
-  return w.proposals.flatMap((p) => (p.completion && p.parsed.ok ? [{ id: p.id, type: p.type, program: p.parsed.program, inputs: p.parsed.inputs }] : []));
+  return w.proposals.flatMap((p) =>
+    p.completion && p.parsed.ok ? [{ id: p.id, type: p.type, program: p.parsed.program, inputs: p.parsed.inputs }] : [],
+  );
 }
 
 /** The solver items that estimate each valid proposal's learnability (its solver view; n samples each). */
 export function learnabilityItems(type: TaskType, w: TypeWork): SolveItem[] {
-  return validProposals(w).map(({ proposal, task }) => ({ id: proposal.id + MC_SUFFIX, type, view: solverView(type, task as TaskOf<typeof type>) }));
+  return validProposals(w).map(({ proposal, task }) => ({
+    id: proposal.id + MC_SUFFIX,
+    type,
+    view: solverView(type, task as TaskOf<typeof type>),
+  }));
 }
 
 /** The executor check of a well-formed answer to `task`. */
 export function checkRequest(id: string, type: TaskType, task: Task, answer: string): CheckRequest {
   if (type === 'induction') return { id, type, program: answer, hidden: inductionSplit(task as InductionTask).hidden };
   const t = task as Triplet;
-  return type === 'deduction' ? { id, type, gold: t.output, answer } : { id, type, program: t.program, gold: t.output, answer };
+  return type === 'deduction'
+    ? { id, type, gold: t.output, answer }
+    : { id, type, program: t.program, gold: t.output, answer };
 }
 
 /** Checks for the well-formed answers among `answers`, whose tasks `taskOf(itemId)` gives. */
 export function checkRequests(answers: readonly Answer[], taskOf: (itemId: string) => Task): CheckRequest[] {
-  return answers.flatMap((a) => (a.completion && a.parsed.ok ? [checkRequest(a.id, a.type, taskOf(a.itemId), a.parsed.answer)] : []));
+  return answers.flatMap((a) =>
+    a.completion && a.parsed.ok ? [checkRequest(a.id, a.type, taskOf(a.itemId), a.parsed.answer)] : [],
+  );
 }
 
 /** The task of each Monte Carlo item, by item id. */
@@ -135,7 +159,11 @@ export function mcTaskOf(w: TypeWork): (itemId: string) => Task {
  * success: the learnability estimate uses the paper's binary grading). A format error, a policy failure, a failed run or a check
  * the executor could not do (the original's `None`) counts 0.
  */
-export function mcSuccesses(w: TypeWork, answers: readonly Answer[], checks: Readonly<Record<string, CheckResult>>): Record<string, number[]> {
+export function mcSuccesses(
+  w: TypeWork,
+  answers: readonly Answer[],
+  checks: Readonly<Record<string, CheckResult>>,
+): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const { proposal } of validProposals(w)) out[proposal.id] = [];
   for (const a of answers) {
@@ -161,7 +189,15 @@ export function rewardProposals(
 ): { events: RunEventBody[]; pushes: Push[]; stats: Omit<StepStats, 'programs' | 'capped'>; programs: string[] } {
   const events: RunEventBody[] = [];
   const pushes: Push[] = [];
-  const stats = { proposals: 0, valid: 0, estimated: 0, learnable: 0, learnabilitySum: 0, inputKnown: 0, inputIgnoring: 0 };
+  const stats = {
+    proposals: 0,
+    valid: 0,
+    estimated: 0,
+    learnable: 0,
+    learnabilitySum: 0,
+    inputKnown: 0,
+    inputIgnoring: 0,
+  };
   const programs: string[] = [];
   const dropped = new Set(w.dropped);
   for (const p of w.proposals) {
@@ -183,7 +219,9 @@ export function rewardProposals(
       const successes = w.mc[p.id];
       const estimated = successes !== undefined && successes.length > 0 && !w.unestimated.includes(p.id);
       // The event's learnability is the paper's rule (0 when trivial or impossible); the reward may differ (minusHalf).
-      const learnability = estimated ? learnabilityReward({ valid: true, successes: successes! }, { unlearnable: 'zero' }) : null;
+      const learnability = estimated
+        ? learnabilityReward({ valid: true, successes: successes! }, { unlearnable: 'zero' })
+        : null;
       const bonus = estimated ? options.bonus?.get(p.id) : undefined;
       if (estimated) {
         stats.estimated++;
@@ -278,7 +316,11 @@ export function share(n: number, d: number): number | null {
   return d > 0 ? n / d : null;
 }
 
-export function addStats(a: StepStats, b: Omit<StepStats, 'programs' | 'capped'>, programs: readonly string[]): StepStats {
+export function addStats(
+  a: StepStats,
+  b: Omit<StepStats, 'programs' | 'capped'>,
+  programs: readonly string[],
+): StepStats {
   return {
     proposals: a.proposals + b.proposals,
     valid: a.valid + b.valid,

@@ -42,7 +42,12 @@ export type ProposerRequest = {
 };
 
 export type ProposerReply =
-  | { readonly type: 'proposer.proposed'; readonly ok: true; readonly taskType: TaskType; readonly proposals: readonly Proposal[] }
+  | {
+      readonly type: 'proposer.proposed';
+      readonly ok: true;
+      readonly taskType: TaskType;
+      readonly proposals: readonly Proposal[];
+    }
   | ({ readonly type: 'proposer.proposed'; readonly taskType: TaskType } & BatchFailure);
 
 type ProposerEvent = ProposerRequest | Extract<BufferReply, { type: 'buffer.views' }>;
@@ -72,7 +77,13 @@ export function parseProposal(view: ProposerView, completion: PolicyCompletion):
       const r = readInductionProposal(lexemes, view.params, view.inputs);
       return { ok: true, program: view.program, inputs: r.inputs, message: r.message };
     } catch (e) {
-      return { ok: false, error: 'format', message: errorMessage(e), program: view.program, inputs: [joinLexemes(lexemes)] };
+      return {
+        ok: false,
+        error: 'format',
+        message: errorMessage(e),
+        program: view.program,
+        inputs: [joinLexemes(lexemes)],
+      };
     }
   }
   const program = segs[0] ?? [];
@@ -147,7 +158,13 @@ export const proposerMachine = setup({
     fetchingViews: {
       entry: enqueueActions(({ context, self, system, enqueue }) => {
         const r = context.request!;
-        const request: BufferRequest = { type: 'views', taskType: r.taskType, count: r.count, key: r.key, replyTo: self };
+        const request: BufferRequest = {
+          type: 'views',
+          taskType: r.taskType,
+          count: r.count,
+          key: r.key,
+          replyTo: self,
+        };
         enqueue.sendTo((context.buffer ?? system.get('buffer')) as AnyActorRef, request);
       }),
       on: {
@@ -187,26 +204,44 @@ export const proposerMachine = setup({
               const byId = new Map(event.output.map((c) => [c.id, c]));
               const proposals: Proposal[] = context.views.map((view, i) => {
                 const id = `${r.key}/${i}`;
-                const completion = byId.get(id) ?? { id, ok: false as const, error: 'the policy returned no completion for this request' };
+                const completion = byId.get(id) ?? {
+                  id,
+                  ok: false as const,
+                  error: 'the policy returned no completion for this request',
+                };
                 const slot = context.slots[i];
                 return {
                   id,
                   type: r.taskType,
                   view,
                   completion: completion.ok
-                    ? { tokens: completion.tokens, policyVersion: completion.policyVersion, ...(completion.trace ? { trace: completion.trace } : {}) }
+                    ? {
+                        tokens: completion.tokens,
+                        policyVersion: completion.policyVersion,
+                        ...(completion.trace ? { trace: completion.trace } : {}),
+                      }
                     : null,
                   ...(slot ? { slot } : {}),
                   parsed: parseProposal(view, completion),
                 };
               });
-              enqueue.sendTo(r.replyTo, { type: 'proposer.proposed', ok: true, taskType: r.taskType, proposals } satisfies ProposerReply);
+              enqueue.sendTo(r.replyTo, {
+                type: 'proposer.proposed',
+                ok: true,
+                taskType: r.taskType,
+                proposals,
+              } satisfies ProposerReply);
             }),
             'clear',
           ],
         },
         onError: [
-          { guard: 'canRetry', target: 'generating', reenter: true, actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
+          {
+            guard: 'canRetry',
+            target: 'generating',
+            reenter: true,
+            actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
+          },
           { target: 'idle', actions: ['releaseSlots', 'replyFailure', 'clear'] },
         ],
       },

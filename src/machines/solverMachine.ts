@@ -1,7 +1,17 @@
 // solverMachine: the Solver actor — answers for solver views, for training or as the n learnability samples.
 
 import { assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
-import { accepts, ANSWER_KIND, answerContext, END, render, Rng, type RngState, type SolverView, type TaskType } from '../azr/index.js';
+import {
+  accepts,
+  ANSWER_KIND,
+  answerContext,
+  END,
+  render,
+  Rng,
+  type RngState,
+  type SolverView,
+  type TaskType,
+} from '../azr/index.js';
 import { notProvided, type GenerateInput, type PolicyCompletion, type Slot } from './effects.js';
 import { errorMessage, type Answer, type BatchFailure } from './protocol.js';
 
@@ -52,7 +62,8 @@ export function parseAnswer(view: SolverView, completion: PolicyCompletion): Ans
   const lexemes = seg[seg.length - 1] === END ? seg.slice(0, -1) : seg;
   const kind = ANSWER_KIND[view.type];
   const context = answerContext(view);
-  if (!accepts(kind, lexemes, context)) return { ok: false, error: 'format', message: `the answer is not a complete ${kind}` };
+  if (!accepts(kind, lexemes, context))
+    return { ok: false, error: 'format', message: `the answer is not a complete ${kind}` };
   return { ok: true, answer: render(lexemes, kind, context) };
 }
 
@@ -139,7 +150,11 @@ export const solverMachine = setup({
               const r = context.request!;
               const byId = new Map(event.output.map((c) => [c.id, c]));
               const answers: Answer[] = answerIds(r).map(({ id, item }, k) => {
-                const completion = byId.get(id) ?? { id, ok: false as const, error: 'the policy returned no completion for this request' };
+                const completion = byId.get(id) ?? {
+                  id,
+                  ok: false as const,
+                  error: 'the policy returned no completion for this request',
+                };
                 const slot = context.slots[k];
                 return {
                   id,
@@ -147,7 +162,11 @@ export const solverMachine = setup({
                   type: item.type,
                   view: item.view,
                   completion: completion.ok
-                    ? { tokens: completion.tokens, policyVersion: completion.policyVersion, ...(completion.trace ? { trace: completion.trace } : {}) }
+                    ? {
+                        tokens: completion.tokens,
+                        policyVersion: completion.policyVersion,
+                        ...(completion.trace ? { trace: completion.trace } : {}),
+                      }
                     : null,
                   ...(slot ? { slot } : {}),
                   parsed: parseAnswer(item.view, completion),
@@ -159,7 +178,12 @@ export const solverMachine = setup({
           ],
         },
         onError: [
-          { guard: 'canRetry', target: 'generating', reenter: true, actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
+          {
+            guard: 'canRetry',
+            target: 'generating',
+            reenter: true,
+            actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
+          },
           { target: 'idle', actions: ['releaseSlots', 'replyFailure', 'clear'] },
         ],
       },

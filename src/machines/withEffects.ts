@@ -105,7 +105,9 @@ export function withEffects(effects: Effects, wiring: Wiring) {
       solver: solverWithEffects(policy, wiring.channel),
       executor: executorWithEffects(executor),
       learner: learnerWithEffects(learner, wiring.channel),
-      probe: fromPromise<ProbeResult | null, { step: number; policyVersion: number }>(async ({ input }) => (probe ? probe.evaluate(input) : null)),
+      probe: fromPromise<ProbeResult | null, { step: number; policyVersion: number }>(async ({ input }) =>
+        probe ? probe.evaluate(input) : null,
+      ),
       checkpoint: fromPromise<{ path: string; bytes?: number } | null, CheckpointData>(async ({ input }) =>
         checkpoint ? checkpoint.save(input) : null,
       ),

@@ -62,7 +62,8 @@ async function locate(entryUrl, onlyDynamic) {
   const manifestPath = join(CACHE_DIR, `${key}.json`);
   try {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    if (unchanged(manifest.inputs) && statSync(manifest.bundle, { throwIfNoEntry: false })) return pathToFileURL(manifest.bundle);
+    if (unchanged(manifest.inputs) && statSync(manifest.bundle, { throwIfNoEntry: false }))
+      return pathToFileURL(manifest.bundle);
   } catch {
     // no usable cache: build below
   }
@@ -75,12 +76,25 @@ async function locate(entryUrl, onlyDynamic) {
     setup(build) {
       build.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind === 'entry-point') return undefined;
-        if (args.kind === 'dynamic-import' && onlyDynamic && args.importer === entry && !onlyDynamic.includes(args.path))
+        if (
+          args.kind === 'dynamic-import' &&
+          onlyDynamic &&
+          args.importer === entry &&
+          !onlyDynamic.includes(args.path)
+        )
           return { path: args.path, external: true };
         const p = args.path;
         // Plain-JS modules of the repository (this one included) need no bundling: imported where they are.
-        if (p.startsWith('.') && p.endsWith('.mjs')) return { path: pathToFileURL(resolve(args.resolveDir, p)).href, external: true };
-        if (p.startsWith('.') || p.startsWith('/') || p.startsWith('node:') || BUILTINS.has(p) || BUILTINS.has(p.split('/')[0])) return undefined;
+        if (p.startsWith('.') && p.endsWith('.mjs'))
+          return { path: pathToFileURL(resolve(args.resolveDir, p)).href, external: true };
+        if (
+          p.startsWith('.') ||
+          p.startsWith('/') ||
+          p.startsWith('node:') ||
+          BUILTINS.has(p) ||
+          BUILTINS.has(p.split('/')[0])
+        )
+          return undefined;
         const url = import.meta.resolve(p); // a package: resolved from the repository, as the sources resolve it
         if (!url.startsWith('file:')) return undefined;
         external.add(fileURLToPath(url));

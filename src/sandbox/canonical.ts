@@ -116,7 +116,10 @@ export function parseValue(text: string, maxDepth = 1000): ParseResult {
  * it (its node, or why it is not one expression), so that a caller checking it next (checkExpression) need not parse
  * it again.
  */
-export function parseValueOrExpression(text: string, maxDepth = 1000): { ok: true; value: CanonicalValue } | { ok: false; error: string; parsed: Node | string } {
+export function parseValueOrExpression(
+  text: string,
+  maxDepth = 1000,
+): { ok: true; value: CanonicalValue } | { ok: false; error: string; parsed: Node | string } {
   const json = fromJsonText(text, maxDepth);
   if (json !== undefined) return { ok: true, value: json };
   const parsed = parseWholeExpression(text);
@@ -183,11 +186,16 @@ export function parseWholeExpression(text: string): Node | string {
   const wrapped = `(${text}\n)`;
   let node: AnyNode;
   try {
-    node = parseExpressionAt(wrapped, 0, { ecmaVersion: 'latest', sourceType: 'script', preserveParens: true }) as AnyNode;
+    node = parseExpressionAt(wrapped, 0, {
+      ecmaVersion: 'latest',
+      sourceType: 'script',
+      preserveParens: true,
+    }) as AnyNode;
   } catch (e) {
     return `not an expression: ${e instanceof RangeError ? 'nested too deeply' : (e as Error).message}`;
   }
-  if (node.type !== 'ParenthesizedExpression' || node.start !== 0 || node.end !== wrapped.length) return 'not exactly one expression';
+  if (node.type !== 'ParenthesizedExpression' || node.start !== 0 || node.end !== wrapped.length)
+    return 'not exactly one expression';
   return node.expression as Node;
 }
 
@@ -252,10 +260,14 @@ function fromNode(n: AnyNode, depth: number, maxDepth: number): CanonicalValue {
         const k = p.key as AnyNode;
         let key: string;
         if (k.type === 'Identifier' && !p.computed) key = k.name as string;
-        else if (k.type === 'Literal' && (typeof k.value === 'string' || typeof k.value === 'number' || k.bigint !== undefined))
+        else if (
+          k.type === 'Literal' &&
+          (typeof k.value === 'string' || typeof k.value === 'number' || k.bigint !== undefined)
+        )
           key = k.bigint !== undefined ? String(BigInt(k.bigint as string)) : String(k.value);
         else return refuse(k, 'a computed key');
-        if (key === '__proto__' && !p.computed) refuse(k, '__proto__ (in a literal it sets the prototype; write ["__proto__"])');
+        if (key === '__proto__' && !p.computed)
+          refuse(k, '__proto__ (in a literal it sets the prototype; write ["__proto__"])');
         byKey.delete(key); // a repeated key keeps the last value (its position does not matter: keys are sorted)
         byKey.set(key, fromNode(p.value, depth + 1, maxDepth));
       }
@@ -263,7 +275,8 @@ function fromNode(n: AnyNode, depth: number, maxDepth: number): CanonicalValue {
     }
     case 'NewExpression': {
       const callee = n.callee as AnyNode;
-      if (callee.type !== 'Identifier' || (callee.name !== 'Map' && callee.name !== 'Set')) refuse(n, 'a constructor call');
+      if (callee.type !== 'Identifier' || (callee.name !== 'Map' && callee.name !== 'Set'))
+        refuse(n, 'a constructor call');
       const args = n.arguments as AnyNode[];
       if (args.length > 1) refuse(n, `${callee.name} with more than one argument`);
       const list = args[0];
@@ -286,7 +299,12 @@ function fromNode(n: AnyNode, depth: number, maxDepth: number): CanonicalValue {
       }
       const entries: Array<[CanonicalValue, CanonicalValue]> = [];
       for (const el of elements) {
-        if (el === null || el.type !== 'ArrayExpression' || el.elements.length !== 2 || el.elements.some((x: AnyNode | null) => x === null || x.type === 'SpreadElement'))
+        if (
+          el === null ||
+          el.type !== 'ArrayExpression' ||
+          el.elements.length !== 2 ||
+          el.elements.some((x: AnyNode | null) => x === null || x.type === 'SpreadElement')
+        )
           refuse(el ?? list!, 'a Map entry that is not a [key, value] pair');
         const key = zeroKey(fromNode(el.elements[0], depth + 1, maxDepth));
         const value = fromNode(el.elements[1], depth + 1, maxDepth);

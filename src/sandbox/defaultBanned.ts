@@ -8,19 +8,28 @@ import type { BannedRule } from './types.js';
  * the usual way to reach the Function constructor).
  */
 export const DEFAULT_BANNED: readonly BannedRule[] = Object.freeze([
-  { name: 'Math.random', reason: 'nondeterministic: programs must be deterministic (Math.random is absent in the sandbox)' },
+  {
+    name: 'Math.random',
+    reason: 'nondeterministic: programs must be deterministic (Math.random is absent in the sandbox)',
+  },
   { name: 'Date', reason: 'reads the clock, so it is nondeterministic (Date is absent in the sandbox)' },
   { name: 'performance', reason: 'reads the clock, so it is nondeterministic' },
   { name: 'eval', reason: 'dynamic code evaluation hides code from this check' },
   { name: 'Function', reason: 'the Function constructor is dynamic code evaluation' },
-  { name: 'constructor()', reason: 'calling .constructor(...) reaches the Function constructor (dynamic code evaluation)' },
+  {
+    name: 'constructor()',
+    reason: 'calling .constructor(...) reaches the Function constructor (dynamic code evaluation)',
+  },
   { name: 'import()', reason: 'module loading: no modules exist in the sandbox' },
   { name: 'require', reason: 'host access: no host modules exist in the sandbox' },
   { name: 'process', reason: 'host access: no process object exists in the sandbox' },
   { name: 'module', reason: 'host access: no module object exists in the sandbox' },
   { name: 'exports', reason: 'host access: no exports object exists in the sandbox' },
   { name: 'global', reason: 'host access: no Node global exists in the sandbox' },
-  { name: 'globalThis', reason: 'reaches the global object: a program must be a function of its input, not of global state' },
+  {
+    name: 'globalThis',
+    reason: 'reaches the global object: a program must be a function of its input, not of global state',
+  },
   { name: 'WebAssembly', reason: 'low-level code loading is not available' },
   { name: 'Atomics', reason: 'shared-memory primitives are not available' },
   { name: 'SharedArrayBuffer', reason: 'shared memory is not available' },

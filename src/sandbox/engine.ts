@@ -23,7 +23,15 @@ import { equalCanonical, parseValue, parseValueOrExpression, reprValue } from '.
 import { guestSources, type GuestSources } from './guestSources.js';
 import { answerShape, parseRequest } from './request.js';
 import { checkArguments, checkExpression, checkProgram, mayUseBanned } from './staticCheck.js';
-import { err, MAX_STACK_BYTES, type EngineOptions, type ErrorKind, type Job, type RunResult, type SandboxError } from './types.js';
+import {
+  err,
+  MAX_STACK_BYTES,
+  type EngineOptions,
+  type ErrorKind,
+  type Job,
+  type RunResult,
+  type SandboxError,
+} from './types.js';
 
 /** Guest built-ins: no Date (a clock), no Proxy (it would run code while a value is inspected). */
 const FULL_INTRINSICS = {
@@ -46,13 +54,25 @@ const NAMES_TYPED_ARRAY = /ArrayBuffer|DataView|(?:Int|Uint|Float|BigInt|BigUint
 
 const PARSED_CACHE_SIZE = 512;
 
-const KINDS = new Set<string>(['runtime', 'memory', 'stack', 'timeout', 'nondeterministic', 'unserializable', 'output_too_large', 'syntax', 'bad_input']);
+const KINDS = new Set<string>([
+  'runtime',
+  'memory',
+  'stack',
+  'timeout',
+  'nondeterministic',
+  'unserializable',
+  'output_too_large',
+  'syntax',
+  'bad_input',
+]);
 
 let sharedModule: Promise<QuickJSWASMModule> | undefined;
 
 /** The QuickJS WASM module of this thread (one per worker), from an already compiled WebAssembly.Module if given. */
 export function quickJsModule(wasm: WebAssembly.Module | null = null): Promise<QuickJSWASMModule> {
-  sharedModule ??= newQuickJSWASMModuleFromVariant(wasm ? newVariant(RELEASE_SYNC, { wasmModule: wasm }) : RELEASE_SYNC);
+  sharedModule ??= newQuickJSWASMModuleFromVariant(
+    wasm ? newVariant(RELEASE_SYNC, { wasmModule: wasm }) : RELEASE_SYNC,
+  );
   return sharedModule;
 }
 
@@ -98,7 +118,9 @@ export class QuickJsEngine {
 
   static async create(options: EngineOptions, wasm: WebAssembly.Module | null = null): Promise<QuickJsEngine> {
     if (options.limits.stackBytes > MAX_STACK_BYTES || options.limits.stackBytes <= 0)
-      throw new RangeError(`stackBytes must be in (0, ${MAX_STACK_BYTES}]: a larger QuickJS stack overflows the host stack first`);
+      throw new RangeError(
+        `stackBytes must be in (0, ${MAX_STACK_BYTES}]: a larger QuickJS stack overflows the host stack first`,
+      );
     return new QuickJsEngine(await quickJsModule(wasm), options);
   }
 
@@ -114,7 +136,9 @@ export class QuickJsEngine {
       }
       return false;
     });
-    const trusted = rt.newContext({ intrinsics: { BaseObjects: true, Eval: true, JSON: true, RegExp: true, MapSet: true, BigInt: true } });
+    const trusted = rt.newContext({
+      intrinsics: { BaseObjects: true, Eval: true, JSON: true, RegExp: true, MapSet: true, BigInt: true },
+    });
     const factory = trusted.unwrapResult(trusted.evalCode(this.guest.harness, 'harness.guest.js'));
     const maxChars = trusted.newNumber(limits.maxOutputChars);
     const maxDepth = trusted.newNumber(limits.maxOutputDepth);
@@ -206,7 +230,12 @@ export class QuickJsEngine {
   private checkSource(program: string, staticCheck: boolean): RunResult | null {
     if (!staticCheck && this.options.isolation !== 'hardened') return null;
     const bans = staticCheck ? this.options.banned : null;
-    if (this.options.isolation === 'hardened' && (bans === null || !mayUseBanned(program, bans)) && this.parsesAlone(program)) return null;
+    if (
+      this.options.isolation === 'hardened' &&
+      (bans === null || !mayUseBanned(program, bans)) &&
+      this.parsesAlone(program)
+    )
+      return null;
     const c = checkProgram(program, bans);
     return c.ok ? null : c;
   }
@@ -305,7 +334,9 @@ export class QuickJsEngine {
     this.arm();
     try {
       const isExpr = 'expression' in c;
-      const source = isExpr ? `(() => (${c.expression}\n))` : `(() => {\n${c.program}\n;return (() => f(${c.input}));\n})`;
+      const source = isExpr
+        ? `(() => (${c.expression}\n))`
+        : `(() => {\n${c.program}\n;return (() => f(${c.input}));\n})`;
       const compiled = s.ctx.evalCode(source, 'program.js');
       if (compiled.error) {
         // Compiling runs no guest code, so there is nothing to restore.
@@ -319,7 +350,8 @@ export class QuickJsEngine {
       this.disarm();
       fn?.dispose();
       if (this.interrupted || this.lastKind === 'memory' || this.lastKind === 'crashed') recycle = 'runtime';
-      else if (this.h.rt.hasPendingJob()) recycle = 'runtime'; // a promise job would keep this job's closures alive
+      else if (this.h.rt.hasPendingJob())
+        recycle = 'runtime'; // a promise job would keep this job's closures alive
       else if (recycle === null && ++s.jobs >= this.options.jobsPerContext) recycle = 'context';
       this.lastKind = null;
       if (recycle === 'runtime') this.recycleRuntime();
@@ -362,7 +394,10 @@ export class QuickJsEngine {
       const t = ctx.evalCode('expression' in c ? `(() => (${c.expression}\n))` : `(() => f(${c.input}))`, 'input.js');
       if (t.error) {
         const e = this.describe(t.error, 'bad_input');
-        return { ok: false, error: e.kind === 'runtime' ? { kind: 'bad_input', message: `does not compile: ${e.message}` } : e };
+        return {
+          ok: false,
+          error: e.kind === 'runtime' ? { kind: 'bad_input', message: `does not compile: ${e.message}` } : e,
+        };
       }
       thunk = t.value;
       if ('program' in c) {
@@ -376,7 +411,8 @@ export class QuickJsEngine {
       thunk?.dispose();
       proto?.dispose();
       ctx.dispose();
-      const recycle = this.interrupted || this.lastKind === 'memory' || this.lastKind === 'crashed' || rt.hasPendingJob();
+      const recycle =
+        this.interrupted || this.lastKind === 'memory' || this.lastKind === 'crashed' || rt.hasPendingJob();
       this.lastKind = null;
       // A promise job left in the runtime's queue would keep this context alive and could run later: drop it all.
       if (recycle) this.recycleRuntime();
@@ -384,7 +420,13 @@ export class QuickJsEngine {
   }
 
   /** One harness call (see `run` in harness.guest.js); `problem` is why the shared context must be discarded. */
-  private runHarness(fn: QuickJSHandle, proto: QuickJSHandle, twice: boolean, wrapped: boolean, shared: Shared | null): { result: RunResult; problem: string } {
+  private runHarness(
+    fn: QuickJSHandle,
+    proto: QuickJSHandle,
+    twice: boolean,
+    wrapped: boolean,
+    shared: Shared | null,
+  ): { result: RunResult; problem: string } {
     const { trusted, fns } = this.h;
     const args = [fn, proto, twice ? trusted.true : trusted.false, wrapped ? trusted.true : trusted.false];
     if (shared) args.push(shared.ctx.global, shared.snapshot);
@@ -392,7 +434,12 @@ export class QuickJsEngine {
     if (r.error) {
       // Only an uncatchable interrupt or an allocation failure inside the harness gets here.
       r.error.dispose();
-      return { result: this.fail(this.interrupted ? this.timeoutError() : { kind: 'memory', message: 'out of memory in the harness' }), problem: 'harness failed' };
+      return {
+        result: this.fail(
+          this.interrupted ? this.timeoutError() : { kind: 'memory', message: 'out of memory in the harness' },
+        ),
+        problem: 'harness failed',
+      };
     }
     const s = trusted.getString(r.value);
     r.value.dispose();
@@ -409,7 +456,10 @@ export class QuickJsEngine {
 
   private timeoutError(): SandboxError {
     const { interruptBudget, timeoutMs } = this.options.limits;
-    const why = this.calls > this.budget || this.calls > interruptBudget ? `the instruction budget (${interruptBudget} interrupt checks)` : `the ${timeoutMs} ms deadline`;
+    const why =
+      this.calls > this.budget || this.calls > interruptBudget
+        ? `the instruction budget (${interruptBudget} interrupt checks)`
+        : `the ${timeoutMs} ms deadline`;
     return { kind: 'timeout', message: `interrupted: exceeded ${why}` };
   }
 
@@ -423,7 +473,9 @@ export class QuickJsEngine {
         const r = trusted.callFunction(fns.describe, trusted.undefined, handle);
         if (r.error) {
           r.error.dispose();
-          e = this.interrupted ? this.timeoutError() : { kind: 'memory', message: 'out of memory while describing an error' };
+          e = this.interrupted
+            ? this.timeoutError()
+            : { kind: 'memory', message: 'out of memory while describing an error' };
         } else {
           const res = decode(trusted.getString(r.value));
           r.value.dispose();

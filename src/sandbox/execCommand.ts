@@ -32,15 +32,35 @@ export function addExecCommand(program: Command): void {
     )
     .argument('[file]', 'JSON Lines file (default: stdin; "-" also means stdin)')
     .option('--no-validate', 'skip the static (banned capability) check and the determinism check')
-    .option('--isolation <mode>', "'hardened': programs share a deep-frozen context, restored after each; 'fresh': a new context per program", isolationMode, 'hardened')
+    .option(
+      '--isolation <mode>',
+      "'hardened': programs share a deep-frozen context, restored after each; 'fresh': a new context per program",
+      isolationMode,
+      'hardened',
+    )
     .option('-j, --workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
     .option('--window <n>', 'most requests in flight (read but not yet written)', positiveInt('--window'), 1024)
     .option('--timeout <ms>', 'in-VM deadline per request (both calls)', positiveInt('--timeout'), d.timeoutMs)
-    .option('--budget <n>', 'in-VM instruction budget: interrupt checks per request (~10k operations each)', positiveInt('--budget'), d.interruptBudget)
-    .option('--wall <ms>', 'wall-clock watchdog per request: the worker is restarted beyond it', positiveInt('--wall'), d.wallClockMs)
+    .option(
+      '--budget <n>',
+      'in-VM instruction budget: interrupt checks per request (~10k operations each)',
+      positiveInt('--budget'),
+      d.interruptBudget,
+    )
+    .option(
+      '--wall <ms>',
+      'wall-clock watchdog per request: the worker is restarted beyond it',
+      positiveInt('--wall'),
+      d.wallClockMs,
+    )
     .option('--memory <MiB>', 'QuickJS memory limit', positiveInt('--memory'), d.memoryBytes / 2 ** 20)
     .option('--stack <KiB>', 'QuickJS stack limit (at most 256)', positiveInt('--stack'), d.stackBytes / 1024)
-    .option('--max-output <chars>', 'cap on the canonical text of an output', positiveInt('--max-output'), d.maxOutputChars)
+    .option(
+      '--max-output <chars>',
+      'cap on the canonical text of an output',
+      positiveInt('--max-output'),
+      d.maxOutputChars,
+    )
     .option('--allow <names>', 'remove names from the banned list (comma-separated, repeatable)', nameList)
     .option('--ban <names>', 'add names to the banned list (comma-separated, repeatable)', nameList)
     .option('-q, --quiet', 'no summary line on stderr')

@@ -14,7 +14,18 @@
   const g = globalThis;
   const { freeze, defineProperty, getOwnPropertyDescriptor: gopd, getPrototypeOf, setPrototypeOf, create } = Object;
   const ownKeys = Reflect.ownKeys;
-  const OVERRIDE_NAMES = new Set(['constructor', 'toString', 'toLocaleString', 'valueOf', 'name', 'message', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toJSON']);
+  const OVERRIDE_NAMES = new Set([
+    'constructor',
+    'toString',
+    'toLocaleString',
+    'valueOf',
+    'name',
+    'message',
+    'hasOwnProperty',
+    'isPrototypeOf',
+    'propertyIsEnumerable',
+    'toJSON',
+  ]);
 
   delete g.Math.random;
   delete g.eval;
@@ -52,7 +63,16 @@
   add(() => getPrototypeOf(Iterator.from([]).map((x) => x)));
   add(() => getPrototypeOf(Iterator.from({ next: () => ({ done: true }) })));
   add(() => getPrototypeOf([].keys().drop(0)));
-  add(() => gopd((function () { 'use strict'; return arguments; })(), 'callee').get); // %ThrowTypeError%
+  add(
+    () =>
+      gopd(
+        (function () {
+          'use strict';
+          return arguments;
+        })(),
+        'callee',
+      ).get,
+  ); // %ThrowTypeError%
 
   const getters = [];
   const seen = new Set();
@@ -94,7 +114,8 @@
         return value;
       },
       set(v) {
-        if (this === owner) throw new TypeError(`Cannot assign to ${String(k)}: the built-ins are frozen in this sandbox`);
+        if (this === owner)
+          throw new TypeError(`Cannot assign to ${String(k)}: the built-ins are frozen in this sandbox`);
         defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true });
       },
     };

@@ -76,7 +76,8 @@
   function describeObject(v) {
     const ctor = dataOf(v, 'constructor', false);
     const name = typeof ctor === 'function' ? dataOf(ctor, 'name', true) : undefined;
-    const what = typeof name === 'string' && name !== '' ? 'an instance of ' + name : 'an object with a custom prototype';
+    const what =
+      typeof name === 'string' && name !== '' ? 'an instance of ' + name : 'an object with a custom prototype';
     return what + ' is not a value (values are primitives, arrays, plain objects, Map and Set)';
   }
 
@@ -94,7 +95,8 @@
 
     function spend(n) {
       left -= n;
-      if (left < 0) throw new Fail('output_too_large', 'the output is longer than ' + maxChars + ' characters of canonical text');
+      if (left < 0)
+        throw new Fail('output_too_large', 'the output is longer than ' + maxChars + ' characters of canonical text');
     }
 
     function leaf(text) {
@@ -122,7 +124,8 @@
           throw new Fail('unserializable', 'a function is not a value');
       }
       if (v === null) return leaf('null');
-      if (depth >= maxDepth) throw new Fail('unserializable', 'the value is nested deeper than ' + maxDepth + ' levels');
+      if (depth >= maxDepth)
+        throw new Fail('unserializable', 'the value is nested deeper than ' + maxDepth + ' levels');
       if (ancestors.has(v)) throw new Fail('unserializable', 'the value contains itself (a cycle)');
       ancestors.add(v);
       let text;
@@ -141,7 +144,11 @@
     function serArray(a, depth) {
       const len = gopd(a, 'length').value;
       spend(2);
-      if (len > left) throw new Fail('output_too_large', 'an array of length ' + len + ' does not fit in ' + maxChars + ' characters');
+      if (len > left)
+        throw new Fail(
+          'output_too_large',
+          'an array of length ' + len + ' does not fit in ' + maxChars + ' characters',
+        );
       const parts = [];
       let trailingHole = false;
       for (let i = 0; i < len; i++) {
@@ -194,7 +201,8 @@
       }
       entries.sort(cmpPair);
       let out = '';
-      for (let i = 0; i < entries.length; i++) out += (i > 0 ? ', [' : '[') + entries[i][0] + ', ' + entries[i][1] + ']';
+      for (let i = 0; i < entries.length; i++)
+        out += (i > 0 ? ', [' : '[') + entries[i][0] + ', ' + entries[i][1] + ']';
       return 'new Map([' + out + '])';
     }
 
@@ -225,10 +233,14 @@
       const message = dataOf(e, 'message', true);
       const n = typeof name === 'string' ? name : 'Error';
       const m = typeof message === 'string' ? message : '';
-      if ((n === 'InternalError' || n === 'RangeError') && (m === 'stack overflow' || m === 'Maximum call stack size exceeded'))
+      if (
+        (n === 'InternalError' || n === 'RangeError') &&
+        (m === 'stack overflow' || m === 'Maximum call stack size exceeded')
+      )
         return ['stack', 'stack overflow (the stack limit was hit)'];
       if (n === 'InternalError' && m === 'out of memory') return ['memory', 'out of memory (the memory limit was hit)'];
-      if (n === 'InternalError' && m === 'string too long') return ['memory', 'string too long (QuickJS strings hold at most 2^30 - 1 characters)'];
+      if (n === 'InternalError' && m === 'string too long')
+        return ['memory', 'string too long (QuickJS strings hold at most 2^30 - 1 characters)'];
       return ['runtime', clip(m === '' ? n : n + ': ' + m)];
     }
     let shown;
@@ -296,13 +308,19 @@
       } catch (e) {
         const info = errorInfo(e);
         if (info[0] !== 'runtime') return failure(info[0], info[1]);
-        return failure('nondeterministic', clip('the first call returned ' + r1.slice(1) + ' but the second threw ' + info[1]));
+        return failure(
+          'nondeterministic',
+          clip('the first call returned ' + r1.slice(1) + ' but the second threw ' + info[1]),
+        );
       }
       const r2 = serialize(v, proto);
       if (r2[0] !== 'o') {
         const [kind, message] = r2.slice(1).split(SEP);
         if (kind === 'memory' || kind === 'stack') return r2;
-        return failure('nondeterministic', clip('the first call returned ' + r1.slice(1) + ' but the second gave: ' + message));
+        return failure(
+          'nondeterministic',
+          clip('the first call returned ' + r1.slice(1) + ' but the second gave: ' + message),
+        );
       }
       return r1 === r2 ? r1 : 'n' + r1.slice(1) + SEP + r2.slice(1);
     }

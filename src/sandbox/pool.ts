@@ -118,9 +118,16 @@ export class SandboxPool {
     this.limits = resolveLimits(options.limits);
     this.banned = options.banned ?? DEFAULT_BANNED;
     this.isolation = options.isolation ?? 'hardened';
-    if (this.isolation !== 'hardened' && this.isolation !== 'fresh') throw new RangeError(`isolation must be 'hardened' or 'fresh', got ${String(this.isolation)}`);
+    if (this.isolation !== 'hardened' && this.isolation !== 'fresh')
+      throw new RangeError(`isolation must be 'hardened' or 'fresh', got ${String(this.isolation)}`);
     const jobsPerContext = Math.max(1, Math.floor(options.jobsPerContext ?? DEFAULT_JOBS_PER_CONTEXT));
-    this.engine = { limits: this.limits, banned: [...this.banned], isolation: this.isolation, jobsPerContext, guest: guestSources() };
+    this.engine = {
+      limits: this.limits,
+      banned: [...this.banned],
+      isolation: this.isolation,
+      jobsPerContext,
+      guest: guestSources(),
+    };
     this.size = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
     this.maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 64));
     this.maxQueued = Math.max(1, Math.floor(options.maxQueued ?? 100_000));
@@ -165,7 +172,8 @@ export class SandboxPool {
   submit(job: Job, done: (r: RunResult) => void): void {
     if (this.closed) return done(this.count(err('crashed', 'the sandbox pool is closed')));
     if (this.broken) return done(this.count(err('crashed', this.broken)));
-    if (this.queuedCount() >= this.maxQueued) return done(this.count(err('overloaded', `the sandbox queue is full (${this.maxQueued} jobs waiting)`)));
+    if (this.queuedCount() >= this.maxQueued)
+      return done(this.count(err('overloaded', `the sandbox queue is full (${this.maxQueued} jobs waiting)`)));
     this.queue.push({ job, resolve: done, attempts: 0 });
     this.watchdog.ref();
     this.schedule();
@@ -225,7 +233,8 @@ export class SandboxPool {
    * idle pool never keeps a process alive). Workers themselves are always unreferenced.
    */
   private idleCheck(): void {
-    if (this.readyWaiters.length === 0 && this.queuedCount() === 0 && this.slots.every((s) => s.batch === null)) this.watchdog.unref();
+    if (this.readyWaiters.length === 0 && this.queuedCount() === 0 && this.slots.every((s) => s.batch === null))
+      this.watchdog.unref();
   }
 
   private schedule(): void {
@@ -305,7 +314,8 @@ export class SandboxPool {
       const batch = slot.batch;
       if (batch === null || msg.id !== slot.batchId) return;
       slot.batch = null;
-      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(this.count(msg.results[i] ?? err('crashed', 'the worker returned no result')));
+      for (let i = 0; i < batch.length; i++)
+        batch[i]!.resolve(this.count(msg.results[i] ?? err('crashed', 'the worker returned no result')));
       this.dispatch();
       this.idleCheck();
     } else if (msg.type === 'fatal') {
@@ -342,7 +352,10 @@ export class SandboxPool {
         this.failBatch(
           slot,
           index - 1,
-          err('timeout', `exceeded the ${this.limits.wallClockMs} ms wall-clock limit (stuck in a native built-in?); its worker was restarted`),
+          err(
+            'timeout',
+            `exceeded the ${this.limits.wallClockMs} ms wall-clock limit (stuck in a native built-in?); its worker was restarted`,
+          ),
         );
         this.replace(slot, 'watchdog');
       }
@@ -356,7 +369,8 @@ export class SandboxPool {
     const again: Pending[] = [];
     batch.forEach((p, i) => {
       if (i === index) p.resolve(this.count(error));
-      else if (++p.attempts >= MAX_ATTEMPTS) p.resolve(this.count(err('crashed', 'its worker died repeatedly while it waited in a batch')));
+      else if (++p.attempts >= MAX_ATTEMPTS)
+        p.resolve(this.count(err('crashed', 'its worker died repeatedly while it waited in a batch')));
       else again.push(p);
     });
     this.counters.requeued += again.length;

@@ -26,9 +26,19 @@ export interface ExecOptions {
  * Streams requests from `input` to `output`. Resolves when every line has been answered, or with the error that
  * made the output unwritable (a closed pipe, for instance): then reading stops.
  */
-export async function runExec(input: Readable, output: Writable, log: Writable, options: ExecOptions): Promise<{ outputError: Error | null }> {
+export async function runExec(
+  input: Readable,
+  output: Writable,
+  log: Writable,
+  options: ExecOptions,
+): Promise<{ outputError: Error | null }> {
   const started = performance.now();
-  const pool = new SandboxPool({ workers: options.workers, limits: options.limits, banned: options.banned, isolation: options.isolation });
+  const pool = new SandboxPool({
+    workers: options.workers,
+    limits: options.limits,
+    banned: options.banned,
+    isolation: options.isolation,
+  });
   const window = Math.max(1, options.window);
   const done = new Map<number, string>();
   let issued = 0;
@@ -82,7 +92,9 @@ export async function runExec(input: Readable, output: Writable, log: Writable, 
 
   const submit = (line: string) => {
     const index = issued++;
-    pool.submit({ type: 'request', line, validate: options.validate }, (r: RunResult) => answer(index, JSON.stringify(r)));
+    pool.submit({ type: 'request', line, validate: options.validate }, (r: RunResult) =>
+      answer(index, JSON.stringify(r)),
+    );
   };
 
   try {

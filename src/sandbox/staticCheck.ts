@@ -31,7 +31,12 @@ function compile(banned: readonly BannedRule[]): CompiledBans {
   if (c) return c;
   c = { quick: /$^/, identifiers: new Map(), members: new Map(), forms: new Map() };
   const words: string[] = [];
-  const FORM_WORDS: Record<string, string[]> = { 'import()': ['import'], async: ['async', 'await'], generator: ['*', 'yield'], 'constructor()': ['constructor'] };
+  const FORM_WORDS: Record<string, string[]> = {
+    'import()': ['import'],
+    async: ['async', 'await'],
+    generator: ['*', 'yield'],
+    'constructor()': ['constructor'],
+  };
   for (const rule of banned) {
     if (SYNTAX_FORMS.has(rule.name)) {
       c.forms.set(rule.name, rule);
@@ -83,13 +88,19 @@ function findBanned(root: AnyNode, bans: CompiledBans): { rule: BannedRule; at: 
           const c = child[i] as AnyNode | null;
           if (c && typeof c.type === 'string') stack.push({ node: c, parent: node, key: k });
         }
-      } else if (child && typeof (child as AnyNode).type === 'string') stack.push({ node: child as AnyNode, parent: node, key: k });
+      } else if (child && typeof (child as AnyNode).type === 'string')
+        stack.push({ node: child as AnyNode, parent: node, key: k });
     }
   }
   return undefined;
 }
 
-function visit(node: AnyNode, parent: AnyNode | null, key: string, bans: CompiledBans): { rule: BannedRule; at: number } | undefined {
+function visit(
+  node: AnyNode,
+  parent: AnyNode | null,
+  key: string,
+  bans: CompiledBans,
+): { rule: BannedRule; at: number } | undefined {
   switch (node.type) {
     case 'Identifier': {
       const rule = bans.identifiers.get(node.name as string);
@@ -98,7 +109,11 @@ function visit(node: AnyNode, parent: AnyNode | null, key: string, bans: Compile
     }
     case 'MemberExpression': {
       if (bans.members.size === 0 || node.object.type !== 'Identifier') return undefined;
-      const prop = !node.computed ? (node.property.name as string) : typeof node.property.value === 'string' ? (node.property.value as string) : undefined;
+      const prop = !node.computed
+        ? (node.property.name as string)
+        : typeof node.property.value === 'string'
+          ? (node.property.value as string)
+          : undefined;
       if (prop === undefined) return undefined;
       const rule = bans.members.get(`${node.object.name as string}.${prop}`);
       return rule ? { rule, at: node.start } : undefined;
@@ -106,7 +121,9 @@ function visit(node: AnyNode, parent: AnyNode | null, key: string, bans: Compile
     case 'ImportExpression':
     case 'MetaProperty': {
       const rule = bans.forms.get('import()');
-      return rule && (node.type === 'ImportExpression' || node.meta?.name === 'import') ? { rule, at: node.start } : undefined;
+      return rule && (node.type === 'ImportExpression' || node.meta?.name === 'import')
+        ? { rule, at: node.start }
+        : undefined;
     }
     case 'FunctionDeclaration':
     case 'FunctionExpression':
@@ -132,7 +149,11 @@ function visit(node: AnyNode, parent: AnyNode | null, key: string, bans: Compile
     case 'NewExpression': {
       const rule = bans.forms.get('constructor()');
       const c = node.callee as AnyNode;
-      if (rule && c.type === 'MemberExpression' && ((!c.computed && c.property.name === 'constructor') || (c.computed && c.property.value === 'constructor')))
+      if (
+        rule &&
+        c.type === 'MemberExpression' &&
+        ((!c.computed && c.property.name === 'constructor') || (c.computed && c.property.value === 'constructor'))
+      )
         return { rule, at: node.start };
       return undefined;
     }
@@ -240,8 +261,18 @@ export function checkArguments(input: string, banned: readonly BannedRule[] | nu
   } catch (e) {
     return { ok: false, error: { kind: 'bad_input', message: `input is not an argument list: ${parseError(e)}` } };
   }
-  if (node.type !== 'CallExpression' || node.callee.type !== 'Identifier' || node.callee.start !== 0 || node.callee.end !== 1 || node.end !== text.length || node.optional) {
-    return { ok: false, error: { kind: 'bad_input', message: 'input is not exactly an argument list (it must not close the call)' } };
+  if (
+    node.type !== 'CallExpression' ||
+    node.callee.type !== 'Identifier' ||
+    node.callee.start !== 0 ||
+    node.callee.end !== 1 ||
+    node.end !== text.length ||
+    node.optional
+  ) {
+    return {
+      ok: false,
+      error: { kind: 'bad_input', message: 'input is not exactly an argument list (it must not close the call)' },
+    };
   }
   if (banned === null) return OK;
   const bans = compile(banned);

@@ -49,11 +49,20 @@ function toValidation(r: RunResult): Validation {
 }
 
 /** Validates a proposal: parses, passes the static check, runs `f(input)` twice within limits, equal results. */
-export async function validateProposal(sb: Sandbox, program: string, input: string, options?: ValidateOptions): Promise<Validation> {
+export async function validateProposal(
+  sb: Sandbox,
+  program: string,
+  input: string,
+  options?: ValidateOptions,
+): Promise<Validation> {
   return toValidation(await sb.run(validateJob(program, input, options)));
 }
 
-export async function validateProposals(sb: Sandbox, items: ReadonlyArray<{ program: string; input: string }>, options?: ValidateOptions): Promise<Validation[]> {
+export async function validateProposals(
+  sb: Sandbox,
+  items: ReadonlyArray<{ program: string; input: string }>,
+  options?: ValidateOptions,
+): Promise<Validation[]> {
   return (await sb.runBatch(items.map((x) => validateJob(x.program, x.input, options)))).map(toValidation);
 }
 
@@ -65,13 +74,19 @@ export async function checkDeduction(sb: Sandbox, goldOutput: string, answer: st
   return (await checkDeductions(sb, [{ goldOutput, answer }]))[0]!;
 }
 
-export async function checkDeductions(sb: Sandbox, items: ReadonlyArray<{ goldOutput: string; answer: string }>): Promise<AnswerCheck[]> {
+export async function checkDeductions(
+  sb: Sandbox,
+  items: ReadonlyArray<{ goldOutput: string; answer: string }>,
+): Promise<AnswerCheck[]> {
   const out: AnswerCheck[] = new Array(items.length);
   const pending: Array<{ at: number; gold: string; job: Job }> = [];
   items.forEach(({ goldOutput, answer }, at) => {
     const gold = toCanonicalText(goldOutput);
     if (!gold.ok) {
-      out[at] = { correct: false, error: { kind: 'bad_input', message: `the gold output is not a value: ${gold.error}` } };
+      out[at] = {
+        correct: false,
+        error: { kind: 'bad_input', message: `the gold output is not a value: ${gold.error}` },
+      };
       return;
     }
     const literal = parseValue(answer);
@@ -83,13 +98,21 @@ export async function checkDeductions(sb: Sandbox, items: ReadonlyArray<{ goldOu
   const results = await sb.runBatch(pending.map((p) => p.job));
   pending.forEach((p, i) => {
     const r = results[i]!;
-    out[p.at] = r.ok ? { correct: equalCanonical(p.gold, r.output), output: r.output } : { correct: false, error: r.error };
+    out[p.at] = r.ok
+      ? { correct: equalCanonical(p.gold, r.output), output: r.output }
+      : { correct: false, error: r.error };
   });
   return out;
 }
 
 /** Abduction: does `f(answerInput)` equal the gold output? Any input that produces it passes. */
-export async function checkAbduction(sb: Sandbox, program: string, goldOutput: string, answerInput: string, options?: AbductionOptions): Promise<AnswerCheck> {
+export async function checkAbduction(
+  sb: Sandbox,
+  program: string,
+  goldOutput: string,
+  answerInput: string,
+  options?: AbductionOptions,
+): Promise<AnswerCheck> {
   return (await checkAbductions(sb, [{ program, goldOutput, answerInput }], options))[0]!;
 }
 
@@ -104,7 +127,11 @@ export async function checkAbductions(
 }
 
 /** Induction: the candidate program must map every hidden input to its hidden output (binary), with per-pair detail. */
-export async function checkInduction(sb: Sandbox, candidateProgram: string, hiddenPairs: ReadonlyArray<{ input: string; output: string }>): Promise<InductionCheck> {
+export async function checkInduction(
+  sb: Sandbox,
+  candidateProgram: string,
+  hiddenPairs: ReadonlyArray<{ input: string; output: string }>,
+): Promise<InductionCheck> {
   return (await checkInductions(sb, [{ candidateProgram, hiddenPairs }]))[0]!;
 }
 
@@ -113,7 +140,9 @@ export async function checkInductions(
   items: ReadonlyArray<{ candidateProgram: string; hiddenPairs: ReadonlyArray<{ input: string; output: string }> }>,
 ): Promise<InductionCheck[]> {
   // Every pair runs in its own fresh context: a stateful candidate cannot carry anything from one pair to the next.
-  const prepared = items.flatMap((x) => x.hiddenPairs.map((p) => checkJob(x.candidateProgram, p.input, p.output, false)));
+  const prepared = items.flatMap((x) =>
+    x.hiddenPairs.map((p) => checkJob(x.candidateProgram, p.input, p.output, false)),
+  );
   const results = await runSome(sb, prepared);
   let k = 0;
   return items.map((x) => {
@@ -134,7 +163,9 @@ type Prepared = { job: Job } | { error: SandboxError };
 function checkJob(program: string, input: string, goldOutput: string, literalInput: boolean | undefined): Prepared {
   const gold = toCanonicalText(goldOutput);
   if (!gold.ok) return { error: { kind: 'bad_input', message: `the gold output is not a value: ${gold.error}` } };
-  return { job: { type: 'check', program, input, gold: gold.text, staticCheck: true, literalInput: literalInput ?? false } };
+  return {
+    job: { type: 'check', program, input, gold: gold.text, staticCheck: true, literalInput: literalInput ?? false },
+  };
 }
 
 /** Runs the prepared jobs in one batch; the result array is aligned with `prepared` (holes where no job ran). */

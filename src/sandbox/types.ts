@@ -127,7 +127,8 @@ export type Job =
 /** main thread → worker */
 export type ToWorker = { type: 'batch'; id: number; jobs: Job[] };
 /** worker → main thread */
-export type FromWorker = { type: 'ready' } | { type: 'results'; id: number; results: RunResult[] } | { type: 'fatal'; message: string };
+export type FromWorker =
+  { type: 'ready' } | { type: 'results'; id: number; results: RunResult[] } | { type: 'fatal'; message: string };
 
 /** What a worker needs at start (sent as its workerData). */
 export interface WorkerConfig {
@@ -146,8 +147,12 @@ export function err(kind: ErrorKind, message: string): RunResult {
 export function resolveLimits(limits: Partial<SandboxLimits> = {}): SandboxLimits {
   const l = { ...DEFAULT_LIMITS, ...limits };
   for (const [k, v] of Object.entries(l)) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`sandbox limit ${k} must be a positive number, got ${v}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new RangeError(`sandbox limit ${k} must be a positive number, got ${v}`);
   }
-  if (l.stackBytes > MAX_STACK_BYTES) throw new RangeError(`stackBytes must be at most ${MAX_STACK_BYTES}: a larger QuickJS stack overflows the host stack`);
+  if (l.stackBytes > MAX_STACK_BYTES)
+    throw new RangeError(
+      `stackBytes must be at most ${MAX_STACK_BYTES}: a larger QuickJS stack overflows the host stack`,
+    );
   return l;
 }

@@ -23,9 +23,12 @@ let wasm: Promise<WebAssembly.Module | null> | undefined;
 export function quickJsWasm(): Promise<WebAssembly.Module | null> {
   wasm ??= (async () => {
     const require = createRequire(import.meta.url);
-    const variant = createRequire(require.resolve('quickjs-emscripten')).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
+    const variant = createRequire(require.resolve('quickjs-emscripten')).resolve(
+      '@jitl/quickjs-wasmfile-release-sync/wasm',
+    );
     // (TypeScript's lib here types WebAssembly's namespace but not its functions.)
-    const wa = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }).WebAssembly;
+    const wa = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } })
+      .WebAssembly;
     return wa.compile(readFileSync(variant));
   })().catch(() => null);
   return wasm;

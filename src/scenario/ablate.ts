@@ -92,7 +92,12 @@ export function finishedCompleted(runDir: string): boolean {
 
 function slotState(slot: string): SlotState {
   const runDir = slotRunDir(slot);
-  if (runDir === null || !existsSync(path.join(runDir, 'events.jsonl')) || !existsSync(path.join(runDir, 'scenario.yaml'))) return { kind: 'fresh' };
+  if (
+    runDir === null ||
+    !existsSync(path.join(runDir, 'events.jsonl')) ||
+    !existsSync(path.join(runDir, 'scenario.yaml'))
+  )
+    return { kind: 'fresh' };
   return finishedCompleted(runDir) ? { kind: 'done', runDir } : { kind: 'resume', runDir };
 }
 
@@ -112,7 +117,8 @@ interface Job {
   message?: string;
 }
 
-const fmtSeconds = (ms: number): string => (ms < 90_000 ? `${(ms / 1000).toFixed(0)} s` : `${(ms / 60_000).toFixed(1)} min`);
+const fmtSeconds = (ms: number): string =>
+  ms < 90_000 ? `${(ms / 1000).toFixed(0)} s` : `${(ms / 60_000).toFixed(1)} min`;
 
 /** Runs a sweep to the end (or to Ctrl-C) and writes the comparison; AblateUsageError on bad input. */
 export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
@@ -135,7 +141,10 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
   const resolved: { name: string; file: string; scenario: RunScenario; text: string }[] = [];
   for (const v of sweep.variants) {
     // one base-model cache for the whole sweep (the default, <out>/.cache, would be one per run)
-    const scenario: RunScenario = { ...v.scenario, run: { ...v.scenario.run, cacheDir: path.resolve(v.scenario.run.cacheDir ?? path.join(outDir, '.cache')) } };
+    const scenario: RunScenario = {
+      ...v.scenario,
+      run: { ...v.scenario.run, cacheDir: path.resolve(v.scenario.run.cacheDir ?? path.join(outDir, '.cache')) },
+    };
     const file = path.join(outDir, v.name, 'scenario.yaml');
     const text = scenarioYaml(scenario);
     if (existsSync(file) && (await readFile(file, 'utf8')) !== text)
@@ -145,7 +154,10 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
     resolved.push({ name: v.name, file, scenario, text });
   }
   // what each variant names outside itself (probe file, base checkpoint, a context the probe fits)
-  const [{ checkRunInputs, RunInputError }, { baseModelDir }] = await Promise.all([import('../actors/runInputs.js'), import('../actors/baseModelCache.js')]);
+  const [{ checkRunInputs, RunInputError }, { baseModelDir }] = await Promise.all([
+    import('../actors/runInputs.js'),
+    import('../actors/baseModelCache.js'),
+  ]);
   const exclusions = new Map<string, ProbeExclusion>();
   for (const v of resolved) {
     try {
@@ -192,7 +204,14 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
       })
     : null;
   let barOn = false;
-  const payload = () => ({ runs: finishedRuns(), all: jobs.length, now: running().map((j) => `${j.variant}/s${j.seed} @${j.step}`).join(' ') || '–' });
+  const payload = () => ({
+    runs: finishedRuns(),
+    all: jobs.length,
+    now:
+      running()
+        .map((j) => `${j.variant}/s${j.seed} @${j.step}`)
+        .join(' ') || '–',
+  });
   const say = (line: string) => {
     if (bar && barOn) bar.stop();
     stderr.write(`${line}\n`);
@@ -238,7 +257,8 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
     const runDir = slotRunDir(j.slot);
     return runDir === null || !existsSync(path.join(runDir, 'scenario.yaml'));
   };
-  const startable = (j: Job): boolean => j.state === 'pending' && !running().some((r) => r.baseGroup === j.baseGroup && inBasePhase(r));
+  const startable = (j: Job): boolean =>
+    j.state === 'pending' && !running().some((r) => r.baseGroup === j.baseGroup && inBasePhase(r));
 
   const start = async (j: Job, settle: () => void): Promise<void> => {
     const st = slotState(j.slot);
@@ -254,10 +274,16 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
     const log: WriteStream = createWriteStream(path.join(j.slot, 'run.log'), { flags: 'a' });
     log.write(`# azr ablate: azr ${args.join(' ')}\n`);
     // its own process group: a terminal's Ctrl-C reaches only azr ablate, which passes one SIGINT on (a second would kill the run)
-    const child = spawn(process.execPath, [AZR_BIN, ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [AZR_BIN, ...args], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     j.child = child;
     j.startedAt = performance.now();
-    say(`azr ablate: ${j.resumed ? 'resuming' : 'starting'} ${j.variant} seed ${j.seed}${st.kind === 'resume' ? ` (${path.basename(st.runDir)})` : ''}`);
+    say(
+      `azr ablate: ${j.resumed ? 'resuming' : 'starting'} ${j.variant} seed ${j.seed}${st.kind === 'resume' ? ` (${path.basename(st.runDir)})` : ''}`,
+    );
     let pending = '';
     child.stdout!.on('data', (d: Buffer) => log.write(d));
     child.stderr!.on('data', (d: Buffer) => {
@@ -342,10 +368,19 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
         ...(sweep.description !== undefined ? { description: sweep.description } : {}),
         notes: [
           `sweep ${path.relative(process.cwd(), sweep.file) || sweep.file}; seeds ${sweep.seeds.join(', ')}; ${runs.length} of ${jobs.length} runs completed`,
-          ...(missing.length > 0 ? [`not completed (run the same command again to finish them): ${missing.map((j) => `${j.variant}/seed-${j.seed}`).join(', ')}`] : []),
+          ...(missing.length > 0
+            ? [
+                `not completed (run the same command again to finish them): ${missing.map((j) => `${j.variant}/seed-${j.seed}`).join(', ')}`,
+              ]
+            : []),
         ],
       },
-      { order: sweep.variants.map((v) => v.name), descriptions: Object.fromEntries(sweep.variants.filter((v) => v.description).map((v) => [v.name, v.description!])) },
+      {
+        order: sweep.variants.map((v) => v.name),
+        descriptions: Object.fromEntries(
+          sweep.variants.filter((v) => v.description).map((v) => [v.name, v.description!]),
+        ),
+      },
     );
     stderr.write(`azr ablate: report ${comparison.report}\n`);
   }

@@ -21,7 +21,11 @@ export function addAblateCommand(program: Command): Command {
     .option('--jobs <j>', 'runs at once (default: the number of cores)', positiveInt('--jobs'))
     .option('--out <dir>', 'output directory (default runs/ablate-<sweep name>; the same one resumes)')
     .option('--set <key=value>', 'override a scenario field in every variant, last (repeatable)', collect)
-    .action(async function (this: Command, sweep: string, opts: { seeds?: number; jobs?: number; out?: string; set?: string[] }) {
+    .action(async function (
+      this: Command,
+      sweep: string,
+      opts: { seeds?: number; jobs?: number; out?: string; set?: string[] },
+    ) {
       let outcome;
       try {
         outcome = await runAblate({
@@ -63,18 +67,27 @@ export function addReportCommand(program: Command): Command {
     .option('--out <dir>', 'where the comparison is written', 'report')
     .action(async function (this: Command, dirs: string[], opts: { out: string }) {
       const runDirs = [...new Set(dirs.flatMap((d) => findRunDirs(d)))];
-      if (runDirs.length === 0) this.error(`error: no run directory (holding events.jsonl) in ${dirs.join(', ')}`, { exitCode: 2, code: 'azr.usage' });
+      if (runDirs.length === 0)
+        this.error(`error: no run directory (holding events.jsonl) in ${dirs.join(', ')}`, {
+          exitCode: 2,
+          code: 'azr.usage',
+        });
       const runs = [];
       for (const d of runDirs) {
         try {
           runs.push(await summarizeRun(d));
         } catch (e) {
-          this.error(`error: ${(e as Error).message.split('\n').slice(0, 4).join('\n')}`, { exitCode: 2, code: 'azr.usage' });
+          this.error(`error: ${(e as Error).message.split('\n').slice(0, 4).join('\n')}`, {
+            exitCode: 2,
+            code: 'azr.usage',
+          });
         }
       }
       const files = await writeComparison(runs, opts.out, {
         title: 'Comparison of runs',
-        notes: [`${runs.length} runs; ${runs.filter((r) => r.reason !== 'completed').length} not completed (included as they stand)`],
+        notes: [
+          `${runs.length} runs; ${runs.filter((r) => r.reason !== 'completed').length} not completed (included as they stand)`,
+        ],
       });
       process.stderr.write(`azr report: ${files.variants.length} variants, ${runs.length} runs → ${files.report}\n`);
     });

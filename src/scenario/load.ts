@@ -9,7 +9,17 @@
 
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { isCollection, isMap, isScalar, LineCounter, parse as parseYaml, parseDocument, stringify, type Document, type Node } from 'yaml';
+import {
+  isCollection,
+  isMap,
+  isScalar,
+  LineCounter,
+  parse as parseYaml,
+  parseDocument,
+  stringify,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { z } from 'zod';
 import { parsePretrainScenario, ScenarioError, type PretrainScenario } from './pretrainConfig.js';
 import { RunScenarioSchema, type RunScenario } from './schema.js';
@@ -47,7 +57,8 @@ export function parseOverride(text: string): Override {
   if (eq <= 0) throw new ScenarioLoadError(`--set ${text}: expected key.path=value`);
   const key = text.slice(0, eq).trim();
   const path = key.split('.');
-  if (path.some((p) => !FIELD.test(p))) throw new ScenarioLoadError(`--set ${text}: '${key}' is not a dotted field path`);
+  if (path.some((p) => !FIELD.test(p)))
+    throw new ScenarioLoadError(`--set ${text}: '${key}' is not a dotted field path`);
   let value: unknown;
   try {
     value = parseYaml(text.slice(eq + 1));
@@ -69,7 +80,8 @@ function applyOverride(raw: Record<string, unknown>, o: Override): void {
   at[o.path[o.path.length - 1]!] = o.value;
 }
 
-const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isPlainObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** `over` merged into `base` (neither is changed): mappings merge key by key, anything else replaces. */
 export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
@@ -81,7 +93,8 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
   return out;
 }
 
-const pathText = (path: readonly PropertyKey[]): string => (path.length === 0 ? '(top level)' : path.map(String).join('.'));
+const pathText = (path: readonly PropertyKey[]): string =>
+  path.length === 0 ? '(top level)' : path.map(String).join('.');
 
 // -----------------------------------------------------------------------------------------------------------
 // Where a field came from: layers of YAML, searched most specific first.
@@ -161,9 +174,12 @@ export function setMapLayer(y: YamlFile, at: YamlPath): SourceLayer {
         const keyPath = String(pair.key.value).split('.');
         const common = Math.min(keyPath.length, p.length);
         if (keyPath.slice(0, common).some((k, i) => k !== String(p[i]))) continue;
-        if (p.length <= keyPath.length) return p.length === keyPath.length ? ((pair.value as Node | null) ?? pair.key) : pair.key;
+        if (p.length <= keyPath.length)
+          return p.length === keyPath.length ? ((pair.value as Node | null) ?? pair.key) : pair.key;
         const value = pair.value as Node | null;
-        const below = isCollection(value) ? (value.getIn(p.slice(keyPath.length), true) as Node | undefined) : undefined;
+        const below = isCollection(value)
+          ? (value.getIn(p.slice(keyPath.length), true) as Node | undefined)
+          : undefined;
         if (below) return below;
       }
       return undefined;
@@ -198,7 +214,9 @@ export function locateIssue(layers: readonly SourceLayer[], issue: z.core.$ZodIs
 // "did you mean": the field names a strict object accepts at a path, and the closest one.
 
 interface ZodLike {
-  _zod: { def: { type: string; shape?: Record<string, ZodLike>; innerType?: ZodLike; in?: ZodLike; options?: ZodLike[] } };
+  _zod: {
+    def: { type: string; shape?: Record<string, ZodLike>; innerType?: ZodLike; in?: ZodLike; options?: ZodLike[] };
+  };
 }
 
 function objectsAt(schema: ZodLike, p: readonly PropertyKey[]): ZodLike[] {
@@ -219,12 +237,15 @@ export function fieldNamesAt(schema: unknown, p: readonly PropertyKey[]): string
 
 /** Edit distance with adjacent transpositions (optimal string alignment): `nmae` is one edit from `name`. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   return d[a.length]![b.length]!;
 }
@@ -257,7 +278,9 @@ export function issueMessages(
         const full = issue.path.length + prefix.length === 0 ? key : `${path}.${key}`;
         const hint = didYouMean(key, known);
         paths.push(full);
-        lines.push(`${where(issue, full, key)}${full}: unknown field${hint !== null ? ` (did you mean '${hint}'?)` : ''}`);
+        lines.push(
+          `${where(issue, full, key)}${full}: unknown field${hint !== null ? ` (did you mean '${hint}'?)` : ''}`,
+        );
       }
       continue;
     }
@@ -289,11 +312,17 @@ function resolveChain(y: YamlFile, chain: readonly string[]): ScenarioSource {
   delete own.extends;
   if (ext === undefined) return { raw: own, layers: [documentLayer(y)] };
   const at = positionOf(y.file, y.lineCounter, y.doc.get('extends', true) as Node | undefined);
-  if (typeof ext !== 'string' || ext === '') throw new ScenarioLoadError(`${y.file} is invalid:\n  ${at}extends: expected the path of a scenario file`, ['extends']);
+  if (typeof ext !== 'string' || ext === '')
+    throw new ScenarioLoadError(`${y.file} is invalid:\n  ${at}extends: expected the path of a scenario file`, [
+      'extends',
+    ]);
   const parentFile = path.resolve(path.dirname(y.file), ext);
   const shown = (f: string) => path.relative(process.cwd(), f) || f;
   if (chain.includes(parentFile))
-    throw new ScenarioLoadError(`${y.file} is invalid:\n  ${at}extends: a cycle: ${[...chain, parentFile].map(shown).join(' → ')}`, ['extends']);
+    throw new ScenarioLoadError(
+      `${y.file} is invalid:\n  ${at}extends: a cycle: ${[...chain, parentFile].map(shown).join(' → ')}`,
+      ['extends'],
+    );
   let parentYaml: YamlFile;
   try {
     parentYaml = readYamlFile(parentFile, 'scenario', shown(parentFile));
@@ -319,7 +348,11 @@ export function readScenarioSource(file: string): ScenarioSource {
  * Validates a merged scenario after applying `overrides` (last); a problem is located in the first layer that set
  * the field (or an override, blamed as `--set`).
  */
-export function validateScenarioSource(src: ScenarioSource, overrides: readonly Override[] = [], title = src.layers[0]?.file ?? 'scenario'): RunScenario {
+export function validateScenarioSource(
+  src: ScenarioSource,
+  overrides: readonly Override[] = [],
+  title = src.layers[0]?.file ?? 'scenario',
+): RunScenario {
   const copy = structuredClone(src.raw);
   for (const o of overrides) applyOverride(copy, o);
   const r = RunScenarioSchema.safeParse(copy);
@@ -357,14 +390,19 @@ export function scenarioYaml(s: RunScenario): string {
  * Reads a YAML (or JSON) scenario file with its `extends:` chain (as `azr run` reads it) and checks its
  * `seed`, `model` and `pretrain` sections.
  */
-export async function loadPretrainScenario(file: string | null, overrides: readonly Override[] = []): Promise<PretrainScenario> {
+export async function loadPretrainScenario(
+  file: string | null,
+  overrides: readonly Override[] = [],
+): Promise<PretrainScenario> {
   const title = file ?? 'the built-in defaults';
   let raw: Record<string, unknown> = {};
   try {
     if (file !== null) raw = structuredClone(readScenarioSource(file).raw);
     for (const o of overrides) {
       if (!PRETRAIN_SECTIONS.includes(o.path[0]!))
-        throw new ScenarioLoadError(`--set ${o.source}: azr pretrain reads ${PRETRAIN_SECTIONS.join(', ')} (not ${o.path[0]})`);
+        throw new ScenarioLoadError(
+          `--set ${o.source}: azr pretrain reads ${PRETRAIN_SECTIONS.join(', ')} (not ${o.path[0]})`,
+        );
       applyOverride(raw, o);
     }
   } catch (e) {

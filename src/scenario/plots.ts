@@ -10,7 +10,12 @@ export type VegaLiteSpec = Record<string, unknown>;
  * `y` is a share in [0, 1], shown as a percentage; the axis starts at 0 and ends just above the data (a probe at
  * 5–10% would be a flat line on a 0–100% axis).
  */
-export function bandSpec(title: string, yTitle: string, points: readonly BandPoint[], order: readonly string[]): VegaLiteSpec {
+export function bandSpec(
+  title: string,
+  yTitle: string,
+  points: readonly BandPoint[],
+  order: readonly string[],
+): VegaLiteSpec {
   const color = { field: 'variant', type: 'nominal', sort: [...order], title: 'variant' };
   const y = { type: 'quantitative', title: yTitle, scale: { domainMin: 0, nice: true }, axis: { format: '.0%' } };
   return {
@@ -27,7 +32,14 @@ export function bandSpec(title: string, yTitle: string, points: readonly BandPoi
         mark: { type: 'line', point: true },
         encoding: {
           y: { field: 'mean', ...y },
-          tooltip: [{ field: 'variant' }, { field: 'step' }, { field: 'mean', format: '.1%' }, { field: 'min', format: '.1%' }, { field: 'max', format: '.1%' }, { field: 'n', title: 'seeds' }],
+          tooltip: [
+            { field: 'variant' },
+            { field: 'step' },
+            { field: 'mean', format: '.1%' },
+            { field: 'min', format: '.1%' },
+            { field: 'max', format: '.1%' },
+            { field: 'n', title: 'seeds' },
+          ],
         },
       },
     ],

@@ -9,7 +9,13 @@ import { z } from 'zod';
 export const ModelSectionSchema = z
   .strictObject({
     layers: z.number().int().min(1).max(12).default(2).describe('transformer blocks'),
-    width: z.number().int().min(8).max(1024).default(64).describe('embedding width d (d=64, 2 layers: about 128k parameters)'),
+    width: z
+      .number()
+      .int()
+      .min(8)
+      .max(1024)
+      .default(64)
+      .describe('embedding width d (d=64, 2 layers: about 128k parameters)'),
     heads: z.number().int().min(1).max(32).default(4).describe('attention heads; must divide width'),
     contextLength: z
       .number()
@@ -17,11 +23,15 @@ export const ModelSectionSchema = z
       .min(32)
       .max(1024)
       .default(256)
-      .describe('most positions of prompt + answer; a proposer prompt with K references takes about 25 tokens per reference'),
+      .describe(
+        'most positions of prompt + answer; a proposer prompt with K references takes about 25 tokens per reference',
+      ),
     positions: z
       .enum(['rope', 'learned'])
       .default('rope')
-      .describe("position encoding: 'rope' (rotary, relative; at equal steps it learned the probe faster) or 'learned' (an embedding per position, GPT-2)"),
+      .describe(
+        "position encoding: 'rope' (rotary, relative; at equal steps it learned the probe faster) or 'learned' (an embedding per position, GPT-2)",
+      ),
   })
   .refine((m) => m.width % m.heads === 0, { message: 'model.width must be a multiple of model.heads' });
 
@@ -68,7 +78,14 @@ export function trainingThreads(more: string) {
 
 export const PretrainSectionSchema = z
   .strictObject({
-    steps: z.number().int().min(1).default(2600).describe('optimizer steps: the budget knob (fewer steps = a deliberately weaker base); 2600 ≈ 5 minutes on 2 cores with 2 threads'),
+    steps: z
+      .number()
+      .int()
+      .min(1)
+      .default(2600)
+      .describe(
+        'optimizer steps: the budget knob (fewer steps = a deliberately weaker base); 2600 ≈ 5 minutes on 2 cores with 2 threads',
+      ),
     minutes: z
       .number()
       .positive()
@@ -87,22 +104,63 @@ export const PretrainSectionSchema = z
       .gt(0)
       .max(1)
       .default(0.05)
-      .describe('most share of one output value among solver deduction/abduction examples (true/false would otherwise be a third); 1 = no cap'),
+      .describe(
+        'most share of one output value among solver deduction/abduction examples (true/false would otherwise be a third); 1 = no cap',
+      ),
     queries: z
       .number()
       .int()
       .min(1)
       .max(8)
       .default(4)
-      .describe('queries per solver deduction/abduction example: after the first answer, more inputs (outputs) of the same program, each answered in turn'),
-    references: z.number().int().min(1).max(6).default(3).describe('most references K in a deduction/abduction proposer prompt (each example draws 1..K)'),
-    inductionInputs: z.number().int().min(2).max(16).default(10).describe('inputs N of an induction task (half shown, half hidden; the paper: 10)'),
-    programsPerChunk: z.number().int().min(2).default(96).describe('programs generated and labelled together (one executor batch)'),
-    chunkBatches: z.number().int().min(1).default(16).describe('training batches cut from one labelled chunk (sorted by length first, so batches pad little)'),
-    prefetch: z.number().int().min(1).default(3).describe('labelled chunks kept ready ahead of the trainer (bounds memory and executor lead)'),
-    workers: z.number().int().min(1).default(1).describe('executor worker threads labelling data and grading the probe'),
+      .describe(
+        'queries per solver deduction/abduction example: after the first answer, more inputs (outputs) of the same program, each answered in turn',
+      ),
+    references: z
+      .number()
+      .int()
+      .min(1)
+      .max(6)
+      .default(3)
+      .describe('most references K in a deduction/abduction proposer prompt (each example draws 1..K)'),
+    inductionInputs: z
+      .number()
+      .int()
+      .min(2)
+      .max(16)
+      .default(10)
+      .describe('inputs N of an induction task (half shown, half hidden; the paper: 10)'),
+    programsPerChunk: z
+      .number()
+      .int()
+      .min(2)
+      .default(96)
+      .describe('programs generated and labelled together (one executor batch)'),
+    chunkBatches: z
+      .number()
+      .int()
+      .min(1)
+      .default(16)
+      .describe('training batches cut from one labelled chunk (sorted by length first, so batches pad little)'),
+    prefetch: z
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .describe('labelled chunks kept ready ahead of the trainer (bounds memory and executor lead)'),
+    workers: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('executor worker threads labelling data and grading the probe'),
     threads: trainingThreads('The base cache keys it.'),
-    probeEvery: z.number().int().min(0).default(0).describe('also evaluate the probe every this many steps (the learning curve); 0 = start and end only'),
+    probeEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('also evaluate the probe every this many steps (the learning curve); 0 = start and end only'),
   })
   .refine((p) => p.minLr <= p.lr, { message: 'pretrain.minLr must not exceed pretrain.lr' });
 
@@ -112,9 +170,17 @@ export type TierWeights = z.infer<typeof TierWeightsSchema>;
 
 /** What `azr pretrain` reads from a scenario; other top-level sections belong to other commands and are ignored. */
 export const PretrainScenarioSchema = z.looseObject({
-  seed: z.number().int().min(0).max(0xffffffff).default(1).describe('root seed: model initialisation and training data derive from it'),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(0xffffffff)
+    .default(1)
+    .describe('root seed: model initialisation and training data derive from it'),
   model: ModelSectionSchema.prefault({}).describe('the policy transformer'),
-  pretrain: PretrainSectionSchema.prefault({}).describe('the base-model phase: supervised training on executor-labelled programs'),
+  pretrain: PretrainSectionSchema.prefault({}).describe(
+    'the base-model phase: supervised training on executor-labelled programs',
+  ),
 });
 
 export type PretrainScenario = z.infer<typeof PretrainScenarioSchema>;

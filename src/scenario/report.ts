@@ -40,7 +40,8 @@ export interface RunSummary {
   readonly validCurve: readonly { step: number; rate: number }[];
 }
 
-const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+const mean = (xs: readonly number[]): number | null =>
+  xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Sample standard deviation (n − 1); 0 for a single value. */
 export function sampleStd(xs: readonly number[]): number | null {
@@ -69,8 +70,7 @@ export function summarizeEvents(events: readonly RunEvent[], runDir: string): Ru
     else if (e.type === 'probe.evaluated') {
       probes.push({ step: e.step, ...e.accuracy });
       lastProbe = e;
-    }
-    else if (e.type === 'proposal.validated' && e.step >= 1) {
+    } else if (e.type === 'proposal.validated' && e.step >= 1) {
       const c = perStep.get(e.step) ?? { valid: 0, all: 0 };
       c.all++;
       if (e.valid) c.valid++;
@@ -96,12 +96,15 @@ export function summarizeEvents(events: readonly RunEvent[], runDir: string): Ru
       abduction: last?.abduction ?? null,
       induction: last?.induction ?? null,
     },
-    finalPassAtK: lastProbe?.sampled !== undefined ? { k: lastProbe.sampled.k, overall: lastProbe.sampled.passAtK.overall } : null,
+    finalPassAtK:
+      lastProbe?.sampled !== undefined ? { k: lastProbe.sampled.k, overall: lastProbe.sampled.passAtK.overall } : null,
     validRate: all === 0 ? null : counts.reduce((a, c) => a + c.valid, 0) / all,
     meanLearnability: mean(learn),
     secondsPerStep: sPerStep === null ? null : sPerStep / 1000,
     probeCurve: probes,
-    validCurve: [...perStep.entries()].sort((a, b) => a[0] - b[0]).map(([step, c]) => ({ step, rate: c.valid / c.all })),
+    validCurve: [...perStep.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([step, c]) => ({ step, rate: c.valid / c.all })),
   };
 }
 
@@ -153,8 +156,14 @@ export interface VariantSummary {
 }
 
 /** Groups runs by variant (in `order`, then first-seen order) and aggregates over seeds. */
-export function summarizeVariants(runs: readonly RunSummary[], order: readonly string[] = [], descriptions: Readonly<Record<string, string>> = {}): VariantSummary[] {
-  const names = [...new Set([...order.filter((n) => runs.some((r) => r.variant === n)), ...runs.map((r) => r.variant)])];
+export function summarizeVariants(
+  runs: readonly RunSummary[],
+  order: readonly string[] = [],
+  descriptions: Readonly<Record<string, string>> = {},
+): VariantSummary[] {
+  const names = [
+    ...new Set([...order.filter((n) => runs.some((r) => r.variant === n)), ...runs.map((r) => r.variant)]),
+  ];
   return names.map((variant) => {
     const rs = runs.filter((r) => r.variant === variant).sort((a, b) => a.seed - b.seed);
     return {
@@ -183,7 +192,10 @@ export interface BandPoint {
 }
 
 /** Mean and min–max over seeds, per variant and step, of a per-run curve. */
-export function bands(variants: readonly VariantSummary[], curve: (r: RunSummary) => readonly { step: number; value: number | null }[]): BandPoint[] {
+export function bands(
+  variants: readonly VariantSummary[],
+  curve: (r: RunSummary) => readonly { step: number; value: number | null }[],
+): BandPoint[] {
   const out: BandPoint[] = [];
   for (const v of variants) {
     const byStep = new Map<number, number[]>();
@@ -322,10 +334,18 @@ export function renderComparison(variants: readonly VariantSummary[], t: Compari
     for (const v of variants) if (v.description) lines.push(`- **${v.variant}**: ${v.description}`);
   }
   for (const p of t.plots ?? []) lines.push('', `![${p.caption}](${p.file})`);
-  lines.push('', '## Runs', '', '| variant | seed | outcome | steps | final overall | run |', '|---|---:|---|---:|---:|---|');
+  lines.push(
+    '',
+    '## Runs',
+    '',
+    '| variant | seed | outcome | steps | final overall | run |',
+    '|---|---:|---|---:|---:|---|',
+  );
   for (const v of variants)
     for (const r of v.runs)
-      lines.push(`| ${r.variant} | ${r.seed} | ${r.reason ?? 'unfinished'} | ${r.steps} | ${r.final.overall === null ? '–' : (100 * r.final.overall).toFixed(1)} | ${r.runDir} |`);
+      lines.push(
+        `| ${r.variant} | ${r.seed} | ${r.reason ?? 'unfinished'} | ${r.steps} | ${r.final.overall === null ? '–' : (100 * r.final.overall).toFixed(1)} | ${r.runDir} |`,
+      );
   lines.push(
     '',
     'Every number is recomputed from the runs’ `events.jsonl`: per variant in `results.csv`, per run in `runs.csv`; plots are rendered from the Vega-Lite specs beside them (`*.vl.json`).',

@@ -29,7 +29,9 @@ export const SelfPlaySectionSchema = z
     mode: z
       .enum(['sync', 'async'])
       .default('sync')
-      .describe("'sync': the paper's phased on-policy step (deterministic); 'async': the next step is proposed and solved while the learner learns, stale rollouts dropped (not the paper)"),
+      .describe(
+        "'sync': the paper's phased on-policy step (deterministic); 'async': the next step is proposed and solved while the learner learns, stale rollouts dropped (not the paper)",
+      ),
     steps: z.number().int().min(0).default(20).describe('training steps (the paper’s schedule: 960)'),
     taskTypes: z
       .array(TASK_TYPE)
@@ -51,33 +53,64 @@ export const SelfPlaySectionSchema = z
       .describe(
         "K reference triplets in a deduction/abduction proposer prompt (paper: 6; each costs ~25 tokens of context); 0 = no references, the paper's 'w/o references' ablation. The induction proposer always sees one program from the buffers (its task, not a reference)",
       ),
-    inductionInputs: z.number().int().min(2).max(16).default(6).describe('N inputs of an induction proposal, half shown, half hidden (paper: 10)'),
+    inductionInputs: z
+      .number()
+      .int()
+      .min(2)
+      .max(16)
+      .default(6)
+      .describe('N inputs of an induction proposal, half shown, half hidden (paper: 10)'),
     learnabilitySamples: positiveInt.default(4).describe('n Monte Carlo solver attempts per valid proposal (paper: 8)'),
     solveSamples: positiveInt
       .max(16)
       .default(1)
-      .describe('answers sampled and trained on per solver task (paper: 1; > 1 with advantage.baseline task is GRPO-style)'),
-    temperature: z.number().positive().default(1).describe('sampling temperature of every training and learnability rollout (paper: 1.0)'),
-    unlearnable: z.enum(['zero', 'minusHalf']).default('zero').describe("reward of a valid proposal with mean success 0 or 1: 'zero' (paper Eq. 4) or 'minusHalf' (original code)"),
-    inductionAccuracy: z.enum(['binary', 'fraction']).default('binary').describe("induction answer accuracy: 'binary' (paper) or 'fraction' of hidden pairs"),
+      .describe(
+        'answers sampled and trained on per solver task (paper: 1; > 1 with advantage.baseline task is GRPO-style)',
+      ),
+    temperature: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('sampling temperature of every training and learnability rollout (paper: 1.0)'),
+    unlearnable: z
+      .enum(['zero', 'minusHalf'])
+      .default('zero')
+      .describe(
+        "reward of a valid proposal with mean success 0 or 1: 'zero' (paper Eq. 4) or 'minusHalf' (original code)",
+      ),
+    inductionAccuracy: z
+      .enum(['binary', 'fraction'])
+      .default('binary')
+      .describe("induction answer accuracy: 'binary' (paper) or 'fraction' of hidden pairs"),
     advantage: z
       .strictObject({
-        statistics: z.enum(['perSequence', 'tokenWeighted']).default('perSequence').describe("TRR++ statistics: 'perSequence' (paper Eq. 8) or 'tokenWeighted' (original code)"),
+        statistics: z
+          .enum(['perSequence', 'tokenWeighted'])
+          .default('perSequence')
+          .describe("TRR++ statistics: 'perSequence' (paper Eq. 8) or 'tokenWeighted' (original code)"),
         baseline: z
           .enum(['roleType', 'global', 'task', 'none'])
           .default('roleType')
-          .describe("'roleType': six groups normalised separately (paper TRR++); 'task': the answers to one solver task share a baseline (GRPO-style, with solveSamples > 1)"),
+          .describe(
+            "'roleType': six groups normalised separately (paper TRR++); 'task': the answers to one solver task share a baseline (GRPO-style, with solveSamples > 1)",
+          ),
       })
       .prefault({})
       .describe('TRR++ advantage options'),
     buffer: z
       .strictObject({
         cap: positiveInt.default(16384).describe('entries per buffer (original max_programs: 16384)'),
-        eviction: z.enum(['dropOldest', 'keepOldest']).default('dropOldest').describe("at the cap: 'dropOldest' (azr) or 'keepOldest' (original)"),
+        eviction: z
+          .enum(['dropOldest', 'keepOldest'])
+          .default('dropOldest')
+          .describe("at the cap: 'dropOldest' (azr) or 'keepOldest' (original)"),
         dedup: z.boolean().default(false).describe('skip tasks already in the buffer (anti-degeneracy; paper: false)'),
         mix: z.enum(['maxNew', 'halfNew', 'uniform']).default('maxNew').describe("solver task draw: 'maxNew' (paper)"),
         recentWindow: z.number().int().min(0).default(1).describe('"recent" window of maxNew, in steps (paper: 1)'),
-        referenceWeighting: z.enum(['uniform', 'step']).default('uniform').describe("proposer reference weighting: 'uniform' (paper)"),
+        referenceWeighting: z
+          .enum(['uniform', 'step'])
+          .default('uniform')
+          .describe("proposer reference weighting: 'uniform' (paper)"),
         maxProgramShare: z
           .number()
           .gt(0)
@@ -90,31 +123,68 @@ export const SelfPlaySectionSchema = z
         admit: z
           .enum(['valid', 'learnable'])
           .default('valid')
-          .describe("which valid proposals of a training step are buffered: 'valid' (paper) or 'learnable' (only 0 < p̂ < 1; the filter-only control arm)"),
+          .describe(
+            "which valid proposals of a training step are buffered: 'valid' (paper) or 'learnable' (only 0 < p̂ < 1; the filter-only control arm)",
+          ),
       })
       .prefault({})
       .describe('the task buffers'),
     novelty: z
       .strictObject({
-        coef: z.number().min(0).default(0).describe('bonus coef / (1 + k) on each valid proposal’s reward, k = times its program was proposed in the window; 0 = off (paper)'),
+        coef: z
+          .number()
+          .min(0)
+          .default(0)
+          .describe(
+            'bonus coef / (1 + k) on each valid proposal’s reward, k = times its program was proposed in the window; 0 = off (paper)',
+          ),
         window: positiveInt.default(1).describe('novelty window, in training steps'),
       })
       .prefault({})
       .describe('anti-degeneracy: novelty bonus for the proposer (src/azr/novelty.ts; not in the paper)'),
     seedSize: positiveInt.default(8).describe('valid tasks each buffer holds before training starts (paper: 256)'),
-    seedMaxRounds: positiveInt.default(16).describe('seeding gives up (with an error event) after this many propose rounds per type'),
-    trainProposer: z.boolean().default(true).describe('train on the proposer’s completions (paper); false trains the solver only'),
-    probeEvery: z.number().int().min(0).default(5).describe('probe every this many steps (and once before step 1: the base model); 0 = base only'),
-    checkpointEvery: z.number().int().min(0).default(5).describe('checkpoint every this many steps (and at the end and on stop); 0 = end/stop only'),
+    seedMaxRounds: positiveInt
+      .default(16)
+      .describe('seeding gives up (with an error event) after this many propose rounds per type'),
+    trainProposer: z
+      .boolean()
+      .default(true)
+      .describe('train on the proposer’s completions (paper); false trains the solver only'),
+    probeEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(5)
+      .describe('probe every this many steps (and once before step 1: the base model); 0 = base only'),
+    checkpointEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(5)
+      .describe('checkpoint every this many steps (and at the end and on stop); 0 = end/stop only'),
     maxStaleness: z
       .number()
       .int()
       .min(0)
       .default(1)
-      .describe('async only: a rollout more than this many weight versions behind the learner when its batch is formed is dropped (rollout.dropped, stale). Default 1: step t+1 is rolled out while step t is learned, so its rollouts are one version behind; 0 drops them'),
-    queueCapacity: z.number().int().min(0).default(0).describe('scored rollouts the learner’s channel may hold beyond its credit'),
-    effectRetries: z.number().int().min(0).default(2).describe('a failed effect call (a whole batch) is retried this many times'),
-    healthWindow: positiveInt.default(1).describe('health.distinctPrograms counts distinct programs over this many recent steps'),
+      .describe(
+        'async only: a rollout more than this many weight versions behind the learner when its batch is formed is dropped (rollout.dropped, stale). Default 1: step t+1 is rolled out while step t is learned, so its rollouts are one version behind; 0 drops them',
+      ),
+    queueCapacity: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('scored rollouts the learner’s channel may hold beyond its credit'),
+    effectRetries: z
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .describe('a failed effect call (a whole batch) is retried this many times'),
+    healthWindow: positiveInt
+      .default(1)
+      .describe('health.distinctPrograms counts distinct programs over this many recent steps'),
   })
   .describe('the self-play loop (maps onto CoordinatorConfig)');
 
@@ -130,7 +200,9 @@ export const PolicySectionSchema = z
         induction: positiveInt.default(32).describe('most lexemes of an induction answer (a program)'),
       })
       .prefault({})
-      .describe('lexeme budgets of the answer segments (a completion that runs out is a format error; free decoding: tokens, plus one <end> per segment)'),
+      .describe(
+        'lexeme budgets of the answer segments (a completion that runs out is a format error; free decoding: tokens, plus one <end> per segment)',
+      ),
     decoding: z
       .enum(['constrained', 'free'])
       .default('constrained')
@@ -143,29 +215,52 @@ export const PolicySectionSchema = z
       .describe(
         "who proposes: 'model' (self-play) or 'generator' — tasks drawn from the task-language generator (never a probe program) and solved by the model; a control arm, with selfPlay.trainProposer false (random-tasks; with selfPlay.buffer.admit learnable: filter-only)",
       ),
-    rolloutBatch: positiveInt.default(128).describe('prompts decoded together by onnxruntime (grouped by prompt length)'),
-    intraOpThreads: positiveInt.default(1).describe('onnxruntime threads (1: on 2 cores the learner and executors need the other)'),
+    rolloutBatch: positiveInt
+      .default(128)
+      .describe('prompts decoded together by onnxruntime (grouped by prompt length)'),
+    intraOpThreads: positiveInt
+      .default(1)
+      .describe('onnxruntime threads (1: on 2 cores the learner and executors need the other)'),
   })
   .describe('the rollout engine (onnxruntime over the published weights)');
 
 export const LearnerSectionSchema = z
   .strictObject({
     lr: z.number().positive().default(1e-4).describe('AdamW learning rate of the self-play phase'),
-    weightDecay: z.number().min(0).default(0).describe('decoupled weight decay on matrices (0: keep the base where RL does not push)'),
+    weightDecay: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('decoupled weight decay on matrices (0: keep the base where RL does not push)'),
     maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip (paper: 1.0)'),
     ppoClip: z.number().positive().nullable().default(0.2).describe('PPO clip ε; null = REINFORCE (−A·log π)'),
-    ppoEpochs: positiveInt.default(1).describe('passes over each batch (optimizer steps per training step; > 1 needs ppoClip)'),
+    ppoEpochs: positiveInt
+      .default(1)
+      .describe('passes over each batch (optimizer steps per training step; > 1 needs ppoClip)'),
     entropyCoef: z.number().min(0).default(0).describe('entropy bonus c_H (paper: 0)'),
-    klCoef: z.number().min(0).default(0).describe('β of KL(π ‖ base) per token: the anchor to the base model (paper: 0)'),
-    sftCoef: z.number().min(0).default(0).describe('λ of a supervised term on executor-labelled tasks (as pretraining) mixed into each step (paper: 0)'),
+    klCoef: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('β of KL(π ‖ base) per token: the anchor to the base model (paper: 0)'),
+    sftCoef: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('λ of a supervised term on executor-labelled tasks (as pretraining) mixed into each step (paper: 0)'),
     sftBatch: positiveInt.default(16).describe('supervised sequences per step when sftCoef > 0'),
     warmupSteps: z
       .number()
       .int()
       .min(0)
       .default(0)
-      .describe('linear learning-rate warm-up over the first this many optimizer steps of self-play (lr · step / warmupSteps; 0 = none, the paper)'),
-    aggregation: z.enum(['token-mean', 'sequence-mean']).default('token-mean').describe("how token losses combine: 'token-mean' (veRL) or 'sequence-mean'"),
+      .describe(
+        'linear learning-rate warm-up over the first this many optimizer steps of self-play (lr · step / warmupSteps; 0 = none, the paper)',
+      ),
+    aggregation: z
+      .enum(['token-mean', 'sequence-mean'])
+      .default('token-mean')
+      .describe("how token losses combine: 'token-mean' (veRL) or 'sequence-mean'"),
     threads: trainingThreads('A sync run is deterministic for a given value.'),
   })
   .describe('the optimizer step and its anchors (all off = the paper)');
@@ -177,36 +272,53 @@ export const ExecutorSectionSchema = z
     rejectInputIgnoring: z
       .boolean()
       .default(false)
-      .describe('anti-degeneracy: a proposal whose program returns the same on another input is invalid (kind input_ignoring; paper: false)'),
+      .describe(
+        'anti-degeneracy: a proposal whose program returns the same on another input is invalid (kind input_ignoring; paper: false)',
+      ),
     rejectArgumentCopy: z
       .boolean()
       .default(false)
-      .describe('admission gate: a proposal that returns one of its own arguments on its input and every probe input is invalid (kind copies_argument; paper: false)'),
+      .describe(
+        'admission gate: a proposal that returns one of its own arguments on its input and every probe input is invalid (kind copies_argument; paper: false)',
+      ),
     probeInputs: positiveInt
       .max(16)
       .default(1)
-      .describe('generated inputs a one-input proposal is also run on for rejectInputIgnoring (all must give the same output) and rejectArgumentCopy'),
+      .describe(
+        'generated inputs a one-input proposal is also run on for rejectInputIgnoring (all must give the same output) and rejectArgumentCopy',
+      ),
   })
   .describe('the sandboxed executor');
 
 export const ProbeSectionSchema = z
   .strictObject({
     file: z.string().min(1).nullable().default(null).describe('probe set JSONL; null = scenarios/probe.jsonl'),
-    stride: positiveInt.default(1).describe('evaluate every stride-th probe task (1 = all; a smaller probe for quick scenarios)'),
+    stride: positiveInt
+      .default(1)
+      .describe('evaluate every stride-th probe task (1 = all; a smaller probe for quick scenarios)'),
     samples: z
       .number()
       .int()
       .min(0)
       .max(64)
       .default(8)
-      .describe('k: answers sampled per task at the training temperature besides the greedy one, for pass@k (0 = greedy only)'),
+      .describe(
+        'k: answers sampled per task at the training temperature besides the greedy one, for pass@k (0 = greedy only)',
+      ),
   })
   .describe('the held-out probe (greedy pass@1 and sampled pass@k, graded by the executor)');
 
 export const RunSectionSchema = z
   .strictObject({
-    keepCheckpoints: positiveInt.default(3).describe('checkpoints kept in runs/<name>/checkpoints (older ones are deleted)'),
-    cacheDir: z.string().min(1).nullable().default(null).describe('where built base models are cached; null = <out>/.cache'),
+    keepCheckpoints: positiveInt
+      .default(3)
+      .describe('checkpoints kept in runs/<name>/checkpoints (older ones are deleted)'),
+    cacheDir: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('where built base models are cached; null = <out>/.cache'),
   })
   .describe('run directory options');
 
@@ -217,11 +329,30 @@ export const RunScenarioSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a name is letters, digits, dot, dash and underscore')
       .default('run')
       .describe('run name: the run directory is runs/<name>-<time>'),
-    seed: z.number().int().min(0).max(0xffffffff).default(1).describe('root seed of every random draw (model init, data, sampling)'),
-    backend: z.enum(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']).nullable().default(null).describe('tensor backend; null = the best that loads (wasm out of the box)'),
-    base: z.string().min(1).nullable().default(null).describe('a base checkpoint directory (azr pretrain --out); null = build it from model:/pretrain: and cache it'),
-    model: ModelSectionSchema.prefault({}).describe('the policy transformer (ignored when base names a checkpoint: its config wins)'),
-    pretrain: PretrainSectionSchema.prefault({}).describe('the base-model phase, run when no base checkpoint is named or cached'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(0xffffffff)
+      .default(1)
+      .describe('root seed of every random draw (model init, data, sampling)'),
+    backend: z
+      .enum(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'])
+      .nullable()
+      .default(null)
+      .describe('tensor backend; null = the best that loads (wasm out of the box)'),
+    base: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('a base checkpoint directory (azr pretrain --out); null = build it from model:/pretrain: and cache it'),
+    model: ModelSectionSchema.prefault({}).describe(
+      'the policy transformer (ignored when base names a checkpoint: its config wins)',
+    ),
+    pretrain: PretrainSectionSchema.prefault({}).describe(
+      'the base-model phase, run when no base checkpoint is named or cached',
+    ),
     selfPlay: SelfPlaySectionSchema.prefault({}),
     policy: PolicySectionSchema.prefault({}),
     learner: LearnerSectionSchema.prefault({}),
@@ -231,9 +362,17 @@ export const RunScenarioSchema = z
   })
   .superRefine((s, ctx) => {
     if (s.learner.ppoEpochs > 1 && s.learner.ppoClip === null)
-      ctx.addIssue({ code: 'custom', path: ['learner', 'ppoEpochs'], message: 'ppoEpochs > 1 needs ppoClip (re-using a batch without clipping is not REINFORCE)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['learner', 'ppoEpochs'],
+        message: 'ppoEpochs > 1 needs ppoClip (re-using a batch without clipping is not REINFORCE)',
+      });
     if (s.policy.proposer === 'generator' && s.selfPlay.trainProposer)
-      ctx.addIssue({ code: 'custom', path: ['policy', 'proposer'], message: 'the generator proposer is not a policy to train: set selfPlay.trainProposer to false' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policy', 'proposer'],
+        message: 'the generator proposer is not a policy to train: set selfPlay.trainProposer to false',
+      });
     if (new Set(s.selfPlay.taskTypes).size !== s.selfPlay.taskTypes.length)
       ctx.addIssue({ code: 'custom', path: ['selfPlay', 'taskTypes'], message: 'a task type is listed twice' });
   });

@@ -16,11 +16,15 @@ export function fileJsonSchema(kind: SchemaKind): Record<string, unknown> {
     return {
       $schema,
       title: 'azr ablation sweep',
-      description: 'A sweep for `azr ablate`: a base scenario, overrides, seeds and variants. Generated from src/scenario/sweep.ts; do not edit.',
+      description:
+        'A sweep for `azr ablate`: a base scenario, overrides, seeds and variants. Generated from src/scenario/sweep.ts; do not edit.',
       ...rest,
     };
   }
-  const { $schema, properties, ...rest } = runScenarioJsonSchema() as { $schema: string; properties: Record<string, unknown> };
+  const { $schema, properties, ...rest } = runScenarioJsonSchema() as {
+    $schema: string;
+    properties: Record<string, unknown>;
+  };
   return {
     $schema,
     title: 'azr run scenario',
@@ -30,7 +34,8 @@ export function fileJsonSchema(kind: SchemaKind): Record<string, unknown> {
     properties: {
       extends: {
         type: 'string',
-        description: 'another scenario file (relative to this one) this file is deep-merged over; chains allowed, cycles are errors',
+        description:
+          'another scenario file (relative to this one) this file is deep-merged over; chains allowed, cycles are errors',
       },
       ...properties,
     },
@@ -53,7 +58,8 @@ export function addSchemaCommand(program: Command): Command {
     .argument('[kind]', 'scenario | sweep', 'scenario')
     .option('--out <file>', 'write it to this file instead of stdout')
     .action(function (this: Command, kind: string, opts: { out?: string }) {
-      if (kind !== 'scenario' && kind !== 'sweep') this.error(`error: unknown schema '${kind}' (scenario or sweep)`, { exitCode: 2, code: 'azr.usage' });
+      if (kind !== 'scenario' && kind !== 'sweep')
+        this.error(`error: unknown schema '${kind}' (scenario or sweep)`, { exitCode: 2, code: 'azr.usage' });
       const text = fileJsonSchemaText(kind as SchemaKind);
       if (opts.out !== undefined) writeFileSync(opts.out, text);
       else process.stdout.write(text);

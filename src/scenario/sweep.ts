@@ -35,22 +35,35 @@ import type { RunScenario } from './schema.js';
 
 const NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a name is letters, digits, dot, dash and underscore');
 const SET = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a key is a dotted field path (selfPlay.steps)'), z.unknown())
+  .record(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a key is a dotted field path (selfPlay.steps)'),
+    z.unknown(),
+  )
   .default({})
-  .describe('scenario overrides: dotted field paths (selfPlay.taskTypes: [deduction]) or nested mappings, merged like extends');
+  .describe(
+    'scenario overrides: dotted field paths (selfPlay.taskTypes: [deduction]) or nested mappings, merged like extends',
+  );
 
 export const SweepVariantSchema = z
   .strictObject({
     name: NAME.describe('variant name: names its runs (runs/<sweep>/<name>/seed-<s>/) and its row in the report'),
     description: z.string().optional().describe('one line for the report: what the variant removes or changes'),
-    scenario: z.string().min(1).optional().describe('a scenario file to start from instead of the sweep’s base (relative to the sweep file)'),
+    scenario: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('a scenario file to start from instead of the sweep’s base (relative to the sweep file)'),
     set: SET,
   })
   .describe('one arm of the ablation');
 
 export const SweepSchema = z
   .strictObject({
-    name: NAME.optional().describe('sweep name (default: the file name without .yaml); the default output is runs/ablate-<name>'),
+    name: NAME.optional().describe(
+      'sweep name (default: the file name without .yaml); the default output is runs/ablate-<name>',
+    ),
     description: z.string().optional().describe('what the sweep asks, shown at the top of the report'),
     base: z.string().min(1).describe('the scenario every variant starts from, relative to the sweep file'),
     set: SET.describe('overrides every variant gets, before its own'),
@@ -63,10 +76,12 @@ export const SweepSchema = z
   .superRefine((s, ctx) => {
     const seen = new Set<string>();
     s.variants.forEach((v, i) => {
-      if (seen.has(v.name)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'name'], message: `variant '${v.name}' is named twice` });
+      if (seen.has(v.name))
+        ctx.addIssue({ code: 'custom', path: ['variants', i, 'name'], message: `variant '${v.name}' is named twice` });
       seen.add(v.name);
     });
-    if (Array.isArray(s.seeds) && new Set(s.seeds).size !== s.seeds.length) ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'a seed is listed twice' });
+    if (Array.isArray(s.seeds) && new Set(s.seeds).size !== s.seeds.length)
+      ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'a seed is listed twice' });
   });
 
 export type Sweep = z.infer<typeof SweepSchema>;
@@ -100,11 +115,16 @@ export function expandSetMap(set: Record<string, unknown>): Record<string, unkno
 }
 
 /** Reads, validates and resolves a sweep file; every problem is a ScenarioLoadError with file:line:col. */
-export function loadSweep(file: string, options: { seeds?: number; overrides?: readonly Override[] } = {}): ResolvedSweep {
+export function loadSweep(
+  file: string,
+  options: { seeds?: number; overrides?: readonly Override[] } = {},
+): ResolvedSweep {
   const y = readYamlFile(file, 'sweep file');
   const r = SweepSchema.safeParse(y.raw);
   if (!r.success) {
-    const { lines, paths } = issueMessages(SweepSchema, r.error.issues, (issue, _path, key) => locateIssue([documentLayer(y)], issue, key));
+    const { lines, paths } = issueMessages(SweepSchema, r.error.issues, (issue, _path, key) =>
+      locateIssue([documentLayer(y)], issue, key),
+    );
     throw new ScenarioLoadError(`${file} is not a valid sweep:\n${lines.map((l) => `  ${l}`).join('\n')}`, paths);
   }
   const sweep = r.data;
@@ -115,7 +135,10 @@ export function loadSweep(file: string, options: { seeds?: number; overrides?: r
       return readScenarioSource(shown(path.resolve(dir, rel)));
     } catch (e) {
       if (e instanceof ScenarioReadError)
-        throw new ScenarioLoadError(`${file} is not a valid sweep:\n  ${positionOf(y.file, y.lineCounter, documentLayer(y).find(at))}${at.join('.')}: ${e.message}`, [at.join('.')]);
+        throw new ScenarioLoadError(
+          `${file} is not a valid sweep:\n  ${positionOf(y.file, y.lineCounter, documentLayer(y).find(at))}${at.join('.')}: ${e.message}`,
+          [at.join('.')],
+        );
       throw e;
     }
   };
@@ -129,7 +152,12 @@ export function loadSweep(file: string, options: { seeds?: number; overrides?: r
     const scenario = validateScenarioSource({ raw, layers }, overrides, `${file} (variant '${v.name}')`);
     return { name: v.name, ...(v.description !== undefined ? { description: v.description } : {}), scenario };
   });
-  const seeds = options.seeds !== undefined ? range(options.seeds) : typeof sweep.seeds === 'number' ? range(sweep.seeds) : sweep.seeds;
+  const seeds =
+    options.seeds !== undefined
+      ? range(options.seeds)
+      : typeof sweep.seeds === 'number'
+        ? range(sweep.seeds)
+        : sweep.seeds;
   return {
     file,
     name: sweep.name ?? path.basename(file).replace(/\.ya?ml$/, ''),

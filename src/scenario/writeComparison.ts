@@ -3,7 +3,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { bandSpec, renderSvg } from './plots.js';
-import { bands, renderComparison, resultsCsv, runsCsv, summarizeVariants, type ComparisonText, type RunSummary, type VariantSummary } from './report.js';
+import {
+  bands,
+  renderComparison,
+  resultsCsv,
+  runsCsv,
+  summarizeVariants,
+  type ComparisonText,
+  type RunSummary,
+  type VariantSummary,
+} from './report.js';
 
 export interface ComparisonFiles {
   readonly report: string;
@@ -55,7 +64,13 @@ export async function writeComparison(
   const report = path.join(outDir, 'report.md');
   const results = path.join(outDir, 'results.csv');
   const runsFile = path.join(outDir, 'runs.csv');
-  await writeFile(report, renderComparison(variants, { ...text, plots: specs.map((s) => ({ file: `plots/${s.name}.svg`, caption: s.caption })) }));
+  await writeFile(
+    report,
+    renderComparison(variants, {
+      ...text,
+      plots: specs.map((s) => ({ file: `plots/${s.name}.svg`, caption: s.caption })),
+    }),
+  );
   await writeFile(results, resultsCsv(variants));
   await writeFile(runsFile, runsCsv(variants.flatMap((v) => v.runs)));
   return { report, results, runs: runsFile, plots, variants };

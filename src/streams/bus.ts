@@ -48,7 +48,8 @@ export class EventBus {
   constructor(options: EventBusOptions) {
     const nextSeq = options.nextSeq ?? 0;
     const step = options.step ?? 0;
-    if (!Number.isSafeInteger(nextSeq) || nextSeq < 0) throw new RangeError(`nextSeq must be an integer ≥ 0, got ${nextSeq}`);
+    if (!Number.isSafeInteger(nextSeq) || nextSeq < 0)
+      throw new RangeError(`nextSeq must be an integer ≥ 0, got ${nextSeq}`);
     if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`step must be an integer ≥ 0, got ${step}`);
     this.runId = options.runId;
     this.clock = options.clock;
@@ -106,7 +107,8 @@ export class EventBus {
     if (this.delivering) return; // the outer delivery loop will pick it up, in order
     this.delivering = true;
     try {
-      for (let event = this.pending.shift(); event !== undefined; event = this.pending.shift()) this.subject.next(event);
+      for (let event = this.pending.shift(); event !== undefined; event = this.pending.shift())
+        this.subject.next(event);
     } finally {
       this.delivering = false;
     }

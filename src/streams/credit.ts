@@ -52,7 +52,8 @@ export class CreditOverflowError extends Error {
  */
 export function credit<T>(grants: Observable<number>, config: CreditConfig): MonoTypeOperatorFunction<T> {
   const { capacity, onStatus } = config;
-  if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError(`credit: capacity must be an integer ≥ 0, got ${capacity}`);
+  if (!Number.isSafeInteger(capacity) || capacity < 0)
+    throw new RangeError(`credit: capacity must be an integer ≥ 0, got ${capacity}`);
 
   return (source) =>
     new Observable<T>((subscriber) => {

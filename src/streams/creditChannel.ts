@@ -134,7 +134,8 @@ export class CreditChannel<T> {
    * subscribers. A no-op once `output$` has ended.
    */
   grant(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${this.name}: a grant must be an integer ≥ 0, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new RangeError(`${this.name}: a grant must be an integer ≥ 0, got ${n}`);
     if (this.ended) return;
     if (!this.output.observed) throw new Error(`${this.name}: grant() with no subscriber on output$ would lose items`);
     this.permits += n;

@@ -1,5 +1,14 @@
 // events.jsonl: the append-only run log (whole lines, bounded buffer), its resume rules, and a reader that replays from a seq.
-import { closeSync, createReadStream, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { parseRunEvent } from './events.js';
 import type { RunEvent, RunEventType } from './events.js';
 
@@ -30,7 +39,13 @@ export class EventLogCorruptError extends Error {
 }
 
 // base.progress too: the base-model build logs one every ~2% of its steps, and a reader of the file should see it go on
-const DEFAULT_FLUSH_ON: readonly RunEventType[] = ['base.progress', 'run.started', 'step.finished', 'checkpoint.saved', 'run.finished'];
+const DEFAULT_FLUSH_ON: readonly RunEventType[] = [
+  'base.progress',
+  'run.started',
+  'step.finished',
+  'checkpoint.saved',
+  'run.finished',
+];
 
 /**
  * The writer of `events.jsonl`: one JSON line per event, in seq order, written only as whole lines.
@@ -69,7 +84,8 @@ export class EventLog {
     options: EventLogOptions,
   ) {
     const bufferBytes = options.bufferBytes ?? 64 * 1024;
-    if (!Number.isSafeInteger(bufferBytes) || bufferBytes < 1) throw new RangeError(`bufferBytes must be ≥ 1, got ${bufferBytes}`);
+    if (!Number.isSafeInteger(bufferBytes) || bufferBytes < 1)
+      throw new RangeError(`bufferBytes must be ≥ 1, got ${bufferBytes}`);
     this.buffer = Buffer.allocUnsafe(bufferBytes);
     this.flushOn = new Set(options.flushOn ?? DEFAULT_FLUSH_ON);
     this.fsync = options.fsync ?? false;
@@ -114,9 +130,12 @@ export class EventLog {
   /** Appends one event; it must continue the log (seq = last + 1, step not earlier), so holes and repeats fail loudly. */
   append(event: RunEvent): void {
     const fd = this.open();
-    if (event.seq !== this.nextSeq) throw new RangeError(`${this.path}: expected seq ${this.nextSeq}, got ${event.seq} (${event.type})`);
+    if (event.seq !== this.nextSeq)
+      throw new RangeError(`${this.path}: expected seq ${this.nextSeq}, got ${event.seq} (${event.type})`);
     if (this.lastEvent !== null && event.step < this.lastEvent.step)
-      throw new RangeError(`${this.path}: step went back from ${this.lastEvent.step} to ${event.step} at seq ${event.seq}`);
+      throw new RangeError(
+        `${this.path}: step went back from ${this.lastEvent.step} to ${event.step} at seq ${event.seq}`,
+      );
     const line = JSON.stringify(event) + '\n';
     const bytes = Buffer.byteLength(line);
     if (this.used + bytes > this.buffer.length) this.writeBuffer(fd);
@@ -233,7 +252,10 @@ export interface LoggedEvent {
 }
 
 /** {@link readEventLog}, each event with its line's text. */
-export async function* readEventLogEntries(path: string, options: ReadEventLogOptions = {}): AsyncGenerator<LoggedEvent> {
+export async function* readEventLogEntries(
+  path: string,
+  options: ReadEventLogOptions = {},
+): AsyncGenerator<LoggedEvent> {
   const fromSeq = options.fromSeq ?? 0;
   const fd = openSync(path, 'r');
   let start: number;
@@ -301,7 +323,7 @@ function readAt(fd: number, position: number, length: number): Buffer {
 
 /** Offset of the last '\n' before `end`, or -1. */
 function lastNewline(fd: number, end: number): number {
-  for (let to = end; to > 0; ) {
+  for (let to = end; to > 0;) {
     const from = Math.max(0, to - READ_CHUNK);
     const i = readAt(fd, from, to - from).lastIndexOf(NEWLINE);
     if (i >= 0) return from + i;
@@ -338,7 +360,12 @@ function* linesBackward(fd: number, end: number): Generator<Line> {
 }
 
 /** The seq of the first complete line starting at or after `position`, with that line's offset; null at the end. */
-function lineAtOrAfter(fd: number, position: number, size: number, path: string): { start: number; seq: number } | null {
+function lineAtOrAfter(
+  fd: number,
+  position: number,
+  size: number,
+  path: string,
+): { start: number; seq: number } | null {
   let start = position;
   if (start > 0 && readAt(fd, start - 1, 1)[0] !== NEWLINE) {
     // Mid-line: the next line starts after the next '\n'.

@@ -8,8 +8,6 @@ export { ROLES, TASK_TYPES, type Role, type TaskType };
 /** Schema version written in every event's `v`; bump it when a field changes meaning or is removed. */
 export const EVENT_SCHEMA_VERSION = 1;
 
-
-
 const role = z.enum(ROLES).describe('which role of the model produced the completion');
 const task = z.enum(TASK_TYPES).describe('task type');
 const count = z.number().int().nonnegative();
@@ -52,16 +50,31 @@ export const RunStartedSchema = defineEvent('run.started', {
 });
 
 export const BaseProgressSchema = defineEvent('base.progress', {
-  state: z.enum(['building', 'built']).describe('building: the base model is being pretrained (before run.started); built: it is done and cached'),
+  state: z
+    .enum(['building', 'built'])
+    .describe('building: the base model is being pretrained (before run.started); built: it is done and cached'),
   trainStep: count.describe('pretraining steps done'),
   totalSteps: count.nullable().describe('the pretraining step budget; null for a minutes budget'),
-  loss: z.number().nullable().describe('mean pretraining loss over the steps since the previous base.progress; null when none'),
-  probe: z.number().min(0).max(1).nullable().describe('probe accuracy (overall) measured at this step; null when the probe did not run here'),
-  trainSeconds: z.number().nonnegative().describe('training seconds of the build so far (probe evaluations not counted)'),
+  loss: z
+    .number()
+    .nullable()
+    .describe('mean pretraining loss over the steps since the previous base.progress; null when none'),
+  probe: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .describe('probe accuracy (overall) measured at this step; null when the probe did not run here'),
+  trainSeconds: z
+    .number()
+    .nonnegative()
+    .describe('training seconds of the build so far (probe evaluations not counted)'),
 });
 
 export const RunFinishedSchema = defineEvent('run.finished', {
-  reason: z.enum(['completed', 'interrupted', 'failed']).describe('completed: all steps done; interrupted: signal; failed: crash'),
+  reason: z
+    .enum(['completed', 'interrupted', 'failed'])
+    .describe('completed: all steps done; interrupted: signal; failed: crash'),
   steps: count.describe('training steps completed'),
   message: z.string().optional().describe('human-readable detail, e.g. the crash message'),
 });
@@ -80,25 +93,46 @@ export const ProposalValidatedSchema = defineEvent('proposal.validated', {
   rolloutId: z.string().min(1).describe('the id of the proposer completion this proposal came from'),
   task,
   valid: z.boolean().describe('parses, allowed, runs within limits, deterministic'),
-  error: z.string().min(1).optional().describe('error kind when invalid (sandbox kinds, or a format kind); absent when valid'),
+  error: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('error kind when invalid (sandbox kinds, or a format kind); absent when valid'),
   program: z.string().describe('program text (as proposed, possibly malformed when invalid)'),
   input: z.union([z.string(), z.array(z.string())]).describe('argument-list source; induction: one per pair'),
-  output: z.union([z.string(), z.array(z.string())]).nullable().describe('canonical output(s); null when invalid'),
+  output: z
+    .union([z.string(), z.array(z.string())])
+    .nullable()
+    .describe('canonical output(s); null when invalid'),
   message: z.string().optional().describe('induction: the message for the solver'),
   mcSuccesses: z.array(bit).describe('the n Monte Carlo solver outcomes (0/1); empty when not estimated'),
-  learnability: z.number().min(0).max(1).nullable().describe('r_learn = 1 − mean when 0 < mean < 1 else 0; null when not estimated'),
+  learnability: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .describe('r_learn = 1 − mean when 0 < mean < 1 else 0; null when not estimated'),
   novelty: z
     .number()
     .nonnegative()
     .optional()
-    .describe('novelty bonus added to the proposer reward (selfPlay.novelty, not in the paper); absent when off or not trained'),
+    .describe(
+      'novelty bonus added to the proposer reward (selfPlay.novelty, not in the paper); absent when off or not trained',
+    ),
 }).superRefine((e, ctx) => {
   // The pairing is what outside checkers rely on: an invalid proposal has a kind and no estimate.
-  if (e.valid && e.error !== undefined) ctx.addIssue({ code: 'custom', path: ['error'], message: 'a valid proposal has no error kind' });
-  if (e.valid && e.output === null) ctx.addIssue({ code: 'custom', path: ['output'], message: 'a valid proposal has an output' });
-  if (!e.valid && e.error === undefined) ctx.addIssue({ code: 'custom', path: ['error'], message: 'an invalid proposal needs an error kind' });
+  if (e.valid && e.error !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['error'], message: 'a valid proposal has no error kind' });
+  if (e.valid && e.output === null)
+    ctx.addIssue({ code: 'custom', path: ['output'], message: 'a valid proposal has an output' });
+  if (!e.valid && e.error === undefined)
+    ctx.addIssue({ code: 'custom', path: ['error'], message: 'an invalid proposal needs an error kind' });
   if (!e.valid && (e.mcSuccesses.length > 0 || e.learnability !== null))
-    ctx.addIssue({ code: 'custom', path: ['learnability'], message: 'an invalid proposal has no learnability estimate' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['learnability'],
+      message: 'an invalid proposal has no learnability estimate',
+    });
 });
 
 export const LearnerStepSchema = defineEvent('learner.step', {
@@ -119,7 +153,9 @@ export const HealthSchema = defineEvent('health', {
   meanLearnability: share.describe('mean learnability over valid proposals'),
   programCapped: count
     .optional()
-    .describe('valid tasks not buffered because their program already held selfPlay.buffer.maxProgramShare of the buffer; absent when the cap is off'),
+    .describe(
+      'valid tasks not buffered because their program already held selfPlay.buffer.maxProgramShare of the buffer; absent when the cap is off',
+    ),
 });
 
 export const BufferSizesSchema = defineEvent('buffer.sizes', {
@@ -144,7 +180,9 @@ export const ProbeEvaluatedSchema = defineEvent('probe.evaluated', {
     .strictObject({
       k: count.min(1).describe('answers sampled per task'),
       temperature: z.number().positive().describe('the sampling temperature (the training one)'),
-      passAtK: perTaskAccuracy.describe('unbiased pass@k from the k samples (Chen et al. 2021), per task type and overall'),
+      passAtK: perTaskAccuracy.describe(
+        'unbiased pass@k from the k samples (Chen et al. 2021), per task type and overall',
+      ),
       passAtKByTier: z.record(z.string(), perTaskAccuracy).describe('the same, per difficulty tier'),
       pass1: perTaskAccuracy.describe('mean sampled pass@1 (correct samples / k)'),
     })
@@ -163,7 +201,19 @@ export const CheckpointSavedSchema = defineEvent('checkpoint.saved', {
  * executor batches (validate, learnability grading, verify), buffer requests, TRR++ advantages, the optimizer step
  * (learn; async: waiting for the update in flight), probe and checkpoint. Every moment of a step is in one phase.
  */
-export const PHASES = ['propose', 'validate', 'learnability', 'learnabilityVerify', 'buffer', 'solve', 'verify', 'advantages', 'learn', 'probe', 'checkpoint'] as const;
+export const PHASES = [
+  'propose',
+  'validate',
+  'learnability',
+  'learnabilityVerify',
+  'buffer',
+  'solve',
+  'verify',
+  'advantages',
+  'learn',
+  'probe',
+  'checkpoint',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const StepFinishedSchema = defineEvent('step.finished', {
@@ -178,7 +228,9 @@ export const RolloutDroppedSchema = defineEvent('rollout.dropped', {
   id: z.string().min(1),
   role,
   task,
-  reason: z.enum(['stale', 'aborted']).describe('stale: beyond the staleness bound (async); aborted: abandoned at shutdown'),
+  reason: z
+    .enum(['stale', 'aborted'])
+    .describe('stale: beyond the staleness bound (async); aborted: abandoned at shutdown'),
   policyVersion: version.describe('version that produced the rollout'),
   currentPolicyVersion: version.describe('learner version when it was dropped'),
 });

@@ -80,7 +80,8 @@ export class MetricsAggregator {
     const done: MetricsRow[] = [];
     const open = this.row?.step ?? null;
     if (open !== null && event.step !== open) {
-      if (event.step < open) throw new RangeError(`metrics: step went back from ${open} to ${event.step} (seq ${event.seq})`);
+      if (event.step < open)
+        throw new RangeError(`metrics: step went back from ${open} to ${event.step} (seq ${event.seq})`);
       done.push(...this.finish());
     }
     const row = this.row ?? emptyRow(event.step);
@@ -176,10 +177,12 @@ export function metricsCsvHeader(): string {
 
 /** One CSV line (with its newline); numbers in JavaScript's shortest round-trip form, null as an empty cell. */
 export function formatMetricsRow(row: MetricsRow): string {
-  return METRICS_COLUMNS.map((c) => {
-    const value = row[c];
-    return value === null ? '' : String(value);
-  }).join(',') + '\n';
+  return (
+    METRICS_COLUMNS.map((c) => {
+      const value = row[c];
+      return value === null ? '' : String(value);
+    }).join(',') + '\n'
+  );
 }
 
 /**
@@ -214,7 +217,11 @@ export class MetricsCsvWriter {
    * and returns a writer that goes on from them: the step the events end in stays open, so events of the same or a
    * later step continue it. `onEvent` sees each event as it is read (a resumed run's other digests).
    */
-  static async fromEvents(path: string, events: AsyncIterable<RunEvent> | Iterable<RunEvent>, onEvent?: (e: RunEvent) => void): Promise<MetricsCsvWriter> {
+  static async fromEvents(
+    path: string,
+    events: AsyncIterable<RunEvent> | Iterable<RunEvent>,
+    onEvent?: (e: RunEvent) => void,
+  ): Promise<MetricsCsvWriter> {
     const temporary = `${path}.rebuild`;
     const writer = new MetricsCsvWriter(path, openSync(temporary, 'w'));
     try {
@@ -262,6 +269,6 @@ export class MetricsCsvWriter {
   private writeLine(line: string): void {
     if (this.fd === null) throw new Error(`${this.path}: metrics writer is closed`);
     const data = Buffer.from(line);
-    for (let done = 0; done < data.length; ) done += writeSync(this.fd, data, done);
+    for (let done = 0; done < data.length;) done += writeSync(this.fd, data, done);
   }
 }

@@ -30,5 +30,8 @@ export function phaseBreakdown(phases: PhaseTimes, top: number = PHASES.length):
 /** Median milliseconds of each phase over `steps` (0 in a step that did not enter it), in PHASES order; phases no step entered are left out. */
 export function medianPhases(steps: readonly PhaseTimes[]): { readonly phase: Phase; readonly medianMs: number }[] {
   if (steps.length === 0) return [];
-  return PHASES.filter((p) => steps.some((s) => s[p] !== undefined)).map((phase) => ({ phase, medianMs: median(steps.map((s) => s[phase] ?? 0)) }));
+  return PHASES.filter((p) => steps.some((s) => s[p] !== undefined)).map((phase) => ({
+    phase,
+    medianMs: median(steps.map((s) => s[phase] ?? 0)),
+  }));
 }

@@ -18,7 +18,12 @@ describe('probe exclusion of a run', () => {
     expect(evaluated.length).toBe(Math.ceil(all.length / 12));
     const unsampled = all.find((t) => !evaluated.some((e) => e.task.program === t.task.program))!;
     expect(data.exclusion!.excludes(unsampled.task.program)).toBe(true);
-    expect(data).toMatchObject({ batchSize: 8, prefetch: 1, queries: s.pretrain.queries, references: s.pretrain.references });
+    expect(data).toMatchObject({
+      batchSize: 8,
+      prefetch: 1,
+      queries: s.pretrain.queries,
+      references: s.pretrain.references,
+    });
   });
 
   it('is part of the base model cache key', async () => {

@@ -20,7 +20,11 @@ describe('ExecutorService admission checks', () => {
   const programs = [
     { id: 'constant', program: 'function f(n) { return 7; }', inputs: ['3'] },
     { id: 'identity', program: 'function f(s) { return s; }', inputs: ['"ab"'] },
-    { id: 'padded identity', program: 'function f(xs) { if (xs.length % 1 - 2 <= 3) return xs; return xs; }', inputs: ['[1, 2]'] },
+    {
+      id: 'padded identity',
+      program: 'function f(xs) { if (xs.length % 1 - 2 <= 3) return xs; return xs; }',
+      inputs: ['[1, 2]'],
+    },
     { id: 'second argument', program: 'function f(s, t) { return t; }', inputs: ['"a", "bc"'] },
     { id: 'real work', program: 'function f(n, m) { return n * 2 + m; }', inputs: ['3, 4'] },
     { id: 'max', program: 'function f(xs) { return Math.max(...xs, 0) + 1; }', inputs: ['[2, 5]'] },
@@ -34,12 +38,32 @@ describe('ExecutorService admission checks', () => {
   });
 
   it('rejectInputIgnoring refuses the constant program; rejectArgumentCopy refuses the ones that return an argument', async () => {
-    const service = new ExecutorService(pool, { rejectInputIgnoring: true, rejectArgumentCopy: true, probeInputs: 4, rng: new Rng(1) });
-    expect(kinds(await service.validate(programs))).toEqual(['input_ignoring', 'copies_argument', 'copies_argument', 'copies_argument', 'ok', 'ok', 'copies_argument', 'ok']);
+    const service = new ExecutorService(pool, {
+      rejectInputIgnoring: true,
+      rejectArgumentCopy: true,
+      probeInputs: 4,
+      rng: new Rng(1),
+    });
+    expect(kinds(await service.validate(programs))).toEqual([
+      'input_ignoring',
+      'copies_argument',
+      'copies_argument',
+      'copies_argument',
+      'ok',
+      'ok',
+      'copies_argument',
+      'ok',
+    ]);
   });
 
   it('draws the probe inputs per proposal id: the same verdicts in any batch order', async () => {
-    const service = (seed: number) => new ExecutorService(pool, { rejectInputIgnoring: true, rejectArgumentCopy: true, probeInputs: 4, rng: new Rng(seed) });
+    const service = (seed: number) =>
+      new ExecutorService(pool, {
+        rejectInputIgnoring: true,
+        rejectArgumentCopy: true,
+        probeInputs: 4,
+        rng: new Rng(seed),
+      });
     const forward = kinds(await service(2).validate(programs));
     const backward = kinds(await service(2).validate([...programs].reverse())).reverse();
     expect(backward).toEqual(forward);

@@ -34,7 +34,9 @@ describe('policy.proposer: generator', () => {
     // only the model's solver answers reached the model; only solver rollouts were scored for the learner
     expect(model.calls.length).toBeGreaterThan(0);
     expect(t.eventsOf('rollout.scored').every((e) => e.role === 'solve')).toBe(true);
-    expect(t.learner.batches.flatMap((b) => b.batches).every((g) => g.role === 'solve' || g.samples.length === 0)).toBe(true);
+    expect(t.learner.batches.flatMap((b) => b.batches).every((g) => g.role === 'solve' || g.samples.length === 0)).toBe(
+      true,
+    );
   });
 
   it('draws the same proposals for the same seed', async () => {
@@ -54,7 +56,11 @@ describe('policy.proposer: generator', () => {
 describe('selfPlay.buffer.admit', () => {
   it("'learnable' buffers only the training step's proposals with 0 < p̂ < 1; 'valid' (the paper) every valid one", async () => {
     const run = async (admit: 'valid' | 'learnable') => {
-      const t = testCoordinator({ config: { ...TOY_CONFIG, buffer: { admit } }, policy: scriptedPolicy(toyScript), executor: inProcessExecutor });
+      const t = testCoordinator({
+        config: { ...TOY_CONFIG, buffer: { admit } },
+        policy: scriptedPolicy(toyScript),
+        executor: inProcessExecutor,
+      });
       await t.run();
       return t;
     };
@@ -72,7 +78,8 @@ describe('selfPlay.buffer.admit', () => {
             const mean = p.mcSuccesses.reduce((a: number, b) => a + b, 0) / Math.max(1, p.mcSuccesses.length);
             return p.mcSuccesses.length > 0 && mean > 0 && mean < 1;
           }).length;
-        for (const type of ['deduction', 'abduction', 'induction'] as const) expect(after[type] - before[type], `${admit} ${type} step ${step}`).toBe(admitted(type));
+        for (const type of ['deduction', 'abduction', 'induction'] as const)
+          expect(after[type] - before[type], `${admit} ${type} step ${step}`).toBe(admitted(type));
       }
       // the filter had something to refuse: some valid training proposals were trivial or impossible for the solver
       if (admit === 'learnable') {

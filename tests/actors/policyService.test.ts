@@ -13,7 +13,14 @@ import { parseProposal } from '../../src/machines/proposerMachine.js';
 import { parseAnswer } from '../../src/machines/solverMachine.js';
 import { fakeLearner, testCoordinator, toLexemes, type FakeLearner } from '../../src/testing.js';
 
-const budgets: AnswerBudgets = { program: 16, args: 8, inductionInputs: 24, deduction: 10, abduction: 10, induction: 16 };
+const budgets: AnswerBudgets = {
+  program: 16,
+  args: 8,
+  inductionInputs: 24,
+  deduction: 10,
+  abduction: 10,
+  induction: 16,
+};
 const config: GptConfig = { vocabSize: tokenizer.vocabSize, contextLength: 128, layers: 1, width: 32, heads: 2 };
 let model: Gpt;
 
@@ -72,10 +79,17 @@ describe('PolicyService decoding', () => {
     expect(seen.every((s) => s.endToken === tokenizer.endId)).toBe(true);
     const sent = seen.flatMap((s) => s.requests);
     expect(sent.every((r) => r.constraint === undefined)).toBe(true);
-    expect(new Set(sent.map((r) => `${r.endCount}:${r.maxNewTokens}`))).toEqual(new Set(['2:26', '1:25', '1:11', '1:17']));
+    expect(new Set(sent.map((r) => `${r.endCount}:${r.maxNewTokens}`))).toEqual(
+      new Set(['2:26', '1:25', '1:11', '1:17']),
+    );
 
     let outsideGrammar = 0;
-    const samples: { prompt: readonly number[]; tokens: readonly number[]; logProbs: readonly number[]; masks: null }[] = [];
+    const samples: {
+      prompt: readonly number[];
+      tokens: readonly number[];
+      logProbs: readonly number[];
+      masks: null;
+    }[] = [];
     out.forEach((c, i) => {
       const request = reqs[i]!;
       if (!c.ok) throw new Error(c.error);
@@ -112,12 +126,16 @@ describe('PolicyService decoding', () => {
     const reqs = requests(2);
     const out = await policy.generate({ requests: reqs, temperature: 1, purpose: 'train', rng: new Rng(6), step: 1 });
     expect(seen.every((s) => s.endToken === undefined)).toBe(true);
-    expect(seen.flatMap((s) => s.requests).every((r) => r.constraint !== undefined && r.endCount === undefined)).toBe(true);
+    expect(seen.flatMap((s) => s.requests).every((r) => r.constraint !== undefined && r.endCount === undefined)).toBe(
+      true,
+    );
     out.forEach((c, i) => {
       if (!c.ok) throw new Error(c.error);
       expect(c.trace!.masks).not.toBeNull();
       const request = reqs[i]!;
-      expect((request.role === 'propose' ? parseProposal(request.view, c) : parseAnswer(request.view, c)).ok).toBe(true);
+      expect((request.role === 'propose' ? parseProposal(request.view, c) : parseAnswer(request.view, c)).ok).toBe(
+        true,
+      );
     });
   });
 });
@@ -153,7 +171,8 @@ function scriptedFreeEngine(learner: FakeLearner) {
           const program = lexemeIds(`function f(n) { return n + ${1 + (k % 5)}; }`, 'program');
           const args = lexemeIds(String(k % 9), 'args', { params: ['n'] });
           if (n <= 2) [tokens, bad] = [[...program, E, ...args, E], false];
-          else if (n === 3) tokens = [...program.slice(0, 3), tag(TAGS.segment.answer), ...program.slice(3), E, ...args, E];
+          else if (n === 3)
+            tokens = [...program.slice(0, 3), tag(TAGS.segment.answer), ...program.slice(3), E, ...args, E];
           else if (n === 4) [tokens, stop] = [program.slice(0, 5), 'length'];
           else if (n === 5) tokens = [E, E];
           else tokens = [...program, E, tokenizer.padId, ...args, E];
@@ -168,9 +187,13 @@ function scriptedFreeEngine(learner: FakeLearner) {
           else {
             // the task's parameters: the program header after <params> (induction) or <program> (abduction)
             const prompt = tokenizer.decode([...r.prompt]);
-            const header = prompt[prompt.indexOf(type === TAGS.type.induction ? TAGS.segment.params : TAGS.segment.program) + 1]!;
+            const header =
+              prompt[prompt.indexOf(type === TAGS.type.induction ? TAGS.segment.params : TAGS.segment.program) + 1]!;
             const params = header.slice(header.indexOf('(') + 1, header.indexOf(')')).split(', ');
-            value = type === TAGS.type.induction ? lexemeIds(`${header} return ${params[0]}; }`, 'program', { params }) : lexemeIds(String(k % 9), 'args', { params });
+            value =
+              type === TAGS.type.induction
+                ? lexemeIds(`${header} return ${params[0]}; }`, 'program', { params })
+                : lexemeIds(String(k % 9), 'args', { params });
           }
           expect(tokenizer.decode(value)).not.toContain(undefined);
           if (n <= 2) [tokens, bad] = [[...value, E], false];
@@ -197,7 +220,10 @@ describe('free decoding through the machines', () => {
       config: {
         seed: 3,
         steps: 2,
-        batch: { propose: { deduction: 7, abduction: 7, induction: 7 }, solve: { deduction: 7, abduction: 7, induction: 7 } },
+        batch: {
+          propose: { deduction: 7, abduction: 7, induction: 7 },
+          solve: { deduction: 7, abduction: 7, induction: 7 },
+        },
         references: 2,
         inductionInputs: 4,
         learnabilitySamples: 2,

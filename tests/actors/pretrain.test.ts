@@ -97,7 +97,17 @@ describe('azr pretrain', () => {
   it('applies --set to the model: and pretrain: fields after the file, and refuses a field it does not read', async () => {
     // Act: the tiny scenario, two heads → four and 3 steps → 1 through --set
     const out = path.join(dir, 'set-base');
-    const r = await cli([scenarioFile, '--set', 'model.heads=4', '--set', 'pretrain.steps=1', '--out', out, '--probe', probeFile]);
+    const r = await cli([
+      scenarioFile,
+      '--set',
+      'model.heads=4',
+      '--set',
+      'pretrain.steps=1',
+      '--out',
+      out,
+      '--probe',
+      probeFile,
+    ]);
     // Assert
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim()).steps).toBe(1);
@@ -120,7 +130,14 @@ describe('azr pretrain', () => {
   it('applies the budget flags over the file and --set: --steps clears a minutes budget, --seed and --probe-every replace', async () => {
     const file = path.join(dir, 'minutes.yaml');
     await writeFile(file, 'seed: 3\npretrain: { minutes: 5, probeEvery: 7 }\n');
-    const s = await resolvePretrainScenario({ scenario: file, out: dir, set: ['pretrain.steps=9', 'seed=4'], steps: 2, seed: 6, probeEvery: 1 });
+    const s = await resolvePretrainScenario({
+      scenario: file,
+      out: dir,
+      set: ['pretrain.steps=9', 'seed=4'],
+      steps: 2,
+      seed: 6,
+      probeEvery: 1,
+    });
     expect(s.seed).toBe(6);
     expect(s.pretrain).toMatchObject({ steps: 2, minutes: null, probeEvery: 1 });
     const minutes = await resolvePretrainScenario({ scenario: file, out: dir, minutes: 0.5 });
@@ -149,7 +166,10 @@ describe('azr pretrain', () => {
     expect(missing.stderr).toMatch(/cannot read scenario .*nope\.yaml/);
 
     const badFile = path.join(dir, 'bad.yaml');
-    await writeFile(badFile, 'model: { width: 30, heads: 4 }\npretrain: { lr: -1, formats: { solveDeduction: "x" } }\n');
+    await writeFile(
+      badFile,
+      'model: { width: 30, heads: 4 }\npretrain: { lr: -1, formats: { solveDeduction: "x" } }\n',
+    );
     const bad = await cli([badFile, '--out', out]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/pretrain\.lr/);
@@ -200,9 +220,20 @@ describe('the pretrain config', () => {
     expect(d.model.contextLength).toBeGreaterThanOrEqual(192);
     expect(d.pretrain.minutes).toBeNull();
     expect(() => parsePretrainScenario({ model: { width: 30, heads: 4 } })).toThrow(/multiple of model.heads/);
-    expect(() => parsePretrainScenario({ pretrain: { formats: { solveDeduction: 0, solveAbduction: 0, solveInduction: 0, proposeDeduction: 0, proposeAbduction: 0, proposeInduction: 0 } } })).toThrow(
-      /at least one format/,
-    );
+    expect(() =>
+      parsePretrainScenario({
+        pretrain: {
+          formats: {
+            solveDeduction: 0,
+            solveAbduction: 0,
+            solveInduction: 0,
+            proposeDeduction: 0,
+            proposeAbduction: 0,
+            proposeInduction: 0,
+          },
+        },
+      }),
+    ).toThrow(/at least one format/);
     expect(parsePretrainScenario({ run: { anything: 1 } }).seed).toBe(d.seed); // other sections belong to other commands
   });
 

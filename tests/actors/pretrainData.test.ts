@@ -24,10 +24,27 @@ import {
 import { checkAbductions, checkInductions, SandboxPool, validateProposals } from '../../src/sandbox/index.js';
 import { FormatWeightsSchema, TierWeightsSchema } from '../../src/scenario/pretrainConfig.js';
 
-const probe = parseProbeJsonl(readFileSync(fileURLToPath(new URL('../../scenarios/probe.jsonl', import.meta.url)), 'utf8'));
-const emptyStats = (): ChunkStats => ({ programs: 0, probeExcluded: 0, degenerate: 0, runs: 0, invalidRuns: 0, examples: 0, tooLong: 0 });
+const probe = parseProbeJsonl(
+  readFileSync(fileURLToPath(new URL('../../scenarios/probe.jsonl', import.meta.url)), 'utf8'),
+);
+const emptyStats = (): ChunkStats => ({
+  programs: 0,
+  probeExcluded: 0,
+  degenerate: 0,
+  runs: 0,
+  invalidRuns: 0,
+  examples: 0,
+  tooLong: 0,
+});
 const options: PretrainDataOptions = {
-  formats: FormatWeightsSchema.parse({ solveDeduction: 1, solveAbduction: 1, solveInduction: 1, proposeDeduction: 1, proposeAbduction: 1, proposeInduction: 1 }),
+  formats: FormatWeightsSchema.parse({
+    solveDeduction: 1,
+    solveAbduction: 1,
+    solveInduction: 1,
+    proposeDeduction: 1,
+    proposeAbduction: 1,
+    proposeInduction: 1,
+  }),
   tiers: TierWeightsSchema.parse({}),
   batchSize: 16,
   chunkBatches: 6,
@@ -91,25 +108,47 @@ describe('pretraining examples', () => {
       const prompt = e.tokens.slice(0, e.lossMask.indexOf(1));
       const answer = answerSegments(e);
       if (t.format === 'solveDeduction') {
-        expect(prompt).toEqual(solverPrompt({ type: 'deduction', program: t.triplet.program, input: t.triplet.input }).tokens);
-        expect(answerRuns(e).map((a) => render(a, 'value'))).toEqual([t.triplet, ...t.more].map((x) => valueSource(x.output)));
+        expect(prompt).toEqual(
+          solverPrompt({ type: 'deduction', program: t.triplet.program, input: t.triplet.input }).tokens,
+        );
+        expect(answerRuns(e).map((a) => render(a, 'value'))).toEqual(
+          [t.triplet, ...t.more].map((x) => valueSource(x.output)),
+        );
         expect(t.more.every((x) => x.program === t.triplet.program)).toBe(true);
       } else if (t.format === 'solveAbduction') {
-        expect(prompt).toEqual(solverPrompt({ type: 'abduction', program: t.triplet.program, output: t.triplet.output }).tokens);
+        expect(prompt).toEqual(
+          solverPrompt({ type: 'abduction', program: t.triplet.program, output: t.triplet.output }).tokens,
+        );
         const params = programParams(t.triplet.program)!;
-        expect(answerRuns(e).map((a) => render(a, 'args', { params }))).toEqual([t.triplet, ...t.more].map((x) => x.input));
+        expect(answerRuns(e).map((a) => render(a, 'args', { params }))).toEqual(
+          [t.triplet, ...t.more].map((x) => x.input),
+        );
       } else if (t.format === 'solveInduction') {
         const params = programParams(t.induction.program)!;
-        expect(prompt).toEqual(solverPrompt({ type: 'induction', params, shown: inductionSplit(t.induction).shown, message: t.induction.message }).tokens);
+        expect(prompt).toEqual(
+          solverPrompt({
+            type: 'induction',
+            params,
+            shown: inductionSplit(t.induction).shown,
+            message: t.induction.message,
+          }).tokens,
+        );
         expect(render(answer[0]!, 'program', { params })).toBe(t.induction.program);
       } else if (t.format === 'proposeInduction') {
         const params = programParams(t.induction.program)!;
-        expect(prompt).toEqual(proposerPrompt({ type: 'induction', program: t.induction.program, params, inputs: 10 }).tokens);
+        expect(prompt).toEqual(
+          proposerPrompt({ type: 'induction', program: t.induction.program, params, inputs: 10 }).tokens,
+        );
         const read = readInductionProposal(answer[0]!, params, 10);
         expect(read.inputs).toEqual(t.induction.inputs);
         expect(read.message).toBe(t.induction.message);
       } else if (t.format === 'proposeDeduction' || t.format === 'proposeAbduction') {
-        expect(prompt).toEqual(proposerPrompt({ type: t.format === 'proposeDeduction' ? 'deduction' : 'abduction', references: t.references }).tokens);
+        expect(prompt).toEqual(
+          proposerPrompt({
+            type: t.format === 'proposeDeduction' ? 'deduction' : 'abduction',
+            references: t.references,
+          }).tokens,
+        );
         expect(t.references.length).toBeGreaterThanOrEqual(1);
         expect(t.references.length).toBeLessThanOrEqual(3);
         expect(render(answer[0]!, 'program')).toBe(t.triplet.program);
@@ -134,13 +173,21 @@ describe('pretraining examples', () => {
     });
     // abduction: the taught input (the simplest one with that output) produces the output
     const abd = examples.flatMap((e) => (e.task.format === 'solveAbduction' ? [e.task.triplet, ...e.task.more] : []));
-    const checks = await checkAbductions(pool, abd.map((t) => ({ program: t.program, goldOutput: valueSource(t.output), answerInput: t.input })));
+    const checks = await checkAbductions(
+      pool,
+      abd.map((t) => ({ program: t.program, goldOutput: valueSource(t.output), answerInput: t.input })),
+    );
     expect(checks.every((c) => c.correct)).toBe(true);
     // induction: the program maps every one of the N inputs to its output
-    const ind = examples.flatMap((e) => (e.task.format === 'solveInduction' || e.task.format === 'proposeInduction' ? [e.task.induction] : []));
+    const ind = examples.flatMap((e) =>
+      e.task.format === 'solveInduction' || e.task.format === 'proposeInduction' ? [e.task.induction] : [],
+    );
     const passed = await checkInductions(
       pool,
-      ind.map((t) => ({ candidateProgram: t.program, hiddenPairs: t.inputs.map((input, i) => ({ input, output: valueSource(t.outputs[i]!) })) })),
+      ind.map((t) => ({
+        candidateProgram: t.program,
+        hiddenPairs: t.inputs.map((input, i) => ({ input, output: valueSource(t.outputs[i]!) })),
+      })),
     );
     expect(passed.every((c) => c.passed)).toBe(true);
     expect(abd.length).toBeGreaterThan(0);
@@ -154,18 +201,39 @@ describe('probe exclusion', () => {
     expect(ex.size).toBe(new Set(probe.map((t) => t.task.program)).size);
     for (const t of probe) expect(ex.excludes(t.task.program)).toBe(true);
     expect(ex.excludes(probe[0]!.task.program.replace(/ /g, '  '))).toBe(true);
-    expect(ex.excludes('function f(n) { return n + 29; }')).toBe(probe.some((t) => t.task.program === 'function f(n) { return n + 29; }'));
+    expect(ex.excludes('function f(n) { return n + 29; }')).toBe(
+      probe.some((t) => t.task.program === 'function f(n) { return n + 29; }'),
+    );
   });
 
   it('drops a program the generator draws when it is a probe program', async () => {
     // Arrange: the programs one draw yields, posing as the probe set
     const rng = () => new Rng('exclusion').split('programs');
-    const drawn = await labelPrograms(pool, rng(), { programs: 30, tiers: options.tiers, inputsPerProgram: 12 }, emptyStats());
-    const fake: ProbeTask[] = drawn.slice(0, 10).map((p, i) => ({ id: `fake-${i}`, tier: p.tier, task: { type: 'deduction', program: p.program, input: p.pairs[0]!.input, output: p.pairs[0]!.output } }));
+    const drawn = await labelPrograms(
+      pool,
+      rng(),
+      { programs: 30, tiers: options.tiers, inputsPerProgram: 12 },
+      emptyStats(),
+    );
+    const fake: ProbeTask[] = drawn.slice(0, 10).map((p, i) => ({
+      id: `fake-${i}`,
+      tier: p.tier,
+      task: { type: 'deduction', program: p.program, input: p.pairs[0]!.input, output: p.pairs[0]!.output },
+    }));
     // Act: the same draw with those excluded
     const stats = emptyStats();
-    const again = await labelPrograms(pool, rng(), { programs: 30, tiers: options.tiers, inputsPerProgram: 12, exclusion: new ProbeExclusion(fake) }, stats);
-    const examples = buildExamples(again, new Rng(3), { formats: options.formats, examples: 300, references: 3, inductionInputs: 10, contextLength: 256 }, stats);
+    const again = await labelPrograms(
+      pool,
+      rng(),
+      { programs: 30, tiers: options.tiers, inputsPerProgram: 12, exclusion: new ProbeExclusion(fake) },
+      stats,
+    );
+    const examples = buildExamples(
+      again,
+      new Rng(3),
+      { formats: options.formats, examples: 300, references: 3, inductionInputs: 10, contextLength: 256 },
+      stats,
+    );
     // Assert
     expect(stats.probeExcluded).toBeGreaterThanOrEqual(10);
     const banned = new Set(fake.map((t) => t.task.program));
@@ -191,7 +259,11 @@ describe('probe exclusion', () => {
 describe('the stream', () => {
   it('gives the same batches for the same seed, bucketed by length', async () => {
     const batches = async () => {
-      const s = new PretrainDataStream(pool, new Rng(5).split('data'), { ...options, programsPerChunk: 20, chunkBatches: 2 });
+      const s = new PretrainDataStream(pool, new Rng(5).split('data'), {
+        ...options,
+        programsPerChunk: 20,
+        chunkBatches: 2,
+      });
       const out = [await s.next(), await s.next(), await s.next()];
       await s.drain();
       return out.map((b) => b.map((e) => e.tokens));

@@ -12,7 +12,14 @@ import { Gpt, type GptConfig } from '../../src/gpu/model.js';
 import { solverPrompt, supervisedExample, tokenizer } from '../../src/gpu/tokenizer.js';
 import { lex } from '../../src/azr/lex.js';
 import { valueLexemes } from '../../src/azr/value.js';
-import { goldAnswer, gradeProbe, gradeSampledProbe, loadProbeTasks, ProbeEvaluator, type ProbeAnswer } from '../../src/actors/probeEval.js';
+import {
+  goldAnswer,
+  gradeProbe,
+  gradeSampledProbe,
+  loadProbeTasks,
+  ProbeEvaluator,
+  type ProbeAnswer,
+} from '../../src/actors/probeEval.js';
 import { SandboxPool } from '../../src/sandbox/index.js';
 
 let pool: SandboxPool;
@@ -37,7 +44,10 @@ function otherValue(v: Value): string {
 function wrongAnswer(t: ProbeTask): string {
   const task = t.task;
   if (task.type === 'deduction') return otherValue(task.output);
-  if (task.type === 'abduction') return programParams(task.program)!.map(() => 'null.x').join(', ');
+  if (task.type === 'abduction')
+    return programParams(task.program)!
+      .map(() => 'null.x')
+      .join(', ');
   return `function f(${programParams(task.program)!.join(', ')}) { return null; }`;
 }
 
@@ -53,14 +63,22 @@ describe('grading', () => {
   it('grades wrong answers, and missing ones, 0%', async () => {
     const wrong = await gradeProbe(pool, tasks, tasks.map(wrongAnswer));
     expect(wrong.accuracy).toEqual({ deduction: 0, abduction: 0, induction: 0, overall: 0 });
-    const none = await gradeProbe(pool, tasks, tasks.map(() => null));
+    const none = await gradeProbe(
+      pool,
+      tasks,
+      tasks.map(() => null),
+    );
     expect(none.accuracy.overall).toBe(0);
   });
 
   it('accepts any abduction input that produces the output, and grades induction on the hidden pairs only', async () => {
     // the gold input of abduction written differently (extra spaces) still passes; induction's gold passes hidden pairs
     const abd = tasks.filter((t) => t.task.type === 'abduction').slice(0, 5);
-    const r = await gradeProbe(pool, abd, abd.map((t) => ` ${goldAnswer(t)} `));
+    const r = await gradeProbe(
+      pool,
+      abd,
+      abd.map((t) => ` ${goldAnswer(t)} `),
+    );
     expect(r.accuracy.overall).toBe(1);
     const ind = tasks.find((t) => t.task.type === 'induction')!;
     expect(inductionSplit(ind.task as never).hidden).toHaveLength(5);
@@ -81,7 +99,9 @@ describe('pass@k from sampled answers', () => {
   it('counts a task as passed at k when any of its k samples is right, and pass@1 as the share of right samples', async () => {
     // Arrange: 4 samples per task; task i gets the gold answer in (i mod 3) of them (0, 1 or 2 of 4)
     const k = 4;
-    const samples: ProbeAnswer[][] = Array.from({ length: k }, (_, j) => tasks.map((t, i) => (j < i % 3 ? goldAnswer(t) : wrongAnswer(t))));
+    const samples: ProbeAnswer[][] = Array.from({ length: k }, (_, j) =>
+      tasks.map((t, i) => (j < i % 3 ? goldAnswer(t) : wrongAnswer(t))),
+    );
     // Act
     const r = await gradeSampledProbe(pool, tasks, samples, 1);
     // Assert: two thirds of the tasks have a right sample; the mean right share is (0 + 1/4 + 2/4) / 3
@@ -94,7 +114,12 @@ describe('pass@k from sampled answers', () => {
 
   it('is 100% with the gold answer in one sample only, 0% with none', async () => {
     const few = tasks.slice(0, 40);
-    const oneRight = await gradeSampledProbe(pool, few, [few.map(wrongAnswer), few.map(goldAnswer), few.map(() => null)], 1);
+    const oneRight = await gradeSampledProbe(
+      pool,
+      few,
+      [few.map(wrongAnswer), few.map(goldAnswer), few.map(() => null)],
+      1,
+    );
     expect(oneRight.passAtK.overall).toBe(1);
     expect(oneRight.pass1.overall).toBeCloseTo(1 / 3, 10);
     const none = await gradeSampledProbe(pool, few, [few.map(wrongAnswer), few.map(() => null)], 1);
@@ -107,7 +132,9 @@ describe('a real model', () => {
 
   it('that memorised a few gold answers scores 100% on them; a fresh one does not, and both engines agree', async () => {
     // Arrange: two tasks of each type, and a tiny model trained on their gold answers until it knows them
-    const few = (['deduction', 'abduction', 'induction'] as const).flatMap((type) => tasks.filter((t) => t.task.type === type && t.tier === 'easy').slice(0, 2));
+    const few = (['deduction', 'abduction', 'induction'] as const).flatMap((type) =>
+      tasks.filter((t) => t.task.type === type && t.tier === 'easy').slice(0, 2),
+    );
     const model = Gpt.init(config, new Rng(3));
     const fresh = Gpt.init(config, new Rng(3));
     const ort = await ProbeEvaluator.create(few, pool, config, { engine: 'ort' });
@@ -152,7 +179,9 @@ describe('a real model', () => {
   });
 
   it('refuses a context too short for the probe prompts', async () => {
-    await expect(ProbeEvaluator.create(tasks, pool, { ...config, contextLength: 64 }, { engine: 'tfjs' })).rejects.toThrow(/do not fit a context of 64/);
+    await expect(
+      ProbeEvaluator.create(tasks, pool, { ...config, contextLength: 64 }, { engine: 'tfjs' }),
+    ).rejects.toThrow(/do not fit a context of 64/);
   });
 });
 

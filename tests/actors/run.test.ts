@@ -33,7 +33,8 @@ describe('azr run scenarios/tiny.yaml', () => {
   it('completes and writes the run directory', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(path.basename(firstDir)).toMatch(/^tiny-\d{8}-\d{6}$/);
-    for (const f of ['scenario.yaml', 'events.jsonl', 'metrics.csv', 'report.md']) expect(existsSync(path.join(firstDir, f)), f).toBe(true);
+    for (const f of ['scenario.yaml', 'events.jsonl', 'metrics.csv', 'report.md'])
+      expect(existsSync(path.join(firstDir, f)), f).toBe(true);
     const summary = JSON.parse(first.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
     expect(summary).toMatchObject({ runDir: firstDir, reason: 'completed', steps: 4 });
     expect(first.stderr).toMatch(/^step 4\/4 {2}reward propose/m); // plain lines when stderr is not a terminal
@@ -49,7 +50,10 @@ describe('azr run scenarios/tiny.yaml', () => {
   it('logs events that hold the run invariants', () => {
     const events = readEvents(firstDir);
     // the base model was built first (tiny.yaml: 30 pretraining steps), logged as base.progress before run.started
-    const build = events.slice(0, events.findIndex((e) => e.type === 'run.started'));
+    const build = events.slice(
+      0,
+      events.findIndex((e) => e.type === 'run.started'),
+    );
     expect(new Set(build.map((e) => e.type))).toEqual(new Set(['base.progress']));
     const progress = ofType(build, 'base.progress');
     expect(progress[0]).toMatchObject({ state: 'building', trainStep: 0, totalSteps: 30, loss: null });
@@ -139,8 +143,16 @@ describe('azr run with a bad scenario', () => {
   });
 
   it.each([
-    ['a probe file that does not exist', ['probe.file=/nonexistent/probe.jsonl'], 'probe.file: cannot read /nonexistent/probe.jsonl: ENOENT'],
-    ['a context the probe prompts do not fit', ['model.contextLength=64'], 'do not fit a context of 64: raise model.contextLength'],
+    [
+      'a probe file that does not exist',
+      ['probe.file=/nonexistent/probe.jsonl'],
+      'probe.file: cannot read /nonexistent/probe.jsonl: ENOENT',
+    ],
+    [
+      'a context the probe prompts do not fit',
+      ['model.contextLength=64'],
+      'do not fit a context of 64: raise model.contextLength',
+    ],
     ['a base directory without a checkpoint', ['base=scenarios'], 'base: scenarios holds no checkpoint'],
   ])('exits 2 on %s, before a run directory or base model exists', async (_what, sets, message) => {
     const never = path.join(out, 'never-input');
@@ -154,15 +166,31 @@ describe('azr run with a bad scenario', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'azr-base-'));
     try {
       // a self-play checkpoint of the first run is not a base model
-      const notBase = await azrRun(['scenarios/tiny.yaml', '--set', `base=${path.join(firstDir, 'checkpoints', 'step-4')}`, '--out', path.join(dir, 'runs'), '--no-feed']);
+      const notBase = await azrRun([
+        'scenarios/tiny.yaml',
+        '--set',
+        `base=${path.join(firstDir, 'checkpoints', 'step-4')}`,
+        '--out',
+        path.join(dir, 'runs'),
+        '--no-feed',
+      ]);
       expect(notBase.code).toBe(2);
       expect(notBase.stderr).toContain('is a checkpoint but not a base model');
       // the first run's base, saved again with a 64-token context (rotary positions: the weights do not depend on it)
-      const { model, info } = await loadBaseModel(parseRunScenarioText(readFileSync(path.join(firstDir, 'scenario.yaml'), 'utf8'), 'scenario.yaml').base!);
+      const { model, info } = await loadBaseModel(
+        parseRunScenarioText(readFileSync(path.join(firstDir, 'scenario.yaml'), 'utf8'), 'scenario.yaml').base!,
+      );
       const short = path.join(dir, 'short-base');
       await saveBaseModel(short, { ...model.config, contextLength: 64 }, model.readWeights(), info);
       model.dispose();
-      const r = await azrRun(['scenarios/tiny.yaml', '--set', `base=${short}`, '--out', path.join(dir, 'runs'), '--no-feed']);
+      const r = await azrRun([
+        'scenarios/tiny.yaml',
+        '--set',
+        `base=${short}`,
+        '--out',
+        path.join(dir, 'runs'),
+        '--no-feed',
+      ]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`do not fit a context of 64: raise the context of the base model ${short}`);
       expect(runDirs(path.join(dir, 'runs'))).toEqual([]);
@@ -172,7 +200,14 @@ describe('azr run with a bad scenario', () => {
   });
 
   it('exits 2 on an unknown --set field', async () => {
-    const r = await azrRun(['scenarios/tiny.yaml', '--set', 'selfPlay.stepz=3', '--out', path.join(out, 'never'), '--no-feed']);
+    const r = await azrRun([
+      'scenarios/tiny.yaml',
+      '--set',
+      'selfPlay.stepz=3',
+      '--out',
+      path.join(out, 'never'),
+      '--no-feed',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('selfPlay.stepz: unknown field');
     expect(existsSync(path.join(out, 'never'))).toBe(false);
@@ -183,7 +218,16 @@ describe('azr run scenarios/tiny.yaml --set selfPlay.mode=async', () => {
   it('overlaps rollouts with learning and, one version behind within the default maxStaleness 1, learns every step; a gap-free log', async () => {
     // Arrange / Act (the base model is the cached one: the first run built it, the determinism run again)
     const dir = path.join(out, 'async');
-    const r = await azrRun(['scenarios/tiny.yaml', '--set', 'selfPlay.mode=async', '--set', `run.cacheDir=${path.join(out, '.cache')}`, '--out', dir, '--no-feed']);
+    const r = await azrRun([
+      'scenarios/tiny.yaml',
+      '--set',
+      'selfPlay.mode=async',
+      '--set',
+      `run.cacheDir=${path.join(out, '.cache')}`,
+      '--out',
+      dir,
+      '--no-feed',
+    ]);
 
     // Assert
     expect(r.code, r.stderr).toBe(0);
@@ -230,7 +274,9 @@ describe('azr run with the anti-degeneracy options', () => {
       const valid = ofType(events, 'proposal.validated').filter((e) => e.step === h.step && e.valid).length;
       expect(h.programCapped).toBeLessThanOrEqual(valid); // only valid tasks reach the buffer
     }
-    const trained = ofType(events, 'proposal.validated').filter((e) => e.step > 0 && e.valid && e.learnability !== null);
+    const trained = ofType(events, 'proposal.validated').filter(
+      (e) => e.step > 0 && e.valid && e.learnability !== null,
+    );
     expect(trained.length).toBeGreaterThan(0);
     for (const e of trained) {
       expect(e.novelty).toBeGreaterThan(0);

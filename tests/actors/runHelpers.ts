@@ -58,9 +58,11 @@ export function learnability(successes: readonly number[]): number {
 export function invariantViolations(events: readonly RunEvent[], steps: number): string[] {
   const v: string[] = [];
   events.forEach((e, i) => e.seq !== i && v.push(`seq ${e.seq} at line ${i + 1}`));
-  for (let i = 1; i < events.length; i++) if (events[i]!.step < events[i - 1]!.step) v.push(`step goes back at seq ${events[i]!.seq}`);
+  for (let i = 1; i < events.length; i++)
+    if (events[i]!.step < events[i - 1]!.step) v.push(`step goes back at seq ${events[i]!.seq}`);
   const learned = ofType(events, 'learner.step').map((e) => e.step);
-  if (JSON.stringify(learned) !== JSON.stringify(Array.from({ length: steps }, (_, i) => i + 1))) v.push(`learner.step steps ${learned.join(',')}`);
+  if (JSON.stringify(learned) !== JSON.stringify(Array.from({ length: steps }, (_, i) => i + 1)))
+    v.push(`learner.step steps ${learned.join(',')}`);
   const ids = ofType(events, 'rollout.scored').map((e) => e.id);
   if (new Set(ids).size !== ids.length) v.push('a rollout was scored twice');
   for (let step = 1; step <= steps; step++) {
@@ -79,9 +81,11 @@ export function invariantViolations(events: readonly RunEvent[], steps: number):
       const reward = proposerReward.get(p.rolloutId);
       if (reward === undefined) continue; // not trained (e.g. an executor failure)
       const rule = !p.valid ? -1 : learnability(p.mcSuccesses);
-      if (p.valid && p.learnability !== rule) v.push(`${p.rolloutId}: learnability ${p.learnability}, rule gives ${rule}`);
+      if (p.valid && p.learnability !== rule)
+        v.push(`${p.rolloutId}: learnability ${p.learnability}, rule gives ${rule}`);
       const expected = rule + (p.novelty ?? 0); // selfPlay.novelty's bonus, when on
-      if (Math.abs(reward - expected) > 1e-12) v.push(`${p.rolloutId}: proposer reward ${reward}, rule gives ${expected}`);
+      if (Math.abs(reward - expected) > 1e-12)
+        v.push(`${p.rolloutId}: proposer reward ${reward}, rule gives ${expected}`);
     }
   }
   return v;

@@ -4,10 +4,27 @@ import type { CurvePoint, PretrainProgress, PretrainResult } from '../../src/act
 import { BuildProgressEvents } from '../../src/actors/runProgress.js';
 import type { RunEventBodyOf } from '../../src/streams/events.js';
 
-const step = (n: number): PretrainProgress => ({ kind: 'step', step: n, loss: n, lr: 1e-3, trainSeconds: n / 10, tokensPerSecond: 1 });
+const step = (n: number): PretrainProgress => ({
+  kind: 'step',
+  step: n,
+  loss: n,
+  lr: 1e-3,
+  trainSeconds: n / 10,
+  tokensPerSecond: 1,
+});
 const probe = (n: number, overall: number): PretrainProgress => ({
   kind: 'probe',
-  point: { step: n, trainSeconds: n / 10, seconds: n / 10, cpuSeconds: null, overall, deduction: null, abduction: null, induction: null, loss: null } satisfies CurvePoint,
+  point: {
+    step: n,
+    trainSeconds: n / 10,
+    seconds: n / 10,
+    cpuSeconds: null,
+    overall,
+    deduction: null,
+    abduction: null,
+    induction: null,
+    loss: null,
+  } satisfies CurvePoint,
   report: {} as never,
 });
 
@@ -29,11 +46,32 @@ describe('BuildProgressEvents', () => {
     b.built({ steps: 200, trainSeconds: 20, probeEnd: { accuracy: { overall: 0.11 } } } as unknown as PretrainResult);
     // Assert
     expect(events.map((e) => e.trainStep)).toEqual([0, ...Array.from({ length: 49 }, (_, i) => 4 * (i + 1)), 200, 200]);
-    expect(events[0]).toEqual({ type: 'base.progress', state: 'building', trainStep: 0, totalSteps: 200, loss: null, probe: 0.02, trainSeconds: 0 });
+    expect(events[0]).toEqual({
+      type: 'base.progress',
+      state: 'building',
+      trainStep: 0,
+      totalSteps: 200,
+      loss: null,
+      probe: 0.02,
+      trainSeconds: 0,
+    });
     expect(events[1]).toMatchObject({ trainStep: 4, loss: (1 + 2 + 3 + 4) / 4, probe: null, trainSeconds: 0.4 });
     expect(events[2]!.loss).toBe((5 + 6 + 7 + 8) / 4);
-    expect(events.at(-2)).toMatchObject({ state: 'building', trainStep: 200, loss: (197 + 198 + 199 + 200) / 4, probe: 0.11 });
-    expect(events.at(-1)).toEqual({ type: 'base.progress', state: 'built', trainStep: 200, totalSteps: 200, loss: null, probe: 0.11, trainSeconds: 20 });
+    expect(events.at(-2)).toMatchObject({
+      state: 'building',
+      trainStep: 200,
+      loss: (197 + 198 + 199 + 200) / 4,
+      probe: 0.11,
+    });
+    expect(events.at(-1)).toEqual({
+      type: 'base.progress',
+      state: 'built',
+      trainStep: 200,
+      totalSteps: 200,
+      loss: null,
+      probe: 0.11,
+      trainSeconds: 20,
+    });
   });
 
   it('with probeEvery, a probe step gets one event, the probe’s, with the loss since the previous event', () => {

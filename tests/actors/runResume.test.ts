@@ -14,9 +14,15 @@ const STEPS = 6;
 const ARGS = ['scenarios/tiny.yaml', '--steps', String(STEPS), '--set', 'selfPlay.checkpointEvery=1', '--no-feed'];
 
 /** `azr run ARGS` as its own process (tests/actors/runMain.ts: src/cli.ts's program with `run`), SIGKILLed once `killWhen` matches its stderr. */
-function runAndKill(args: string[], killWhen: RegExp, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ killed: boolean; stderr: string; code: number | null }> {
+function runAndKill(
+  args: string[],
+  killWhen: RegExp,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<{ killed: boolean; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/actors/runMain.ts', 'run', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/actors/runMain.ts', 'run', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     let killed = false;
     child.stderr.on('data', (d: Buffer) => {
@@ -34,7 +40,13 @@ function runAndKill(args: string[], killWhen: RegExp, signal: NodeJS.Signals = '
 /** Per step, what the learner saw and did: the run's trajectory without timing. */
 function trajectory(events: readonly RunEvent[]): string[] {
   return events
-    .filter((e) => e.type === 'rollout.scored' || e.type === 'learner.step' || e.type === 'proposal.validated' || e.type === 'probe.evaluated')
+    .filter(
+      (e) =>
+        e.type === 'rollout.scored' ||
+        e.type === 'learner.step' ||
+        e.type === 'proposal.validated' ||
+        e.type === 'probe.evaluated',
+    )
     .map((e) => {
       const { t: _t, runId: _r, seq: _s, ...rest } = e as Record<string, unknown>;
       delete rest.tokensPerSecond;
@@ -81,7 +93,11 @@ describe('azr run after kill -9', () => {
     expect(ofType(events, 'step.finished').map((e) => e.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     expect(events[events.length - 1]).toMatchObject({ type: 'run.finished', reason: 'completed', steps: STEPS });
 
-    const metricsSteps = readFileSync(path.join(killedDir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
+    const metricsSteps = readFileSync(path.join(killedDir, 'metrics.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(',')[0]));
     expect(metricsSteps).toEqual(Array.from({ length: STEPS + 1 }, (_, i) => i)); // rebuilt: one row per step, none twice
 
     // report.md and the summary line cover the whole run, the probes logged before the kill included
@@ -96,7 +112,13 @@ describe('azr run after kill -9', () => {
   }, 120_000);
 
   it('continues exactly where an uninterrupted run would have gone', async () => {
-    const whole = await azrRun([...ARGS, '--set', `run.cacheDir=${path.join(out, '.cache')}`, '--out', path.join(out, 'whole')]);
+    const whole = await azrRun([
+      ...ARGS,
+      '--set',
+      `run.cacheDir=${path.join(out, '.cache')}`,
+      '--out',
+      path.join(out, 'whole'),
+    ]);
     expect(whole.code, whole.stderr).toBe(0);
     const uninterrupted = readEvents(runDirs(path.join(out, 'whole'))[0]!);
     expect(trajectory(readEvents(killedDir))).toEqual(trajectory(uninterrupted));
@@ -106,7 +128,20 @@ describe('azr run after kill -9', () => {
 describe('azr run on SIGTERM', () => {
   it('stops cleanly: the step in flight is abandoned, a checkpoint written, the log closed, exit 0', async () => {
     const dir = path.join(out, 'term');
-    const r = await runAndKill(['scenarios/tiny.yaml', '--steps', '50', '--set', `run.cacheDir=${path.join(out, '.cache')}`, '--out', dir, '--no-feed'], /^step 1\/50 /m, 'SIGTERM');
+    const r = await runAndKill(
+      [
+        'scenarios/tiny.yaml',
+        '--steps',
+        '50',
+        '--set',
+        `run.cacheDir=${path.join(out, '.cache')}`,
+        '--out',
+        dir,
+        '--no-feed',
+      ],
+      /^step 1\/50 /m,
+      'SIGTERM',
+    );
     expect(r.killed, r.stderr).toBe(true);
     expect(r.code, r.stderr).toBe(0);
     const runDir = runDirs(dir)[0]!;
@@ -125,7 +160,16 @@ describe('azr run stopped (SIGTERM) while seeding, then --resume', () => {
   it('continues seeding at the round in flight: no step-0 record twice, and the same run as an uninterrupted one', async () => {
     // Arrange: a seeding phase long enough to be caught (40 tasks per buffer, up to 12 rounds per type).
     const cache = path.join(out, '.cache');
-    const args = ['scenarios/tiny.yaml', '--set', 'selfPlay.seedSize=40', '--set', 'selfPlay.seedMaxRounds=12', '--set', `run.cacheDir=${cache}`, '--no-feed'];
+    const args = [
+      'scenarios/tiny.yaml',
+      '--set',
+      'selfPlay.seedSize=40',
+      '--set',
+      'selfPlay.seedMaxRounds=12',
+      '--set',
+      `run.cacheDir=${cache}`,
+      '--no-feed',
+    ];
     const dir = path.join(out, 'seeding');
     // The line printed just before the coordinator starts, i.e. as seeding begins.
     const stopped = await runAndKill([...args, '--out', dir], /parameters, base /, 'SIGTERM');
@@ -163,7 +207,16 @@ describe('azr run stopped (SIGTERM) during the base-model build', () => {
 
     // Act
     const r = await runAndKill(
-      ['scenarios/tiny.yaml', '--set', 'pretrain.steps=100000', '--set', `run.cacheDir=${cache}`, '--out', dir, '--no-feed'],
+      [
+        'scenarios/tiny.yaml',
+        '--set',
+        'pretrain.steps=100000',
+        '--set',
+        `run.cacheDir=${cache}`,
+        '--out',
+        dir,
+        '--no-feed',
+      ],
       /building the base model/,
       'SIGTERM',
     );

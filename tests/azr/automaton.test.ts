@@ -96,7 +96,12 @@ describe('the automaton', () => {
     expect(allowedNext(s)).not.toContain('p');
     s = advanceAll(s, ['x', ')']);
     expect(allowedNext(s)).not.toContain('x');
-    const r = advanceAll(start('program', { params: ['xs'] }), ['function f(xs) {', 'return', 'xs', '.reduce((p, x) =>']);
+    const r = advanceAll(start('program', { params: ['xs'] }), [
+      'function f(xs) {',
+      'return',
+      'xs',
+      '.reduce((p, x) =>',
+    ]);
     expect(allowedNext(r)).toEqual(expect.arrayContaining(['p', 'x']));
     const init = advanceAll(r, ['p', ',']);
     expect(allowedNext(init)).not.toContain('p');
@@ -113,7 +118,9 @@ describe('the automaton', () => {
 
   it('follows JavaScript precedence: an operand of * is not a sum, a comparison result is not added to', () => {
     const prefix = ['function f(n) {', 'return', 'n', '<', 'n'];
-    expect(allowedNext(advanceAll(start('program'), prefix))).toEqual(expect.arrayContaining(['+', '*', ';', '===', '&&']));
+    expect(allowedNext(advanceAll(start('program'), prefix))).toEqual(
+      expect.arrayContaining(['+', '*', ';', '===', '&&']),
+    );
     expect(allowedNext(advanceAll(start('program'), prefix))).not.toContain('<');
     expect(accepts('program', ['function f(s) {', 'return', 's', '+', 's', '.length', ';', '}'])).toBe(false);
   });

@@ -4,7 +4,11 @@ import { TaskBuffer, taskKey, type BufferSnapshot } from '../../src/azr/buffer.j
 import { Rng } from '../../src/azr/rng.js';
 import type { Triplet } from '../../src/azr/tasks.js';
 
-const triplet = (i: number, input = '1'): Triplet => ({ program: `function f(n) { return n + ${i % 20}; }`, input, output: i % 20 });
+const triplet = (i: number, input = '1'): Triplet => ({
+  program: `function f(n) { return n + ${i % 20}; }`,
+  input,
+  output: i % 20,
+});
 
 /** A buffer with `n` distinct tasks, task i added at step i. */
 function filled(n: number, options = {}): TaskBuffer<Triplet> {
@@ -16,11 +20,17 @@ function filled(n: number, options = {}): TaskBuffer<Triplet> {
 describe('TaskBuffer references', () => {
   it('draws K distinct references (fast-check, both weightings)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 12 }), fc.nat(), fc.boolean(), (n, k, seed, recent) => {
-        const refs = filled(n).references(k, new Rng(seed), recent ? 'step' : 'uniform');
-        expect(refs).toHaveLength(Math.min(k, n));
-        expect(new Set(refs.map((e) => e.id)).size).toBe(refs.length);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 12 }),
+        fc.nat(),
+        fc.boolean(),
+        (n, k, seed, recent) => {
+          const refs = filled(n).references(k, new Rng(seed), recent ? 'step' : 'uniform');
+          expect(refs).toHaveLength(Math.min(k, n));
+          expect(new Set(refs.map((e) => e.id)).size).toBe(refs.length);
+        },
+      ),
     );
   });
 
@@ -59,7 +69,10 @@ describe('TaskBuffer solver draws', () => {
     // the other half is uniform over all 100 entries, of which 20 are recent: 5 + 5 × 0.2 = 6 recent per batch
     const rng = new Rng(30);
     let recent = 0;
-    for (let i = 0; i < 400; i++) recent += b.drawSolverTasks(10, rng, { step: 100, mix: 'halfNew', recentWindow: 20 }).filter((e) => e.step >= 80).length;
+    for (let i = 0; i < 400; i++)
+      recent += b
+        .drawSolverTasks(10, rng, { step: 100, mix: 'halfNew', recentWindow: 20 })
+        .filter((e) => e.step >= 80).length;
     expect(recent / 4000).toBeCloseTo(0.6, 1);
     const all = filled(100).drawSolverTasks(10, new Rng(3), { step: 100, mix: 'maxNew', recentWindow: 20 });
     expect(all.every((e) => e.step >= 80)).toBe(true);
@@ -69,7 +82,8 @@ describe('TaskBuffer solver draws', () => {
     const b = filled(100);
     const rng = new Rng(4);
     let old = 0;
-    for (let i = 0; i < 200; i++) old += b.drawSolverTasks(10, rng, { step: 100, mix: 'uniform' }).filter((e) => e.step < 90).length;
+    for (let i = 0; i < 200; i++)
+      old += b.drawSolverTasks(10, rng, { step: 100, mix: 'uniform' }).filter((e) => e.step < 90).length;
     expect(old / 2000).toBeGreaterThan(0.8);
   });
 
@@ -115,11 +129,20 @@ describe('TaskBuffer cap, eviction and dedup', () => {
 
 describe('TaskBuffer program share cap (maxProgramShare, anti-degeneracy)', () => {
   const program = (k: number) => `function f(n) { return n + ${k}; }`;
-  const task = (k: number, input: number): Triplet => ({ program: program(k), input: String(input), output: input + k });
+  const task = (k: number, input: number): Triplet => ({
+    program: program(k),
+    input: String(input),
+    output: input + k,
+  });
 
   it('is off by default: one program may fill the buffer (the paper)', () => {
     const b = new TaskBuffer<Triplet>();
-    expect(b.add(Array.from({ length: 10 }, (_, i) => task(1, i)), 1)).toMatchObject({ added: 10, capped: 0 });
+    expect(
+      b.add(
+        Array.from({ length: 10 }, (_, i) => task(1, i)),
+        1,
+      ),
+    ).toMatchObject({ added: 10, capped: 0 });
     expect(b.programCount(program(1))).toBe(10);
   });
 
@@ -149,7 +172,10 @@ describe('TaskBuffer program share cap (maxProgramShare, anti-degeneracy)', () =
           let accounted = 0;
           let evicted = 0;
           batches.forEach((ks, step) => {
-            const r = b.add(ks.map((k, i) => task(k, i)), step);
+            const r = b.add(
+              ks.map((k, i) => task(k, i)),
+              step,
+            );
             offered += ks.length;
             accounted += r.added + r.capped;
             evicted += r.evicted;
@@ -161,7 +187,8 @@ describe('TaskBuffer program share cap (maxProgramShare, anti-degeneracy)', () =
           });
           expect(accounted).toBe(offered);
           // the counts follow eviction
-          for (const k of [0, 1, 2, 3, 4]) expect(b.programCount(program(k))).toBe(b.entries().filter((e) => e.task.program === program(k)).length);
+          for (const k of [0, 1, 2, 3, 4])
+            expect(b.programCount(program(k))).toBe(b.entries().filter((e) => e.task.program === program(k)).length);
         },
       ),
       { numRuns: 200 },
@@ -182,7 +209,12 @@ describe('TaskBuffer program share cap (maxProgramShare, anti-degeneracy)', () =
 
 describe('TaskBuffer snapshots', () => {
   const op = fc.oneof(
-    fc.record({ kind: fc.constant('add' as const), n: fc.integer({ min: 0, max: 5 }), step: fc.nat(20), salt: fc.nat(3) }),
+    fc.record({
+      kind: fc.constant('add' as const),
+      n: fc.integer({ min: 0, max: 5 }),
+      step: fc.nat(20),
+      salt: fc.nat(3),
+    }),
     fc.record({ kind: fc.constant('draw' as const), n: fc.integer({ min: 1, max: 6 }) }),
   );
 
@@ -201,7 +233,11 @@ describe('TaskBuffer snapshots', () => {
           const b = new TaskBuffer<Triplet>(options);
           const rng = new Rng(seed);
           for (const o of ops) {
-            if (o.kind === 'add') b.add(Array.from({ length: o.n }, (_, i) => triplet(i + o.salt, String(o.salt))), o.step);
+            if (o.kind === 'add')
+              b.add(
+                Array.from({ length: o.n }, (_, i) => triplet(i + o.salt, String(o.salt))),
+                o.step,
+              );
             else if (b.size > 0) b.drawSolverTasks(o.n, rng, { step: 20 });
           }
           const snap = b.snapshot();
@@ -210,7 +246,8 @@ describe('TaskBuffer snapshots', () => {
           restored.add([triplet(7, 'x')], 21);
           b.add([triplet(7, 'x')], 21);
           expect(restored.snapshot()).toEqual(b.snapshot());
-          const r1 = new Rng(seed + 1), r2 = new Rng(seed + 1);
+          const r1 = new Rng(seed + 1),
+            r2 = new Rng(seed + 1);
           expect(restored.drawSolverTasks(5, r1, { step: 21 })).toEqual(b.drawSolverTasks(5, r2, { step: 21 }));
           expect(restored.references(3, r1, 'step')).toEqual(b.references(3, r2, 'step'));
         },

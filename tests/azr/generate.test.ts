@@ -18,9 +18,16 @@ for (let seed = 0; seed < 80; seed++) {
 }
 const SAMPLE = PROGRAMS.filter((_, i) => i % 10 === 0).slice(0, 1000);
 
-function runInNode(context: vm.Context, program: string, args: string): { ok: true; value: unknown } | { ok: false; error: Error } {
+function runInNode(
+  context: vm.Context,
+  program: string,
+  args: string,
+): { ok: true; value: unknown } | { ok: false; error: Error } {
   try {
-    return { ok: true, value: vm.runInContext(`(function () {\n${program}\nreturn f(${args});\n})()`, context, { timeout: 200 }) };
+    return {
+      ok: true,
+      value: vm.runInContext(`(function () {\n${program}\nreturn f(${args});\n})()`, context, { timeout: 200 }),
+    };
   } catch (e) {
     return { ok: false, error: e as Error };
   }
@@ -32,7 +39,8 @@ describe('the program generator', () => {
   });
 
   it('is deterministic in its seed', () => {
-    const a = new Rng('same'), b = new Rng('same');
+    const a = new Rng('same'),
+      b = new Rng('same');
     const xs = Array.from({ length: 20 }, () => generateProgram(a).source);
     expect(Array.from({ length: 20 }, () => generateProgram(b).source)).toEqual(xs);
   });
@@ -128,7 +136,15 @@ describe('lex and render', () => {
   });
 
   it('reject what is not in the language, with an offset', () => {
-    const cases = ['function f(s) { return s.length }', 'function g(s) { return s; }', 'function f(s) { return s / 2; }', '"abcdefghi"', '"xyz"', '30', '[1, 2, 3, 4, 5, 6, 7]'];
+    const cases = [
+      'function f(s) { return s.length }',
+      'function g(s) { return s; }',
+      'function f(s) { return s / 2; }',
+      '"abcdefghi"',
+      '"xyz"',
+      '30',
+      '[1, 2, 3, 4, 5, 6, 7]',
+    ];
     for (const c of cases) {
       const r = lex(c, c.startsWith('function') ? 'program' : 'value');
       expect(r.ok, c).toBe(false);

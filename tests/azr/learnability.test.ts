@@ -14,7 +14,10 @@ describe('learnabilityReward', () => {
   });
 
   it('gives 0 (paper) for tasks always or never solved, −0.5 under the original code option', () => {
-    for (const successes of [[1, 1, 1], [0, 0, 0, 0]]) {
+    for (const successes of [
+      [1, 1, 1],
+      [0, 0, 0, 0],
+    ]) {
       expect(learnabilityReward({ valid: true, successes })).toBe(0);
       expect(learnabilityReward({ valid: true, successes }, { unlearnable: 'zero' })).toBe(0);
       expect(learnabilityReward({ valid: true, successes }, { unlearnable: 'minusHalf' })).toBe(-0.5);
@@ -31,7 +34,8 @@ describe('learnabilityReward', () => {
       fc.property(fc.integer({ min: 2, max: 16 }), fc.nat(), fc.nat(), (n, a, b) => {
         const k1 = 1 + (a % (n - 1));
         const k2 = 1 + (b % (n - 1));
-        const r = (k: number) => learnabilityReward({ valid: true, successes: Array.from({ length: n }, (_, i) => (i < k ? 1 : 0)) });
+        const r = (k: number) =>
+          learnabilityReward({ valid: true, successes: Array.from({ length: n }, (_, i) => (i < k ? 1 : 0)) });
         expect(r(k1)).toBeGreaterThan(0);
         expect(r(k1)).toBeLessThan(1);
         expect(r(k1)).toBeCloseTo(1 - k1 / n);

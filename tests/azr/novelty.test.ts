@@ -38,7 +38,11 @@ describe('noveltyBonuses (azr extension: b(p) = coef / (1 + k(p)))', () => {
       fc.property(batch, recent, coef, fc.nat(), (b, r, c, seed) => {
         const order = b.map((_, i) => i).sort((i, j) => ((i * 7919 + seed) % 13) - ((j * 7919 + seed) % 13) || i - j);
         const direct = noveltyBonuses(b, r, c);
-        const permuted = noveltyBonuses(order.map((i) => b[i]!), r, c);
+        const permuted = noveltyBonuses(
+          order.map((i) => b[i]!),
+          r,
+          c,
+        );
         order.forEach((i, at) => expect(permuted[at]).toBe(direct[i]));
       }),
     );
@@ -49,7 +53,9 @@ describe('noveltyBonuses (azr extension: b(p) = coef / (1 + k(p)))', () => {
       fc.property(batch, recent, coef, key, (b, r, c, extra) => {
         const before = noveltyBonuses(b, r, c);
         const after = noveltyBonuses(b, [...r, [extra]], c);
-        b.forEach((k, i) => (k === extra ? expect(after[i]).toBeLessThan(before[i]!) : expect(after[i]).toBe(before[i])));
+        b.forEach((k, i) =>
+          k === extra ? expect(after[i]).toBeLessThan(before[i]!) : expect(after[i]).toBe(before[i]),
+        );
       }),
     );
   });

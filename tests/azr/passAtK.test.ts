@@ -16,9 +16,14 @@ function direct(n: number, c: number, k: number): number {
 describe('passAtK (Chen et al. 2021, eq. 1)', () => {
   it('equals the binomial formula', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 30 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n }), fc.integer({ min: 1, max: n }))), ([n, c, k]) => {
-        expect(passAtK(n, c, k)).toBeCloseTo(direct(n, c, k), 10);
-      }),
+      fc.property(
+        fc
+          .integer({ min: 1, max: 30 })
+          .chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n }), fc.integer({ min: 1, max: n }))),
+        ([n, c, k]) => {
+          expect(passAtK(n, c, k)).toBeCloseTo(direct(n, c, k), 10);
+        },
+      ),
     );
   });
 

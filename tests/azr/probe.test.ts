@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lex } from '../../src/azr/lex.js';
-import { generateProbe, operationCount, parseProbeJsonl, probeBaselines, probeToJsonl, tierOf, TIERS } from '../../src/azr/probe.js';
+import {
+  generateProbe,
+  operationCount,
+  parseProbeJsonl,
+  probeBaselines,
+  probeToJsonl,
+  tierOf,
+  TIERS,
+} from '../../src/azr/probe.js';
 import { IDENTITY_PROGRAM, isIdentityProgram } from '../../src/azr/seeds.js';
 import { inductionSplit, programParams, TASK_TYPES } from '../../src/azr/tasks.js';
 import { canonicalValue, isExpressible, valueEquals } from '../../src/azr/value.js';
@@ -16,7 +24,8 @@ describe('the committed probe set (scenarios/probe.jsonl)', () => {
     expect(TEXT.trim().split('\n')).toHaveLength(PROBE.length);
     expect(new Set(PROBE.map((t) => t.id)).size).toBe(PROBE.length);
     for (const type of TASK_TYPES)
-      for (const tier of TIERS) expect(PROBE.filter((t) => t.task.type === type && t.tier === tier).length).toBeGreaterThanOrEqual(30);
+      for (const tier of TIERS)
+        expect(PROBE.filter((t) => t.task.type === type && t.tier === tier).length).toBeGreaterThanOrEqual(30);
   });
 
   it('is written in the task language, its outputs expressible, its tiers matching program complexity', () => {
@@ -31,7 +40,9 @@ describe('the committed probe set (scenarios/probe.jsonl)', () => {
       for (const o of outputs) expect(isExpressible(o)).toBe(true);
       if (task.type === 'induction') {
         expect(task.inputs).toHaveLength(10);
-        expect(lex(`${task.inputs.join('; ')} // ${task.message}`, 'inputs+message', { params, inputs: 10 }).ok).toBe(true);
+        expect(lex(`${task.inputs.join('; ')} // ${task.message}`, 'inputs+message', { params, inputs: 10 }).ok).toBe(
+          true,
+        );
       }
     }
   });
@@ -39,7 +50,10 @@ describe('the committed probe set (scenarios/probe.jsonl)', () => {
   it('has gold answers that Node computes again', () => {
     const execute = nodeExecute();
     for (const { task } of PROBE) {
-      const pairs = task.type === 'induction' ? inductionSplit(task).shown.concat(inductionSplit(task).hidden) : [{ input: task.input, output: task.output }];
+      const pairs =
+        task.type === 'induction'
+          ? inductionSplit(task).shown.concat(inductionSplit(task).hidden)
+          : [{ input: task.input, output: task.output }];
       for (const p of pairs) {
         const r = execute(task.program, p.input);
         expect(r.ok).toBe(true);

@@ -3,7 +3,9 @@ import { Rng } from '../../src/azr/rng.js';
 
 describe('Rng', () => {
   it('gives the same sequence for the same seed and different ones for different seeds', () => {
-    const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+    const a = new Rng(42),
+      b = new Rng(42),
+      c = new Rng(43);
     const sa = Array.from({ length: 8 }, () => a.nextUint32());
     expect(Array.from({ length: 8 }, () => b.nextUint32())).toEqual(sa);
     expect(Array.from({ length: 8 }, () => c.nextUint32())).not.toEqual(sa);
@@ -17,8 +19,10 @@ describe('Rng', () => {
   });
 
   it('splits into independent children without advancing the parent', () => {
-    const a = new Rng(7), b = new Rng(7);
-    const x = a.split('proposer'), y = a.split('solver');
+    const a = new Rng(7),
+      b = new Rng(7);
+    const x = a.split('proposer'),
+      y = a.split('solver');
     expect(a.next()).toBe(b.next());
     expect(x.nextUint32()).not.toBe(y.nextUint32());
     expect(new Rng(7).split('proposer').nextUint32()).toBe(new Rng(7).split('proposer').nextUint32());

@@ -18,7 +18,9 @@ describe('solverReward', () => {
   });
 
   it('grades induction by the fraction of hidden pairs under the fraction option', () => {
-    expect(solverReward({ kind: 'graded', passed: 4, total: 5 }, 'induction', { induction: 'fraction' })).toBeCloseTo(0.8);
+    expect(solverReward({ kind: 'graded', passed: 4, total: 5 }, 'induction', { induction: 'fraction' })).toBeCloseTo(
+      0.8,
+    );
     expect(solverReward({ kind: 'graded', passed: 0, total: 5 }, 'induction', { induction: 'fraction' })).toBe(-0.5);
   });
 
@@ -30,12 +32,17 @@ describe('solverReward', () => {
 
   it('stays in {−1, −0.5} ∪ (0, 1] and only a format error earns −1', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10 }), fc.nat(10), fc.constantFrom('binary', 'fraction') as fc.Arbitrary<'binary' | 'fraction'>, (total, p, mode) => {
-        const passed = Math.min(p, total);
-        const r = solverReward({ kind: 'graded', passed, total }, 'induction', { induction: mode });
-        expect(r === -0.5 || (r > 0 && r <= 1)).toBe(true);
-        expect(r === 1).toBe(passed === total);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.nat(10),
+        fc.constantFrom('binary', 'fraction') as fc.Arbitrary<'binary' | 'fraction'>,
+        (total, p, mode) => {
+          const passed = Math.min(p, total);
+          const r = solverReward({ kind: 'graded', passed, total }, 'induction', { induction: mode });
+          expect(r === -0.5 || (r > 0 && r <= 1)).toBe(true);
+          expect(r === 1).toBe(passed === total);
+        },
+      ),
     );
   });
 });

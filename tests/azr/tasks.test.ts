@@ -12,7 +12,15 @@ import {
   isIdentityProgram,
   seedBuffers,
 } from '../../src/azr/seeds.js';
-import { ANSWER_KIND, inductionSplit, PROPOSAL_SEGMENTS, programParams, readInductionProposal, type InductionTask, type Triplet } from '../../src/azr/tasks.js';
+import {
+  ANSWER_KIND,
+  inductionSplit,
+  PROPOSAL_SEGMENTS,
+  programParams,
+  readInductionProposal,
+  type InductionTask,
+  type Triplet,
+} from '../../src/azr/tasks.js';
 import { answerContext, proposerView, solverView } from '../../src/azr/views.js';
 import { valueType } from '../../src/azr/value.js';
 
@@ -88,7 +96,10 @@ describe('task views', () => {
     const l = lex('"ab", 1; "", -2; "E", 0 // part upper', 'inputs+message', { params: ['s', 'n'], inputs: 3 });
     expect(l.ok).toBe(true);
     if (!l.ok) return;
-    expect(readInductionProposal(l.lexemes, ['s', 'n'], 3)).toEqual({ inputs: ['"ab", 1', '"", -2', '"E", 0'], message: 'part upper' });
+    expect(readInductionProposal(l.lexemes, ['s', 'n'], 3)).toEqual({
+      inputs: ['"ab", 1', '"", -2', '"E", 0'],
+      message: 'part upper',
+    });
     expect(() => readInductionProposal(l.lexemes, ['s', 'n'], 4)).toThrow();
     expect(lex('"ab", 1; "c", 2 // return s', 'inputs+message', { params: ['s', 'n'], inputs: 2 }).ok).toBe(false);
   });
@@ -106,7 +117,11 @@ describe('identity seeds', () => {
     const b = seedBuffers();
     for (const type of ['deduction', 'abduction'] as const) {
       expect(b[type].entries()).toEqual([{ id: 0, step: 0, task: identityTriplet() }]);
-      expect(b[type].entries()[0]!.task).toEqual({ program: 'function f(a) { return a; }', input: '"abc"', output: 'abc' });
+      expect(b[type].entries()[0]!.task).toEqual({
+        program: 'function f(a) { return a; }',
+        input: '"abc"',
+        output: 'abc',
+      });
     }
     const ind = b.induction.entries()[0]!.task;
     expect(ind.inputs).toHaveLength(10);

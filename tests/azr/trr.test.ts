@@ -29,7 +29,12 @@ describe('normalizeGroup', () => {
   it('token weighted: the length-weighted mean is 0 and the weighted (unbiased) variance 1', () => {
     fc.assert(
       fc.property(
-        variedGroup.chain((rs) => fc.tuple(fc.constant(rs), fc.array(fc.integer({ min: 1, max: 60 }), { minLength: rs.length, maxLength: rs.length }))),
+        variedGroup.chain((rs) =>
+          fc.tuple(
+            fc.constant(rs),
+            fc.array(fc.integer({ min: 1, max: 60 }), { minLength: rs.length, maxLength: rs.length }),
+          ),
+        ),
         ([rs, ls]) => {
           const { advantages } = normalizeGroup(rs, ls, 'tokenWeighted');
           const total = ls.reduce((a, b) => a + b, 0);
@@ -49,7 +54,11 @@ describe('normalizeGroup', () => {
       fc.property(reward, fc.integer({ min: 1, max: 64 }), (r, n) => {
         const rs = Array.from({ length: n }, () => r);
         for (const stats of ['perSequence', 'tokenWeighted'] as const) {
-          const res = normalizeGroup(rs, rs.map(() => 3), stats);
+          const res = normalizeGroup(
+            rs,
+            rs.map(() => 3),
+            stats,
+          );
           expect(res.advantages).toEqual(rs.map(() => 0));
           expect(res.zero).toBe(true);
         }
@@ -175,7 +184,12 @@ describe("trrAdvantages baseline 'task' (GRPO-style, not the paper)", () => {
   });
 
   it("ignores the task under the paper's roleType baseline", () => {
-    const rollouts = [1, -0.5, -0.5, -0.5].map((reward, i) => ({ role: 'solve' as const, type: 'abduction' as const, reward, group: `t${i >> 1}` }));
+    const rollouts = [1, -0.5, -0.5, -0.5].map((reward, i) => ({
+      role: 'solve' as const,
+      type: 'abduction' as const,
+      reward,
+      group: `t${i >> 1}`,
+    }));
     expect(trrAdvantages(rollouts, { baseline: 'roleType' }).groups.map((g) => g.key)).toEqual(['solve/abduction']);
   });
 });

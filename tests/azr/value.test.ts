@@ -25,9 +25,41 @@ const value: fc.Arbitrary<Value> = fc.oneof(
 
 describe('the expressibility rule', () => {
   it('accepts exactly the values the value grammar writes', () => {
-    for (const v of [INT_MIN, INT_MAX, 0, -0, true, false, '', 'aB', 'abcdeABC', [], [INT_MIN, INT_MAX], [1, 2, 3, 4, 5, 6]])
+    for (const v of [
+      INT_MIN,
+      INT_MAX,
+      0,
+      -0,
+      true,
+      false,
+      '',
+      'aB',
+      'abcdeABC',
+      [],
+      [INT_MIN, INT_MAX],
+      [1, 2, 3, 4, 5, 6],
+    ])
       expect(isExpressible(v), String(v)).toBe(true);
-    for (const v of [INT_MIN - 1, INT_MAX + 1, 1.5, NaN, Infinity, undefined, null, 'abcdeABCD', 'xyz', 'a b', [1, 2, 3, 4, 5, 6, 7], [1.5], [[1]], ['a'], [undefined], {}, () => 1, 10n])
+    for (const v of [
+      INT_MIN - 1,
+      INT_MAX + 1,
+      1.5,
+      NaN,
+      Infinity,
+      undefined,
+      null,
+      'abcdeABCD',
+      'xyz',
+      'a b',
+      [1, 2, 3, 4, 5, 6, 7],
+      [1.5],
+      [[1]],
+      ['a'],
+      [undefined],
+      {},
+      () => 1,
+      10n,
+    ])
       expect(isExpressible(v), String(v)).toBe(false);
     // eslint-disable-next-line no-sparse-arrays
     expect(isExpressible([1, , 3])).toBe(false);

@@ -21,7 +21,11 @@ describe('azr replay and azr watch (bin/azr.js)', () => {
     const dir = tempDir();
     await createSyntheticRun({ dir, runId: 'cli-replay', steps: 3 }).run();
     const replay = azr(['replay', dir, '--port', '0']);
-    const wsUrl = await until(() => /feed\s+(ws:\/\/\S+)/.exec(replay.out.stderr)?.[1] ?? null, 'the feed address', replay.out);
+    const wsUrl = await until(
+      () => /feed\s+(ws:\/\/\S+)/.exec(replay.out.stderr)?.[1] ?? null,
+      'the feed address',
+      replay.out,
+    );
 
     // Act: watch (stdout is a pipe: plain lines), then stop the replay with Ctrl-C
     const watch = azr(['watch', wsUrl]);

@@ -20,14 +20,22 @@ afterEach(() => {
 
 describe('azr run feed options', () => {
   it('default to a feed on 127.0.0.1 at the default port', () => {
-    expect(feedRunSettings(runCommand([]))).toEqual({ enabled: true, host: '127.0.0.1', port: DEFAULT_FEED_PORT, token: undefined });
+    expect(feedRunSettings(runCommand([]))).toEqual({
+      enabled: true,
+      host: '127.0.0.1',
+      port: DEFAULT_FEED_PORT,
+      token: undefined,
+    });
     expect(feedRunSettings(runCommand(['--no-feed'])).enabled).toBe(false);
     expect(feedRunSettings(runCommand(['--port', '0'])).port).toBe(0);
   });
 
   it('refuse a non-loopback host without a token, from the flag or the environment', () => {
     expect(() => feedRunSettings(runCommand(['--host', '0.0.0.0']))).toThrow(/--token/);
-    expect(feedRunSettings(runCommand(['--host', '0.0.0.0', '--token', 'k']))).toMatchObject({ host: '0.0.0.0', token: 'k' });
+    expect(feedRunSettings(runCommand(['--host', '0.0.0.0', '--token', 'k']))).toMatchObject({
+      host: '0.0.0.0',
+      token: 'k',
+    });
     process.env[FEED_TOKEN_ENV] = 'from-env';
     expect(feedRunSettings(runCommand(['--host', '0.0.0.0'])).token).toBe('from-env');
     expect(() => runCommand(['--port', 'abc'])).toThrow(/--port/);

@@ -43,7 +43,10 @@ function get(url: string): Promise<{ status: number; type: string | undefined; b
 }
 
 /** Opens a raw websocket and reports how the handshake ended (the HTTP status of a refusal, or 101). */
-function handshake(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<number> {
+function handshake(
+  url: string,
+  options: { protocols?: string[]; headers?: Record<string, string> } = {},
+): Promise<number> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, options.protocols ?? [FEED_PROTOCOL], { headers: options.headers ?? {} });
     ws.on('unexpected-response', (_req, res) => {
@@ -160,7 +163,14 @@ describe('subscribe', () => {
     const subscribed = await c.nth('subscribed');
     await c.until(() => c.events().some((e) => e.type === 'run.finished'), 'run.finished');
     // Assert
-    const wanted = new Set(['learner.step', 'base.progress', 'run.started', 'run.finished', 'step.finished', 'checkpoint.saved']);
+    const wanted = new Set([
+      'learner.step',
+      'base.progress',
+      'run.started',
+      'run.finished',
+      'step.finished',
+      'checkpoint.saved',
+    ]);
     expect(new Set(subscribed.types)).toEqual(wanted);
     expect(c.events()).toEqual(logEvents(run.logPath).filter((e) => wanted.has(e.type)));
   });
@@ -244,8 +254,12 @@ describe('bad client messages', () => {
 describe('token', () => {
   it('is required to listen beyond loopback', async () => {
     const { run } = await feedFor({ steps: 1 });
-    await expect(startFeed({ bus: run.bus, logPath: run.logPath, runId: 'x', host: '0.0.0.0', port: 0 })).rejects.toThrow(FeedConfigError);
-    await expect(startFeed({ bus: run.bus, logPath: run.logPath, runId: 'x', host: '0.0.0.0', port: 0, token: '' })).rejects.toThrow(/--token/);
+    await expect(
+      startFeed({ bus: run.bus, logPath: run.logPath, runId: 'x', host: '0.0.0.0', port: 0 }),
+    ).rejects.toThrow(FeedConfigError);
+    await expect(
+      startFeed({ bus: run.bus, logPath: run.logPath, runId: 'x', host: '0.0.0.0', port: 0, token: '' }),
+    ).rejects.toThrow(/--token/);
   });
 
   it('is checked on connect: Authorization Bearer or ?token=', async () => {

@@ -97,7 +97,8 @@ export class RecordingClient {
   /** Resolves when `predicate` holds (checked after every message and on close). */
   async until(predicate: () => boolean, what = 'condition'): Promise<void> {
     while (!predicate()) {
-      if (this.closed !== null) throw new Error(`connection closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}`);
+      if (this.closed !== null)
+        throw new Error(`connection closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -132,7 +133,10 @@ export class RecordingClient {
 }
 
 /** Checks that, in arrival order, every seq from `from` to `to` is either in an events message or inside a gap, each once. */
-export function coverage(messages: readonly ServerMessage[], from: number): { next: number; gaps: number; duplicates: number; outOfOrder: number } {
+export function coverage(
+  messages: readonly ServerMessage[],
+  from: number,
+): { next: number; gaps: number; duplicates: number; outOfOrder: number } {
   let next = from;
   let gaps = 0;
   let duplicates = 0;

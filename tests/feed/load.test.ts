@@ -50,12 +50,14 @@ describe('load', () => {
     await eventually(
       () => feed.stats().clients.length === 50,
       20_000,
-      () => `the stalled client was never cut off: ${JSON.stringify(feed.stats().clients.find((c) => c.id === stalledId))} ` +
+      () =>
+        `the stalled client was never cut off: ${JSON.stringify(feed.stats().clients.find((c) => c.id === stalledId))} ` +
         '(if it never skipped, the kernel absorbed more than this run sends: raise steps)',
     );
 
     // Assert
-    for (const r of seen) expect(r).toMatchObject({ next: end, duplicates: 0, outOfOrder: 0, closed: null, finished: true });
+    for (const r of seen)
+      expect(r).toMatchObject({ next: end, duplicates: 0, outOfOrder: 0, closed: null, finished: true });
     const stats = feed.stats();
     const stalledAtRunEnd = atRunEnd.clients.find((c) => c.id === stalledId);
     // The server skipped events for it (gap) before cutting it off.
@@ -66,7 +68,10 @@ describe('load', () => {
 
   it('a client that stops reading and then reads again gets gap messages, then the rest of the run', async () => {
     // Arrange
-    const { run, feed } = await syntheticFeed({ steps: 120 }, { maxQueueBytes: MAX_QUEUE, stallTimeoutMs: 60_000, maxKeptEvents: 16 });
+    const { run, feed } = await syntheticFeed(
+      { steps: 120 },
+      { maxQueueBytes: MAX_QUEUE, stallTimeoutMs: 60_000, maxKeptEvents: 16 },
+    );
     servers.push(feed);
     const slow = new StalledClient(feed.port, { op: 'subscribe', fromSeq: 0 });
     closers.push(() => slow.destroy());

@@ -12,7 +12,15 @@ import {
 } from '../../src/feed/protocol.js';
 import { RUN_EVENT_TYPES } from '../../src/streams/events.js';
 
-const event = { v: 1, runId: 'r', seq: 3, t: 10, step: 1, type: 'buffer.sizes', sizes: { deduction: 1, abduction: 2, induction: 3 } };
+const event = {
+  v: 1,
+  runId: 'r',
+  seq: 3,
+  t: 10,
+  step: 1,
+  type: 'buffer.sizes',
+  sizes: { deduction: 1, abduction: 2, induction: 3 },
+};
 
 describe('client messages', () => {
   it('accepts subscribe with or without fromSeq, types and channels', () => {
@@ -40,13 +48,19 @@ describe('client messages', () => {
 
 describe('server messages', () => {
   it('validates the events inside an events message', () => {
-    expect(parseServerMessage(JSON.stringify({ op: 'events', events: [event] }))).toEqual({ op: 'events', events: [event] });
+    expect(parseServerMessage(JSON.stringify({ op: 'events', events: [event] }))).toEqual({
+      op: 'events',
+      events: [event],
+    });
     expect(() => parseServerMessage(JSON.stringify({ op: 'events', events: [{ ...event, seq: -1 }] }))).toThrow(/seq/);
     expect(() => parseServerMessage(JSON.stringify({ op: 'events', events: [] }))).toThrow(FeedProtocolError);
   });
 
   it('refuses a gap that ends before it starts', () => {
-    expect(parseServerMessage('{"op":"gap","fromSeq":4,"toSeq":9,"reason":"slow-client"}')).toMatchObject({ fromSeq: 4, toSeq: 9 });
+    expect(parseServerMessage('{"op":"gap","fromSeq":4,"toSeq":9,"reason":"slow-client"}')).toMatchObject({
+      fromSeq: 4,
+      toSeq: 9,
+    });
     expect(() => parseServerMessage('{"op":"gap","fromSeq":9,"toSeq":4,"reason":"slow-client"}')).toThrow(/toSeq/);
   });
 });
@@ -56,7 +70,11 @@ describe('channels', () => {
     const inChannels = new Set(Object.values(FEED_CHANNELS).flat());
     expect(RUN_EVENT_TYPES.filter((t) => !inChannels.has(t))).toEqual([]);
     expect(subscribedTypes({})).toBeNull();
-    expect(subscribedTypes({ types: ['health'], channels: ['learner'] })).toEqual(['learner.step', 'health', 'probe.evaluated']);
+    expect(subscribedTypes({ types: ['health'], channels: ['learner'] })).toEqual([
+      'learner.step',
+      'health',
+      'probe.evaluated',
+    ]);
   });
 });
 
@@ -67,7 +85,9 @@ describe('published JSON Schema', () => {
     expect(Object.keys(defs)).toEqual(expect.arrayContaining(['ClientMessage', 'ServerMessage']));
     const refs = [...protocolJsonSchemaText().matchAll(/"\$ref": "#\/\$defs\/([^"]+)"/g)].map((m) => m[1]!);
     for (const ref of refs) expect(defs[ref], ref).toBeDefined();
-    const ops = ((defs['ServerMessage'] as { oneOf: { properties: { op: { const: string } } }[] }).oneOf ?? []).map((m) => m.properties.op.const);
+    const ops = ((defs['ServerMessage'] as { oneOf: { properties: { op: { const: string } } }[] }).oneOf ?? []).map(
+      (m) => m.properties.op.const,
+    );
     expect(ops).toEqual(['hello', 'subscribed', 'events', 'gap', 'error']);
   });
 

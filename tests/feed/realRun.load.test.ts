@@ -85,7 +85,15 @@ describe('load on a real tiny run', () => {
     const stdout = new PassThrough().resume();
 
     // Act: the whole run; its end closes the feed (1001), as `azr run` does.
-    const outcome = await runSelfPlay({ scenario, out, stderr: err, stdout, tty: false, signals: false, feed: { start, host: '127.0.0.1', port: 0 } });
+    const outcome = await runSelfPlay({
+      scenario,
+      out,
+      stderr: err,
+      stdout,
+      tty: false,
+      signals: false,
+      feed: { start, host: '127.0.0.1', port: 0 },
+    });
     const end = readFileSync(join(outcome.runDir, 'events.jsonl'), 'utf8').trim().split('\n').length;
     const seen = await readers!.until((r) => r.closed !== null);
     const stats = feed!.stats();
@@ -94,17 +102,23 @@ describe('load on a real tiny run', () => {
     expect(outcome, stderr).toMatchObject({ reason: 'completed', steps: 4 });
     expect(stderr).toContain('azr run: live feed and dashboard at http://127.0.0.1:');
     // Every reader saw each seq once, in order, up to run.finished, and was closed by the feed's shutdown.
-    for (const r of seen) expect(r).toMatchObject({ next: end, duplicates: 0, outOfOrder: 0, finished: true, closed: 1001 });
+    for (const r of seen)
+      expect(r).toMatchObject({ next: end, duplicates: 0, outOfOrder: 0, finished: true, closed: 1001 });
     // The never-reading client was held back during the run, and cut off for not reading (close 4008), not by the
     // shutdown.
-    expect(stalledOver, `the server never held bytes back for the stalled client after ${subscribesSent} subscribes`).not.toBeNull();
+    expect(
+      stalledOver,
+      `the server never held bytes back for the stalled client after ${subscribesSent} subscribes`,
+    ).not.toBeNull();
     expect(stats.disconnectedSlow, JSON.stringify(atRunEnd!.clients.find((c) => c.id === stalledId))).toBe(1);
     // Server-side queues stayed bounded: events are queued only within maxQueueBytes; control messages (never
     // dropped) past hardMaxBytes cut the client off, so nothing ever held more than that plus the one message that
     // crossed it. The readers never came near the bound.
     expect(stats.maxClientPendingBytes).toBeGreaterThan(MAX_QUEUE / 4);
     expect(stats.maxClientPendingBytes).toBeLessThanOrEqual(HARD_MAX + 1024);
-    expect(Math.max(...atRunEnd!.clients.filter((c) => c.id !== stalledId).map((c) => c.maxPendingBytes))).toBeLessThanOrEqual(MAX_QUEUE);
+    expect(
+      Math.max(...atRunEnd!.clients.filter((c) => c.id !== stalledId).map((c) => c.maxPendingBytes)),
+    ).toBeLessThanOrEqual(MAX_QUEUE);
     expect(stats.connectionsTotal).toBe(READERS + 1);
   }, 120_000);
 });

@@ -36,17 +36,30 @@ describe('the feed during the base-model build', () => {
     const err = new PassThrough().on('data', (d: Buffer) => (stderr += d.toString()));
 
     // Act
-    const outcome = await runSelfPlay({ scenario, out: tempDir(), stderr: err, stdout: new PassThrough().resume(), tty: false, signals: false, feed: { start, host: '127.0.0.1', port: 0 } });
+    const outcome = await runSelfPlay({
+      scenario,
+      out: tempDir(),
+      stderr: err,
+      stdout: new PassThrough().resume(),
+      tty: false,
+      signals: false,
+      feed: { start, host: '127.0.0.1', port: 0 },
+    });
 
     // Assert
     expect(outcome, stderr).toMatchObject({ reason: 'completed', steps: 4 });
     expect(cacheAtFeedStart).toEqual([]); // nothing built yet when the feed was up
-    expect(stderr.indexOf('azr run: live feed and dashboard at')).toBeLessThan(stderr.indexOf('azr run: building the base model'));
+    expect(stderr.indexOf('azr run: live feed and dashboard at')).toBeLessThan(
+      stderr.indexOf('azr run: building the base model'),
+    );
     const c = client!;
     const hello = await c.nth('hello');
     expect(hello).toMatchObject({ source: 'live', nextSeq: 0, scenario: null });
     await c.until(() => c.closed !== null, 'the feed to close');
-    const log = readFileSync(join(outcome.runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; type: string });
+    const log = readFileSync(join(outcome.runDir, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; type: string });
     const got = c.events();
     expect(got.map((e) => e.seq)).toEqual(log.map((e) => e.seq));
     const started = got.findIndex((e) => e.type === 'run.started');

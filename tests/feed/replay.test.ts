@@ -52,11 +52,19 @@ describe('azr replay', () => {
     stop();
     // Assert
     const logged = logEvents(run.logPath);
-    expect(hello).toMatchObject({ runId: 'tiny-20250101', source: 'replay', finished: true, nextSeq: logged.length, step: 3 });
+    expect(hello).toMatchObject({
+      runId: 'tiny-20250101',
+      source: 'replay',
+      finished: true,
+      nextSeq: logged.length,
+      step: 3,
+    });
     expect(hello.scenario).toMatchObject({ name: 'synthetic', steps: 3 });
     expect(c.events()).toEqual(logged);
     expect(logged[0]).toMatchObject({ type: 'base.progress', state: 'building', trainStep: 0 });
-    expect(fromMiddle.events()).toEqual(logged.filter((e) => e.seq >= 100 && (e.type === 'health' || e.type === 'run.finished')));
+    expect(fromMiddle.events()).toEqual(
+      logged.filter((e) => e.seq >= 100 && (e.type === 'health' || e.type === 'run.finished')),
+    );
     expect(await exit).toBe(0);
     expect(out.text()).toContain(`dashboard ${feed.url}`);
   });
@@ -66,7 +74,10 @@ describe('azr replay', () => {
     const dir = tempDir();
     const run = createSyntheticRun({ dir, steps: 1 });
     await run.run();
-    const lines = readFileSync(run.logPath, 'utf8').trimEnd().split('\n').map((l) => JSON.stringify(JSON.parse(l), null, 1).replace(/\n/g, ''));
+    const lines = readFileSync(run.logPath, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.stringify(JSON.parse(l), null, 1).replace(/\n/g, ''));
     writeFileSync(run.logPath, lines.map((l) => l + '\n').join(''));
     const { feed, stop, exit } = await serve(dir);
     // Act: a raw client keeps the frames' text

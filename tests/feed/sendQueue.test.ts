@@ -30,10 +30,22 @@ function event(seq: number, body: RunEventBody): FeedEvent {
 }
 
 const scored = (seq: number) =>
-  event(seq, eventBody('rollout.scored', { role: 'solve', task: 'deduction', id: `s${seq}`, reward: 1, advantage: 0, policyVersion: 0, tokens: 3 }));
+  event(
+    seq,
+    eventBody('rollout.scored', {
+      role: 'solve',
+      task: 'deduction',
+      id: `s${seq}`,
+      reward: 1,
+      advantage: 0,
+      policyVersion: 0,
+      tokens: 3,
+    }),
+  );
 const depth = (seq: number, queue: string, d: number) =>
   event(seq, eventBody('queue.depth', { queue, depth: d, capacity: 8, credit: null, stallMs: 0 }));
-const learner = (seq: number) => event(seq, eventBody('learner.step', { loss: 1, gradNorm: 1, entropy: 1, policyVersion: 1, tokensPerSecond: 1 }));
+const learner = (seq: number) =>
+  event(seq, eventBody('learner.step', { loss: 1, gradNorm: 1, entropy: 1, policyVersion: 1, tokensPerSecond: 1 }));
 
 function queue(socket: FakeSocket, overrides: Partial<SendQueueOptions> = {}) {
   const stalls: string[] = [];
@@ -74,7 +86,15 @@ describe('SendQueue', () => {
     while (!q.skipping) q.offerEvents([scored(seq++)]);
     const firstSkipped = seq - 1;
     // Act
-    q.offerEvents([scored(seq), depth(seq + 1, 'a', 1), scored(seq + 2), learner(seq + 3), depth(seq + 4, 'a', 2), depth(seq + 5, 'b', 7), scored(seq + 6)]);
+    q.offerEvents([
+      scored(seq),
+      depth(seq + 1, 'a', 1),
+      scored(seq + 2),
+      learner(seq + 3),
+      depth(seq + 4, 'a', 2),
+      depth(seq + 5, 'b', 7),
+      scored(seq + 6),
+    ]);
     socket.drain();
     socket.drain();
     socket.drain();
@@ -82,7 +102,9 @@ describe('SendQueue', () => {
     const all = socket.messages();
     const released = all.slice(all.findIndex((m) => m.op === 'gap'));
     const pieces = released.map((m) =>
-      m.op === 'gap' ? `gap ${m['fromSeq']}-${m['toSeq']}` : (m['events'] as RunEvent[]).map((e) => `${e.type}@${e.seq}`).join(' '),
+      m.op === 'gap'
+        ? `gap ${m['fromSeq']}-${m['toSeq']}`
+        : (m['events'] as RunEvent[]).map((e) => `${e.type}@${e.seq}`).join(' '),
     );
     expect(pieces).toEqual([
       `gap ${firstSkipped}-${seq + 2}`, // rollouts dropped, and queue a's depth at seq+1 replaced by the later one
@@ -131,7 +153,8 @@ describe('SendQueue', () => {
 
     const socket2 = new FakeSocket();
     const second = queue(socket2);
-    for (let i = 0; i < 100 && second.stalls.length === 0; i++) second.q.offerControl(`{"op":"error","message":"${'x'.repeat(50)}"}`);
+    for (let i = 0; i < 100 && second.stalls.length === 0; i++)
+      second.q.offerControl(`{"op":"error","message":"${'x'.repeat(50)}"}`);
     expect(second.stalls).toEqual(['send queue passed 2000 bytes']);
   });
 

@@ -23,22 +23,66 @@ function scriptedRun(): RunEvent[] {
   const events: RunEvent[] = [];
   bus.events$.subscribe((e) => events.push(e));
   const scored = (role: 'propose' | 'solve', task: 'deduction' | 'abduction' | 'induction', reward: number) =>
-    bus.emit(eventBody('rollout.scored', { role, task, id: `r${bus.nextSeq}`, reward, advantage: 0, policyVersion: bus.step, tokens: 5 }));
-  bus.emit(eventBody('run.started', { scenario: { name: 'tiny', mode: 'sync', seed: 7, steps: 2 }, backend: 'wasm', versions: {}, resumedFromStep: null }));
-  bus.emit(eventBody('probe.evaluated', { policyVersion: 0, tasks: 10, accuracy: { deduction: 0.5, abduction: 0.4, induction: 0.1, overall: 0.3 }, byTier: {} }));
+    bus.emit(
+      eventBody('rollout.scored', {
+        role,
+        task,
+        id: `r${bus.nextSeq}`,
+        reward,
+        advantage: 0,
+        policyVersion: bus.step,
+        tokens: 5,
+      }),
+    );
+  bus.emit(
+    eventBody('run.started', {
+      scenario: { name: 'tiny', mode: 'sync', seed: 7, steps: 2 },
+      backend: 'wasm',
+      versions: {},
+      resumedFromStep: null,
+    }),
+  );
+  bus.emit(
+    eventBody('probe.evaluated', {
+      policyVersion: 0,
+      tasks: 10,
+      accuracy: { deduction: 0.5, abduction: 0.4, induction: 0.1, overall: 0.3 },
+      byTier: {},
+    }),
+  );
   bus.setStep(1);
   scored('propose', 'deduction', 0.5);
   scored('propose', 'deduction', 0.25);
   scored('solve', 'abduction', 1);
   scored('solve', 'abduction', -0.5);
-  bus.emit(eventBody('health', { validShare: 0.75, learnableShare: 0.5, zeroAdvantageShare: 0.25, distinctPrograms: 3, inputIgnoringShare: 0, meanLearnability: 0.375 }));
-  bus.emit(eventBody('learner.step', { loss: 0.8125, gradNorm: 1, entropy: 1.5, policyVersion: 1, tokensPerSecond: 100 }));
+  bus.emit(
+    eventBody('health', {
+      validShare: 0.75,
+      learnableShare: 0.5,
+      zeroAdvantageShare: 0.25,
+      distinctPrograms: 3,
+      inputIgnoringShare: 0,
+      meanLearnability: 0.375,
+    }),
+  );
+  bus.emit(
+    eventBody('learner.step', { loss: 0.8125, gradNorm: 1, entropy: 1.5, policyVersion: 1, tokensPerSecond: 100 }),
+  );
   bus.emit(eventBody('queue.depth', { queue: 'scored→learner', depth: 3, capacity: 8, credit: 2, stallMs: 4 }));
   bus.emit(eventBody('buffer.sizes', { sizes: { deduction: 5, abduction: 4, induction: 2 } }));
-  bus.emit(eventBody('step.finished', { durationMs: 1000, phases: { propose: 100, solve: 150, verify: 50, learn: 700 } }));
+  bus.emit(
+    eventBody('step.finished', { durationMs: 1000, phases: { propose: 100, solve: 150, verify: 50, learn: 700 } }),
+  );
   bus.setStep(2);
   scored('solve', 'induction', 1);
-  bus.emit(eventBody('probe.evaluated', { policyVersion: 2, tasks: 10, accuracy: { deduction: 0.6, abduction: 0.5, induction: 0.2, overall: 0.4 }, byTier: {} }));
+  bus.emit(
+    eventBody('probe.evaluated', {
+      policyVersion: 2,
+      tasks: 10,
+      accuracy: { deduction: 0.6, abduction: 0.5, induction: 0.2, overall: 0.4 },
+      byTier: {},
+    }),
+  );
   bus.emit(eventBody('run.finished', { reason: 'completed', steps: 2 }));
   return events;
 }
@@ -55,7 +99,15 @@ describe('watch summary', () => {
     const s = state.summary;
     expect(s.rewardStep).toBe(2);
     expect(s.rewards?.solve.induction).toEqual({ mean: 1, n: 1 });
-    expect(s).toMatchObject({ runId: null, step: 2, nextSeq: events.length, validShare: 0.75, loss: 0.8125, baseProbe: 0.3, finished: { reason: 'completed', steps: 2 } });
+    expect(s).toMatchObject({
+      runId: null,
+      step: 2,
+      nextSeq: events.length,
+      validShare: 0.75,
+      loss: 0.8125,
+      baseProbe: 0.3,
+      finished: { reason: 'completed', steps: 2 },
+    });
     expect(s.probe).toMatchObject({ overall: 0.4, step: 2 });
     expect(s.queues['scored→learner']).toEqual({ depth: 3, capacity: 8, credit: 2, stallMs: 4 });
     expect(s.scenario).toMatchObject({ name: 'tiny', mode: 'sync', seed: 7, steps: 2, backend: 'wasm' });
@@ -93,7 +145,9 @@ describe('watch summary', () => {
     const events: RunEvent[] = [];
     bus.events$.subscribe((e) => events.push(e));
     const progress = (state: 'building' | 'built', trainStep: number, loss: number | null, probe: number | null) =>
-      bus.emit(eventBody('base.progress', { state, trainStep, totalSteps: 100, loss, probe, trainSeconds: trainStep / 10 }));
+      bus.emit(
+        eventBody('base.progress', { state, trainStep, totalSteps: 100, loss, probe, trainSeconds: trainStep / 10 }),
+      );
     progress('building', 0, null, 0.025);
     progress('building', 50, 1.7321, null);
     const state = new WatchState();
@@ -130,7 +184,12 @@ describe('watch command', () => {
     await run.run();
     const stop = new AbortController();
     let url = '';
-    const serving = replayCommand(dir, { port: 0, out: sink(false), signal: stop.signal, onListening: (f) => (url = f.wsUrl) });
+    const serving = replayCommand(dir, {
+      port: 0,
+      out: sink(false),
+      signal: stop.signal,
+      onListening: (f) => (url = f.wsUrl),
+    });
     while (url === '') await new Promise((resolve) => setTimeout(resolve, 10));
     const out = sink(false);
     const err = sink(false);
@@ -150,7 +209,9 @@ describe('watch command', () => {
       'base model step 3/3 | loss 1.000 | probe 0.09',
       'base model built after 3/3 steps | probe 0.09',
     ]);
-    expect(lines[5]).toMatch(/^step 1\/4 \| reward propose d[+-]\d\.\d\d .* \| valid \d+% \| probe 0\.\d\d \| loss \d\.\d{3} \| time \d\.\d\d s at step 1: propose 38% · solve 38% · learn 25% \| queue /);
+    expect(lines[5]).toMatch(
+      /^step 1\/4 \| reward propose d[+-]\d\.\d\d .* \| valid \d+% \| probe 0\.\d\d \| loss \d\.\d{3} \| time \d\.\d\d s at step 1: propose 38% · solve 38% · learn 25% \| queue /,
+    );
     expect(lines.at(-1)).toBe('run synthetic finished: completed after 4 steps');
     expect(out.text()).not.toContain('\x1b[');
     expect(err.text()).toContain('connected to');
@@ -158,7 +219,10 @@ describe('watch command', () => {
 
   it('redraws one block in place on a terminal while a live run goes on', async () => {
     // Arrange
-    const { run, feed } = await syntheticFeed({ steps: 5, pause: () => new Promise((resolve) => setTimeout(resolve, 2)) });
+    const { run, feed } = await syntheticFeed({
+      steps: 5,
+      pause: () => new Promise((resolve) => setTimeout(resolve, 2)),
+    });
     servers.push(feed);
     const out = sink(true);
     const watching = watchCommand(feed.wsUrl, { out, err: sink(false), refreshMs: 20, handleSignals: false });
@@ -168,7 +232,7 @@ describe('watch command', () => {
     // Assert
     expect(code).toBe(0);
     const text = out.text();
-    expect(text).toContain("\x1b[13A\r\x1b[0J"); // back over the 13-line block, then clear
+    expect(text).toContain('\x1b[13A\r\x1b[0J'); // back over the 13-line block, then clear
     const lastBlock = text.slice(text.lastIndexOf('\x1b[0J') + 4);
     expect(lastBlock).toContain('azr watch · synthetic · synthetic (sync, seed 1, backend none) · finished: completed');
     expect(lastBlock).toContain('step 5/5');
@@ -178,13 +242,17 @@ describe('watch command', () => {
 
   it('exits 1 when nothing answers, and when the token is refused', async () => {
     const err = sink(false);
-    expect(await watchCommand('ws://127.0.0.1:9/', { out: sink(false), err, maxAttempts: 1, handleSignals: false })).toBe(1);
+    expect(
+      await watchCommand('ws://127.0.0.1:9/', { out: sink(false), err, maxAttempts: 1, handleSignals: false }),
+    ).toBe(1);
     expect(err.text()).toContain('cannot watch ws://127.0.0.1:9/');
 
     const { feed } = await syntheticFeed({ steps: 1 }, { token: 'right' });
     servers.push(feed);
     const err2 = sink(false);
-    expect(await watchCommand(feed.wsUrl, { token: 'wrong', out: sink(false), err: err2, handleSignals: false })).toBe(1);
+    expect(await watchCommand(feed.wsUrl, { token: 'wrong', out: sink(false), err: err2, handleSignals: false })).toBe(
+      1,
+    );
     expect(err2.text()).toContain('401');
   });
 

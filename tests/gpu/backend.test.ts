@@ -20,12 +20,16 @@ describe('initBackend', () => {
 
   it('reports a native package that is installed but fails to load, with its error', async () => {
     const importer = async (specifier: string): Promise<unknown> => {
-      if (specifier === '@tensorflow/tfjs-node-gpu') throw new Error('libcudart.so.11.0: cannot open shared object file\nstack…');
+      if (specifier === '@tensorflow/tfjs-node-gpu')
+        throw new Error('libcudart.so.11.0: cannot open shared object file\nstack…');
       throw Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
     };
     const report = await initBackend({ importer });
     expect(report.chosen).toBe('wasm');
-    expect(report.skipped[0]).toEqual({ backend: 'tfjs-node-gpu', reason: 'libcudart.so.11.0: cannot open shared object file' });
+    expect(report.skipped[0]).toEqual({
+      backend: 'tfjs-node-gpu',
+      reason: 'libcudart.so.11.0: cannot open shared object file',
+    });
     expect(report.skipped[1]).toEqual({ backend: 'tfjs-node', reason: 'not installed' });
   });
 
@@ -48,7 +52,9 @@ describe('initBackend', () => {
   });
 
   it('fails loudly when a forced backend cannot be used', async () => {
-    await expect(initBackend({ force: 'tfjs-node' })).rejects.toThrow("backend 'tfjs-node' was forced but cannot be used: not installed");
+    await expect(initBackend({ force: 'tfjs-node' })).rejects.toThrow(
+      "backend 'tfjs-node' was forced but cannot be used: not installed",
+    );
   });
 
   it('knows the four backends, best first', () => {

@@ -33,17 +33,29 @@ interface Run {
 async function trainStep(run: Run): Promise<void> {
   const xs = Array.from({ length: 16 }, () => FIRST_VALUE + run.data.int(8));
   const prompts = xs.map((x) => [BOS, x, SEP]);
-  const out = await sample(run.model, prompts.map((prompt) => ({ prompt, constraint: valueThenEnd(8) })), { rng: run.sampling, maxNewTokens: 3 });
+  const out = await sample(
+    run.model,
+    prompts.map((prompt) => ({ prompt, constraint: valueThenEnd(8) })),
+    { rng: run.sampling, maxNewTokens: 3 },
+  );
   const rewards = out.map((c, i) => (c.tokens[0] === xs[i] ? 1 : 0));
   const mean = rewards.reduce((a: number, b) => a + b, 0) / rewards.length;
   const sft = [{ tokens: [BOS, xs[0]!, SEP, xs[0]!, END] }];
-  run.learner.policyStep(out.map((c, i) => ({ prompt: prompts[i]!, ...c, advantage: rewards[i]! - mean })), sft);
+  run.learner.policyStep(
+    out.map((c, i) => ({ prompt: prompts[i]!, ...c, advantage: rewards[i]! - mean })),
+    sft,
+  );
 }
 
 function freshRun(seed: number): Run {
   const rng = new Rng(seed);
   const model = Gpt.init(config, rng.split('init'));
-  return { model, learner: new Learner(model, learnerConfig), data: rng.split('data'), sampling: rng.split('sampling') };
+  return {
+    model,
+    learner: new Learner(model, learnerConfig),
+    data: rng.split('data'),
+    sampling: rng.split('sampling'),
+  };
 }
 
 function bits(weights: Weights): number[][] {
@@ -75,7 +87,12 @@ describe('checkpoints', () => {
     const model = Gpt.init(loaded.config, new Rng(12345)); // different init, overwritten by restore
     const learner = new Learner(model, learnerConfig);
     learner.restore({ weights: loaded.weights, optimizer: loaded.optimizer! });
-    const resumed: Run = { model, learner, data: new Rng(loaded.rng['data']!), sampling: new Rng(loaded.rng['sampling']!) };
+    const resumed: Run = {
+      model,
+      learner,
+      data: new Rng(loaded.rng['data']!),
+      sampling: new Rng(loaded.rng['sampling']!),
+    };
     for (let i = 0; i < 3; i++) await trainStep(resumed);
 
     expect(learner.step).toBe(straight.learner.step);

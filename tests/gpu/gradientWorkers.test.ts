@@ -100,7 +100,9 @@ describe('data-parallel supervised steps (gradient threads)', () => {
     const batch = batchOf(new Rng(2), 6);
     // a token outside the vocabulary in the second shard (row 1): the worker refuses it
     batch[1] = { tokens: [1, 2, 99, 3] };
-    await expect(l.supervisedStepParallel(batch, threads)).rejects.toThrow(/gradient thread 0: .*outside the vocabulary/s);
+    await expect(l.supervisedStepParallel(batch, threads)).rejects.toThrow(
+      /gradient thread 0: .*outside the vocabulary/s,
+    );
     // the threads still work afterwards
     await expect(l.supervisedStepParallel(batchOf(new Rng(3), 6), threads)).resolves.toMatchObject({ step: 1 });
     l.dispose();
@@ -116,7 +118,10 @@ async function policyBatchOf(model: Gpt, rng: Rng, n: number): Promise<PolicySam
   const prompts = Array.from({ length: n }, () => Array.from({ length: 1 + rng.int(10) }, () => 1 + rng.int(19)));
   const out = await sample(
     model,
-    prompts.map((prompt, i) => ({ prompt, constraint: new HashConstraint(config.vocabSize, rng.int(1000) + i, 2 + rng.int(11)) })),
+    prompts.map((prompt, i) => ({
+      prompt,
+      constraint: new HashConstraint(config.vocabSize, rng.int(1000) + i, 2 + rng.int(11)),
+    })),
     { rng: rng.split('sample'), maxNewTokens: 12 },
   );
   return out.map((c, i) => ({ prompt: prompts[i]!, ...c, advantage: rng.next() * 2 - 1 }));

@@ -18,7 +18,10 @@ describe('lengthBuckets', () => {
   it('keeps rows of one length together, and splits a batch whose lengths differ by far', () => {
     expect(lengthBuckets(Array.from({ length: 40 }, () => 60))).toHaveLength(1);
     // 36 short solver answers (~20 positions) and 12 long induction proposals (~180): padding the short ones to 180 would cost far more than a second call
-    const lengths = [...Array.from({ length: 36 }, (_, i) => 16 + (i % 8)), ...Array.from({ length: 12 }, (_, i) => 170 + i)];
+    const lengths = [
+      ...Array.from({ length: 36 }, (_, i) => 16 + (i % 8)),
+      ...Array.from({ length: 12 }, (_, i) => 170 + i),
+    ];
     const buckets = lengthBuckets(lengths);
     expect(buckets.length).toBeGreaterThan(1);
     expect(buckets.some((b) => b.every((i) => i < 36))).toBe(true);

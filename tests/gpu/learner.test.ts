@@ -26,7 +26,11 @@ async function copyRound(model: Gpt, data: Rng, sampling: Rng, batch = 64) {
   );
   const rewards = completions.map((c, i) => (c.tokens[0] === xs[i] ? 1 : 0));
   const mean = rewards.reduce((a: number, b) => a + b, 0) / batch;
-  const samples: PolicySample[] = completions.map((c, i) => ({ prompt: prompts[i]!, ...c, advantage: rewards[i]! - mean }));
+  const samples: PolicySample[] = completions.map((c, i) => ({
+    prompt: prompts[i]!,
+    ...c,
+    advantage: rewards[i]! - mean,
+  }));
   return { samples, success: mean };
 }
 
@@ -64,7 +68,7 @@ describe('policyStep', () => {
     const { samples } = await copyRound(model, new Rng(2), new Rng(3), 16);
     const m = learner.policyStep(samples);
     // step 0 allows 8 values, step 1 only END: a fresh model is near uniform, so mean entropy ≈ (ln 8 + 0) / 2
-    expect(m.entropy).toBeGreaterThan(0.95 * Math.log(8) / 2);
+    expect(m.entropy).toBeGreaterThan((0.95 * Math.log(8)) / 2);
     expect(m.entropy).toBeLessThanOrEqual(Math.log(8) / 2 + 1e-4);
     expect(m.klRollout).not.toBeNull();
     expect(Math.abs(m.klRollout!)).toBeLessThan(1e-6);
@@ -147,7 +151,10 @@ describe('policyStep', () => {
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const tokenMean = -(1 * sum(lps[0]!) - 2 * sum(lps[1]!)) / 4;
     const sequenceMean = -((1 * sum(lps[0]!)) / 3 + (-2 * sum(lps[1]!)) / 1) / 2;
-    for (const [aggregation, expected] of [['token-mean', tokenMean], ['sequence-mean', sequenceMean]] as const) {
+    for (const [aggregation, expected] of [
+      ['token-mean', tokenMean],
+      ['sequence-mean', sequenceMean],
+    ] as const) {
       const model = Gpt.init(config, new Rng(1));
       const learner = new Learner(model, { lr: 1e-3, aggregation });
       expect(learner.policyStep(batch).policyLoss).toBeCloseTo(expected, 5);
@@ -171,10 +178,7 @@ describe('supervisedStep', () => {
   it('fits a fixed pattern (loss falls by 10×) and only counts loss-masked tokens', () => {
     const model = Gpt.init(config, new Rng(5));
     const learner = new Learner(model, { lr: 1e-2 });
-    const batch = [
-      { tokens: [BOS, 4, 5, 6, 7, END], lossMask: [0, 0, 1, 1, 1, 1] },
-      { tokens: [BOS, 8, 9, END] },
-    ];
+    const batch = [{ tokens: [BOS, 4, 5, 6, 7, END], lossMask: [0, 0, 1, 1, 1, 1] }, { tokens: [BOS, 8, 9, END] }];
     const first = learner.supervisedStep(batch);
     expect(first.tokens).toBe(4 + 3);
     let last = first;
@@ -195,19 +199,49 @@ describe('AdamW', () => {
     const w = tf.variable(tf.tensor1d([0.5, -1]));
     const b = tf.variable(tf.tensor1d([0.25, 2]));
     const cfg = { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.5 };
-    const opt = new AdamW([{ spec: specs[0]!, variable: w }, { spec: specs[1]!, variable: b }], cfg);
-    const grads = [[[0.3, -0.2], [1, 0.5]], [[-0.1, 0.4], [0.2, -0.3]]];
+    const opt = new AdamW(
+      [
+        { spec: specs[0]!, variable: w },
+        { spec: specs[1]!, variable: b },
+      ],
+      cfg,
+    );
+    const grads = [
+      [
+        [0.3, -0.2],
+        [1, 0.5],
+      ],
+      [
+        [-0.1, 0.4],
+        [0.2, -0.3],
+      ],
+    ];
     // reference
-    const ref = { p: [[0.5, -1], [0.25, 2]], m: [[0, 0], [0, 0]], v: [[0, 0], [0, 0]] };
+    const ref = {
+      p: [
+        [0.5, -1],
+        [0.25, 2],
+      ],
+      m: [
+        [0, 0],
+        [0, 0],
+      ],
+      v: [
+        [0, 0],
+        [0, 0],
+      ],
+    };
     grads.forEach((step, t) => {
       opt.apply(step.map((g) => Float32Array.from(g)));
-      step.forEach((g, i) => g.forEach((gj, j) => {
-        const m = (ref.m[i]![j] = 0.9 * ref.m[i]![j]! + 0.1 * gj);
-        const v = (ref.v[i]![j] = 0.99 * ref.v[i]![j]! + 0.01 * gj * gj);
-        const p = ref.p[i]![j]!;
-        const update = m / (1 - 0.9 ** (t + 1)) / (Math.sqrt(v / (1 - 0.99 ** (t + 1))) + 1e-8);
-        ref.p[i]![j] = p - 0.1 * update - (i === 0 ? 0.1 * 0.5 * p : 0);
-      }));
+      step.forEach((g, i) =>
+        g.forEach((gj, j) => {
+          const m = (ref.m[i]![j] = 0.9 * ref.m[i]![j]! + 0.1 * gj);
+          const v = (ref.v[i]![j] = 0.99 * ref.v[i]![j]! + 0.01 * gj * gj);
+          const p = ref.p[i]![j]!;
+          const update = m / (1 - 0.9 ** (t + 1)) / (Math.sqrt(v / (1 - 0.99 ** (t + 1))) + 1e-8);
+          ref.p[i]![j] = p - 0.1 * update - (i === 0 ? 0.1 * 0.5 * p : 0);
+        }),
+      );
     });
     Array.from(w.dataSync()).forEach((x, j) => expect(x).toBeCloseTo(ref.p[0]![j]!, 6));
     Array.from(b.dataSync()).forEach((x, j) => expect(x).toBeCloseTo(ref.p[1]![j]!, 6));
@@ -235,7 +269,11 @@ describe('memory', () => {
   it('holds the tensor count flat across many sampler and learner steps', async () => {
     const model = Gpt.init(config, new Rng(1));
     const reference = new Gpt(config, model.readWeights(), { trainable: false });
-    const learner = new Learner(model, { lr: 1e-3, ppoClip: 0.2, ppoEpochs: 2, entropyCoef: 0.01, klCoef: 0.05, sftCoef: 0.1 }, { reference });
+    const learner = new Learner(
+      model,
+      { lr: 1e-3, ppoClip: 0.2, ppoEpochs: 2, entropyCoef: 0.01, klCoef: 0.05, sftCoef: 0.1 },
+      { reference },
+    );
     const data = new Rng(2);
     const sampling = new Rng(3);
     const sft = [{ tokens: [BOS, 5, SEP, 5, END] }];

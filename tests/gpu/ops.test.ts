@@ -10,7 +10,10 @@ beforeAll(async () => {
 
 function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.next() * 2 - 1), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.next() * 2 - 1),
+    shape,
+  );
 }
 
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -26,7 +29,8 @@ describe('matMul with explicit-transpose gradients', () => {
     const a = randomTensor(rng, sa as number[]);
     const b = randomTensor(rng, sb as number[]);
     const w = randomTensor(rng, [...(sa as number[]).slice(0, -1), (sb as number[]).at(-1) as number]);
-    const loss = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x, y), w));
+    const loss = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
+      tf.sum(tf.mul(f(x, y), w));
     const fast = tf.grads(loss(matMul))([a, b]);
     const ref = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
     expect(maxDiff(matMul(a, b), tf.matMul(a, b))).toBeLessThan(1e-6);
@@ -37,15 +41,42 @@ describe('matMul with explicit-transpose gradients', () => {
 
 describe('embed (one-hot × table)', () => {
   it('picks rows like gather and scatters gradients back to them', () => {
-    const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
-    const ids = tf.tensor2d([[0, 2], [2, 2]], [2, 2], 'int32');
-    expect(embed(ids, table).arraySync()).toEqual([[[1, 2], [5, 6]], [[5, 6], [5, 6]]]);
+    const table = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    const ids = tf.tensor2d(
+      [
+        [0, 2],
+        [2, 2],
+      ],
+      [2, 2],
+      'int32',
+    );
+    expect(embed(ids, table).arraySync()).toEqual([
+      [
+        [1, 2],
+        [5, 6],
+      ],
+      [
+        [5, 6],
+        [5, 6],
+      ],
+    ]);
     const g = tf.grad((t: tf.Tensor) => tf.sum(embed(ids, t as tf.Tensor2D)))(table);
-    expect(g.arraySync()).toEqual([[1, 1], [0, 0], [3, 3]]); // row 1 unused, row 2 used three times
+    expect(g.arraySync()).toEqual([
+      [1, 1],
+      [0, 0],
+      [3, 3],
+    ]); // row 1 unused, row 2 used three times
   });
 
   it('oneHot gives float ones (guards the wasm float32 oneHot bug)', () => {
-    expect(oneHot(tf.tensor1d([2, 0], 'int32'), 3).arraySync()).toEqual([[0, 0, 1], [1, 0, 0]]);
+    expect(oneHot(tf.tensor1d([2, 0], 'int32'), 3).arraySync()).toEqual([
+      [0, 0, 1],
+      [1, 0, 0],
+    ]);
   });
 });
 

@@ -24,7 +24,10 @@ describe('drawToken', () => {
   it('samples by inverse CDF over allowed tokens and returns the masked, temperature-scaled log-prob', () => {
     const logits = [Math.log(1), Math.log(2), Math.log(3), Math.log(4)];
     const allowed = Uint8Array.from([1, 0, 1, 1]); // p = 1/8, 0, 3/8, 4/8
-    expect(drawToken(logits, 0, 4, allowed, 1, 0.1)).toEqual({ token: 0, logProb: expect.closeTo(Math.log(1 / 8), 12) });
+    expect(drawToken(logits, 0, 4, allowed, 1, 0.1)).toEqual({
+      token: 0,
+      logProb: expect.closeTo(Math.log(1 / 8), 12),
+    });
     expect(drawToken(logits, 0, 4, allowed, 1, 0.2).token).toBe(2);
     expect(drawToken(logits, 0, 4, allowed, 1, 0.6).token).toBe(3);
     // temperature 2 flattens: p ∝ √1, √3, √4
@@ -36,10 +39,13 @@ describe('drawToken', () => {
 });
 
 describe('sample', () => {
-  it('never emits a token the constraint disallows, and records each step\'s mask', async () => {
+  it("never emits a token the constraint disallows, and records each step's mask", async () => {
     const rng = new Rng(11);
     const ps = prompts(rng, 48);
-    const requests: SampleRequest[] = ps.map((p, i) => ({ prompt: p, constraint: new HashConstraint(config.vocabSize, i, 10) }));
+    const requests: SampleRequest[] = ps.map((p, i) => ({
+      prompt: p,
+      constraint: new HashConstraint(config.vocabSize, i, 10),
+    }));
     const out = await sample(model, requests, { rng: rng.split('sample'), maxNewTokens: 10 });
     let tokens = 0;
     out.forEach((c, i) => {
@@ -60,14 +66,23 @@ describe('sample', () => {
     for (const temperature of [1, 0.7]) {
       const requests = ps.map((p, i) => ({ prompt: p, constraint: new HashConstraint(config.vocabSize, 100 + i, 8) }));
       const out = await sample(model, requests, { rng: rng.split(`t${temperature}`), maxNewTokens: 8, temperature });
-      const scored = scoreCompletions(model, out.map((c, i) => ({ prompt: ps[i]!, tokens: c.tokens, masks: c.masks })), temperature);
+      const scored = scoreCompletions(
+        model,
+        out.map((c, i) => ({ prompt: ps[i]!, tokens: c.tokens, masks: c.masks })),
+        temperature,
+      );
       out.forEach((c, i) => c.logProbs.forEach((lp, t) => expect(Math.abs(lp - scored[i]![t]!)).toBeLessThan(1e-4)));
     }
   });
 
   it('is reproducible from the seed and varies with it', async () => {
     const ps = prompts(new Rng(5), 8);
-    const run = (seed: number) => sample(model, ps.map((p) => ({ prompt: p })), { rng: new Rng(seed), maxNewTokens: 6 });
+    const run = (seed: number) =>
+      sample(
+        model,
+        ps.map((p) => ({ prompt: p })),
+        { rng: new Rng(seed), maxNewTokens: 6 },
+      );
     const a = await run(1);
     expect(await run(1)).toEqual(a);
     expect((await run(2)).map((c) => c.tokens)).not.toEqual(a.map((c) => c.tokens));
@@ -98,7 +113,14 @@ describe('sample', () => {
     free!.tokens.forEach((t, i) => counts.set(t, [...(counts.get(t) ?? []), i]));
     const [end, at] = [...counts.entries()].find(([, is]) => is.length >= 2)!;
     const stopAt = async (endCount?: number) =>
-      (await sample(model, [{ prompt, ...(endCount !== undefined ? { endCount } : {}) }], { rng: new Rng(1), maxNewTokens: 20, temperature: 0, endToken: end }))[0]!;
+      (
+        await sample(model, [{ prompt, ...(endCount !== undefined ? { endCount } : {}) }], {
+          rng: new Rng(1),
+          maxNewTokens: 20,
+          temperature: 0,
+          endToken: end,
+        })
+      )[0]!;
     const one = await stopAt();
     expect(one.tokens).toEqual(free!.tokens.slice(0, at[0]! + 1));
     expect(one.stop).toBe('end');
@@ -114,15 +136,25 @@ describe('sample', () => {
     const ps = prompts(new Rng(6), 4);
     const rng = new Rng(1);
     const before = rng.state();
-    const a = await sample(model, ps.map((p) => ({ prompt: p })), { rng, maxNewTokens: 5, temperature: 0 });
+    const a = await sample(
+      model,
+      ps.map((p) => ({ prompt: p })),
+      { rng, maxNewTokens: 5, temperature: 0 },
+    );
     expect(rng.state()).toEqual(before);
-    const b = await sample(model, ps.map((p) => ({ prompt: p })), { rng: new Rng(2), maxNewTokens: 5, temperature: 0 });
+    const b = await sample(
+      model,
+      ps.map((p) => ({ prompt: p })),
+      { rng: new Rng(2), maxNewTokens: 5, temperature: 0 },
+    );
     expect(b).toEqual(a);
   });
 
   it('rejects a constraint that allows nothing, and leaks no tensors when it throws', async () => {
     const before = tf.memory().numTensors;
-    await expect(sample(model, [{ prompt: [BOS], constraint: new ScriptConstraint([[]]) }], { rng: new Rng(1), maxNewTokens: 3 })).rejects.toThrow(/allows no token/);
+    await expect(
+      sample(model, [{ prompt: [BOS], constraint: new ScriptConstraint([[]]) }], { rng: new Rng(1), maxNewTokens: 3 }),
+    ).rejects.toThrow(/allows no token/);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

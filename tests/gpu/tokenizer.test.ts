@@ -10,7 +10,15 @@ import { argsSource } from '../../src/azr/value.js';
 import { initBackend } from '../../src/gpu/backend.js';
 import { Gpt, type GptConfig } from '../../src/gpu/model.js';
 import { sample } from '../../src/gpu/sampler.js';
-import { answerConstraint, GrammarConstraint, proposerPrompt, solverPrompt, supervisedExample, TAGS, tokenizer } from '../../src/gpu/tokenizer.js';
+import {
+  answerConstraint,
+  GrammarConstraint,
+  proposerPrompt,
+  solverPrompt,
+  supervisedExample,
+  TAGS,
+  tokenizer,
+} from '../../src/gpu/tokenizer.js';
 
 const config: GptConfig = { vocabSize: tokenizer.vocabSize, contextLength: 160, layers: 1, width: 32, heads: 2 };
 let model: Gpt;
@@ -41,7 +49,9 @@ describe('vocabulary', () => {
 describe('grammar-constrained decoding from a fresh model', () => {
   it('yields 100% parseable programs', async () => {
     const rng = new Rng(1);
-    const prompts = Array.from({ length: 32 }, () => solverPrompt({ type: 'induction', params: ['s'], shown: [], message: '' }));
+    const prompts = Array.from({ length: 32 }, () =>
+      solverPrompt({ type: 'induction', params: ['s'], shown: [], message: '' }),
+    );
     const out = await sample(
       model,
       prompts.map((p) => ({ prompt: p.tokens, constraint: answerConstraint(p, 30) })),
@@ -101,7 +111,12 @@ describe('prompts', () => {
     const views = [
       solverPrompt({ type: 'deduction', program: t.program, input: t.input }),
       solverPrompt({ type: 'abduction', program: t.program, output: t.output }),
-      solverPrompt({ type: 'induction', params: ['s'], shown: [{ input: '"ab"', output: 'ba' }], message: 'reverse each' }),
+      solverPrompt({
+        type: 'induction',
+        params: ['s'],
+        shown: [{ input: '"ab"', output: 'ba' }],
+        message: 'reverse each',
+      }),
       proposerPrompt({ type: 'deduction', references: [t, triplet(rng)] }),
       proposerPrompt({ type: 'abduction', references: [t] }),
       proposerPrompt({ type: 'induction', program: t.program, params: ['s'], inputs: 10 }),
@@ -110,13 +125,25 @@ describe('prompts', () => {
     expect(tokenizer.decode(views[2]!.tokens).join(' ')).toBe(
       '<solve> <induction> <params> function f(s) { <pairs> <input> " a b " <output> " b a " <message> reverse each <answer>',
     );
-    expect(views.map((v) => v.answer.map((a) => a.kind))).toEqual([['value'], ['args'], ['program'], ['program', 'args'], ['program', 'args'], ['inputs+message']]);
+    expect(views.map((v) => v.answer.map((a) => a.kind))).toEqual([
+      ['value'],
+      ['args'],
+      ['program'],
+      ['program', 'args'],
+      ['program', 'args'],
+      ['inputs+message'],
+    ]);
   });
 
   it('encode a proposer prompt with K = 0 references (the paper’s "w/o references") as an empty references section', () => {
     for (const type of ['deduction', 'abduction'] as const) {
       const p = proposerPrompt({ type, references: [] });
-      expect(tokenizer.decode(p.tokens)).toEqual([TAGS.role.propose, TAGS.type[type], TAGS.segment.references, TAGS.segment.answer]);
+      expect(tokenizer.decode(p.tokens)).toEqual([
+        TAGS.role.propose,
+        TAGS.type[type],
+        TAGS.segment.references,
+        TAGS.segment.answer,
+      ]);
       expect(p.answer.map((a) => a.kind)).toEqual(['program', 'args']);
       expect(answerConstraint(p, [24, 12]).maxTokens).toBe(38);
     }

@@ -29,12 +29,20 @@ describe('bufferMachine', () => {
     actor.send({ type: 'snapshot', replyTo: inbox.ref });
     const reply = await inbox.next<Extract<BufferReply, { type: 'buffer.snapshot' }>>('buffer.snapshot');
     expect(reply.sizes).toEqual({ deduction: 1, abduction: 1, induction: 1 });
-    expect(reply.buffers.deduction.entries[0]!.task).toEqual({ program: 'function f(a) { return a; }', input: valueSource('abc'), output: 'abc' });
+    expect(reply.buffers.deduction.entries[0]!.task).toEqual({
+      program: 'function f(a) { return a; }',
+      input: valueSource('abc'),
+      output: 'abc',
+    });
   });
 
   it('builds proposer views with K distinct references from the type’s buffer, reproducibly per key', async () => {
     const { actor, inbox } = start();
-    actor.send({ type: 'append', entries: [{ taskType: 'deduction', tasks: [triplet(1), triplet(2), triplet(3)] }], step: 1 });
+    actor.send({
+      type: 'append',
+      entries: [{ taskType: 'deduction', tasks: [triplet(1), triplet(2), triplet(3)] }],
+      step: 1,
+    });
     actor.send({ type: 'views', taskType: 'deduction', count: 3, key: 'k1', replyTo: inbox.ref });
     actor.send({ type: 'views', taskType: 'deduction', count: 3, key: 'k1', replyTo: inbox.ref });
     const a = await inbox.next<Extract<BufferReply, { type: 'buffer.views' }>>('buffer.views');

@@ -19,13 +19,20 @@ const executor: ExecutorEffect = scriptedExecutor({
   validate: async (requests) => {
     const results = await inProcessExecutor.validate(requests);
     return results.map((r, i) =>
-      requests[i]!.program.includes('+ 3;') ? { id: r.id, ok: false, error: { kind: 'banned', message: 'no threes' } } : r,
+      requests[i]!.program.includes('+ 3;')
+        ? { id: r.id, ok: false, error: { kind: 'banned', message: 'no threes' } }
+        : r,
     );
   },
 });
 
 function run(config: object = {}, extra: Partial<Parameters<typeof testCoordinator>[0]> = {}) {
-  return testCoordinator({ config: { ...TOY_CONFIG, ...config }, policy: scriptedPolicy(toyScript), executor, ...extra });
+  return testCoordinator({
+    config: { ...TOY_CONFIG, ...config },
+    policy: scriptedPolicy(toyScript),
+    executor,
+    ...extra,
+  });
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -68,10 +75,16 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
     const scored = t.eventsOf('rollout.scored');
     for (const step of [1, 2, 3]) {
       const groups = new Map<string, RunEventOf<'rollout.scored'>[]>();
-      for (const e of scored.filter((x) => x.step === step)) groups.set(`${e.role}/${e.task}`, [...(groups.get(`${e.role}/${e.task}`) ?? []), e]);
-      expect([...groups.keys()].sort()).toEqual(
-        ['propose/abduction', 'propose/deduction', 'propose/induction', 'solve/abduction', 'solve/deduction', 'solve/induction'],
-      );
+      for (const e of scored.filter((x) => x.step === step))
+        groups.set(`${e.role}/${e.task}`, [...(groups.get(`${e.role}/${e.task}`) ?? []), e]);
+      expect([...groups.keys()].sort()).toEqual([
+        'propose/abduction',
+        'propose/deduction',
+        'propose/induction',
+        'solve/abduction',
+        'solve/deduction',
+        'solve/induction',
+      ]);
       for (const g of groups.values()) {
         const rewards = g.map((e) => e.reward);
         if (new Set(rewards).size > 1) expect(Math.abs(mean(g.map((e) => e.advantage)))).toBeLessThan(1e-9);
@@ -83,7 +96,12 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
   it('rewards each proposal by the learnability rule applied to its mcSuccesses, and every invalid one with −1', async () => {
     const t = run();
     await t.run();
-    const rewards = new Map(t.eventsOf('rollout.scored').filter((e) => e.role === 'propose').map((e) => [e.id, e.reward]));
+    const rewards = new Map(
+      t
+        .eventsOf('rollout.scored')
+        .filter((e) => e.role === 'propose')
+        .map((e) => [e.id, e.reward]),
+    );
     const validated = t.eventsOf('proposal.validated').filter((e) => e.step > 0);
     expect(validated.some((e) => !e.valid)).toBe(true);
     for (const e of validated) {
@@ -117,7 +135,9 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
     expect(invalid.map((e) => e.error)).toEqual(expect.arrayContaining(['format', 'banned']));
     const last = checkpoints.latest()!;
     const buffered = new Set(
-      [...last.buffers.deduction.entries, ...last.buffers.abduction.entries, ...last.buffers.induction.entries].map((e) => e.task.program),
+      [...last.buffers.deduction.entries, ...last.buffers.abduction.entries, ...last.buffers.induction.entries].map(
+        (e) => e.task.program,
+      ),
     );
     for (const e of invalid) expect(buffered.has(e.program)).toBe(false);
   });
@@ -139,7 +159,9 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
     await t.run();
     // Deduction tasks that were valid, by the step that made them (0 = seeding).
     const madeAt = new Map<string, number[]>();
-    for (const e of t.eventsOf('proposal.validated').filter((x) => x.valid && x.task === 'deduction' || (x.valid && x.step === 0 && x.task !== 'induction'))) {
+    for (const e of t
+      .eventsOf('proposal.validated')
+      .filter((x) => (x.valid && x.task === 'deduction') || (x.valid && x.step === 0 && x.task !== 'induction'))) {
       const key = JSON.stringify([e.program, e.input]);
       madeAt.set(key, [...(madeAt.get(key) ?? []), e.step]);
     }
@@ -172,7 +194,13 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
         'solve/induction',
       ]);
       const ids = input.batches.flatMap((b) => b.samples.map((s) => s.id)).sort();
-      expect(ids).toEqual(t.eventsOf('rollout.scored').filter((e) => e.step === i + 1).map((e) => e.id).sort());
+      expect(ids).toEqual(
+        t
+          .eventsOf('rollout.scored')
+          .filter((e) => e.step === i + 1)
+          .map((e) => e.id)
+          .sort(),
+      );
     });
     // Rollouts of step t were sampled with the weights of version t − 1 (on-policy), which the learner then bumps.
     for (const e of t.eventsOf('rollout.scored')) expect(e.policyVersion).toBe(e.step - 1);
@@ -225,15 +253,21 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
   });
 
   it('turns a policy failure on one task into an error event and goes on with the rest of the step', async () => {
-    const policy = scriptedPolicy((req, ctx) => (req.id === '2/solve/deduction/1' ? { error: 'decoder blew up' } : toyScript(req, ctx)));
+    const policy = scriptedPolicy((req, ctx) =>
+      req.id === '2/solve/deduction/1' ? { error: 'decoder blew up' } : toyScript(req, ctx),
+    );
     const t = testCoordinator({ config: TOY_CONFIG, policy, executor });
     const out = await t.run();
     expect(out.reason).toBe('completed');
     const errors = t.eventsOf('error');
-    expect(errors).toEqual([expect.objectContaining({ step: 2, source: 'policy', kind: 'policyFailed', rolloutId: '2/solve/deduction/1' })]);
+    expect(errors).toEqual([
+      expect.objectContaining({ step: 2, source: 'policy', kind: 'policyFailed', rolloutId: '2/solve/deduction/1' }),
+    ]);
     const step2 = t.eventsOf('rollout.scored').filter((e) => e.step === 2);
     expect(step2.some((e) => e.id === '2/solve/deduction/1')).toBe(false);
-    expect(step2.filter((e) => e.role === 'solve' && e.task === 'deduction')).toHaveLength(TOY_CONFIG.batch.solve.deduction - 1);
+    expect(step2.filter((e) => e.role === 'solve' && e.task === 'deduction')).toHaveLength(
+      TOY_CONFIG.batch.solve.deduction - 1,
+    );
   });
 
   it('retries a failed executor batch, then skips it with an error event; the run goes on', async () => {
@@ -247,13 +281,21 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
         return inProcessExecutor.check(requests);
       },
     });
-    const t = testCoordinator({ config: { ...TOY_CONFIG, effectRetries: 2 }, policy: scriptedPolicy(toyScript), executor: flaky });
+    const t = testCoordinator({
+      config: { ...TOY_CONFIG, effectRetries: 2 },
+      policy: scriptedPolicy(toyScript),
+      executor: flaky,
+    });
     const out = await t.run();
     expect(out.reason).toBe('completed');
     expect(failures).toBe(3);
-    expect(t.eventsOf('error')).toEqual([expect.objectContaining({ step: 2, source: 'executor', kind: 'batchFailed', task: 'abduction' })]);
+    expect(t.eventsOf('error')).toEqual([
+      expect.objectContaining({ step: 2, source: 'executor', kind: 'batchFailed', task: 'abduction' }),
+    ]);
     // Ungraded answers are not trained on; the ill-formed ones of that batch still are (−1 needs no grading).
-    const step2 = t.eventsOf('rollout.scored').filter((e) => e.step === 2 && e.role === 'solve' && e.task === 'abduction');
+    const step2 = t
+      .eventsOf('rollout.scored')
+      .filter((e) => e.step === 2 && e.role === 'solve' && e.task === 'abduction');
     for (const e of step2) expect(e.reward).toBe(-1);
     expect(t.learner.batches).toHaveLength(3);
   });
@@ -265,7 +307,8 @@ describe('coordinatorMachine: stop, checkpoint, resume', () => {
     const checkpoints = fakeCheckpointStore();
     const t = run({ checkpointEvery: 0 }, { checkpoint: checkpoints });
     t.bus.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.solve')) t.actor.send({ type: 'STOP' });
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.solve'))
+        t.actor.send({ type: 'STOP' });
     });
 
     // Act
@@ -280,7 +323,8 @@ describe('coordinatorMachine: stop, checkpoint, resume', () => {
     const saved = checkpoints.latest()!;
     expect(saved.step).toBe(1);
     expect(saved.policyVersion).toBe(1);
-    for (const b of [saved.buffers.deduction, saved.buffers.abduction, saved.buffers.induction]) expect(b.entries.every((e) => e.step <= 1)).toBe(true);
+    for (const b of [saved.buffers.deduction, saved.buffers.abduction, saved.buffers.induction])
+      expect(b.entries.every((e) => e.step <= 1)).toBe(true);
     expect(Object.keys(saved.actors).sort()).toEqual(['executor', 'learner', 'proposer', 'solver']);
     expect(JSON.parse(JSON.stringify(saved))).toEqual(saved);
     // The channel holds nothing and nobody waits: the abandoned slots were released.
@@ -291,7 +335,8 @@ describe('coordinatorMachine: stop, checkpoint, resume', () => {
     const checkpoints = fakeCheckpointStore();
     const t = run({ checkpointEvery: 0 }, { checkpoint: checkpoints });
     t.bus.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.learn')) t.actor.send({ type: 'STOP' });
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.learn'))
+        t.actor.send({ type: 'STOP' });
     });
     const out = await t.run();
     expect(out).toEqual({ reason: 'interrupted', steps: 2 });
@@ -306,7 +351,8 @@ describe('coordinatorMachine: stop, checkpoint, resume', () => {
     const checkpoints = fakeCheckpointStore();
     const first = run({ checkpointEvery: 0 }, { checkpoint: checkpoints });
     first.bus.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.verify')) first.actor.send({ type: 'STOP' });
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.verify'))
+        first.actor.send({ type: 'STOP' });
     });
     await first.run();
     const resume: CheckpointData = checkpoints.latest()!;
@@ -320,7 +366,13 @@ describe('coordinatorMachine: stop, checkpoint, resume', () => {
     expect(second.events[0]!.seq).toBe(first.bus.nextSeq);
     expect(second.events.some((e) => e.step < 2 && e.type !== 'actor.state')).toBe(false);
     const pick = (events: readonly RunEvent[]) =>
-      events.filter((e) => e.step >= 2 && (e.type === 'rollout.scored' || e.type === 'proposal.validated' || e.type === 'learner.step')).map(({ seq: _s, t: _t, ...rest }) => rest);
+      events
+        .filter(
+          (e) =>
+            e.step >= 2 &&
+            (e.type === 'rollout.scored' || e.type === 'proposal.validated' || e.type === 'learner.step'),
+        )
+        .map(({ seq: _s, t: _t, ...rest }) => rest);
     expect(pick(second.events)).toEqual(pick(full.events));
   });
 });
@@ -347,7 +399,13 @@ describe('coordinatorMachine: stop during seeding, then resume', () => {
 
   const record = (events: readonly RunEvent[]) =>
     events
-      .filter((e) => e.type !== 'actor.state' && e.type !== 'queue.depth' && e.type !== 'checkpoint.saved' && e.type !== 'run.finished')
+      .filter(
+        (e) =>
+          e.type !== 'actor.state' &&
+          e.type !== 'queue.depth' &&
+          e.type !== 'checkpoint.saved' &&
+          e.type !== 'run.finished',
+      )
       .map(({ seq: _s, t: _t, ...rest }) => JSON.stringify(rest));
 
   it('resumes seeding at the round in flight: no step-0 record twice, the same run as an uninterrupted one', async () => {
@@ -358,13 +416,19 @@ describe('coordinatorMachine: stop during seeding, then resume', () => {
     let validates = 0;
 
     // Act
-    const { resume, log } = await stopAndResume(config, (e) => e.type === 'actor.state' && e.actor === 'coordinator' && e.state === 'seeding.validate' && ++validates === 3);
+    const { resume, log } = await stopAndResume(
+      config,
+      (e) =>
+        e.type === 'actor.state' && e.actor === 'coordinator' && e.state === 'seeding.validate' && ++validates === 3,
+    );
 
     // Assert
     expect(resume.seeded).toBe(false);
     expect(resume.seeding!.rounds).toEqual({ deduction: 2, abduction: 0, induction: 0 });
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i));
-    const ids = log.filter((e): e is RunEventOf<'proposal.validated'> => e.type === 'proposal.validated').map((e) => e.rolloutId);
+    const ids = log
+      .filter((e): e is RunEventOf<'proposal.validated'> => e.type === 'proposal.validated')
+      .map((e) => e.rolloutId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(log.filter((e) => e.type === 'probe.evaluated' && e.step === 0)).toHaveLength(1);
     expect(log.filter((e) => e.type === 'buffer.sizes' && e.step === 0)).toHaveLength(1);
@@ -385,7 +449,8 @@ describe('coordinatorMachine: stop during seeding, then resume', () => {
     const checkpoints = fakeCheckpointStore();
     const first = run({ ...config, checkpointEvery: 0 }, { checkpoint: checkpoints, probe: slow, clock });
     first.bus.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.state === 'baseProbe') first.actor.send({ type: 'STOP' });
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.state === 'baseProbe')
+        first.actor.send({ type: 'STOP' });
     });
     expect(await first.run()).toEqual({ reason: 'interrupted', steps: 0 });
     const resume = checkpoints.latest()!;
@@ -395,7 +460,9 @@ describe('coordinatorMachine: stop during seeding, then resume', () => {
     const log = [...first.events, ...second.events];
     expect(log.filter((e) => e.type === 'probe.evaluated' && e.step === 0)).toHaveLength(1);
     const pick = (events: readonly RunEvent[]) =>
-      events.filter((e) => e.type === 'rollout.scored' || e.type === 'proposal.validated' || e.type === 'learner.step').map(({ seq: _s, t: _t, ...rest }) => rest);
+      events
+        .filter((e) => e.type === 'rollout.scored' || e.type === 'proposal.validated' || e.type === 'learner.step')
+        .map(({ seq: _s, t: _t, ...rest }) => rest);
     expect(pick(log)).toEqual(pick(full.events));
   });
 });
@@ -407,7 +474,9 @@ describe('coordinatorMachine: backpressure with a slow learner', () => {
     const learner = fakeLearner({ delayMs: 500, clock });
     const policy = scriptedPolicy(toyScript);
     const callTimes: number[] = [];
-    const timed = { generate: (input: Parameters<typeof policy.generate>[0]) => (callTimes.push(clock.now()), policy.generate(input)) };
+    const timed = {
+      generate: (input: Parameters<typeof policy.generate>[0]) => (callTimes.push(clock.now()), policy.generate(input)),
+    };
     const t = testCoordinator({ config: { ...TOY_CONFIG, queueCapacity: 2 }, policy: timed, executor, learner, clock });
     learner.onPublish = (v) => void (policy.policyVersion = v);
     const { learning, maxDepth } = watchLearner(t, clock);
@@ -449,7 +518,13 @@ describe('coordinatorMachine: anti-degeneracy options (off = the paper)', () => 
     expect(capped.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     const seeded = t.eventsOf('buffer.sizes').find((e) => e.step === 0)!.sizes;
     const final = checkpoints.latest()!.buffers;
-    const grown = final.deduction.entries.length + final.abduction.entries.length + final.induction.entries.length - seeded.deduction - seeded.abduction - seeded.induction;
+    const grown =
+      final.deduction.entries.length +
+      final.abduction.entries.length +
+      final.induction.entries.length -
+      seeded.deduction -
+      seeded.abduction -
+      seeded.induction;
     const valid = t.eventsOf('proposal.validated').filter((e) => e.step > 0 && e.valid).length;
     expect(grown).toBe(valid - capped.reduce((a, b) => a + b, 0));
     // No program entered a buffer while it already held ≥ 20% of it: check the buffers as each step left them.
@@ -471,12 +546,15 @@ describe('coordinatorMachine: anti-degeneracy options (off = the paper)', () => 
     await t.run();
 
     // Assert: recompute every bonus from the proposal.validated events alone.
-    const keyOf = (e: RunEventOf<'proposal.validated'>) => (e.task === 'induction' ? `induction:${JSON.stringify([e.program, e.input])}` : e.program);
+    const keyOf = (e: RunEventOf<'proposal.validated'>) =>
+      e.task === 'induction' ? `induction:${JSON.stringify([e.program, e.input])}` : e.program;
     const valid = t.eventsOf('proposal.validated').filter((e) => e.step > 0 && e.valid);
     const rewards = new Map(t.eventsOf('rollout.scored').map((e) => [e.id, e.reward]));
     let checked = 0;
     for (const e of valid) {
-      const sameStepEarlier = valid.filter((x) => x.step === e.step && TOY_CONFIG_TYPES.indexOf(x.task) < TOY_CONFIG_TYPES.indexOf(e.task));
+      const sameStepEarlier = valid.filter(
+        (x) => x.step === e.step && TOY_CONFIG_TYPES.indexOf(x.task) < TOY_CONFIG_TYPES.indexOf(e.task),
+      );
       const batch = valid.filter((x) => x.step === e.step && x.task === e.task);
       const windowed = valid.filter((x) => x.step < e.step && x.step >= e.step - window);
       const k = [...windowed, ...sameStepEarlier, ...batch].filter((x) => keyOf(x) === keyOf(e)).length - 1;
@@ -495,14 +573,17 @@ describe('coordinatorMachine: anti-degeneracy options (off = the paper)', () => 
     const checkpoints = fakeCheckpointStore();
     const first = run({ ...config, checkpointEvery: 0 }, { checkpoint: checkpoints });
     first.bus.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 3 && e.state.endsWith('.solve')) first.actor.send({ type: 'STOP' });
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 3 && e.state.endsWith('.solve'))
+        first.actor.send({ type: 'STOP' });
     });
     await first.run();
     expect(checkpoints.latest()!.noveltyHistory).toHaveLength(2);
     const second = run(config, { resume: checkpoints.latest()!, nextSeq: first.bus.nextSeq });
     await second.run();
     const pick = (events: readonly RunEvent[]) =>
-      events.filter((e) => e.step >= 3 && (e.type === 'rollout.scored' || e.type === 'proposal.validated')).map(({ seq: _s, t: _t, ...rest }) => rest);
+      events
+        .filter((e) => e.step >= 3 && (e.type === 'rollout.scored' || e.type === 'proposal.validated'))
+        .map(({ seq: _s, t: _t, ...rest }) => rest);
     expect(pick(second.events)).toEqual(pick(full.events));
   });
 });
@@ -524,7 +605,13 @@ describe('coordinatorMachine: async mode (overlapping rollouts and learning, bou
         return policy.generate(input);
       },
     };
-    const t = testCoordinator({ config: { ...TOY_CONFIG, steps: 4, mode: 'async', ...config }, policy: timed, executor, learner, clock });
+    const t = testCoordinator({
+      config: { ...TOY_CONFIG, steps: 4, mode: 'async', ...config },
+      policy: timed,
+      executor,
+      learner,
+      clock,
+    });
     learner.onPublish = (v) => void (policy.policyVersion = v);
     const { learning, maxDepth } = watchLearner(t, clock);
     return { t, calls, learning, learner, maxDepth };
@@ -549,14 +636,17 @@ describe('coordinatorMachine: async mode (overlapping rollouts and learning, bou
     const stale = t.eventsOf('rollout.dropped').filter((e) => e.reason === 'stale');
     expect(stale.length).toBeGreaterThan(0);
     for (const e of stale) expect(e.policyVersion).toBeLessThan(e.currentPolicyVersion);
-    for (const e of t.eventsOf('rollout.scored')) expect(e.policyVersion).toBe(t.eventsOf('learner.step').filter((l) => l.seq < e.seq).length);
+    for (const e of t.eventsOf('rollout.scored'))
+      expect(e.policyVersion).toBe(t.eventsOf('learner.step').filter((l) => l.seq < e.seq).length);
     // Learning goes on: updates land, and a step left with nothing to learn says so instead of failing.
     expect(t.eventsOf('learner.step').length).toBeGreaterThan(0);
     for (const e of t.eventsOf('error')) expect(e.kind).toBe('nothingToLearn');
     // Backpressure: nothing ever waits in the channel beyond credit, and no step trains on more than its own rollouts.
     expect(maxDepth()).toBe(0);
     for (let step = 1; step <= 4; step++)
-      expect(t.events.filter((e) => (e.type === 'rollout.scored' || e.type === 'rollout.dropped') && e.step === step).length).toBeLessThanOrEqual(perStep);
+      expect(
+        t.events.filter((e) => (e.type === 'rollout.scored' || e.type === 'rollout.dropped') && e.step === step).length,
+      ).toBeLessThanOrEqual(perStep);
   });
 
   it('keeps rollouts one version behind with maxStaleness 1: every step is learned, some off-policy', async () => {
@@ -575,7 +665,8 @@ describe('coordinatorMachine: async mode (overlapping rollouts and learning, bou
   it('on STOP finishes the step in flight, waits for its update and checkpoints it', async () => {
     const { t } = asyncRun({ maxStaleness: 1, checkpointEvery: 0, steps: 10 });
     t.bus.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.solve')) t.actor.send({ type: 'STOP' });
+      if (e.type === 'actor.state' && e.actor === 'coordinator' && e.step === 2 && e.state.endsWith('.solve'))
+        t.actor.send({ type: 'STOP' });
     });
     const out = await t.run({ tickMs: 50 });
     expect(out).toEqual({ reason: 'interrupted', steps: 2 });
@@ -592,7 +683,12 @@ describe('coordinatorMachine: phase timings', () => {
     const clock = new SimulatedClock();
     const learner = fakeLearner({ delayMs: 500, clock });
     const probe = fakeProbe();
-    const slowProbe: ProbeEffect = { evaluate: async (input) => (await new Promise<void>((resolve) => clock.setTimeout(resolve, 100)), probe.evaluate(input)) };
+    const slowProbe: ProbeEffect = {
+      evaluate: async (input) => (
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 100)),
+        probe.evaluate(input)
+      ),
+    };
     const t = run({}, { learner, probe: slowProbe, checkpoint: fakeCheckpointStore(), clock });
 
     // Act
@@ -605,7 +701,17 @@ describe('coordinatorMachine: phase timings', () => {
       const phases = e.phases!;
       const total = Object.values(phases).reduce((a, b) => a + b, 0);
       expect(total).toBeCloseTo(e.durationMs, 6);
-      for (const p of ['buffer', 'propose', 'validate', 'learnability', 'solve', 'verify', 'advantages', 'learn'] as const) expect(phases).toHaveProperty(p);
+      for (const p of [
+        'buffer',
+        'propose',
+        'validate',
+        'learnability',
+        'solve',
+        'verify',
+        'advantages',
+        'learn',
+      ] as const)
+        expect(phases).toHaveProperty(p);
       expect(phases.learn).toBeGreaterThanOrEqual(500);
       expect(phases.probe !== undefined).toBe(e.step === 2); // probeEvery 2 (step 0's base probe is before any step)
       expect(phases.checkpoint !== undefined).toBe(e.step === 2 || e.step === 3); // checkpointEvery 2, and the last

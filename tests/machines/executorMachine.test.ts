@@ -25,7 +25,8 @@ describe('executorMachine', () => {
         { id: 'same', type: 'induction', program: 'function f(n) { return 0; }', inputs: ['1', '2', '3', '4'] },
       ],
     });
-    const reply = await inbox.next<Extract<ExecutorReply, { type: 'executor.validated'; ok: true }>>('executor.validated');
+    const reply =
+      await inbox.next<Extract<ExecutorReply, { type: 'executor.validated'; ok: true }>>('executor.validated');
 
     // Assert
     expect(executor.calls).toEqual({ validate: 1, run: 1, check: 0 });
@@ -38,11 +39,20 @@ describe('executorMachine', () => {
   });
 
   it('flags an executor failure on one item as infrastructure, not as an invalid program', async () => {
-    const executor = scriptedExecutor({ validate: async (rs) => rs.map((r) => ({ id: r.id, ok: false, error: { kind: 'crashed', message: 'worker died' } })) });
+    const executor = scriptedExecutor({
+      validate: async (rs) =>
+        rs.map((r) => ({ id: r.id, ok: false, error: { kind: 'crashed', message: 'worker died' } })),
+    });
     const actor = createActor(executorWithEffects(executor), { input: { rngState, retries: 0 } }).start();
     const inbox = collector();
-    actor.send({ type: 'validate', key: 'k', replyTo: inbox.ref, items: [{ id: 'x', type: 'deduction', program: 'function f(n) { return n; }', inputs: ['1'] }] });
-    const reply = await inbox.next<Extract<ExecutorReply, { type: 'executor.validated'; ok: true }>>('executor.validated');
+    actor.send({
+      type: 'validate',
+      key: 'k',
+      replyTo: inbox.ref,
+      items: [{ id: 'x', type: 'deduction', program: 'function f(n) { return n; }', inputs: ['1'] }],
+    });
+    const reply =
+      await inbox.next<Extract<ExecutorReply, { type: 'executor.validated'; ok: true }>>('executor.validated');
     expect(reply.results[0]).toMatchObject({ ok: false, infrastructure: true });
   });
 
@@ -57,7 +67,15 @@ describe('executorMachine', () => {
       items: [
         { id: 'd', type: 'deduction', gold: 3, answer: '3' },
         { id: 'a', type: 'abduction', program: 'function f(n) { return n % 2; }', gold: 1, answer: '7' },
-        { id: 'i', type: 'induction', program: 'function f(n) { return n + 1; }', hidden: [{ input: '1', output: 2 }, { input: '5', output: 7 }] },
+        {
+          id: 'i',
+          type: 'induction',
+          program: 'function f(n) { return n + 1; }',
+          hidden: [
+            { input: '1', output: 2 },
+            { input: '5', output: 7 },
+          ],
+        },
       ],
     });
     const reply = await inbox.next<Extract<ExecutorReply, { type: 'executor.checked'; ok: true }>>('executor.checked');
@@ -80,9 +98,19 @@ describe('executorMachine', () => {
     });
     const actor = createActor(executorWithEffects(executor), { input: { rngState, retries: 1 } }).start();
     const inbox = collector();
-    actor.send({ type: 'check', key: 'k', replyTo: inbox.ref, items: [{ id: 'd', type: 'deduction', gold: 3, answer: '3' }] });
+    actor.send({
+      type: 'check',
+      key: 'k',
+      replyTo: inbox.ref,
+      items: [{ id: 'd', type: 'deduction', gold: 3, answer: '3' }],
+    });
     expect(await inbox.next('executor.checked')).toMatchObject({ ok: false, attempts: 2 });
-    actor.send({ type: 'check', key: 'k', replyTo: inbox.ref, items: [{ id: 'd', type: 'deduction', gold: 3, answer: '3' }] });
+    actor.send({
+      type: 'check',
+      key: 'k',
+      replyTo: inbox.ref,
+      items: [{ id: 'd', type: 'deduction', gold: 3, answer: '3' }],
+    });
     expect(await inbox.next('executor.checked')).toMatchObject({ ok: true });
   });
 });

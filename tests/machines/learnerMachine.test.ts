@@ -4,7 +4,14 @@ import { TASK_TYPES, type Role, type TaskType } from '../../src/azr/index.js';
 import type { ScoredRollout } from '../../src/machines/effects.js';
 import type { LearnerInput, LearnerReply } from '../../src/machines/learnerMachine.js';
 import { CreditChannel } from '../../src/streams/creditChannel.js';
-import { collector, fakeLearner, fromCreditChannel, learnerWithEffects, settle, SimulatedClock } from '../../src/testing.js';
+import {
+  collector,
+  fakeLearner,
+  fromCreditChannel,
+  learnerWithEffects,
+  settle,
+  SimulatedClock,
+} from '../../src/testing.js';
 
 const input: LearnerInput = {
   policyVersion: 0,
@@ -33,16 +40,33 @@ function stepRollouts(policyVersion = 0): ScoredRollout[] {
   for (const role of ['propose', 'solve'] as const)
     for (const type of TASK_TYPES) {
       const constant = role === 'solve' && type === 'induction';
-      out.push(rollout(id++, role, type, constant ? -1 : 1, policyVersion), rollout(id++, role, type, constant ? -1 : -0.5, policyVersion));
+      out.push(
+        rollout(id++, role, type, constant ? -1 : 1, policyVersion),
+        rollout(id++, role, type, constant ? -1 : -0.5, policyVersion),
+      );
     }
   return out;
 }
 
-function setup(options: { learner?: ReturnType<typeof fakeLearner>; capacity?: number; extra?: Partial<LearnerInput>; clock?: SimulatedClock } = {}) {
+function setup(
+  options: {
+    learner?: ReturnType<typeof fakeLearner>;
+    capacity?: number;
+    extra?: Partial<LearnerInput>;
+    clock?: SimulatedClock;
+  } = {},
+) {
   const clock = options.clock ?? new SimulatedClock();
-  const channel = new CreditChannel<ScoredRollout>({ name: 'scored→learner', capacity: options.capacity ?? 0, clock: () => clock.now() });
+  const channel = new CreditChannel<ScoredRollout>({
+    name: 'scored→learner',
+    capacity: options.capacity ?? 0,
+    clock: () => clock.now(),
+  });
   const learner = options.learner ?? fakeLearner();
-  const actor = createActor(learnerWithEffects(learner, fromCreditChannel(channel)), { input: { ...input, ...options.extra }, clock }).start();
+  const actor = createActor(learnerWithEffects(learner, fromCreditChannel(channel)), {
+    input: { ...input, ...options.extra },
+    clock,
+  }).start();
   return { actor, channel, learner, clock, inbox: collector() };
 }
 

@@ -11,15 +11,26 @@ import { TOY_CONFIG, toyScript } from './toyScript.js';
 describe('K = 0 references', () => {
   it('the Buffer builds deduction/abduction views with no references, and induction views with one program', async () => {
     const actor = createActor(bufferMachine, {
-      input: { rngState: new Rng('k0').state(), options: { cap: 100 }, inductionInputs: 4, references: 0, referenceWeighting: 'uniform', mix: 'maxNew', recentWindow: 1 },
+      input: {
+        rngState: new Rng('k0').state(),
+        options: { cap: 100 },
+        inductionInputs: 4,
+        references: 0,
+        referenceWeighting: 'uniform',
+        mix: 'maxNew',
+        recentWindow: 1,
+      },
     }).start();
     const inbox = collector();
-    for (const taskType of ['deduction', 'abduction', 'induction'] as const) actor.send({ type: 'views', taskType, count: 3, key: taskType, replyTo: inbox.ref });
+    for (const taskType of ['deduction', 'abduction', 'induction'] as const)
+      actor.send({ type: 'views', taskType, count: 3, key: taskType, replyTo: inbox.ref });
     const views: ProposerView[] = [];
-    for (let i = 0; i < 3; i++) views.push(...(await inbox.next<Extract<BufferReply, { type: 'buffer.views' }>>('buffer.views')).views);
+    for (let i = 0; i < 3; i++)
+      views.push(...(await inbox.next<Extract<BufferReply, { type: 'buffer.views' }>>('buffer.views')).views);
     expect(views).toHaveLength(9);
     for (const v of views) {
-      if (v.type === 'induction') expect([v.program, v.params, v.inputs]).toEqual(['function f(a) { return a; }', ['a'], 4]);
+      if (v.type === 'induction')
+        expect([v.program, v.params, v.inputs]).toEqual(['function f(a) { return a; }', ['a'], 4]);
       else expect(v.references).toEqual([]);
     }
   });
@@ -30,7 +41,9 @@ describe('K = 0 references', () => {
     const out = await t.run();
     expect(out).toEqual({ reason: 'completed', steps: TOY_CONFIG.steps });
 
-    const proposerViews = policy.calls.flatMap((c) => c.requests.flatMap((r) => (r.role === 'propose' ? [r.view] : [])));
+    const proposerViews = policy.calls.flatMap((c) =>
+      c.requests.flatMap((r) => (r.role === 'propose' ? [r.view] : [])),
+    );
     const refViews = proposerViews.flatMap((v) => (v.type === 'induction' ? [] : [v]));
     expect(refViews.length).toBeGreaterThan(0);
     for (const v of refViews) expect(v.references).toEqual([]);

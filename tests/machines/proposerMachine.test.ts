@@ -9,7 +9,15 @@ const rngState = new Rng('test').state();
 
 function buffer() {
   return createActor(bufferMachine, {
-    input: { rngState, options: {}, inductionInputs: 4, references: 2, referenceWeighting: 'uniform', mix: 'maxNew', recentWindow: 1 },
+    input: {
+      rngState,
+      options: {},
+      inductionInputs: 4,
+      references: 2,
+      referenceWeighting: 'uniform',
+      mix: 'maxNew',
+      recentWindow: 1,
+    },
   }).start();
 }
 
@@ -22,11 +30,22 @@ describe('proposerMachine', () => {
       return { error: 'out of memory' };
     });
     const channel = openChannel();
-    const actor = createActor(proposerWithEffects(policy, channel), { input: { rngState, temperature: 0.9, retries: 0, buffer: buffer() } }).start();
+    const actor = createActor(proposerWithEffects(policy, channel), {
+      input: { rngState, temperature: 0.9, retries: 0, buffer: buffer() },
+    }).start();
     const inbox = collector();
 
     // Act
-    actor.send({ type: 'propose', taskType: 'deduction', count: 3, step: 1, purpose: 'train', reserve: true, key: '1/propose/deduction', replyTo: inbox.ref });
+    actor.send({
+      type: 'propose',
+      taskType: 'deduction',
+      count: 3,
+      step: 1,
+      purpose: 'train',
+      reserve: true,
+      key: '1/propose/deduction',
+      replyTo: inbox.ref,
+    });
     const reply = await inbox.next<Extract<ProposerReply, { ok: true }>>('proposer.proposed');
 
     // Assert
@@ -50,9 +69,20 @@ describe('proposerMachine', () => {
     let reserved = 0;
     const counting = { ...channel, reserve: () => (reserved++, channel.reserve()) };
     const policy = scriptedPolicy(() => ['function f(n) { return n; }', '1']);
-    const actor = createActor(proposerWithEffects(policy, counting), { input: { rngState, temperature: 1, retries: 0, buffer: buffer() } }).start();
+    const actor = createActor(proposerWithEffects(policy, counting), {
+      input: { rngState, temperature: 1, retries: 0, buffer: buffer() },
+    }).start();
     const inbox = collector();
-    actor.send({ type: 'propose', taskType: 'abduction', count: 2, step: 0, purpose: 'seed', reserve: false, key: 'seed1', replyTo: inbox.ref });
+    actor.send({
+      type: 'propose',
+      taskType: 'abduction',
+      count: 2,
+      step: 0,
+      purpose: 'seed',
+      reserve: false,
+      key: 'seed1',
+      replyTo: inbox.ref,
+    });
     await inbox.next('proposer.proposed');
     expect(reserved).toBe(0);
   });
@@ -66,9 +96,20 @@ describe('proposerMachine', () => {
       },
     };
     const channel = openChannel();
-    const actor = createActor(proposerWithEffects(policy, channel), { input: { rngState, temperature: 1, retries: 2, buffer: buffer() } }).start();
+    const actor = createActor(proposerWithEffects(policy, channel), {
+      input: { rngState, temperature: 1, retries: 2, buffer: buffer() },
+    }).start();
     const inbox = collector();
-    actor.send({ type: 'propose', taskType: 'induction', count: 2, step: 1, purpose: 'train', reserve: true, key: 'k', replyTo: inbox.ref });
+    actor.send({
+      type: 'propose',
+      taskType: 'induction',
+      count: 2,
+      step: 1,
+      purpose: 'train',
+      reserve: true,
+      key: 'k',
+      replyTo: inbox.ref,
+    });
     const reply = await inbox.next<ProposerReply>('proposer.proposed');
     expect(calls).toBe(3);
     expect(reply).toMatchObject({ ok: false, attempts: 3, error: 'policy: device lost' });
@@ -78,10 +119,26 @@ describe('proposerMachine', () => {
 
   it('reads an induction proposal as N argument lists and a message for the view’s program', async () => {
     const policy = scriptedPolicy(() => '1; 2; 3; 4 // add');
-    const actor = createActor(proposerWithEffects(policy, openChannel()), { input: { rngState, temperature: 1, retries: 0, buffer: buffer() } }).start();
+    const actor = createActor(proposerWithEffects(policy, openChannel()), {
+      input: { rngState, temperature: 1, retries: 0, buffer: buffer() },
+    }).start();
     const inbox = collector();
-    actor.send({ type: 'propose', taskType: 'induction', count: 1, step: 1, purpose: 'train', reserve: false, key: 'i', replyTo: inbox.ref });
+    actor.send({
+      type: 'propose',
+      taskType: 'induction',
+      count: 1,
+      step: 1,
+      purpose: 'train',
+      reserve: false,
+      key: 'i',
+      replyTo: inbox.ref,
+    });
     const reply = await inbox.next<Extract<ProposerReply, { ok: true }>>('proposer.proposed');
-    expect(reply.proposals[0]!.parsed).toEqual({ ok: true, program: 'function f(a) { return a; }', inputs: ['1', '2', '3', '4'], message: 'add' });
+    expect(reply.proposals[0]!.parsed).toEqual({
+      ok: true,
+      program: 'function f(a) { return a; }',
+      inputs: ['1', '2', '3', '4'],
+      message: 'add',
+    });
   });
 });

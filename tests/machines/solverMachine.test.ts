@@ -14,9 +14,20 @@ describe('solverMachine', () => {
     let reserved = 0;
     const counting = { ...channel, reserve: () => (reserved++, channel.reserve()) };
     const policy = scriptedPolicy((req) => (req.id.endsWith('/2') ? 'nope nope' : '3'));
-    const actor = createActor(solverWithEffects(policy, counting), { input: { rngState, temperature: 1, retries: 0 } }).start();
+    const actor = createActor(solverWithEffects(policy, counting), {
+      input: { rngState, temperature: 1, retries: 0 },
+    }).start();
     const inbox = collector();
-    actor.send({ type: 'solve', items: [{ id: 'p0#mc', type: 'deduction', view }], samples: 4, purpose: 'learnability', reserve: false, step: 1, key: '1/mc/deduction', replyTo: inbox.ref });
+    actor.send({
+      type: 'solve',
+      items: [{ id: 'p0#mc', type: 'deduction', view }],
+      samples: 4,
+      purpose: 'learnability',
+      reserve: false,
+      step: 1,
+      key: '1/mc/deduction',
+      replyTo: inbox.ref,
+    });
     const reply = await inbox.next<Extract<SolverReply, { ok: true }>>('solver.solved');
     expect(reply.answers.map((a) => a.id)).toEqual(['p0#mc/0', 'p0#mc/1', 'p0#mc/2', 'p0#mc/3']);
     expect(reply.answers.map((a) => a.parsed.ok)).toEqual([true, true, false, true]);
@@ -29,7 +40,9 @@ describe('solverMachine', () => {
     const order: string[] = [];
     const tracked = { ...channel, reserve: () => (order.push('reserve'), channel.reserve()) };
     const policy = scriptedPolicy(() => (order.push('generate'), '3'));
-    const actor = createActor(solverWithEffects(policy, tracked), { input: { rngState, temperature: 1, retries: 0 } }).start();
+    const actor = createActor(solverWithEffects(policy, tracked), {
+      input: { rngState, temperature: 1, retries: 0 },
+    }).start();
     const inbox = collector();
     actor.send({
       type: 'solve',

@@ -63,7 +63,11 @@ describe.each<Isolation>(['hardened', 'fresh'])('adversarial programs (%s isolat
     });
 
     it('stops an array memory bomb (memory, or timeout if the budget comes first)', async () => {
-      expectError(await run(pool, 'function f() { const a = []; for (;;) a.push([1, 2, 3, 4, 5, 6, 7, 8]); }'), 'memory', 'timeout');
+      expectError(
+        await run(pool, 'function f() { const a = []; for (;;) a.push([1, 2, 3, 4, 5, 6, 7, 8]); }'),
+        'memory',
+        'timeout',
+      );
       await expectHealthy(pool);
     });
 
@@ -73,7 +77,11 @@ describe.each<Isolation>(['hardened', 'fresh'])('adversarial programs (%s isolat
     });
 
     it('stops a typed-array memory bomb (memory, or timeout from the watchdog during GC thrash)', async () => {
-      expectError(await run(pool, 'function f() { const a = []; for (;;) a.push(new Uint8Array(1 << 20)); }'), 'memory', 'timeout');
+      expectError(
+        await run(pool, 'function f() { const a = []; for (;;) a.push(new Uint8Array(1 << 20)); }'),
+        'memory',
+        'timeout',
+      );
       await expectHealthy(pool);
     });
 
@@ -111,39 +119,70 @@ describe.each<Isolation>(['hardened', 'fresh'])('adversarial programs (%s isolat
     });
 
     it('gives dynamic import nothing to load (the promise is not a value)', async () => {
-      expectError(await run(pool, 'function f() { return import("node:fs"); }', '', { validate: false }), 'unserializable', 'runtime');
+      expectError(
+        await run(pool, 'function f() { return import("node:fs"); }', '', { validate: false }),
+        'unserializable',
+        'runtime',
+      );
       await expectHealthy(pool);
     });
   });
 
   describe('state carried from one request to the next', () => {
     it('a global set by one request is invisible to the next', async () => {
-      expectOk(await run(pool, 'function f() { globalThis.leak = 1; leak2 = 2; return 0; }', '', { validate: false }), '0');
-      expectOk(await run(pool, 'function f() { return [typeof leak, typeof leak2]; }', '', { validate: false }), '["undefined", "undefined"]');
+      expectOk(
+        await run(pool, 'function f() { globalThis.leak = 1; leak2 = 2; return 0; }', '', { validate: false }),
+        '0',
+      );
+      expectOk(
+        await run(pool, 'function f() { return [typeof leak, typeof leak2]; }', '', { validate: false }),
+        '["undefined", "undefined"]',
+      );
       await expectHealthy(pool);
     });
 
     it('a built-in prototype changed by one request is unchanged for the next', async () => {
-      await run(pool, 'function f() { Array.prototype.leak = 1; Object.prototype.toString = () => "pwned"; return 0; }', '', { validate: false });
-      expectOk(await run(pool, 'function f() { return [[].leak === undefined, String({})]; }'), '[true, "[object Object]"]');
+      await run(
+        pool,
+        'function f() { Array.prototype.leak = 1; Object.prototype.toString = () => "pwned"; return 0; }',
+        '',
+        { validate: false },
+      );
+      expectOk(
+        await run(pool, 'function f() { return [[].leak === undefined, String({})]; }'),
+        '[true, "[object Object]"]',
+      );
       await expectHealthy(pool);
     });
 
     it('a built-in function replaced by one request is intact for the next', async () => {
-      await run(pool, 'function f() { Math.max = () => -1; JSON.stringify = () => "x"; Map = null; return 0; }', '', { validate: false });
-      expectOk(await run(pool, 'function f() { return [Math.max(1, 2), JSON.stringify([1]), typeof Map]; }'), '[2, "[1]", "function"]');
+      await run(pool, 'function f() { Math.max = () => -1; JSON.stringify = () => "x"; Map = null; return 0; }', '', {
+        validate: false,
+      });
+      expectOk(
+        await run(pool, 'function f() { return [Math.max(1, 2), JSON.stringify([1]), typeof Map]; }'),
+        '[2, "[1]", "function"]',
+      );
       await expectHealthy(pool);
     });
 
     it('a promise callback queued by one request never runs in the next', async () => {
-      await run(pool, 'function f() { Promise.resolve().then(() => { globalThis.late = 1; }); return 0; }', '', { validate: false });
+      await run(pool, 'function f() { Promise.resolve().then(() => { globalThis.late = 1; }); return 0; }', '', {
+        validate: false,
+      });
       expectOk(await run(pool, 'function f() { return typeof late; }', '', { validate: false }), '"undefined"');
       await expectHealthy(pool);
     });
 
-    it("a top-level variable of one request is invisible to the next", async () => {
-      expectOk(await run(pool, 'var total = 0; let seen = []; function f(x) { total += x; seen.push(x); return x; }', '5'), '5');
-      expectOk(await run(pool, 'function f() { return [typeof total, typeof seen]; }', '', { validate: false }), '["undefined", "undefined"]');
+    it('a top-level variable of one request is invisible to the next', async () => {
+      expectOk(
+        await run(pool, 'var total = 0; let seen = []; function f(x) { total += x; seen.push(x); return x; }', '5'),
+        '5',
+      );
+      expectOk(
+        await run(pool, 'function f() { return [typeof total, typeof seen]; }', '', { validate: false }),
+        '["undefined", "undefined"]',
+      );
       await expectHealthy(pool);
     });
 
@@ -158,12 +197,24 @@ describe.each<Isolation>(['hardened', 'fresh'])('adversarial programs (%s isolat
       ['a function', 'function f() { return () => 1; }', 'unserializable'],
       ['a symbol', 'function f() { return Symbol("s"); }', 'unserializable'],
       ['a cycle', 'function f() { const a = [1]; a.push(a); return a; }', 'unserializable'],
-      ['a class instance', 'function f() { class P { constructor() { this.x = 1; } } return new P(); }', 'unserializable'],
+      [
+        'a class instance',
+        'function f() { class P { constructor() { this.x = 1; } } return new P(); }',
+        'unserializable',
+      ],
       ['a getter', 'function f() { return { get x() { return 1; } }; }', 'unserializable'],
       ['a too-long array', 'function f() { return new Array(100000).fill(7); }', 'output_too_large'],
       ['a too-long string', 'function f() { return "x".repeat(70000); }', 'output_too_large'],
-      ['a deeply nested value', 'function f() { let a = []; for (let i = 0; i < 1000; i++) a = [a]; return a; }', 'unserializable'],
-      ['an exponential DAG', 'function f() { let a = [1]; for (let i = 0; i < 40; i++) a = [a, a]; return a; }', 'output_too_large'],
+      [
+        'a deeply nested value',
+        'function f() { let a = []; for (let i = 0; i < 1000; i++) a = [a]; return a; }',
+        'unserializable',
+      ],
+      [
+        'an exponential DAG',
+        'function f() { let a = [1]; for (let i = 0; i < 40; i++) a = [a, a]; return a; }',
+        'output_too_large',
+      ],
     ])('reports %s as an error', async (_name, program, kind) => {
       expectError(await run(pool, program), kind);
       await expectHealthy(pool);
@@ -195,9 +246,21 @@ describe('hardened isolation: anomalies discard the shared context', () => {
   afterAll(() => pool.close());
 
   it.each([
-    ['a non-configurable global', 'Object.defineProperty(globalThis, "zz", { value: 1 }); function f() { return 0; }', 'typeof zz'],
-    ["the global object's prototype", 'Object.setPrototypeOf(globalThis, { zz: 1 }); function f() { return 0; }', 'typeof zz'],
-    ['a non-extensible global object', 'Object.preventExtensions(globalThis); function f() { return 0; }', '(zz = 1, typeof zz === "number" ? "undefined" : "broken")'],
+    [
+      'a non-configurable global',
+      'Object.defineProperty(globalThis, "zz", { value: 1 }); function f() { return 0; }',
+      'typeof zz',
+    ],
+    [
+      "the global object's prototype",
+      'Object.setPrototypeOf(globalThis, { zz: 1 }); function f() { return 0; }',
+      'typeof zz',
+    ],
+    [
+      'a non-extensible global object',
+      'Object.preventExtensions(globalThis); function f() { return 0; }',
+      '(zz = 1, typeof zz === "number" ? "undefined" : "broken")',
+    ],
     ['a top-level `this` property', 'this.zz = 1; function f() { return 0; }', 'typeof zz'],
   ])('restores %s for the next request', async (_name, program, probe) => {
     expectOk(await run(pool, program, '', { validate: false }), '0');
@@ -213,7 +276,10 @@ describe('hardened isolation: anomalies discard the shared context', () => {
   });
 
   it('refuses to modify a built-in (strict mode throws; the next request sees no change)', async () => {
-    expectError(await run(pool, 'function f() { "use strict"; Array.prototype.sum = () => 1; return [].sum(); }'), 'runtime');
+    expectError(
+      await run(pool, 'function f() { "use strict"; Array.prototype.sum = () => 1; return [].sum(); }'),
+      'runtime',
+    );
     expectOk(await run(pool, 'function f() { return typeof [].sum; }'), '"undefined"');
   });
 });

@@ -60,7 +60,13 @@ describe('azr exec with AZR_NO_BUNDLE=1', () => {
     const r = await runAzr(['exec', '-q'], { stdin, env: { ...process.env, AZR_NO_BUNDLE: '1' } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
-    expect(out).toEqual([{ ok: true, output: '42' }, { ok: false, error: { kind: 'banned', message: expect.stringContaining('Date') } }]);
+    const out = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
+    expect(out).toEqual([
+      { ok: true, output: '42' },
+      { ok: false, error: { kind: 'banned', message: expect.stringContaining('Date') } },
+    ]);
   }, 60_000);
 });

@@ -2,17 +2,34 @@
 // against the host's repr for random values (the two implementations must write the same canonical text).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalFromJs, equalCanonical, parseValue, reprValue, toCanonicalText, valueKey, type CanonicalValue } from '../../src/sandbox/canonical.js';
+import {
+  canonicalFromJs,
+  equalCanonical,
+  parseValue,
+  reprValue,
+  toCanonicalText,
+  valueKey,
+  type CanonicalValue,
+} from '../../src/sandbox/canonical.js';
 import type { SandboxPool } from '../../src/sandbox/pool.js';
 import { testPool } from './helpers.js';
 
 /** Strings from any UTF-16 code units: control characters, lone surrogates, U+2028, quotes, backslashes. */
-const anyString = fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0x22, 0x5c, 0x2028, 0xd800, 0xdfff, 0x0a)), { maxLength: 8 }).map((cs) => String.fromCharCode(...cs));
-const keyString = fc.oneof(fc.constantFrom('__proto__', 'a', 'b', '0', '1', '10', 'x y', '$', '_a1', 'constructor', ''), anyString);
+const anyString = fc
+  .array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0x22, 0x5c, 0x2028, 0xd800, 0xdfff, 0x0a)), {
+    maxLength: 8,
+  })
+  .map((cs) => String.fromCharCode(...cs));
+const keyString = fc.oneof(
+  fc.constantFrom('__proto__', 'a', 'b', '0', '1', '10', 'x y', '$', '_a1', 'constructor', ''),
+  anyString,
+);
 
 /** Set elements and Map keys: -0 is stored as 0, and equal primitives collapse into one (SameValueZero). */
 function primitiveId(v: CanonicalValue): string | undefined {
-  return v.t === 'array' || v.t === 'object' || v.t === 'map' || v.t === 'set' || v.t === 'hole' ? undefined : `${v.t}:${valueKey(v)}`;
+  return v.t === 'array' || v.t === 'object' || v.t === 'map' || v.t === 'set' || v.t === 'hole'
+    ? undefined
+    : `${v.t}:${valueKey(v)}`;
 }
 function zero(v: CanonicalValue): CanonicalValue {
   return v.t === 'number' && v.v === 0 ? { t: 'number', v: 0 } : v;
@@ -35,16 +52,27 @@ const { value: anyValue } = fc.letrec<{ value: CanonicalValue }>((tie) => ({
     fc.constant<CanonicalValue>({ t: 'null' }),
     fc.boolean().map((v): CanonicalValue => ({ t: 'boolean', v })),
     fc.double().map((v): CanonicalValue => ({ t: 'number', v })),
-    fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 1e21, 5e-324, 0.1).map((v): CanonicalValue => ({ t: 'number', v })),
+    fc
+      .constantFrom(0, -0, NaN, Infinity, -Infinity, 1e21, 5e-324, 0.1)
+      .map((v): CanonicalValue => ({ t: 'number', v })),
     fc.bigInt().map((v): CanonicalValue => ({ t: 'bigint', v })),
     anyString.map((v): CanonicalValue => ({ t: 'string', v })),
-    fc.array(fc.oneof(tie('value'), fc.constant<CanonicalValue>({ t: 'hole' })), { maxLength: 4 }).map((items): CanonicalValue => ({ t: 'array', items })),
-    fc.uniqueArray(fc.tuple(keyString, tie('value')), { maxLength: 4, selector: ([k]) => k }).map((entries): CanonicalValue => ({ t: 'object', entries })),
+    fc
+      .array(fc.oneof(tie('value'), fc.constant<CanonicalValue>({ t: 'hole' })), { maxLength: 4 })
+      .map((items): CanonicalValue => ({ t: 'array', items })),
+    fc
+      .uniqueArray(fc.tuple(keyString, tie('value')), { maxLength: 4, selector: ([k]) => k })
+      .map((entries): CanonicalValue => ({ t: 'object', entries })),
     fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 3 }).map((es): CanonicalValue => ({
       t: 'map',
-      entries: uniqueBy(es.map(([k, v]): [CanonicalValue, CanonicalValue] => [zero(k), v]), ([k]) => primitiveId(k)),
+      entries: uniqueBy(
+        es.map(([k, v]): [CanonicalValue, CanonicalValue] => [zero(k), v]),
+        ([k]) => primitiveId(k),
+      ),
     })),
-    fc.array(tie('value'), { maxLength: 3 }).map((xs): CanonicalValue => ({ t: 'set', items: uniqueBy(xs.map(zero), primitiveId) })),
+    fc
+      .array(tie('value'), { maxLength: 3 })
+      .map((xs): CanonicalValue => ({ t: 'set', items: uniqueBy(xs.map(zero), primitiveId) })),
   ),
 }));
 
@@ -55,8 +83,12 @@ const { value: smallValue } = fc.letrec<{ value: CanonicalValue }>((tie) => ({
     fc.constantFrom(0, -0, 1, NaN).map((v): CanonicalValue => ({ t: 'number', v })),
     fc.constantFrom('a', 'b').map((v): CanonicalValue => ({ t: 'string', v })),
     fc.array(tie('value'), { maxLength: 2 }).map((items): CanonicalValue => ({ t: 'array', items })),
-    fc.uniqueArray(fc.tuple(fc.constantFrom('a', 'b'), tie('value')), { maxLength: 2, selector: ([k]) => k }).map((entries): CanonicalValue => ({ t: 'object', entries })),
-    fc.array(tie('value'), { maxLength: 2 }).map((xs): CanonicalValue => ({ t: 'set', items: uniqueBy(xs.map(zero), primitiveId) })),
+    fc
+      .uniqueArray(fc.tuple(fc.constantFrom('a', 'b'), tie('value')), { maxLength: 2, selector: ([k]) => k })
+      .map((entries): CanonicalValue => ({ t: 'object', entries })),
+    fc
+      .array(tie('value'), { maxLength: 2 })
+      .map((xs): CanonicalValue => ({ t: 'set', items: uniqueBy(xs.map(zero), primitiveId) })),
   ),
 }));
 
@@ -73,7 +105,10 @@ function shuffleKeys(v: CanonicalValue, rand: () => number): CanonicalValue {
       return { t: 'object', entries };
     }
     case 'map':
-      return { t: 'map', entries: [...v.entries].reverse().map(([k, x]) => [shuffleKeys(k, rand), shuffleKeys(x, rand)]) };
+      return {
+        t: 'map',
+        entries: [...v.entries].reverse().map(([k, x]) => [shuffleKeys(k, rand), shuffleKeys(x, rand)]),
+      };
     case 'set':
       return { t: 'set', items: [...v.items].reverse().map((x) => shuffleKeys(x, rand)) };
     default:
@@ -92,23 +127,67 @@ describe('canonical text', () => {
     ['"a\\"b\\n\\ud800"', { t: 'string', v: 'a"b\n\ud800' }],
     ['[1, , 3]', { t: 'array', items: [{ t: 'number', v: 1 }, { t: 'hole' }, { t: 'number', v: 3 }] }],
     ['[1, ,]', { t: 'array', items: [{ t: 'number', v: 1 }, { t: 'hole' }] }],
-    ['{"1": true, ["__proto__"]: null, a: undefined, "x y": 2}', { t: 'object', entries: [['x y', { t: 'number', v: 2 }], ['a', { t: 'undefined' }], ['__proto__', { t: 'null' }], ['1', { t: 'boolean', v: true }]] }],
-    ['new Map([["a", new Set()], [1, "x"]])', { t: 'map', entries: [[{ t: 'string', v: 'a' }, { t: 'set', items: [] }], [{ t: 'number', v: 1 }, { t: 'string', v: 'x' }]] }],
-    ['new Set([1, 2])', { t: 'set', items: [{ t: 'number', v: 2 }, { t: 'number', v: 1 }] }],
+    [
+      '{"1": true, ["__proto__"]: null, a: undefined, "x y": 2}',
+      {
+        t: 'object',
+        entries: [
+          ['x y', { t: 'number', v: 2 }],
+          ['a', { t: 'undefined' }],
+          ['__proto__', { t: 'null' }],
+          ['1', { t: 'boolean', v: true }],
+        ],
+      },
+    ],
+    [
+      'new Map([["a", new Set()], [1, "x"]])',
+      {
+        t: 'map',
+        entries: [
+          [
+            { t: 'string', v: 'a' },
+            { t: 'set', items: [] },
+          ],
+          [
+            { t: 'number', v: 1 },
+            { t: 'string', v: 'x' },
+          ],
+        ],
+      },
+    ],
+    [
+      'new Set([1, 2])',
+      {
+        t: 'set',
+        items: [
+          { t: 'number', v: 2 },
+          { t: 'number', v: 1 },
+        ],
+      },
+    ],
   ] as Array<[string, CanonicalValue]>)('writes %s', (text, value) => {
     expect(reprValue(value)).toBe(text);
     expect(toCanonicalText(text)).toEqual({ ok: true, text });
   });
 
   it('parses any literal spelling to the canonical text', () => {
-    expect(toCanonicalText("{ b: 'x', a: [ +1.50, -0x10, `t`, void 0 ], }")).toEqual({ ok: true, text: '{a: [1.5, -16, "t", undefined], b: "x"}' });
-    expect(toCanonicalText('new Set([3, 1, 1, -0, 0, NaN, NaN])')).toEqual({ ok: true, text: 'new Set([0, 1, 3, NaN])' });
+    expect(toCanonicalText("{ b: 'x', a: [ +1.50, -0x10, `t`, void 0 ], }")).toEqual({
+      ok: true,
+      text: '{a: [1.5, -16, "t", undefined], b: "x"}',
+    });
+    expect(toCanonicalText('new Set([3, 1, 1, -0, 0, NaN, NaN])')).toEqual({
+      ok: true,
+      text: 'new Set([0, 1, 3, NaN])',
+    });
     expect(toCanonicalText("new Map([[1, 'a'], [1, 'b']])")).toEqual({ ok: true, text: 'new Map([[1, "b"]])' });
   });
 
-  it.each(['f(1)', 'x', '[...a]', '{a}', '{__proto__: 1}', '/re/', '`${x}`', '1, 2', '[1] // ok', '1 +'])('refuses %s as a value literal', (text) => {
-    expect(parseValue(text).ok).toBe(text === '[1] // ok');
-  });
+  it.each(['f(1)', 'x', '[...a]', '{a}', '{__proto__: 1}', '/re/', '`${x}`', '1, 2', '[1] // ok', '1 +'])(
+    'refuses %s as a value literal',
+    (text) => {
+      expect(parseValue(text).ok).toBe(text === '[1] // ok');
+    },
+  );
 
   it('round-trips random values through text (host)', () => {
     fc.assert(
@@ -172,7 +251,7 @@ describe('equality', () => {
     fc.assert(
       fc.property(anyValue, fc.integer(), (v, seed) => {
         let s = seed >>> 0;
-        const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+        const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
         const w = shuffleKeys(v, rand);
         expect(reprValue(w)).toBe(reprValue(v));
         expect(equalCanonical(reprValue(w), reprValue(v))).toBe(true);
@@ -193,12 +272,24 @@ describe('the guest serializer agrees with the host repr', () => {
   it('evaluating the canonical text in the sandbox gives back the same text, for random values', async () => {
     const values = fc.sample(anyValue, { numRuns: 300, seed: 42 });
     // `(0, text)` is not a literal, so it is really evaluated and serialised inside QuickJS.
-    const results = await pool.runBatch(values.map((v) => ({ type: 'evaluate' as const, expression: `(0, ${reprValue(v)})`, staticCheck: true })));
+    const results = await pool.runBatch(
+      values.map((v) => ({ type: 'evaluate' as const, expression: `(0, ${reprValue(v)})`, staticCheck: true })),
+    );
     results.forEach((r, i) => expect(r, reprValue(values[i]!)).toEqual({ ok: true, output: reprValue(values[i]!) }));
   });
 
   it('writes shuffled-key objects in canonical order inside QuickJS too', async () => {
-    const r = await pool.run({ type: 'validate', program: 'function f() { return { z: 1, a: { d: [2, 1], c: new Map([["y", 1], ["x", 2]]) }, m: new Set(["b", "a"]) }; }', input: '', staticCheck: true, determinism: true });
-    expect(r).toEqual({ ok: true, output: '{a: {c: new Map([["x", 2], ["y", 1]]), d: [2, 1]}, m: new Set(["a", "b"]), z: 1}' });
+    const r = await pool.run({
+      type: 'validate',
+      program:
+        'function f() { return { z: 1, a: { d: [2, 1], c: new Map([["y", 1], ["x", 2]]) }, m: new Set(["b", "a"]) }; }',
+      input: '',
+      staticCheck: true,
+      determinism: true,
+    });
+    expect(r).toEqual({
+      ok: true,
+      output: '{a: {c: new Map([["x", 2], ["y", 1]]), d: [2, 1]}, m: new Set(["a", "b"]), z: 1}',
+    });
   });
 });

@@ -9,7 +9,12 @@ let engine: QuickJsEngine | undefined;
 afterEach(() => engine?.dispose());
 
 function create(isolation: Isolation, jobsPerContext = 2000) {
-  return QuickJsEngine.create({ limits: { ...DEFAULT_LIMITS, ...TEST_LIMITS }, banned: DEFAULT_BANNED, isolation, jobsPerContext });
+  return QuickJsEngine.create({
+    limits: { ...DEFAULT_LIMITS, ...TEST_LIMITS },
+    banned: DEFAULT_BANNED,
+    isolation,
+    jobsPerContext,
+  });
 }
 
 describe.each<Isolation>(['hardened', 'fresh'])('QuickJsEngine (%s)', (isolation) => {
@@ -38,7 +43,10 @@ describe.each<Isolation>(['hardened', 'fresh'])('QuickJsEngine (%s)', (isolation
   it('replaces the runtime after a timeout, and stays correct', async () => {
     engine = await create(isolation);
     const runtimes = engine.created.runtimes;
-    expect(engine.runJob(validateJob('function f() { for (;;) {} }'))).toMatchObject({ ok: false, error: { kind: 'timeout' } });
+    expect(engine.runJob(validateJob('function f() { for (;;) {} }'))).toMatchObject({
+      ok: false,
+      error: { kind: 'timeout' },
+    });
     expect(engine.created.runtimes).toBe(runtimes + 1);
     expect(engine.runJob(validateJob('function f(x) { return x + 1; }', '1'))).toEqual({ ok: true, output: '2' });
   });
@@ -46,7 +54,11 @@ describe.each<Isolation>(['hardened', 'fresh'])('QuickJsEngine (%s)', (isolation
   it('replaces the runtime when a promise job is left over', async () => {
     engine = await create(isolation);
     const runtimes = engine.created.runtimes;
-    expect(engine.runJob(validateJob('function f() { Promise.resolve().then(() => 0); return 1; }', '', { validate: false }))).toEqual({ ok: true, output: '1' });
+    expect(
+      engine.runJob(
+        validateJob('function f() { Promise.resolve().then(() => 0); return 1; }', '', { validate: false }),
+      ),
+    ).toEqual({ ok: true, output: '1' });
     expect(engine.created.runtimes).toBe(runtimes + 1);
   });
 });
@@ -54,16 +66,27 @@ describe.each<Isolation>(['hardened', 'fresh'])('QuickJsEngine (%s)', (isolation
 describe('hardened shared context', () => {
   it('is reused across jobs and replaced every jobsPerContext jobs', async () => {
     engine = await create('hardened', 10);
-    for (let i = 0; i < 25; i++) expect(engine.runJob(validateJob('function f(x) { return x; }', String(i)))).toEqual({ ok: true, output: String(i) });
+    for (let i = 0; i < 25; i++)
+      expect(engine.runJob(validateJob('function f(x) { return x; }', String(i)))).toEqual({
+        ok: true,
+        output: String(i),
+      });
     expect(engine.created.sharedContexts).toBe(3);
   });
 
   it('is replaced when a job leaves something it cannot remove', async () => {
     engine = await create('hardened');
     engine.runJob(validateJob('function f() { return 0; }'));
-    engine.runJob(validateJob('function f() { Object.defineProperty(globalThis, "p", { value: 1 }); return 0; }', '', { validate: false }));
+    engine.runJob(
+      validateJob('function f() { Object.defineProperty(globalThis, "p", { value: 1 }); return 0; }', '', {
+        validate: false,
+      }),
+    );
     expect(engine.created.sharedContexts).toBe(1);
-    expect(engine.runJob(validateJob('function f() { return typeof p; }', '', { validate: false }))).toEqual({ ok: true, output: '"undefined"' });
+    expect(engine.runJob(validateJob('function f() { return typeof p; }', '', { validate: false }))).toEqual({
+      ok: true,
+      output: '"undefined"',
+    });
     expect(engine.created.sharedContexts).toBe(2);
   });
 });

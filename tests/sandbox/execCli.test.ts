@@ -10,8 +10,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const azr = (args: string[], stdin = '', nodeFlags: string[] = []) => runAzr(args, { stdin, nodeFlags });
 
-const lines = (out: string) => out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-const req = (program: string, input = '', expected?: string) => JSON.stringify(expected === undefined ? { program, input } : { program, input, expected });
+const lines = (out: string) =>
+  out
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const req = (program: string, input = '', expected?: string) =>
+  JSON.stringify(expected === undefined ? { program, input } : { program, input, expected });
 
 describe('azr exec', () => {
   it('runs under a process-wide V8 flag, which workers cannot take', async () => {
@@ -47,11 +52,20 @@ describe('azr exec', () => {
     expect(out[2]).toEqual({ ok: true, output: '[1, 1]', match: false });
     expect(out[3]).toMatchObject({ ok: false, error: { kind: 'bad_request' } });
     expect(out[4]).toMatchObject({ ok: false, error: { kind: 'timeout' } });
-    expect(out[5]).toMatchObject({ ok: false, error: { kind: 'bad_request', message: expect.stringContaining('extra') } });
-    expect(out[6]).toMatchObject({ ok: false, error: { kind: 'bad_request', message: expect.stringContaining('input') } });
+    expect(out[5]).toMatchObject({
+      ok: false,
+      error: { kind: 'bad_request', message: expect.stringContaining('extra') },
+    });
+    expect(out[6]).toMatchObject({
+      ok: false,
+      error: { kind: 'bad_request', message: expect.stringContaining('input') },
+    });
     expect(out[7]).toMatchObject({ ok: false, error: { kind: 'bad_request' } });
     expect(out[8]).toMatchObject({ ok: false, error: { kind: 'nondeterministic' } });
-    expect(out[9]).toMatchObject({ ok: false, error: { kind: 'banned', message: expect.stringContaining('Math.random') } });
+    expect(out[9]).toMatchObject({
+      ok: false,
+      error: { kind: 'banned', message: expect.stringContaining('Math.random') },
+    });
     expect(out[10]).toEqual({ ok: true, output: '{a: [1, , 3], b: new Set([1, 2])}', match: true });
     expect(out[11]).toEqual({ ok: true, output: '[2, 3]', match: true });
     expect(out[12]).toMatchObject({ ok: false, error: { kind: 'bad_input' } });
@@ -66,7 +80,12 @@ describe('azr exec', () => {
     ].join('\n');
     const plain = await azr(['exec', '-q'], input);
     expect(plain.code).toBe(0);
-    expect(lines(plain.stdout).map((o) => (o.ok ? 'ok' : (o.error as { kind: string }).kind))).toEqual(['ok', 'banned', 'banned', 'ok']);
+    expect(lines(plain.stdout).map((o) => (o.ok ? 'ok' : (o.error as { kind: string }).kind))).toEqual([
+      'ok',
+      'banned',
+      'banned',
+      'ok',
+    ]);
     const r = await azr(['exec', '-q', '--ban', 'Math.max', '--allow', 'globalThis,Date', '--ban', 'Math.min'], input);
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toEqual([

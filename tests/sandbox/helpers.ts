@@ -8,7 +8,12 @@ import type { Job, RunResult } from '../../src/sandbox/types.js';
  * by the instruction budget (about 0.1 s of QuickJS work), which does not depend on how busy the machine is; the
  * wall-clock deadline and watchdog are generous for the same reason.
  */
-export const TEST_LIMITS = { interruptBudget: 3000, timeoutMs: 5000, wallClockMs: 1500, memoryBytes: 16 * 1024 * 1024 } as const;
+export const TEST_LIMITS = {
+  interruptBudget: 3000,
+  timeoutMs: 5000,
+  wallClockMs: 1500,
+  memoryBytes: 16 * 1024 * 1024,
+} as const;
 
 export function testPool(options: PoolOptions = {}): SandboxPool {
   return new SandboxPool({ workers: 2, ...options, limits: { ...TEST_LIMITS, ...options.limits } });
@@ -21,7 +26,12 @@ export function validateJob(program: string, input = '', o: { validate?: boolean
   return job;
 }
 
-export function run(pool: SandboxPool, program: string, input = '', o: { validate?: boolean; expected?: string } = {}): Promise<RunResult> {
+export function run(
+  pool: SandboxPool,
+  program: string,
+  input = '',
+  o: { validate?: boolean; expected?: string } = {},
+): Promise<RunResult> {
   return pool.run(validateJob(program, input, o));
 }
 
@@ -36,6 +46,10 @@ export function expectError(r: RunResult, ...kinds: string[]): void {
 
 /** After an attack: an ordinary program still runs and gives the right value. */
 export async function expectHealthy(pool: SandboxPool): Promise<void> {
-  const r = await run(pool, 'function f(s, n) { return { s: s.split("").reverse().join(""), n: n * 2, list: [n, n + 1] }; }', '"abc", 21');
+  const r = await run(
+    pool,
+    'function f(s, n) { return { s: s.split("").reverse().join(""), n: n * 2, list: [n, n + 1] }; }',
+    '"abc", 21',
+  );
   expectOk(r, '{list: [21, 22], n: 42, s: "cba"}');
 }

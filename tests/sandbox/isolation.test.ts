@@ -64,13 +64,34 @@ function f() {
 
 const ATTACKS: Array<[string, string]> = [
   ['adds globals', 'function f() { globalThis.a = 1; b = 2; globalThis[Symbol.for("c")] = 3; return 0; }'],
-  ['patches prototypes', 'function f() { try { Object.prototype.p = 1; } catch {} try { Array.prototype.push = null; } catch {} return 0; }'],
-  ['redefines built-ins', 'function f() { for (const k of ["Object", "Array", "JSON", "Math"]) { try { globalThis[k] = null; } catch {} } return 0; }'],
-  ['uses defineProperty on built-ins', 'function f() { for (const o of [Object.prototype, Function.prototype, Math, JSON, Reflect]) { try { Object.defineProperty(o, "x", { value: 1 }); } catch {} } return 0; }'],
-  ['deletes built-ins', 'function f() { for (const k of Reflect.ownKeys(globalThis)) { try { delete globalThis[k]; } catch {} } try { delete Array.prototype.map; } catch {} return 0; }'],
-  ['changes prototypes of built-ins', 'function f() { try { Object.setPrototypeOf(Array.prototype, null); } catch {} try { Object.setPrototypeOf(globalThis, null); } catch {} return 0; }'],
-  ['patches hidden intrinsics', 'function f() { for (const o of [Object.getPrototypeOf([].values()), Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(Int8Array)]) { try { o.x = 1; } catch {} } return 0; }'],
-  ['uses the override setters on built-ins', 'function f() { try { Object.prototype.toString = () => "x"; } catch {} try { Error.prototype.name = "x"; } catch {} return 0; }'],
+  [
+    'patches prototypes',
+    'function f() { try { Object.prototype.p = 1; } catch {} try { Array.prototype.push = null; } catch {} return 0; }',
+  ],
+  [
+    'redefines built-ins',
+    'function f() { for (const k of ["Object", "Array", "JSON", "Math"]) { try { globalThis[k] = null; } catch {} } return 0; }',
+  ],
+  [
+    'uses defineProperty on built-ins',
+    'function f() { for (const o of [Object.prototype, Function.prototype, Math, JSON, Reflect]) { try { Object.defineProperty(o, "x", { value: 1 }); } catch {} } return 0; }',
+  ],
+  [
+    'deletes built-ins',
+    'function f() { for (const k of Reflect.ownKeys(globalThis)) { try { delete globalThis[k]; } catch {} } try { delete Array.prototype.map; } catch {} return 0; }',
+  ],
+  [
+    'changes prototypes of built-ins',
+    'function f() { try { Object.setPrototypeOf(Array.prototype, null); } catch {} try { Object.setPrototypeOf(globalThis, null); } catch {} return 0; }',
+  ],
+  [
+    'patches hidden intrinsics',
+    'function f() { for (const o of [Object.getPrototypeOf([].values()), Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(Int8Array)]) { try { o.x = 1; } catch {} } return 0; }',
+  ],
+  [
+    'uses the override setters on built-ins',
+    'function f() { try { Object.prototype.toString = () => "x"; } catch {} try { Error.prototype.name = "x"; } catch {} return 0; }',
+  ],
   ['freezes the global object', 'function f() { Object.freeze(globalThis); return 0; }'],
   ['queues promise jobs', 'function f() { Promise.resolve().then(() => { globalThis.late = 1; }); return 0; }'],
   ['defines permanent globals', 'function f() { Object.defineProperty(globalThis, "perm", { value: 1 }); return 0; }'],
@@ -92,7 +113,12 @@ describe('hardened isolation (one worker, so every request shares the same conte
   });
 
   it('removes the sources of hidden realm state (Math.random, eval, Date)', async () => {
-    expectOk(await run(pool, 'function f() { return [typeof Math.random, typeof eval, typeof Date]; }', '', { validate: false }), '["undefined", "undefined", "undefined"]');
+    expectOk(
+      await run(pool, 'function f() { return [typeof Math.random, typeof eval, typeof Date]; }', '', {
+        validate: false,
+      }),
+      '["undefined", "undefined", "undefined"]',
+    );
   });
 
   it('finds the realm unchanged after each attack', async () => {
@@ -106,7 +132,15 @@ describe('hardened isolation (one worker, so every request shares the same conte
   });
 
   it('keeps a global lexical binding from escaping the job (no eval; the program runs in a function)', async () => {
-    await run(pool, 'function f() { try { (0, eval)("let esc = 1"); } catch {} try { Function("let esc2 = 1")(); } catch {} return 0; }', '', { validate: false });
-    expectOk(await run(pool, 'function f() { return [typeof esc, typeof esc2]; }', '', { validate: false }), '["undefined", "undefined"]');
+    await run(
+      pool,
+      'function f() { try { (0, eval)("let esc = 1"); } catch {} try { Function("let esc2 = 1")(); } catch {} return 0; }',
+      '',
+      { validate: false },
+    );
+    expectOk(
+      await run(pool, 'function f() { return [typeof esc, typeof esc2]; }', '', { validate: false }),
+      '["undefined", "undefined"]',
+    );
   });
 });

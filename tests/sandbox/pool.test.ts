@@ -37,7 +37,11 @@ describe('SandboxPool', () => {
       for (let i = 0; i < 120; i++) jobs.push(stuckAt.has(i) ? validateJob(STUCK, '', { validate: false }) : normal(i));
       const results = await pool.runBatch(jobs);
       results.forEach((r, i) => {
-        if (stuckAt.has(i)) expect(r).toMatchObject({ ok: false, error: { kind: 'timeout', message: expect.stringContaining('wall-clock') } });
+        if (stuckAt.has(i))
+          expect(r).toMatchObject({
+            ok: false,
+            error: { kind: 'timeout', message: expect.stringContaining('wall-clock') },
+          });
         else expect(r).toEqual({ ok: true, output: normalOutput(i) });
       });
       const stats = pool.stats();
@@ -59,7 +63,9 @@ describe('SandboxPool', () => {
       const jobs = [normal(0), slow, ...Array.from({ length: 30 }, (_, i) => normal(i + 2))];
       const pending = pool.runBatch(jobs);
       // Reach into the pool to kill its only worker while it runs the slow job (a stand-in for a crash).
-      const slots = (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> }; progress: Int32Array }> }).slots;
+      const slots = (
+        pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> }; progress: Int32Array }> }
+      ).slots;
       while (Atomics.load(slots[0]!.progress, 0) !== 2) await new Promise((r) => setTimeout(r, 1));
       void slots[0]!.worker.terminate();
       const results = await pending;
@@ -106,7 +112,10 @@ describe('SandboxPool', () => {
       console.log('ready');
       pool.run({ type: 'validate', program: 'function f() { return 7; }', input: '', staticCheck: true, determinism: true })
         .then((r) => console.log(JSON.stringify(r)));`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe('ready\n{"ok":true,"output":"7"}');
   });

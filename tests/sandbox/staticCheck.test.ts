@@ -6,7 +6,12 @@ const bans = DEFAULT_BANNED;
 
 describe('checkProgram', () => {
   it('accepts an ordinary program', () => {
-    expect(checkProgram('function f(a) { const m = new Map(); for (const x of a) m.set(x, (m.get(x) ?? 0) + 1); return [...m]; }', bans)).toEqual({ ok: true });
+    expect(
+      checkProgram(
+        'function f(a) { const m = new Map(); for (const x of a) m.set(x, (m.get(x) ?? 0) + 1); return [...m]; }',
+        bans,
+      ),
+    ).toEqual({ ok: true });
   });
 
   it('reports a syntax error with its position (syntax)', () => {
@@ -65,23 +70,43 @@ describe('checkProgram', () => {
   });
 
   it('uses a custom banned list', () => {
-    const custom = [{ name: 'generator', reason: 'no generators here' }, { name: 'JSON.parse', reason: 'parse it yourself' }];
-    expect(checkProgram('function* f() {}', custom)).toMatchObject({ ok: false, error: { kind: 'banned', message: expect.stringContaining('no generators here') } });
-    expect(checkProgram('function f(s) { return JSON.parse(s); }', custom)).toMatchObject({ ok: false, error: { kind: 'banned' } });
+    const custom = [
+      { name: 'generator', reason: 'no generators here' },
+      { name: 'JSON.parse', reason: 'parse it yourself' },
+    ];
+    expect(checkProgram('function* f() {}', custom)).toMatchObject({
+      ok: false,
+      error: { kind: 'banned', message: expect.stringContaining('no generators here') },
+    });
+    expect(checkProgram('function f(s) { return JSON.parse(s); }', custom)).toMatchObject({
+      ok: false,
+      error: { kind: 'banned' },
+    });
     expect(checkProgram('function f() { return Math.random(); }', custom)).toEqual({ ok: true });
   });
 });
 
 describe('checkArguments', () => {
-  it.each(['', '1', '"a", [1, 2], {"b": null}', "'x', { a: 1 }, new Set([1])", '...[1, 2]', 'x => x * 2, [3]', '1 /* c */'])('accepts the argument list %s', (input) => {
+  it.each([
+    '',
+    '1',
+    '"a", [1, 2], {"b": null}',
+    "'x', { a: 1 }, new Set([1])",
+    '...[1, 2]',
+    'x => x * 2, [3]',
+    '1 /* c */',
+  ])('accepts the argument list %s', (input) => {
     expect(checkArguments(input, bans)).toEqual({ ok: true });
   });
 
-  it.each(['1); g(', '1) + f(2', '1, 2)(3', '1 //', '(1', '1))', '1; 2', ')', '1\n--> 0'])('refuses %s (bad_input)', (input) => {
-    const r = checkArguments(input, bans);
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error.kind).toBe('bad_input');
-  });
+  it.each(['1); g(', '1) + f(2', '1, 2)(3', '1 //', '(1', '1))', '1; 2', ')', '1\n--> 0'])(
+    'refuses %s (bad_input)',
+    (input) => {
+      const r = checkArguments(input, bans);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.kind).toBe('bad_input');
+    },
+  );
 
   it('applies the banned list to the arguments, but not when it is skipped', () => {
     expect(checkArguments('Math.random()', bans)).toMatchObject({ ok: false, error: { kind: 'banned' } });
@@ -90,15 +115,21 @@ describe('checkArguments', () => {
 });
 
 describe('checkExpression', () => {
-  it.each(['1', '(1)', '[1, 2].map((x) => x * 2)', '{a: 1}', 'new Map([[1, 2]])', '(0, 1)', '"a" // trailing comment'])('accepts %s', (text) => {
-    expect(checkExpression(text, bans)).toEqual({ ok: true });
-  });
+  it.each(['1', '(1)', '[1, 2].map((x) => x * 2)', '{a: 1}', 'new Map([[1, 2]])', '(0, 1)', '"a" // trailing comment'])(
+    'accepts %s',
+    (text) => {
+      expect(checkExpression(text, bans)).toEqual({ ok: true });
+    },
+  );
 
   it.each(['1) + (2', '1;', '', 'let x = 1', '1 /*'])('refuses %s (bad_input)', (text) => {
     expect(checkExpression(text, bans)).toMatchObject({ ok: false, error: { kind: 'bad_input' } });
   });
 
   it('applies the banned list', () => {
-    expect(checkExpression('Date.now()', bans)).toMatchObject({ ok: false, error: { kind: 'banned', message: expect.stringContaining('Date at expression 1:1') } });
+    expect(checkExpression('Date.now()', bans)).toMatchObject({
+      ok: false,
+      error: { kind: 'banned', message: expect.stringContaining('Date at expression 1:1') },
+    });
   });
 });

@@ -16,7 +16,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'azr-ablate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function until(check: () => boolean, what: string, out: { stderr: string }, ms = 120_000): Promise<void> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms; ) {
+  for (const t0 = Date.now(); Date.now() - t0 < ms;) {
     if (check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -33,11 +33,23 @@ const TINY = path.join(ROOT, 'scenarios/tiny.yaml');
 
 describe('sweep files', () => {
   it('resolves each variant: base → sweep set → variant set → --set, the run named after the variant', () => {
-    const file = write('ok.yaml', `base: ${TINY}\nset: { selfPlay.steps: 3 }\nseeds: [4, 9]\nvariants:\n  - name: a\n  - name: b\n    set: { selfPlay: { steps: 5 }, learner.klCoef: 0 }\n`);
-    const s = loadSweep(file, { overrides: [{ path: ['selfPlay', 'references'], value: 2, source: 'selfPlay.references=2' }] });
+    const file = write(
+      'ok.yaml',
+      `base: ${TINY}\nset: { selfPlay.steps: 3 }\nseeds: [4, 9]\nvariants:\n  - name: a\n  - name: b\n    set: { selfPlay: { steps: 5 }, learner.klCoef: 0 }\n`,
+    );
+    const s = loadSweep(file, {
+      overrides: [{ path: ['selfPlay', 'references'], value: 2, source: 'selfPlay.references=2' }],
+    });
     expect(s.name).toBe('ok');
     expect(s.seeds).toEqual([4, 9]);
-    expect(s.variants.map((v) => [v.scenario.name, v.scenario.selfPlay.steps, v.scenario.learner.klCoef, v.scenario.selfPlay.references])).toEqual([
+    expect(
+      s.variants.map((v) => [
+        v.scenario.name,
+        v.scenario.selfPlay.steps,
+        v.scenario.learner.klCoef,
+        v.scenario.selfPlay.references,
+      ]),
+    ).toEqual([
       ['a', 3, 0.05, 2],
       ['b', 5, 0, 2],
     ]);
@@ -46,24 +58,48 @@ describe('sweep files', () => {
 
   // each case is written to bad-<its position, from 1>.yaml, which its expected messages name
   const badSweeps: [what: string, text: string, ...expected: string[]][] = [
-    ['an unknown sweep key', `base: ${TINY}\nvaraints: []\n`, "bad-1.yaml:2:1: varaints: unknown field (did you mean 'variants'?)"],
+    [
+      'an unknown sweep key',
+      `base: ${TINY}\nvaraints: []\n`,
+      "bad-1.yaml:2:1: varaints: unknown field (did you mean 'variants'?)",
+    ],
     ['no variants', `base: ${TINY}\nvariants: []\n`, 'bad-2.yaml:2:11: variants: Too small'],
-    ['a variant named twice', `base: ${TINY}\nvariants:\n  - name: a\n  - name: a\n`, "bad-3.yaml:4:11: variants.1.name: variant 'a' is named twice"],
-    ['a bad value in a variant’s set', `base: ${TINY}\nvariants:\n  - name: a\n    set: { selfPlay.steps: -1 }\n`, "(variant 'a') is invalid:\n  ", 'bad-4.yaml:4:28: selfPlay.steps: '],
-    ['an unknown field in a variant’s set', `base: ${TINY}\nvariants:\n  - name: a\n    set:\n      selfPlay.stepz: 1\n`, "bad-5.yaml:5:23: selfPlay.stepz: unknown field (did you mean 'steps'?)"],
-    ['a missing base file', 'base: nowhere.yaml\nvariants: [{ name: a }]\n', 'bad-6.yaml:1:7: base: cannot read scenario'],
+    [
+      'a variant named twice',
+      `base: ${TINY}\nvariants:\n  - name: a\n  - name: a\n`,
+      "bad-3.yaml:4:11: variants.1.name: variant 'a' is named twice",
+    ],
+    [
+      'a bad value in a variant’s set',
+      `base: ${TINY}\nvariants:\n  - name: a\n    set: { selfPlay.steps: -1 }\n`,
+      "(variant 'a') is invalid:\n  ",
+      'bad-4.yaml:4:28: selfPlay.steps: ',
+    ],
+    [
+      'an unknown field in a variant’s set',
+      `base: ${TINY}\nvariants:\n  - name: a\n    set:\n      selfPlay.stepz: 1\n`,
+      "bad-5.yaml:5:23: selfPlay.stepz: unknown field (did you mean 'steps'?)",
+    ],
+    [
+      'a missing base file',
+      'base: nowhere.yaml\nvariants: [{ name: a }]\n',
+      'bad-6.yaml:1:7: base: cannot read scenario',
+    ],
   ];
-  it.each(badSweeps.map(([what, text, ...expected], i) => ({ what, text, expected, n: i + 1 })))('$what is an error with its file:line:col', ({ text, expected, n }) => {
-    const file = write(`bad-${n}.yaml`, text);
-    let err: unknown;
-    try {
-      loadSweep(file);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ScenarioLoadError);
-    for (const e of expected) expect((err as Error).message).toContain(e);
-  });
+  it.each(badSweeps.map(([what, text, ...expected], i) => ({ what, text, expected, n: i + 1 })))(
+    '$what is an error with its file:line:col',
+    ({ text, expected, n }) => {
+      const file = write(`bad-${n}.yaml`, text);
+      let err: unknown;
+      try {
+        loadSweep(file);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ScenarioLoadError);
+      for (const e of expected) expect((err as Error).message).toContain(e);
+    },
+  );
 
   it('azr ablate exits 2 on a bad sweep file, starting nothing', async () => {
     const file = write('bad-cli.yaml', `base: ${TINY}\nvariants:\n  - name: a\n    set: { selfPlay.seedSize: 0 }\n`);
@@ -74,7 +110,10 @@ describe('sweep files', () => {
   });
 
   it('azr ablate exits 2 when a variant names a probe file that does not exist, starting nothing', async () => {
-    const file = write('bad-probe.yaml', `base: ${TINY}\nvariants:\n  - name: full\n  - name: elsewhere\n    set: { probe.file: ${path.join(dir, 'no-probe.jsonl')} }\n`);
+    const file = write(
+      'bad-probe.yaml',
+      `base: ${TINY}\nvariants:\n  - name: full\n  - name: elsewhere\n    set: { probe.file: ${path.join(dir, 'no-probe.jsonl')} }\n`,
+    );
     const r = azr(['ablate', file, '--out', path.join(dir, 'never-probe')]);
     expect(await r.exit).toBe(2);
     expect(r.out.stderr).toContain(`variant 'elsewhere': probe.file: cannot read ${path.join(dir, 'no-probe.jsonl')}`);
@@ -121,7 +160,11 @@ const runDirsOf = (out: string): string[] =>
   ['full', 'no-induction'].flatMap((v) =>
     [1, 2].flatMap((s) => {
       const slot = path.join(out, v, `seed-${s}`);
-      return existsSync(slot) ? readdirSync(slot).filter((n) => statSync(path.join(slot, n)).isDirectory()).map((n) => path.join(slot, n)) : [];
+      return existsSync(slot)
+        ? readdirSync(slot)
+            .filter((n) => statSync(path.join(slot, n)).isDirectory())
+            .map((n) => path.join(slot, n))
+        : [];
     }),
   );
 
@@ -161,7 +204,15 @@ describe('azr ablate on a tiny sweep (2 variants × 2 seeds, jobs 2)', () => {
     expect(await first.exit, first.out.stderr).toBe(130);
     const kept = completedOf(out);
     expect(kept.length).toBeGreaterThanOrEqual(1);
-    const before = new Map(kept.map((d) => [d, { text: readFileSync(path.join(d, 'events.jsonl'), 'utf8'), mtime: statSync(path.join(d, 'events.jsonl')).mtimeMs }]));
+    const before = new Map(
+      kept.map((d) => [
+        d,
+        {
+          text: readFileSync(path.join(d, 'events.jsonl'), 'utf8'),
+          mtime: statSync(path.join(d, 'events.jsonl')).mtimeMs,
+        },
+      ]),
+    );
 
     // Act 2: the same command again
     const second = azr(args);
@@ -170,7 +221,10 @@ describe('azr ablate on a tiny sweep (2 variants × 2 seeds, jobs 2)', () => {
     // Assert: kept runs untouched and not started again; every slot holds one completed run
     expect(second.out.stderr).toContain(`(${kept.length} completed earlier, kept)`);
     for (const [d, b] of before) {
-      const [variant, seed] = [path.basename(path.dirname(path.dirname(d))), path.basename(path.dirname(d)).replace('seed-', '')];
+      const [variant, seed] = [
+        path.basename(path.dirname(path.dirname(d))),
+        path.basename(path.dirname(d)).replace('seed-', ''),
+      ];
       expect(second.out.stderr).not.toMatch(new RegExp(`(starting|resuming) ${variant} seed ${seed}\\b`));
       expect(readFileSync(path.join(d, 'events.jsonl'), 'utf8')).toBe(b.text);
       expect(statSync(path.join(d, 'events.jsonl')).mtimeMs).toBe(b.mtime);
@@ -203,13 +257,18 @@ describe('azr ablate on a tiny sweep (2 variants × 2 seeds, jobs 2)', () => {
       expect(Number(row.learnability_mean)).toBeCloseTo(learn.mean, 12);
       expect(Number(row.seconds_per_step_mean)).toBeCloseTo(sps.mean, 9);
       expect(Number(row.steps_mean)).toBe(2);
-      const pm = (m: { mean: number; std: number }, scale = 100, d = 1) => `${(scale * m.mean).toFixed(d)} ± ${(scale * m.std).toFixed(d)}`;
+      const pm = (m: { mean: number; std: number }, scale = 100, d = 1) =>
+        `${(scale * m.mean).toFixed(d)} ± ${(scale * m.std).toFixed(d)}`;
       expect(report).toContain(`| ${row.variant} | 2 | ${pm(overall)} | `);
       expect(report).toContain(` | ${pm(valid)} | ${pm(learn, 1, 3)} | 2 | ${pm(sps, 1, 2)} |`);
     }
     for (const p of ['probe-accuracy', 'valid-proposals']) {
-      expect(readFileSync(path.join(out, 'plots', `${p}.svg`), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-      const spec = JSON.parse(readFileSync(path.join(out, 'plots', `${p}.vl.json`), 'utf8')) as { data: { values: { variant: string; step: number }[] } };
+      expect(readFileSync(path.join(out, 'plots', `${p}.svg`), 'utf8')).toMatch(
+        /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/,
+      );
+      const spec = JSON.parse(readFileSync(path.join(out, 'plots', `${p}.vl.json`), 'utf8')) as {
+        data: { values: { variant: string; step: number }[] };
+      };
       expect(new Set(spec.data.values.map((v) => v.variant))).toEqual(new Set(['full', 'no-induction']));
       expect(report).toContain(`(plots/${p}.svg)`);
     }
@@ -219,20 +278,31 @@ describe('azr ablate on a tiny sweep (2 variants × 2 seeds, jobs 2)', () => {
     const again = path.join(dir, 'report-again');
     const r = azr(['report', out, '--out', again]);
     expect(await r.exit, r.out.stderr).toBe(0);
-    expect(readFileSync(path.join(again, 'results.csv'), 'utf8')).toBe(readFileSync(path.join(out, 'results.csv'), 'utf8'));
+    expect(readFileSync(path.join(again, 'results.csv'), 'utf8')).toBe(
+      readFileSync(path.join(out, 'results.csv'), 'utf8'),
+    );
     expect(existsSync(path.join(again, 'plots', 'probe-accuracy.svg'))).toBe(true);
   });
 
   it('refuses an --out holding runs of a variant whose scenario changed, and leaves that folder as it was', async () => {
     // Arrange: the same sweep with one more step per run
-    const changed = write('tiny-sweep-changed.yaml', readFileSync(sweep, 'utf8').replace('selfPlay.steps: 2', 'selfPlay.steps: 3'));
-    const before = ['sweep.yaml', 'full/scenario.yaml', 'no-induction/scenario.yaml'].map((f) => readFileSync(path.join(out, f), 'utf8'));
+    const changed = write(
+      'tiny-sweep-changed.yaml',
+      readFileSync(sweep, 'utf8').replace('selfPlay.steps: 2', 'selfPlay.steps: 3'),
+    );
+    const before = ['sweep.yaml', 'full/scenario.yaml', 'no-induction/scenario.yaml'].map((f) =>
+      readFileSync(path.join(out, f), 'utf8'),
+    );
     // Act
     const r = azr(['ablate', changed, '--jobs', '2', '--out', out, '--set', `run.cacheDir=${CACHE}`]);
     // Assert
     expect(await r.exit, r.out.stderr).toBe(2);
     expect(r.out.stderr).toContain(`holds runs of a different 'full' (its scenario changed since they started)`);
-    expect(['sweep.yaml', 'full/scenario.yaml', 'no-induction/scenario.yaml'].map((f) => readFileSync(path.join(out, f), 'utf8'))).toEqual(before);
+    expect(
+      ['sweep.yaml', 'full/scenario.yaml', 'no-induction/scenario.yaml'].map((f) =>
+        readFileSync(path.join(out, f), 'utf8'),
+      ),
+    ).toEqual(before);
     expect(completedOf(out)).toHaveLength(4);
   });
 

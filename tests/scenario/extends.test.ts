@@ -4,7 +4,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deepMerge, loadPretrainScenario, loadRunScenario, parseOverride, ScenarioLoadError } from '../../src/scenario/load.js';
+import {
+  deepMerge,
+  loadPretrainScenario,
+  loadRunScenario,
+  parseOverride,
+  ScenarioLoadError,
+} from '../../src/scenario/load.js';
 import { ScenarioError } from '../../src/scenario/pretrainConfig.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'azr-extends-'));
@@ -41,7 +47,8 @@ describe('deepMerge', () => {
 describe('extends', () => {
   it('deep-merges the extending file over the extended one, the path relative to the extending file', async () => {
     const file = files({
-      'sub/child.yaml': 'extends: ../base.yaml\nname: child\nselfPlay: { steps: 7, batch: { solve: 3 } }\nlearner: { ppoClip: null }\n',
+      'sub/child.yaml':
+        'extends: ../base.yaml\nname: child\nselfPlay: { steps: 7, batch: { solve: 3 } }\nlearner: { ppoClip: null }\n',
       'base.yaml': 'name: base\nseed: 5\nselfPlay: { steps: 2, references: 3, batch: { propose: 5, solve: 6 } }\n',
     });
     const s = await loadRunScenario(file);
@@ -92,13 +99,18 @@ describe('extends', () => {
   });
 
   it('rejects an extends that is not a file name, and a YAML error in an extended file names that file', async () => {
-    expect((await loadError(files({ 'e.yaml': 'extends: [a, b]\n' }))).message).toContain('e.yaml:1:10: extends: expected the path of a scenario file');
+    expect((await loadError(files({ 'e.yaml': 'extends: [a, b]\n' }))).message).toContain(
+      'e.yaml:1:10: extends: expected the path of a scenario file',
+    );
     const e = await loadError(files({ 'f.yaml': 'extends: g.yaml\n', 'g.yaml': 'selfPlay: [1, 2\n' }));
     expect(e.message).toMatch(/g\.yaml is not valid YAML:\n {2}\S*g\.yaml:\d+:\d+: /);
   });
 
   it('is followed by azr pretrain too (loadPretrainScenario), whose read errors are ScenarioErrors', async () => {
-    const file = files({ 'pt/child.yaml': 'extends: base.yaml\npretrain: { steps: 40 }\n', 'pt/base.yaml': 'seed: 4\nmodel: { width: 32 }\npretrain: { steps: 10, batchSize: 8 }\n' });
+    const file = files({
+      'pt/child.yaml': 'extends: base.yaml\npretrain: { steps: 40 }\n',
+      'pt/base.yaml': 'seed: 4\nmodel: { width: 32 }\npretrain: { steps: 10, batchSize: 8 }\n',
+    });
     const s = await loadPretrainScenario(file);
     expect([s.seed, s.model.width, s.pretrain.steps, s.pretrain.batchSize]).toEqual([4, 32, 40, 8]);
     const missing = files({ 'pt/lost.yaml': 'extends: nowhere.yaml\n' });

@@ -23,14 +23,17 @@ describe('shipped files', () => {
     expect(() => resolveConfig(coordinatorConfigOf(s))).not.toThrow();
   });
 
-  it.each(yamlIn('scenarios/ablations'))('%s is a valid sweep whose every variant resolves and runs on the coordinator', (file) => {
-    const sweep = loadSweep(`${ROOT}${file}`);
-    expect(sweep.variants.length).toBeGreaterThan(0);
-    for (const v of sweep.variants) {
-      expect(v.scenario.name).toBe(v.name);
-      expect(() => resolveConfig(coordinatorConfigOf(v.scenario))).not.toThrow();
-    }
-  });
+  it.each(yamlIn('scenarios/ablations'))(
+    '%s is a valid sweep whose every variant resolves and runs on the coordinator',
+    (file) => {
+      const sweep = loadSweep(`${ROOT}${file}`);
+      expect(sweep.variants.length).toBeGreaterThan(0);
+      for (const v of sweep.variants) {
+        expect(v.scenario.name).toBe(v.name);
+        expect(() => resolveConfig(coordinatorConfigOf(v.scenario))).not.toThrow();
+      }
+    },
+  );
 
   it('the paper sweep holds the arms of the paper’s table and the two controls', () => {
     const sweep = loadSweep(`${ROOT}scenarios/ablations/paper.yaml`);
@@ -44,13 +47,22 @@ describe('shipped files', () => {
     expect(by['free-decoding']!.policy.decoding).toBe('free');
     expect(by['full']!.policy.decoding).toBe('constrained');
     expect([by['async']!.selfPlay.mode, by['async']!.selfPlay.maxStaleness]).toEqual(['async', 1]);
-    expect([by['random-tasks']!.policy.proposer, by['random-tasks']!.selfPlay.trainProposer, by['random-tasks']!.selfPlay.buffer.admit]).toEqual(['generator', false, 'valid']);
-    expect([by['filter-only']!.policy.proposer, by['filter-only']!.selfPlay.buffer.admit]).toEqual(['generator', 'learnable']);
+    expect([
+      by['random-tasks']!.policy.proposer,
+      by['random-tasks']!.selfPlay.trainProposer,
+      by['random-tasks']!.selfPlay.buffer.admit,
+    ]).toEqual(['generator', false, 'valid']);
+    expect([by['filter-only']!.policy.proposer, by['filter-only']!.selfPlay.buffer.admit]).toEqual([
+      'generator',
+      'learnable',
+    ]);
   });
 
   it('refuses the generator proposer with a trained proposer', () => {
     expect(() => parseRunScenario({ policy: { proposer: 'generator' } })).toThrow(/trainProposer/);
-    expect(parseRunScenario({ policy: { proposer: 'generator' }, selfPlay: { trainProposer: false } }).policy.proposer).toBe('generator');
+    expect(
+      parseRunScenario({ policy: { proposer: 'generator' }, selfPlay: { trainProposer: false } }).policy.proposer,
+    ).toBe('generator');
   });
 });
 

@@ -85,14 +85,22 @@ describe('credit (marbles)', () => {
       const source = cold(' a-b-c-d');
       const grants = hot('  --w----', n);
       // a: held (1/1); b: a leaves on credit at frame 2, b held; c: buffer full and no credit → overflow.
-      expectObservable(source.pipe(credit(grants, { capacity: 1 }))).toBe('--a-#', undefined, new CreditOverflowError(1));
+      expectObservable(source.pipe(credit(grants, { capacity: 1 }))).toBe(
+        '--a-#',
+        undefined,
+        new CreditOverflowError(1),
+      );
       expectSubscriptions(source.subscriptions).toBe('^---!');
     });
   });
 
   it('with capacity 0 accepts an item only against credit', () => {
     testScheduler().run(({ cold, hot, expectObservable }) => {
-      expectObservable(cold('a').pipe(credit(hot('-w', n), { capacity: 0 }))).toBe('#', undefined, new CreditOverflowError(0));
+      expectObservable(cold('a').pipe(credit(hot('-w', n), { capacity: 0 }))).toBe(
+        '#',
+        undefined,
+        new CreditOverflowError(0),
+      );
       expectObservable(cold('-a|').pipe(credit(hot('w', n), { capacity: 0 }))).toBe('-a|');
     });
   });
@@ -100,7 +108,11 @@ describe('credit (marbles)', () => {
   it('errors on a grant that is not a whole non-negative number', () => {
     testScheduler().run(({ cold, hot, expectObservable }) => {
       const grants = hot('-q', { q: -1 });
-      expectObservable(cold('a').pipe(credit(grants, { capacity: 1 }))).toBe('-#', undefined, new RangeError('credit: a grant must be an integer ≥ 0, got -1'));
+      expectObservable(cold('a').pipe(credit(grants, { capacity: 1 }))).toBe(
+        '-#',
+        undefined,
+        new RangeError('credit: a grant must be an integer ≥ 0, got -1'),
+      );
     });
   });
 
@@ -119,7 +131,9 @@ describe('credit (marbles)', () => {
       const statuses: CreditStatus[] = [];
       const source = cold(' ab----c|');
       const grants = hot('  --x---w-', n);
-      expectObservable(source.pipe(credit(grants, { capacity: 2, onStatus: (s) => statuses.push(s) }))).toBe('--(ab)c|');
+      expectObservable(source.pipe(credit(grants, { capacity: 2, onStatus: (s) => statuses.push(s) }))).toBe(
+        '--(ab)c|',
+      );
       flush();
       expect(statuses.map((s) => [s.depth, s.credit])).toEqual([
         [1, 0], // a held
@@ -150,7 +164,10 @@ describe('credit (synchronous use)', () => {
 
 type Action = { kind: 'push' } | { kind: 'grant'; n: number };
 const actions = fc.array(
-  fc.oneof(fc.constant<Action>({ kind: 'push' }), fc.integer({ min: 0, max: 3 }).map((n): Action => ({ kind: 'grant', n }))),
+  fc.oneof(
+    fc.constant<Action>({ kind: 'push' }),
+    fc.integer({ min: 0, max: 3 }).map((n): Action => ({ kind: 'grant', n })),
+  ),
   { maxLength: 80 },
 );
 
@@ -190,7 +207,9 @@ describe('credit (properties)', () => {
         const grants = new Subject<number>();
         let forwarded = 0;
         let failure: unknown;
-        source.pipe(credit(grants, { capacity })).subscribe({ next: () => void forwarded++, error: (e: unknown) => void (failure = e) });
+        source
+          .pipe(credit(grants, { capacity }))
+          .subscribe({ next: () => void forwarded++, error: (e: unknown) => void (failure = e) });
         let pushed = 0;
         let granted = 0;
         let ranAhead = false;

@@ -110,7 +110,12 @@ describe('CreditChannel', () => {
   it('turns its status into a valid queue.depth event', () => {
     const channel = new CreditChannel<number>({ name: 'scored→learner', capacity: 8, clock: fakeClock().clock });
     const bus = new EventBus({ runId: 'r', clock: () => 0 });
-    expect(bus.emit(queueDepthBody(channel.status()))).toMatchObject({ type: 'queue.depth', queue: 'scored→learner', capacity: 8, credit: 0 });
+    expect(bus.emit(queueDepthBody(channel.status()))).toMatchObject({
+      type: 'queue.depth',
+      queue: 'scored→learner',
+      capacity: 8,
+      credit: 0,
+    });
   });
 
   it('gives room back when a producer releases its reservation unused', async () => {

@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/streams/bus.js';
-import { EventLog, EventLogCorruptError, lastLoggedEvent, readEventLog, readEventLogEntries } from '../../src/streams/eventLog.js';
+import {
+  EventLog,
+  EventLogCorruptError,
+  lastLoggedEvent,
+  readEventLog,
+  readEventLogEntries,
+} from '../../src/streams/eventLog.js';
 import { eventBody } from '../../src/streams/events.js';
 import type { RunEvent } from '../../src/streams/events.js';
 import { sampleBodies } from './fixtures/sampleBodies.js';
@@ -20,14 +26,27 @@ afterEach(() => {
 });
 
 /** Events of `steps` steps, `perStep` each, through a real bus (so they are valid and stamped). */
-function scriptedEvents(steps: number, perStep: number, options: { programBytes?: number; nextSeq?: number; firstStep?: number } = {}): RunEvent[] {
-  const bus = new EventBus({ runId: 'run-1', clock: () => 0, nextSeq: options.nextSeq ?? 0, step: options.firstStep ?? 0 });
+function scriptedEvents(
+  steps: number,
+  perStep: number,
+  options: { programBytes?: number; nextSeq?: number; firstStep?: number } = {},
+): RunEvent[] {
+  const bus = new EventBus({
+    runId: 'run-1',
+    clock: () => 0,
+    nextSeq: options.nextSeq ?? 0,
+    step: options.firstStep ?? 0,
+  });
   const events: RunEvent[] = [];
   bus.events$.subscribe((e) => events.push(e));
   for (let s = 0; s < steps; s++) {
     bus.setStep((options.firstStep ?? 0) + s);
     for (let i = 0; i < perStep; i++)
-      bus.emit({ ...sampleBodies['proposal.validated'], rolloutId: `p${s}-${i}`, program: 'x'.repeat(options.programBytes ?? 40) + `ü${i}` });
+      bus.emit({
+        ...sampleBodies['proposal.validated'],
+        rolloutId: `p${s}-${i}`,
+        program: 'x'.repeat(options.programBytes ?? 40) + `ü${i}`,
+      });
   }
   return events;
 }
@@ -60,7 +79,11 @@ describe('EventLog', () => {
     log.append(events[1]!);
     expect(readFileSync(path, 'utf8')).toBe(''); // a kill -9 now would lose these two, no more
     log.append(events[2]!); // does not fit: the first two are written, whole
-    expect(lines(path).slice(0, -1).map((l) => (JSON.parse(l) as RunEvent).seq)).toEqual([0, 1]);
+    expect(
+      lines(path)
+        .slice(0, -1)
+        .map((l) => (JSON.parse(l) as RunEvent).seq),
+    ).toEqual([0, 1]);
     log.flush();
     expect(lines(path)).toHaveLength(4);
     log.close();
@@ -86,7 +109,11 @@ describe('EventLog', () => {
     const log = EventLog.create(path, { bufferBytes: 1024 });
     for (const e of events) log.append(e);
     log.close();
-    expect(lines(path).slice(0, -1).map((l) => JSON.parse(l) as unknown)).toEqual(events);
+    expect(
+      lines(path)
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(events);
   });
 
   it('refuses a seq that does not continue the log, and a step that goes back', () => {
@@ -125,7 +152,11 @@ describe('EventLog', () => {
       const more = scriptedEvents(1, 2, { nextSeq: 6, firstStep: 2 });
       for (const e of more) resumed.log.append(e);
       resumed.log.close();
-      expect(lines(path).slice(0, -1).map((l) => JSON.parse(l) as unknown)).toEqual([...events, ...more]);
+      expect(
+        lines(path)
+          .slice(0, -1)
+          .map((l) => JSON.parse(l) as unknown),
+      ).toEqual([...events, ...more]);
     });
 
     it('finds nothing in an empty log or one holding only a partial line', () => {
@@ -155,7 +186,12 @@ describe('EventLog', () => {
           const resumed = EventLog.openForResume(path);
           resumed.log.close();
           expect(resumed.last).toEqual(complete === 0 ? null : events[complete - 1]);
-          expect(readFileSync(path, 'utf8')).toBe(events.slice(0, complete).map((e) => JSON.stringify(e) + '\n').join(''));
+          expect(readFileSync(path, 'utf8')).toBe(
+            events
+              .slice(0, complete)
+              .map((e) => JSON.stringify(e) + '\n')
+              .join(''),
+          );
         }),
         { numRuns: 60 },
       );
@@ -196,7 +232,9 @@ describe('EventLog', () => {
       resumed.close();
 
       expect(last).toEqual(events[5]);
-      const written = lines(path).slice(0, -1).map((l) => JSON.parse(l) as RunEvent);
+      const written = lines(path)
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as RunEvent);
       expect(written.map((e) => e.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i));
       expect(written.map((e) => e.step)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
       expect(written.slice(6)).toEqual(rerun);
@@ -240,7 +278,10 @@ describe('EventLog', () => {
 
     it('walks back across read chunks and lines longer than a chunk', () => {
       const path = join(dir, 'events.jsonl');
-      const events = [...scriptedEvents(3, 200, { programBytes: 300 }), ...scriptedEvents(1, 2, { programBytes: 150_000, nextSeq: 600, firstStep: 3 })];
+      const events = [
+        ...scriptedEvents(3, 200, { programBytes: 300 }),
+        ...scriptedEvents(1, 2, { programBytes: 150_000, nextSeq: 600, firstStep: 3 }),
+      ];
       const log = EventLog.create(path);
       for (const e of events) log.append(e);
       log.close();
@@ -316,12 +357,14 @@ describe('readEventLog', () => {
     const events: RunEvent[] = [];
     bus.events$.subscribe((e) => events.push(e));
     const sizes = [10, 70_000, 5, 300, 140_000, 1, 2, 90_000, 4, 3];
-    for (const [i, size] of sizes.entries()) bus.emit(eventBody('actor.state', { actor: `a${i}`, state: 's'.repeat(size) }));
+    for (const [i, size] of sizes.entries())
+      bus.emit(eventBody('actor.state', { actor: `a${i}`, state: 's'.repeat(size) }));
     const log = EventLog.create(path);
     for (const e of events) log.append(e);
     log.close();
 
-    for (let fromSeq = 0; fromSeq <= sizes.length + 1; fromSeq++) expect(await readAll(path, fromSeq)).toEqual(events.slice(fromSeq));
+    for (let fromSeq = 0; fromSeq <= sizes.length + 1; fromSeq++)
+      expect(await readAll(path, fromSeq)).toEqual(events.slice(fromSeq));
   });
 
   it('reports a corrupt line with its byte offset', async () => {

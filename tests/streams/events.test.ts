@@ -20,8 +20,18 @@ describe('run events', () => {
   });
 
   it('names at least the event types the issue requires', () => {
-    for (const type of ['rollout.scored', 'proposal.validated', 'learner.step', 'health', 'buffer.sizes', 'queue.depth',
-      'probe.evaluated', 'checkpoint.saved', 'run.started', 'run.finished'])
+    for (const type of [
+      'rollout.scored',
+      'proposal.validated',
+      'learner.step',
+      'health',
+      'buffer.sizes',
+      'queue.depth',
+      'probe.evaluated',
+      'checkpoint.saved',
+      'run.started',
+      'run.finished',
+    ])
       expect(RUN_EVENT_TYPES).toContain(type);
   });
 
@@ -49,10 +59,20 @@ describe('run events', () => {
     ['learnability above 1', stamped({ ...sampleBodies['proposal.validated'], learnability: 1.5 })],
     ['a valid proposal with an error kind', stamped({ ...sampleBodies['proposal.validated'], error: 'timeout' })],
     ['a valid proposal without output', stamped({ ...sampleBodies['proposal.validated'], output: null })],
-    ['an invalid proposal without error kind',
-      stamped({ ...sampleBodies['proposal.validated'], valid: false, output: null, mcSuccesses: [], learnability: null })],
-    ['an invalid proposal with a learnability estimate',
-      stamped({ ...sampleBodies['proposal.validated'], valid: false, error: 'syntax', output: null })],
+    [
+      'an invalid proposal without error kind',
+      stamped({
+        ...sampleBodies['proposal.validated'],
+        valid: false,
+        output: null,
+        mcSuccesses: [],
+        learnability: null,
+      }),
+    ],
+    [
+      'an invalid proposal with a learnability estimate',
+      stamped({ ...sampleBodies['proposal.validated'], valid: false, error: 'syntax', output: null }),
+    ],
     ['an unknown finish reason', stamped({ ...sampleBodies['run.finished'], reason: 'bored' })],
     ['a non-JSON scenario value', stamped({ ...sampleBodies['run.started'], scenario: { f: () => 1 } })],
   ])('rejects %s with InvalidRunEventError', (_what, value) => {
@@ -60,7 +80,14 @@ describe('run events', () => {
   });
 
   it('accepts an invalid proposal that carries its error kind and no estimate', () => {
-    const body = { ...sampleBodies['proposal.validated'], valid: false, error: 'syntax', output: null, mcSuccesses: [], learnability: null };
+    const body = {
+      ...sampleBodies['proposal.validated'],
+      valid: false,
+      error: 'syntax',
+      output: null,
+      mcSuccesses: [],
+      learnability: null,
+    };
     expect(parseRunEvent(stamped(body)).type).toBe('proposal.validated');
   });
 

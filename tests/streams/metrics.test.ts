@@ -25,12 +25,23 @@ afterEach(() => {
 });
 
 const scored = (role: Role, task: TaskType, reward: number, advantage: number) =>
-  eventBody('rollout.scored', { role, task, id: `${role}-${task}-${reward}`, reward, advantage, policyVersion: 0, tokens: 5 });
+  eventBody('rollout.scored', {
+    role,
+    task,
+    id: `${role}-${task}-${reward}`,
+    reward,
+    advantage,
+    policyVersion: 0,
+    tokens: 5,
+  });
 
 /** A short scripted run: a seeding step 0 with the base probe, then two self-play steps. */
 function scriptedRun(bus: EventBus): void {
   bus.emit(sampleBodies['run.started']);
-  bus.emit({ ...sampleBodies['probe.evaluated'], accuracy: { deduction: 0.5, abduction: 0.25, induction: null, overall: 0.4 } });
+  bus.emit({
+    ...sampleBodies['probe.evaluated'],
+    accuracy: { deduction: 0.5, abduction: 0.25, induction: null, overall: 0.4 },
+  });
   bus.emit(sampleBodies['buffer.sizes']);
 
   bus.setStep(1);
@@ -38,7 +49,14 @@ function scriptedRun(bus: EventBus): void {
   bus.emit(scored('solve', 'deduction', -0.5, -0.5));
   bus.emit(scored('propose', 'induction', 0.25, 0));
   bus.emit(sampleBodies['proposal.validated']);
-  bus.emit({ ...sampleBodies['proposal.validated'], valid: false, error: 'timeout', output: null, mcSuccesses: [], learnability: null });
+  bus.emit({
+    ...sampleBodies['proposal.validated'],
+    valid: false,
+    error: 'timeout',
+    output: null,
+    mcSuccesses: [],
+    learnability: null,
+  });
   bus.emit(sampleBodies.health);
   bus.emit(sampleBodies['learner.step']);
   bus.emit(sampleBodies['rollout.dropped']);
@@ -66,7 +84,14 @@ function scriptedEvents(): RunEvent[] {
 
 describe('metrics', () => {
   it('has a fixed column order starting with the step and the six (role × task) groups', () => {
-    expect(METRICS_COLUMNS.slice(0, 6)).toEqual(['step', 't_ms', 'step_ms', 'propose_deduction_n', 'propose_deduction_reward', 'propose_deduction_advantage']);
+    expect(METRICS_COLUMNS.slice(0, 6)).toEqual([
+      'step',
+      't_ms',
+      'step_ms',
+      'propose_deduction_n',
+      'propose_deduction_reward',
+      'propose_deduction_advantage',
+    ]);
     expect(METRICS_COLUMNS.filter((c) => c.endsWith('_advantage'))).toHaveLength(6);
     expect(new Set(METRICS_COLUMNS).size).toBe(METRICS_COLUMNS.length);
     expect(metricsCsvHeader()).toBe(METRICS_COLUMNS.join(',') + '\n');
@@ -77,7 +102,15 @@ describe('metrics', () => {
 
     expect(rows.map((r) => r.step)).toEqual([0, 1, 2]);
     const [seeding, first, second] = rows;
-    expect(seeding).toMatchObject({ probe_overall: 0.4, probe_deduction: 0.5, probe_induction: null, buffer_deduction: 12, loss: null, solve_deduction_n: 0, solve_deduction_reward: null });
+    expect(seeding).toMatchObject({
+      probe_overall: 0.4,
+      probe_deduction: 0.5,
+      probe_induction: null,
+      buffer_deduction: 12,
+      loss: null,
+      solve_deduction_n: 0,
+      solve_deduction_reward: null,
+    });
     expect(first).toMatchObject({
       step_ms: 120,
       solve_deduction_n: 2,
@@ -100,8 +133,24 @@ describe('metrics', () => {
       dropped_rollouts: 1,
       errors: 2,
     });
-    expect(second).toMatchObject({ step_ms: 80, solve_deduction_n: 1, solve_deduction_advantage: 0.5, valid_share: null, kl: 0.02, policy_version: 3, probe_overall: 0.37, proposals: 0, errors: 0 });
-    expect(second?.t_ms).toBe(Math.max(...scriptedEvents().filter((e) => e.step === 2).map((e) => e.t)));
+    expect(second).toMatchObject({
+      step_ms: 80,
+      solve_deduction_n: 1,
+      solve_deduction_advantage: 0.5,
+      valid_share: null,
+      kl: 0.02,
+      policy_version: 3,
+      probe_overall: 0.37,
+      proposals: 0,
+      errors: 0,
+    });
+    expect(second?.t_ms).toBe(
+      Math.max(
+        ...scriptedEvents()
+          .filter((e) => e.step === 2)
+          .map((e) => e.t),
+      ),
+    );
   });
 
   it('completes a step’s row when a later step starts, not before', () => {
@@ -166,7 +215,9 @@ describe('metrics', () => {
 
     const [header, ...lines] = readFileSync(csvPath, 'utf8').trimEnd().split('\n');
     expect(header + '\n').toBe(metricsCsvHeader());
-    expect(lines.slice(0, 2).map((l) => l + '\n')).toEqual(aggregateMetrics(events.filter((e) => e.step <= 1)).map(formatMetricsRow));
+    expect(lines.slice(0, 2).map((l) => l + '\n')).toEqual(
+      aggregateMetrics(events.filter((e) => e.step <= 1)).map(formatMetricsRow),
+    );
     const resumedRow = lines[2]?.split(',') ?? [];
     expect(resumedRow[METRICS_COLUMNS.indexOf('step')]).toBe('2');
     expect(resumedRow[METRICS_COLUMNS.indexOf('solve_abduction_n')]).toBe('1');
@@ -186,7 +237,9 @@ describe('metrics', () => {
     writer.close();
     writer.close();
     // Assert: the same rows as the whole log in one pass; each rebuilt event handed to onEvent once
-    expect(readFileSync(csvPath, 'utf8')).toBe(metricsCsvHeader() + aggregateMetrics(events).map(formatMetricsRow).join(''));
+    expect(readFileSync(csvPath, 'utf8')).toBe(
+      metricsCsvHeader() + aggregateMetrics(events).map(formatMetricsRow).join(''),
+    );
     expect(seen).toEqual(events.slice(0, cut));
   });
 });

@@ -67,7 +67,12 @@ function apply(e) {
   if (e.step > state.step) state.step = e.step;
   switch (e.type) {
     case 'base.progress':
-      state.base = { state: e.state, trainStep: e.trainStep, totalSteps: e.totalSteps, probe: e.probe ?? state.base?.probe ?? null };
+      state.base = {
+        state: e.state,
+        trainStep: e.trainStep,
+        totalSteps: e.totalSteps,
+        probe: e.probe ?? state.base?.probe ?? null,
+      };
       break;
     case 'run.started':
       state.scenario = { ...(state.scenario ?? {}), ...summarize(e.scenario), backend: e.backend };
@@ -105,7 +110,12 @@ function apply(e) {
       dirty.charts = true;
       break;
     case 'probe.evaluated':
-      state.probes.push({ step: e.step, accuracy: e.accuracy, passAtK: e.sampled?.passAtK.overall ?? null, k: e.sampled?.k ?? null });
+      state.probes.push({
+        step: e.step,
+        accuracy: e.accuracy,
+        passAtK: e.sampled?.passAtK.overall ?? null,
+        k: e.sampled?.k ?? null,
+      });
       dirty.charts = true;
       break;
     case 'buffer.sizes':
@@ -127,7 +137,12 @@ function apply(e) {
 
 function summarize(scenario) {
   const pick = (k, type) => (typeof scenario?.[k] === type ? scenario[k] : null);
-  return { name: pick('name', 'string'), mode: pick('mode', 'string'), seed: scenario?.seed ?? null, steps: pick('steps', 'number') };
+  return {
+    name: pick('name', 'string'),
+    mode: pick('mode', 'string'),
+    seed: scenario?.seed ?? null,
+    steps: pick('steps', 'number'),
+  };
 }
 
 function addQueuePoint(e) {
@@ -163,7 +178,15 @@ function addQueuePoint(e) {
 // ---------------------------------------------------------------------------------------------------------------
 // Charts
 
-const charts = { rewards: null, valid: null, learnability: null, probe: null, learner: null, phases: null, queues: null };
+const charts = {
+  rewards: null,
+  valid: null,
+  learnability: null,
+  probe: null,
+  learner: null,
+  phases: null,
+  queues: null,
+};
 
 const byStep = (map) => [...map.keys()].sort((a, b) => a - b);
 
@@ -222,7 +245,10 @@ function renderCharts() {
   setChart(
     'learnability',
     byId('chart-learnability'),
-    [line('mean learnability', '#0891b2', { fill: 'rgba(8,145,178,0.08)' }), line('zero-advantage groups', '#b45309', { dash: [6, 4] })],
+    [
+      line('mean learnability', '#0891b2', { fill: 'rgba(8,145,178,0.08)' }),
+      line('zero-advantage groups', '#b45309', { dash: [6, 4] }),
+    ],
     [healthSteps, share('meanLearnability'), share('zeroAdvantageShare')],
     unit,
   );
@@ -236,7 +262,12 @@ function renderCharts() {
       ...TASKS.map((t) => line(t, TASK_COLORS[t])),
       line(`pass@${state.probes.find((p) => p.k !== null)?.k ?? 'k'} overall`, '#111827', { dash: [6, 4], width: 2 }),
     ],
-    [probeSteps, state.probes.map((p) => p.accuracy.overall), ...TASKS.map((t) => state.probes.map((p) => p.accuracy[t])), state.probes.map((p) => p.passAtK)],
+    [
+      probeSteps,
+      state.probes.map((p) => p.accuracy.overall),
+      ...TASKS.map((t) => state.probes.map((p) => p.accuracy[t])),
+      state.probes.map((p) => p.passAtK),
+    ],
     { scales: { y: { range: [0, 1] } } },
   );
 
@@ -245,7 +276,11 @@ function renderCharts() {
     'learner',
     byId('chart-learner'),
     [line('loss', '#4f46e5'), line('entropy', '#ea580c', { scale: 'entropy' })],
-    [learnerSteps, learnerSteps.map((s) => state.learner.get(s).loss), learnerSteps.map((s) => state.learner.get(s).entropy)],
+    [
+      learnerSteps,
+      learnerSteps.map((s) => state.learner.get(s).loss),
+      learnerSteps.map((s) => state.learner.get(s).entropy),
+    ],
     {
       scales: { entropy: { auto: true } },
       axes: [
@@ -261,7 +296,9 @@ function renderCharts() {
 /** Seconds per phase, stacked: series k is the sum of the first k phases, drawn largest first so each band shows. */
 function renderPhases() {
   const steps = byStep(state.stepTimes);
-  const names = Object.keys(PHASE_COLORS).filter((p) => steps.some((s) => state.stepTimes.get(s).phases[p] !== undefined));
+  const names = Object.keys(PHASE_COLORS).filter((p) =>
+    steps.some((s) => state.stepTimes.get(s).phases[p] !== undefined),
+  );
   const other = steps.map((s) => {
     const t = state.stepTimes.get(s);
     const known = names.reduce((n, p) => n + (t.phases[p] ?? 0), 0);
@@ -274,7 +311,9 @@ function renderPhases() {
     stacked.push({ p, values: below });
   }
   stacked.reverse();
-  const series = stacked.map(({ p }) => line(p, PHASE_COLORS[p], { fill: PHASE_COLORS[p], width: 1, paths: uPlot.paths.stepped({ align: 1 }) }));
+  const series = stacked.map(({ p }) =>
+    line(p, PHASE_COLORS[p], { fill: PHASE_COLORS[p], width: 1, paths: uPlot.paths.stepped({ align: 1 }) }),
+  );
   const el = byId('chart-phases');
   // the set of phases grows as a run enters new ones (probe, checkpoint): rebuild the chart then
   if (charts.phases !== null && charts.phases.series.length !== series.length + 1) {
@@ -282,7 +321,12 @@ function renderPhases() {
     charts.phases = null;
     el.textContent = '';
   }
-  setChart('phases', el, series, [steps, ...stacked.map((x) => x.values)], { axes: [{ label: 'step', size: 36, incrs: STEP_INCRS }, { size: 50, label: 's' }] });
+  setChart('phases', el, series, [steps, ...stacked.map((x) => x.values)], {
+    axes: [
+      { label: 'step', size: 36, incrs: STEP_INCRS },
+      { size: 50, label: 's' },
+    ],
+  });
 }
 
 function renderQueues() {
@@ -292,7 +336,11 @@ function renderQueues() {
     const kind = key.slice(0, key.indexOf(':'));
     const name = key.slice(key.indexOf(':') + 1);
     const color = QUEUE_COLORS[names.indexOf(name) % QUEUE_COLORS.length];
-    return line(`${name} ${kind}`, color, kind === 'credit' ? { dash: [4, 4], width: 1.5 } : { paths: uPlot.paths.stepped({ align: 1 }) });
+    return line(
+      `${name} ${kind}`,
+      color,
+      kind === 'credit' ? { dash: [4, 4], width: 1.5 } : { paths: uPlot.paths.stepped({ align: 1 }) },
+    );
   });
   const data = [state.queueRows.map((r) => r[0])];
   state.queueSeries.forEach((_key, i) => data.push(state.queueRows.map((r) => r[i + 1])));
@@ -324,14 +372,22 @@ function renderBuffers() {
       const fill = el('div', { class: 'fill' });
       fill.style.width = `${(100 * state.buffers[t]) / max}%`;
       fill.style.background = TASK_COLORS[t];
-      return el('div', { class: 'bar' }, el('span', { class: `task ${t}` }, t), el('div', { class: 'track' }, fill), el('span', { class: 'n' }, state.buffers[t]));
+      return el(
+        'div',
+        { class: 'bar' },
+        el('span', { class: `task ${t}` }, t),
+        el('div', { class: 'track' }, fill),
+        el('span', { class: 'n' }, state.buffers[t]),
+      );
     }),
   );
 }
 
 function renderActors() {
   const rows = [...state.actors.entries()].sort(([a], [b]) => a.localeCompare(b));
-  byId('actors').replaceChildren(...rows.map(([actor, s]) => el('tr', {}, el('td', {}, actor), el('td', {}, s.state), el('td', {}, s.step))));
+  byId('actors').replaceChildren(
+    ...rows.map(([actor, s]) => el('tr', {}, el('td', {}, actor), el('td', {}, s.state), el('td', {}, s.step))),
+  );
 }
 
 const show = (v) => (Array.isArray(v) ? v.join('  ·  ') : v === null || v === undefined ? '—' : String(v));
@@ -348,12 +404,24 @@ function renderProposals() {
         el('td', { class: 'program' }, el('pre', {}, p.program)),
         el('td', {}, el('code', {}, show(p.input))),
         el('td', {}, el('code', {}, show(p.output))),
-        el('td', {}, p.valid ? el('span', { class: 'verdict ok' }, '✓ valid') : el('span', { class: 'verdict bad' }, `✗ ${p.error ?? 'invalid'}`)),
+        el(
+          'td',
+          {},
+          p.valid
+            ? el('span', { class: 'verdict ok' }, '✓ valid')
+            : el('span', { class: 'verdict bad' }, `✗ ${p.error ?? 'invalid'}`),
+        ),
         el(
           'td',
           {},
           p.learnability === null ? '—' : p.learnability.toFixed(2),
-          p.mcSuccesses.length > 0 ? el('div', { class: 'mc', title: 'Monte Carlo solver outcomes' }, p.mcSuccesses.map((b) => (b ? '●' : '○')).join('')) : '',
+          p.mcSuccesses.length > 0
+            ? el(
+                'div',
+                { class: 'mc', title: 'Monte Carlo solver outcomes' },
+                p.mcSuccesses.map((b) => (b ? '●' : '○')).join(''),
+              )
+            : '',
         ),
       ),
     ),
@@ -364,14 +432,23 @@ function renderHeader() {
   byId('run-id').textContent = state.runId ?? 'connecting…';
   const s = state.scenario;
   if (s !== null) {
-    const parts = [s.name, s.mode, s.seed !== null && s.seed !== undefined ? `seed ${s.seed}` : null, s.steps !== null ? `${s.steps} steps` : null, s.backend ? `backend ${s.backend}` : null];
+    const parts = [
+      s.name,
+      s.mode,
+      s.seed !== null && s.seed !== undefined ? `seed ${s.seed}` : null,
+      s.steps !== null ? `${s.steps} steps` : null,
+      s.backend ? `backend ${s.backend}` : null,
+    ];
     byId('run-scenario').textContent = parts.filter((p) => p !== null && p !== undefined).join(' · ');
   }
   const b = state.base;
   byId('fact-base').textContent =
     b === null
       ? '–'
-      : [b.state === 'built' ? 'built' : `building ${b.trainStep}${b.totalSteps !== null ? ` / ${b.totalSteps}` : ''}`, b.probe !== null ? `probe ${(100 * b.probe).toFixed(1)}%` : null]
+      : [
+          b.state === 'built' ? 'built' : `building ${b.trainStep}${b.totalSteps !== null ? ` / ${b.totalSteps}` : ''}`,
+          b.probe !== null ? `probe ${(100 * b.probe).toFixed(1)}%` : null,
+        ]
           .filter((p) => p !== null)
           .join(' · ');
   byId('fact-step').textContent = s?.steps ? `${state.step} / ${s.steps}` : String(state.step);
@@ -421,13 +498,24 @@ window.addEventListener('resize', () => {
 // same zod schemas the server uses, as JSON Schema): one validator per op, and per event type inside `events`.
 // If zod cannot be loaded, a structural check stands in (and says so in the console).
 const isEvent = (e) =>
-  e !== null && typeof e === 'object' && e.v === 1 && Number.isInteger(e.seq) && Number.isInteger(e.step) && typeof e.type === 'string' && typeof e.t === 'number';
+  e !== null &&
+  typeof e === 'object' &&
+  e.v === 1 &&
+  Number.isInteger(e.seq) &&
+  Number.isInteger(e.step) &&
+  typeof e.type === 'string' &&
+  typeof e.t === 'number';
 
 function structural(m) {
   if (m === null || typeof m !== 'object' || typeof m.op !== 'string') return 'no op';
   switch (m.op) {
     case 'hello':
-      return m.protocol === PROTOCOL && typeof m.runId === 'string' && Number.isInteger(m.nextSeq) && Number.isInteger(m.step) ? null : 'bad hello';
+      return m.protocol === PROTOCOL &&
+        typeof m.runId === 'string' &&
+        Number.isInteger(m.nextSeq) &&
+        Number.isInteger(m.step)
+        ? null
+        : 'bad hello';
     case 'subscribed':
       return Number.isInteger(m.fromSeq) ? null : 'bad subscribed';
     case 'events':
@@ -459,7 +547,8 @@ async function zodValidator() {
     }
     for (const event of message.properties.events.items.oneOf) byType.set(event.properties.type.const, build(event));
   }
-  const problem = (result) => (result.success ? null : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const problem = (result) =>
+    result.success ? null : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   return (m) => {
     if (m === null || typeof m !== 'object' || typeof m.op !== 'string') return 'no op';
     if (m.op !== 'events') return byOp.has(m.op) ? problem(byOp.get(m.op).safeParse(m)) : `unknown op ${m.op}`;
@@ -501,7 +590,8 @@ function connect() {
     if (problem !== null) {
       console.warn(`azr feed: invalid ${m?.op ?? ''} message dropped (${problem})`);
       // Keep the cursor moving past an invalid batch, so a reconnect does not ask for it again.
-      if (m?.op === 'events' && Array.isArray(m.events)) for (const e of m.events) if (Number.isInteger(e?.seq) && e.seq >= state.nextSeq) state.nextSeq = e.seq + 1;
+      if (m?.op === 'events' && Array.isArray(m.events))
+        for (const e of m.events) if (Number.isInteger(e?.seq) && e.seq >= state.nextSeq) state.nextSeq = e.seq + 1;
       return;
     }
     handle(ws, m);
