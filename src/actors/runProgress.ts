@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import type { RunEvent, RunEventBodyOf } from '../streams/events.js';
 import { phaseBreakdown, type PhaseTimes } from '../streams/phaseTimes.js';
+import { probePointOf, type ProbePoint } from '../streams/probePoint.js';
 import type { PretrainProgress, PretrainResult } from './pretrain.js';
 
 /** One step, digested from its events. */
@@ -28,17 +29,7 @@ export interface StepDigest {
   errors: number;
 }
 
-/** A probe evaluation: the curve's points. */
-export interface ProbePoint {
-  step: number;
-  policyVersion: number;
-  overall: number;
-  deduction: number | null;
-  abduction: number | null;
-  induction: number | null;
-  /** Sampled pass@k (overall) and its k, when the probe sampled. */
-  passAtK: { k: number; overall: number } | null;
-}
+export type { ProbePoint } from '../streams/probePoint.js';
 
 const emptyDigest = (step: number): StepDigest => ({
   step,
@@ -99,12 +90,7 @@ export class RunDigest {
         d.entropy = e.entropy;
         break;
       case 'probe.evaluated':
-        this.probes.push({
-          step: e.step,
-          policyVersion: e.policyVersion,
-          ...e.accuracy,
-          passAtK: e.sampled !== undefined ? { k: e.sampled.k, overall: e.sampled.passAtK.overall } : null,
-        });
+        this.probes.push(probePointOf(e));
         d.probe = e.accuracy.overall;
         break;
       case 'error':

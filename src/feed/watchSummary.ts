@@ -1,6 +1,7 @@
 // What `azr watch` shows: a pure fold of run events into a summary, and its rendering as a block or one line per step.
 import { ROLES, TASK_TYPES } from '../streams/events.js';
 import { phaseBreakdown, type PhaseTimes } from '../streams/phaseTimes.js';
+import { probePointOf, type ProbePoint } from '../streams/probePoint.js';
 import type { Role, RunEvent, RunEventOf, TaskType } from '../streams/events.js';
 import { summarizeScenario, type GapMessage, type HelloMessage, type ScenarioSummary } from './protocol.js';
 
@@ -35,16 +36,7 @@ export interface WatchSummary {
   learnableShare: number | null;
   meanLearnability: number | null;
   zeroAdvantageShare: number | null;
-  probe: {
-    step: number;
-    policyVersion: number;
-    overall: number;
-    deduction: number | null;
-    abduction: number | null;
-    induction: number | null;
-    /** Sampled pass@k (overall) and its k, when the probe sampled. */
-    passAtK: { k: number; overall: number } | null;
-  } | null;
+  probe: ProbePoint | null;
   /** The first probe's overall accuracy: the base model. */
   baseProbe: number | null;
   loss: number | null;
@@ -154,12 +146,7 @@ export class WatchState {
           s.policyVersion = e.policyVersion;
           break;
         case 'probe.evaluated':
-          s.probe = {
-            step: e.step,
-            policyVersion: e.policyVersion,
-            ...e.accuracy,
-            passAtK: e.sampled !== undefined ? { k: e.sampled.k, overall: e.sampled.passAtK.overall } : null,
-          };
+          s.probe = probePointOf(e);
           s.baseProbe ??= e.accuracy.overall;
           break;
         case 'buffer.sizes':

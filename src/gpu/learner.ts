@@ -723,7 +723,11 @@ export class Learner {
   /** Policy-gradient step(s) on `batch`, optionally mixing in `sft` next-token cross-entropy (weight `sftCoef`). */
   policyStep(batch: readonly PolicySample[], sft?: readonly SupervisedSample[]): PolicyStepMetrics {
     const start = this.now();
-    const shard = this.policyShard(batch, sft);
+    return this.localEpochs(this.policyShard(batch, sft), start);
+  }
+
+  /** Every epoch of a policy step on this thread alone. */
+  private localEpochs(shard: PolicyShard, start: number): PolicyStepMetrics {
     const perEpoch: EpochMetrics[] = [];
     let processed = 0;
     for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
@@ -749,7 +753,7 @@ export class Learner {
     const start = this.now();
     const whole = this.policyShard(batch, sft);
     const K = Math.min(whole.samples.length, threads.size + 1);
-    if (K <= 1) return this.policyStep(batch, sft);
+    if (K <= 1) return this.localEpochs(whole, start);
     if (this.config.klCoef > 0 && !threads.hasReference)
       throw new Error(
         'klCoef > 0: the gradient threads need the reference model (GradientWorkers.start with reference)',

@@ -125,6 +125,32 @@ describe('azr run scenarios/tiny.yaml', () => {
     const secondDir = runDirs(out).find((d) => d !== firstDir)!;
     expect(comparable(readEvents(secondDir))).toEqual(comparable(readEvents(firstDir)));
   }, 120_000);
+
+  it('runs the random-tasks control (policy.proposer generator): generator proposals, only solver rollouts trained', async () => {
+    const dirsBefore = runDirs(out);
+    const control = await azrRun([
+      'scenarios/tiny.yaml',
+      '--out',
+      out,
+      '--no-feed',
+      '--set',
+      'policy.proposer=generator',
+      '--set',
+      'selfPlay.trainProposer=false',
+    ]);
+    expect(control.code, control.stderr).toBe(0);
+    const dir = runDirs(out).find((d) => !dirsBefore.includes(d))!;
+    const events = readEvents(dir);
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', reason: 'completed', steps: 4 });
+    expect(ofType(events, 'learner.step')).toHaveLength(4);
+    const scored = ofType(events, 'rollout.scored');
+    expect(scored.length).toBeGreaterThan(0);
+    expect(scored.every((e) => e.role === 'solve')).toBe(true);
+    // the proposals are the generator's, not the model's: all of them parse (the model's sometimes do not)
+    const proposals = ofType(events, 'proposal.validated');
+    expect(proposals.length).toBeGreaterThan(0);
+    expect(proposals.some((p) => p.error === 'format')).toBe(false);
+  }, 120_000);
 });
 
 describe('azr run with a bad scenario', () => {
