@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { runSelfPlay } from '../src/actors/runner.js';
 import type { StartFeed } from '../src/actors/runner.js';
 import { startFeed } from '../src/feed/feedServer.js';
-import type { FeedClientStats } from '../src/feed/feedServer.js';
+import type { FeedClientStats } from '../src/feed/feedConnection.js';
 import { StalledClient, startLoadReaders } from '../src/feed/loadReaders.js';
 import type { LoadReaderStats } from '../src/feed/loadReaders.js';
 import { createSyntheticRun } from '../src/feed/syntheticRun.js';

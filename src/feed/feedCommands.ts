@@ -1,7 +1,7 @@
 // The feed's command-line surface: `azr replay`, `azr watch`, and the feed options of `azr run`, for src/cli.ts to add.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { exitWith, numberOption } from '../cliOptions.js';
-import { isLoopbackHost } from './feedServer.js';
+import { isLoopbackHost } from './feedAccess.js';
 import { DEFAULT_FEED_PORT } from './protocol.js';
 import { replayCommand } from './replayCommand.js';
 import { DEFAULT_WATCH_URL, watchCommand } from './watchCommand.js';

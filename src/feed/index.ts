@@ -1,6 +1,8 @@
 // The live feed (issue 7): websocket server and dashboard, `azr replay`, `azr watch`; what the rest of azr imports.
-export { startFeed, startReplayFeed, isLoopbackHost, FeedConfigError } from './feedServer.js';
-export type { FeedBus, FeedOptions, FeedServer, FeedServerStats, FeedClientStats } from './feedServer.js';
+export { startFeed, startReplayFeed, FeedConfigError } from './feedServer.js';
+export type { FeedBus, FeedOptions, FeedServer, FeedServerStats } from './feedServer.js';
+export type { FeedClientStats } from './feedConnection.js';
+export { isLoopbackHost } from './feedAccess.js';
 export { replayCommand, runLogPath } from './replayCommand.js';
 export type { ReplayOptions } from './replayCommand.js';
 export { watchCommand, feedUrl, DEFAULT_WATCH_URL, WATCH_TYPES } from './watchCommand.js';
