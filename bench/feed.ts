@@ -11,7 +11,7 @@
 // the kernel's socket buffers take whole, so the stalled client never reaches the server's own bound here (its
 // stats are printed); tests/feed/realRun.load.test.ts exercises that path.
 //
-// `--synthetic`: the earlier measurement on a synthetic run (src/feed/syntheticRun.ts), described below.
+// `--synthetic`: the earlier measurement on a synthetic run (tests/support/syntheticRun.ts), described below.
 //
 // Synthetic: per step it emits the volume of
 // the measured self-play loop (33 proposals, 162 scored rollouts, queue depths and actor states: about 240 events,
@@ -37,9 +37,9 @@ import { runSelfPlay } from '../src/actors/runner.js';
 import type { StartFeed } from '../src/actors/runner.js';
 import { startFeed } from '../src/feed/feedServer.js';
 import type { FeedClientStats } from '../src/feed/feedConnection.js';
-import { StalledClient, startLoadReaders } from '../src/feed/loadReaders.js';
-import type { LoadReaderStats } from '../src/feed/loadReaders.js';
-import { createSyntheticRun } from '../src/feed/syntheticRun.js';
+import { StalledClient, startLoadReaders } from '../tests/support/loadReaders.js';
+import type { LoadReaderStats } from '../tests/support/loadReaders.js';
+import { createSyntheticRun } from '../tests/support/syntheticRun.js';
 import { loadRunScenario, parseOverride } from '../src/scenario/load.js';
 
 interface Args {

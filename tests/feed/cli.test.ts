@@ -1,6 +1,6 @@
 // `azr replay` and `azr watch` through the real command (`node bin/azr.js …`), as a user runs them after a run.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSyntheticRun } from '../../src/feed/syntheticRun.js';
+import { createSyntheticRun } from '../support/syntheticRun.js';
 import { azr } from '../azrProcess.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 

@@ -10,9 +10,9 @@ import { startFeed } from '../../src/feed/feedServer.js';
 import type { FeedOptions, FeedServer } from '../../src/feed/feedServer.js';
 import { FEED_PROTOCOL, ServerMessageSchema } from '../../src/feed/protocol.js';
 import type { ServerMessage } from '../../src/feed/protocol.js';
-import { createSyntheticRun } from '../../src/feed/syntheticRun.js';
-export { StalledClient } from '../../src/feed/loadReaders.js';
-import type { SyntheticRun, SyntheticRunOptions } from '../../src/feed/syntheticRun.js';
+import { createSyntheticRun } from '../support/syntheticRun.js';
+export { StalledClient } from '../support/loadReaders.js';
+import type { SyntheticRun, SyntheticRunOptions } from '../support/syntheticRun.js';
 import type { RunEvent } from '../../src/streams/events.js';
 
 const dirs: string[] = [];

@@ -1,7 +1,7 @@
 // Load: 50 reading clients and one that never reads during a synthetic run; the run never waits, memory stays bounded.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedServer } from '../../src/feed/feedServer.js';
-import { startLoadReaders } from '../../src/feed/loadReaders.js';
+import { startLoadReaders } from '../support/loadReaders.js';
 import { StalledClient, coverage, removeTempDirs, syntheticFeed } from './helpers.js';
 
 const MAX_QUEUE = 256 * 1024;

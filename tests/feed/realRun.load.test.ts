@@ -19,8 +19,8 @@ import type { StartFeed } from '../../src/actors/runner.js';
 import { startFeed } from '../../src/feed/feedServer.js';
 import type { FeedClientStats } from '../../src/feed/feedConnection.js';
 import type { FeedServer, FeedServerStats } from '../../src/feed/feedServer.js';
-import { startLoadReaders } from '../../src/feed/loadReaders.js';
-import type { LoadReaders } from '../../src/feed/loadReaders.js';
+import { startLoadReaders } from '../support/loadReaders.js';
+import type { LoadReaders } from '../support/loadReaders.js';
 import { loadRunScenario, parseOverride } from '../../src/scenario/load.js';
 import { REAL_RUN_CACHE, StalledClient, TINY_SCENARIO, closeAfterEach, tempDir } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { FeedServer } from '../../src/feed/feedServer.js';
 import { replayCommand } from '../../src/feed/replayCommand.js';
-import { createSyntheticRun } from '../../src/feed/syntheticRun.js';
+import { createSyntheticRun } from '../support/syntheticRun.js';
 import { FEED_PROTOCOL } from '../../src/feed/protocol.js';
 import { RecordingClient, logEvents, removeTempDirs, tempDir } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { feedUrl, watchCommand } from '../../src/feed/watchCommand.js';
 import { EventBus } from '../../src/streams/bus.js';
 import { eventBody } from '../../src/streams/events.js';
 import type { RunEvent } from '../../src/streams/events.js';
-import { createSyntheticRun } from '../../src/feed/syntheticRun.js';
+import { createSyntheticRun } from '../support/syntheticRun.js';
 import { removeTempDirs, syntheticFeed, tempDir } from './helpers.js';
 
 const servers: FeedServer[] = [];

@@ -1,10 +1,10 @@
 // A scripted stand-in for `azr run`: realistic per-step event volumes through a real EventBus and EventLog (tests, bench, demos).
 import { join } from 'node:path';
-import { Rng } from '../azr/rng.js';
-import { EventBus } from '../streams/bus.js';
-import { EventLog } from '../streams/eventLog.js';
-import { TASK_TYPES, eventBody } from '../streams/events.js';
-import type { RunEventBody, TaskType } from '../streams/events.js';
+import { Rng } from '../../src/azr/rng.js';
+import { EventBus } from '../../src/streams/bus.js';
+import { EventLog } from '../../src/streams/eventLog.js';
+import { TASK_TYPES, eventBody } from '../../src/streams/events.js';
+import type { RunEventBody, TaskType } from '../../src/streams/events.js';
 
 export interface SyntheticRunOptions {
   /** Directory that receives events.jsonl (which must not exist yet). */

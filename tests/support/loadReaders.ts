@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { FEED_PROTOCOL } from './protocol.js';
-import type { ServerMessage } from './protocol.js';
+import { FEED_PROTOCOL } from '../../src/feed/protocol.js';
+import type { ServerMessage } from '../../src/feed/protocol.js';
 
 /** What one reading client saw. */
 export interface LoadReaderStats {
