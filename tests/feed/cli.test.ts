@@ -2,18 +2,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSyntheticRun } from '../support/syntheticRun.js';
 import { azr } from '../azrProcess.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 
 afterEach(() => removeTempDirs());
-
-async function until(check: () => string | null, what: string, out: { stderr: string }): Promise<string> {
-  for (let i = 0; i < 600; i++) {
-    const hit = check();
-    if (hit !== null) return hit;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}; stderr: ${out.stderr}`);
-}
 
 describe('azr replay and azr watch (bin/azr.js)', () => {
   it('replay serves a finished run; watch follows it to the end and prints one line per step', async () => {
@@ -21,11 +13,11 @@ describe('azr replay and azr watch (bin/azr.js)', () => {
     const dir = tempDir();
     await createSyntheticRun({ dir, runId: 'cli-replay', steps: 3 }).run();
     const replay = azr(['replay', dir, '--port', '0']);
-    const wsUrl = await until(
-      () => /feed\s+(ws:\/\/\S+)/.exec(replay.out.stderr)?.[1] ?? null,
-      'the feed address',
-      replay.out,
-    );
+    const wsUrl = await waitUntil(() => /feed\s+(ws:\/\/\S+)/.exec(replay.out.stderr)?.[1] ?? null, {
+      what: 'the feed address',
+      timeoutMs: 30_000,
+      detail: () => `stderr: ${replay.out.stderr}`,
+    });
 
     // Act: watch (stdout is a pipe: plain lines), then stop the replay with Ctrl-C
     const watch = azr(['watch', wsUrl]);

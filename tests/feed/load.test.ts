@@ -2,19 +2,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedServer } from '../../src/feed/feedServer.js';
 import { startLoadReaders } from '../support/loadReaders.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { StalledClient, coverage, removeTempDirs, syntheticFeed } from './helpers.js';
 
 const MAX_QUEUE = 256 * 1024;
 const servers: FeedServer[] = [];
 const closers: (() => void)[] = [];
-
-/** Polls `predicate` every 50 ms; fails with `explain()` after `ms`. */
-async function eventually(predicate: () => boolean, ms: number, explain: () => string): Promise<void> {
-  for (let waited = 0; !predicate(); waited += 50) {
-    if (waited >= ms) throw new Error(explain());
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 afterEach(async () => {
   for (const close of closers.splice(0)) close();
@@ -47,13 +40,13 @@ describe('load', () => {
     const atRunEnd = feed.stats();
     const end = run.bus.nextSeq;
     const seen = await readers.until((r) => r.next === end || r.closed !== null);
-    await eventually(
-      () => feed.stats().clients.length === 50,
-      20_000,
-      () =>
+    await waitUntil(() => feed.stats().clients.length === 50, {
+      what: 'the stalled client to be cut off (50 clients left)',
+      timeoutMs: 20_000,
+      detail: () =>
         `the stalled client was never cut off: ${JSON.stringify(feed.stats().clients.find((c) => c.id === stalledId))} ` +
         '(if it never skipped, the kernel absorbed more than this run sends: raise steps)',
-    );
+    });
 
     // Assert
     for (const r of seen)
@@ -81,14 +74,14 @@ describe('load', () => {
     const skipping = feed.stats().clients[0]!;
     const seen = slow.resume();
     const end = run.bus.nextSeq;
-    await new Promise<void>((resolve, reject) => {
-      const check = setInterval(() => {
-        if (coverage(seen.messages, 0).next === end) resolve();
-        if (seen.close !== null) reject(new Error(`closed ${seen.close.code}`));
-      }, 20);
-      void slow.closed.then(() => clearInterval(check));
-      closers.push(() => clearInterval(check));
-    });
+    await waitUntil(
+      () => {
+        if (coverage(seen.messages, 0).next === end) return true;
+        if (seen.close !== null) throw new Error(`closed ${seen.close.code}`);
+        return false;
+      },
+      { what: `the client to have read up to seq ${end}`, intervalMs: 20 },
+    );
     // Assert
     expect(skipping.skipping).toBe(true);
     expect(skipping.eventsSkipped).toBeGreaterThan(0);

@@ -21,6 +21,7 @@ import type { FeedClientStats } from '../../src/feed/feedConnection.js';
 import type { FeedServer, FeedServerStats } from '../../src/feed/feedServer.js';
 import { startLoadReaders } from '../support/loadReaders.js';
 import type { LoadReaders } from '../support/loadReaders.js';
+import { pollUntil } from '../support/waitUntil.js';
 import { loadRunScenario, parseOverride } from '../../src/scenario/load.js';
 import { REAL_RUN_CACHE, StalledClient, TINY_SCENARIO, closeAfterEach, tempDir } from './helpers.js';
 
@@ -75,8 +76,7 @@ describe('load on a real tiny run', () => {
           atRunEnd = f.stats();
           // The run is over (run.finished is out). Before the shutdown closes everyone with 1001, leave the stalled
           // client's fate (its stall timer) a bounded time to play out: a tiny run may end first.
-          for (let waited = 0; f.stats().disconnectedSlow === 0 && waited < STALL_MS + 5000; waited += 20)
-            await new Promise((resolve) => setTimeout(resolve, 20));
+          await pollUntil(() => f.stats().disconnectedSlow > 0, { timeoutMs: STALL_MS + 5000, intervalMs: 20 });
           await f.close();
         },
       };

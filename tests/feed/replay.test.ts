@@ -23,13 +23,14 @@ function sink() {
 async function serve(runDir: string, options: { token?: string } = {}) {
   const stop = new AbortController();
   const out = sink();
-  let feed: FeedServer | null = null;
-  const exit = replayCommand(runDir, { port: 0, out, signal: stop.signal, onListening: (f) => (feed = f), ...options });
-  while (feed === null) {
-    const early = await Promise.race([exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10))]);
-    if (early !== null) throw new Error(`replay exited with ${early}: ${out.text()}`);
-  }
-  return { feed: feed as FeedServer, stop: () => stop.abort(), exit, out };
+  let listening!: (feed: FeedServer) => void;
+  const listens = new Promise<FeedServer>((resolve) => (listening = resolve));
+  const exit = replayCommand(runDir, { port: 0, out, signal: stop.signal, onListening: listening, ...options });
+  const exitsFirst = exit.then((code): never => {
+    throw new Error(`replay exited with ${code}: ${out.text()}`);
+  });
+  const feed = await Promise.race([listens, exitsFirst]);
+  return { feed, stop: () => stop.abort(), exit, out };
 }
 
 describe('azr replay', () => {

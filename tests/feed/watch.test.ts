@@ -183,14 +183,15 @@ describe('watch command', () => {
     const run = createSyntheticRun({ dir, steps: 4, baseSteps: 3 });
     await run.run();
     const stop = new AbortController();
-    let url = '';
+    let listening!: (url: string) => void;
+    const listens = new Promise<string>((resolve) => (listening = resolve));
     const serving = replayCommand(dir, {
       port: 0,
       out: sink(false),
       signal: stop.signal,
-      onListening: (f) => (url = f.wsUrl),
+      onListening: (f) => listening(f.wsUrl),
     });
-    while (url === '') await new Promise((resolve) => setTimeout(resolve, 10));
+    const url = await listens;
     const out = sink(false);
     const err = sink(false);
     // Act

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SandboxPool } from '../../src/sandbox/pool.js';
 import type { Job } from '../../src/sandbox/types.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { testPool, validateJob } from './helpers.js';
 
 const STUCK = 'function f() { return Array.prototype.indexOf.call({ length: 2 ** 40 }, 1); }';
@@ -66,7 +67,10 @@ describe('SandboxPool', () => {
       const slots = (
         pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> }; progress: Int32Array }> }
       ).slots;
-      while (Atomics.load(slots[0]!.progress, 0) !== 2) await new Promise((r) => setTimeout(r, 1));
+      await waitUntil(() => Atomics.load(slots[0]!.progress, 0) === 2, {
+        what: 'the worker to start the slow job',
+        intervalMs: 1,
+      });
       void slots[0]!.worker.terminate();
       const results = await pending;
       expect(results[1]).toMatchObject({ ok: false, error: { kind: 'crashed' } });

@@ -9,19 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ScenarioLoadError } from '../../src/scenario/load.js';
 import { loadSweep } from '../../src/scenario/sweep.js';
 import { azr, ROOT } from '../azrProcess.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 /** The tiny base models (one per seed), kept between test runs: a cache entry is keyed by all its weights depend on. */
 const CACHE = path.join(tmpdir(), 'azr-scenario-tests-cache');
 const dir = mkdtempSync(path.join(tmpdir(), 'azr-ablate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function until(check: () => boolean, what: string, out: { stderr: string }, ms = 120_000): Promise<void> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms;) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; stderr:\n${out.stderr}`);
-}
 
 function write(name: string, text: string): string {
   const file = path.join(dir, name);
@@ -199,7 +192,12 @@ describe('azr ablate on a tiny sweep (2 variants × 2 seeds, jobs 2)', () => {
   it('stops on Ctrl-C after the first finished run; run again, it keeps the finished runs and completes the rest', async () => {
     // Arrange + Act 1: interrupt once a run has completed
     const first = azr(args);
-    await until(() => / completed in /.test(first.out.stderr), 'a completed run', first.out);
+    await waitUntil(() => / completed in /.test(first.out.stderr), {
+      what: 'a completed run',
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      detail: () => `stderr:\n${first.out.stderr}`,
+    });
     first.child.kill('SIGINT');
     expect(await first.exit, first.out.stderr).toBe(130);
     const kept = completedOf(out);

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { FEED_PROTOCOL } from '../../src/feed/protocol.js';
 import type { ServerMessage } from '../../src/feed/protocol.js';
+import { waitUntil } from './waitUntil.js';
 
 /** What one reading client saw. */
 export interface LoadReaderStats {
@@ -28,7 +29,7 @@ export interface LoadReaders {
   /** Resolves when every client is subscribed. */
   readonly ready: Promise<void>;
   report(): Promise<LoadReaderStats[]>;
-  /** Polls the reports until `predicate` holds for every client. */
+  /** Polls the reports until `predicate` holds for every client (no timeout of its own: the caller's applies). */
   until(predicate: (stats: LoadReaderStats) => boolean, pollMs?: number): Promise<LoadReaderStats[]>;
   close(): Promise<void>;
 }
@@ -58,13 +59,14 @@ export function startLoadReaders(url: string, count: number, fromSeq = 0): LoadR
   return {
     ready,
     report,
-    async until(predicate, pollMs = 50) {
-      for (;;) {
-        const stats = await report();
-        if (stats.every(predicate)) return stats;
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
-      }
-    },
+    until: (predicate, pollMs = 50) =>
+      waitUntil(
+        async () => {
+          const stats = await report();
+          return stats.every(predicate) ? stats : null;
+        },
+        { what: 'every load reader to reach the condition', intervalMs: pollMs, timeoutMs: Infinity },
+      ),
     async close() {
       worker.postMessage('close');
       await new Promise<void>((resolve) => {
