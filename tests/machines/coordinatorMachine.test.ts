@@ -166,6 +166,9 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
       madeAt.set(key, [...(madeAt.get(key) ?? []), e.step]);
     }
     madeAt.set(JSON.stringify(['function f(a) { return a; }', '"abc"']), [0]);
+    // What the loop below checked: solver tasks drawn, and steps whose draw followed a step that added tasks.
+    let drawn = 0;
+    let newestFirst = 0;
     for (const call of policy.calls.filter((c) => c.purpose === 'train')) {
       const views = call.requests.filter((r) => r.role === 'solve').map((r) => r.view as SolverView);
       const deduction = views.filter((v): v is Extract<SolverView, { type: 'deduction' }> => v.type === 'deduction');
@@ -173,10 +176,17 @@ describe('coordinatorMachine: one AZR step, end to end (sync mode)', () => {
       const steps = deduction.map((v) => Math.min(...(madeAt.get(JSON.stringify([v.program, v.input])) ?? [Infinity])));
       // Nothing from step t itself (or later): the draw happened before step t's proposals existed.
       for (const s of steps) expect(s).toBeLessThan(call.step);
+      drawn += steps.length;
       // maxNew: the previous step's additions come first when there are any.
       const previous = [...madeAt.values()].some((s) => s.includes(call.step - 1));
-      if (call.step > 1 && previous) expect(steps).toContain(call.step - 1);
+      if (call.step > 1 && previous) {
+        expect(steps).toContain(call.step - 1);
+        newestFirst += 1;
+      }
     }
+    // A loop that checked nothing proves nothing: both rules must have been applied.
+    expect(drawn).toBeGreaterThan(0);
+    expect(newestFirst).toBeGreaterThan(0);
   });
 
   it('calls the learner exactly once per step, with all six batches and every scored rollout', async () => {
