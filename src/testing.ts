@@ -76,7 +76,9 @@ export interface ScriptContext {
 
 /**
  * A scripted completion: the source text of the answer (one string per segment: a proposer's deduction/abduction
- * answer is `[program, args]`; everything else is one segment), raw lexemes, or a failure on this request.
+ * answer is `[program, args]`; a solver's is its answer alone — an empty reasoning trace is put before it — or
+ * `[trace, answer]` with the trace's lexemes separated by spaces; everything else is one segment), raw lexemes (all
+ * segments, a solver's trace first), or a failure on this request.
  * Source that is not in the task language becomes lexemes that fail the format check, as a model's would.
  */
 export type ScriptedCompletion =
@@ -92,11 +94,12 @@ export interface ScriptedPolicy extends PolicyEffect {
   readonly calls: Omit<GenerateInput, 'rng'>[];
 }
 
-function segmentKinds(
-  request: PolicyRequest,
-): { kind: SegmentKind; context?: (earlier: readonly (readonly string[])[]) => SegmentContext | undefined }[] {
+function segmentKinds(request: PolicyRequest): {
+  kind: SegmentKind | 'trace';
+  context?: (earlier: readonly (readonly string[])[]) => SegmentContext | undefined;
+}[] {
   if (request.role === 'solve')
-    return [{ kind: ANSWER_KIND[request.view.type], context: () => answerContext(request.view) }];
+    return [{ kind: 'trace' }, { kind: ANSWER_KIND[request.view.type], context: () => answerContext(request.view) }];
   const view = request.view;
   if (view.type === 'induction')
     return [{ kind: 'inputs+message', context: () => ({ params: view.params, inputs: view.inputs }) }];
@@ -156,10 +159,15 @@ export function scriptedPolicy(
           segments = out.lexemes.map((s) => [...s]);
           truncated = out.truncated ?? false;
         } else {
-          const sources = typeof out === 'string' ? [out] : out;
+          let sources = typeof out === 'string' ? [out] : out;
+          if (request.role === 'solve' && sources.length === 1) sources = ['', ...sources];
           segments = [];
           segmentKinds(request).forEach(({ kind, context }, i) =>
-            segments.push(toLexemes(sources[i] ?? '', kind, context?.(segments))),
+            segments.push(
+              kind === 'trace'
+                ? (sources[i] ?? '').split(/\s+/).filter((x) => x !== '')
+                : toLexemes(sources[i] ?? '', kind, context?.(segments)),
+            ),
           );
         }
         const tokens = segments.reduce((n, s) => n + s.length, 0) + 1;

@@ -13,6 +13,8 @@ export interface AnswerBudgets {
   readonly deduction: number;
   readonly abduction: number;
   readonly induction: number;
+  /** Most lexemes of the reasoning trace before each type's answer (0 = the solver answers directly). */
+  readonly trace: Readonly<Record<TaskType, number>>;
 }
 
 /** What the policy service needs from a rollout engine (`OrtRollout` fits; tests may pass a tfjs one). */
@@ -47,7 +49,7 @@ export interface PolicyServiceOptions {
 
 /** The budgets of a request's answer segments, in segment order. */
 export function segmentBudgets(request: PolicyRequest, b: AnswerBudgets): number[] {
-  if (request.role === 'solve') return [b[request.view.type satisfies TaskType]];
+  if (request.role === 'solve') return [b.trace[request.view.type], b[request.view.type satisfies TaskType]];
   return request.view.type === 'induction' ? [b.inductionInputs] : [b.program, b.args];
 }
 

@@ -128,7 +128,7 @@ function progressReporter(
       }
       case 'probe':
         line(
-          `probe @ step ${p.point.step} (${p.point.seconds.toFixed(0)} s): ${formatAccuracy(p.report.accuracy)}  [${p.report.seconds.toFixed(1)} s]`,
+          `probe @ step ${p.point.step} (${p.point.seconds.toFixed(0)} s): ${formatAccuracy(p.report.accuracy)}; reasoned first ${(100 * p.report.traceShare.overall).toFixed(1)}%  [${p.report.seconds.toFixed(1)} s]`,
         );
         break;
     }

@@ -13,6 +13,7 @@ import { INPUT_SEPARATOR, MESSAGE_START } from '../azr/lexemes.js';
 import { messageFor } from '../azr/message.js';
 import { operationCount, tierOf, TIERS, type ProbeTask, type Tier } from '../azr/probe.js';
 import type { Rng } from '../azr/rng.js';
+import { traceLexemes, traceOf } from '../azr/trace.js';
 import { inductionSplit, type InductionTask, type Triplet } from '../azr/tasks.js';
 import {
   argsLexemes,
@@ -291,6 +292,18 @@ export interface ExampleOptions {
    * the solver prompt; the later ones reuse the program already read, so each answer costs ~8 tokens instead of ~25.
    */
   readonly queries?: number;
+  /**
+   * Share of solver deduction answers that carry their gold reasoning trace (src/azr/trace.ts) before the answer;
+   * the rest answer directly under the same prompt (default 0). Drawn per query; a program whose evaluation has no
+   * trace always answers directly.
+   */
+  readonly traceShare?: number;
+}
+
+/** A deduction answer's two segments: the gold trace (drawn with `share`; empty otherwise), then the value. */
+function deductionAnswer(t: Triplet, rng: Rng, share: number): [string[], string[]] {
+  const gold = share > 0 && rng.chance(share) ? traceOf(t.program, t.input) : undefined;
+  return [gold === undefined ? [] : traceLexemes(gold.steps), valueLexemes(t.output)];
 }
 
 function programLexemes(program: string): string[] {
@@ -347,10 +360,10 @@ function triplet(p: LabelledProgram, i: number): Triplet {
 function appendQuery(
   ex: { tokens: number[]; lossMask: number[] },
   query: readonly string[],
-  answer: readonly string[],
+  segments: readonly (readonly string[])[],
 ): void {
   const q = tokenizer.encode([...query, TAGS.segment.answer]);
-  const a = [...tokenizer.encode(answer), tokenizer.endId];
+  const a = segments.flatMap((seg) => [...tokenizer.encode(seg), tokenizer.endId]);
   ex.tokens.push(...q, ...a);
   ex.lossMask.push(...q.map(() => 0), ...a.map(() => 1));
 }
@@ -370,9 +383,10 @@ function makeExample(
         .slice(0, Math.max(1, o.queries ?? 1))
         .map((i) => triplet(p, i)) as [Triplet, ...Triplet[]];
       const prompt = solverPrompt({ type: 'deduction', program: t.program, input: t.input });
-      const ex = supervisedExample(prompt, [valueLexemes(t.output)]);
+      const share = o.traceShare ?? 0;
+      const ex = supervisedExample(prompt, deductionAnswer(t, rng, share));
       for (const q of more)
-        appendQuery(ex, [TAGS.segment.input, ...inputLexemes(q.input, p.params)], valueLexemes(q.output));
+        appendQuery(ex, [TAGS.segment.input, ...inputLexemes(q.input, p.params)], deductionAnswer(q, rng, share));
       return { format, ...ex, task: { format, triplet: t, more } };
     }
     case 'solveAbduction': {
@@ -382,9 +396,9 @@ function makeExample(
         .map((i) => triplet(p, i));
       const [t, ...more] = picks.map((x) => ({ ...x, input: simplestInput(p, x.output) })) as [Triplet, ...Triplet[]];
       const prompt = solverPrompt({ type: 'abduction', program: t.program, output: t.output });
-      const ex = supervisedExample(prompt, [inputLexemes(t.input, p.params)]);
+      const ex = supervisedExample(prompt, [[], inputLexemes(t.input, p.params)]);
       for (const q of more)
-        appendQuery(ex, [TAGS.segment.output, ...valueLexemes(q.output)], inputLexemes(q.input, p.params));
+        appendQuery(ex, [TAGS.segment.output, ...valueLexemes(q.output)], [[], inputLexemes(q.input, p.params)]);
       return { format, ...ex, task: { format, triplet: t, more } };
     }
     case 'solveInduction': {
@@ -396,7 +410,11 @@ function makeExample(
         shown: inductionSplit(task).shown,
         message: task.message,
       });
-      return { format, ...supervisedExample(prompt, [programLexemes(p.program)]), task: { format, induction: task } };
+      return {
+        format,
+        ...supervisedExample(prompt, [[], programLexemes(p.program)]),
+        task: { format, induction: task },
+      };
     }
     case 'proposeInduction': {
       const task = inductionTaskOf(p, o.inductionInputs);
@@ -495,6 +513,8 @@ export interface PretrainDataOptions {
   readonly maxOutputShare?: number;
   /** Queries per solver deduction/abduction example (ExampleOptions.queries). */
   readonly queries?: number;
+  /** Share of deduction answers with their gold trace (ExampleOptions.traceShare). */
+  readonly traceShare?: number;
   readonly exclusion?: ProbeExclusion;
 }
 
@@ -520,6 +540,7 @@ export function pretrainDataOptions(
     prefetch: p.prefetch,
     maxOutputShare: p.maxOutputShare,
     queries: p.queries,
+    traceShare: p.traceShare,
     exclusion,
     ...overrides,
   };
@@ -565,6 +586,7 @@ export async function labelChunk(
       contextLength: o.contextLength,
       ...(o.maxOutputShare === undefined ? {} : { maxOutputShare: o.maxOutputShare }),
       ...(o.queries === undefined ? {} : { queries: o.queries }),
+      ...(o.traceShare === undefined ? {} : { traceShare: o.traceShare }),
     },
     stats,
   );

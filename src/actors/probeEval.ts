@@ -10,6 +10,7 @@ import { programParams } from '../azr/tasks.js';
 import { passAtK } from '../azr/passAtK.js';
 import { parseProbeJsonl, TIERS, type ProbeTask, type Tier } from '../azr/probe.js';
 import { render } from '../azr/render.js';
+import { DEFAULT_TRACE_BUDGETS } from '../azr/trace.js';
 import { Rng } from '../azr/rng.js';
 import { inductionSplit, TASK_TYPES, type TaskType } from '../azr/tasks.js';
 import { valueSource } from '../azr/value.js';
@@ -35,15 +36,26 @@ export class ProbeContextError extends RangeError {
   override readonly name = 'ProbeContextError';
 }
 
-/** Every probe task's solver prompt and answer budget; ProbeContextError when one does not fit `contextLength`. */
+/** A probe prompt and the lexeme budgets of its answer's two segments (the reasoning trace, the answer). */
+export interface ProbePrompt {
+  readonly task: ProbeTask;
+  readonly encoded: EncodedPrompt;
+  readonly budget: readonly [trace: number, answer: number];
+}
+
+/**
+ * Every probe task's solver prompt and answer budgets (the trace's from `traceBudgets`, as the run's solver gets);
+ * ProbeContextError when one does not fit `contextLength`.
+ */
 export function probePrompts(
   tasks: readonly ProbeTask[],
   contextLength: number,
-): { task: ProbeTask; encoded: EncodedPrompt; budget: number }[] {
+  traceBudgets: Readonly<Record<TaskType, number>> = DEFAULT_TRACE_BUDGETS,
+): ProbePrompt[] {
   return tasks.map((task) => {
     const encoded = solverPrompt(solverView(task.task.type, task.task as never));
-    const budget = PROBE_ANSWER_BUDGET[task.task.type];
-    if (encoded.tokens.length + budget + 1 > contextLength)
+    const budget = [traceBudgets[task.task.type], PROBE_ANSWER_BUDGET[task.task.type]] as const;
+    if (encoded.tokens.length + budget[0] + budget[1] + 2 > contextLength)
       throw new ProbeContextError(
         `probe task ${task.id}: a ${encoded.tokens.length}-token prompt and its answer do not fit a context of ${contextLength}`,
       );
@@ -66,6 +78,8 @@ export interface SampledProbe {
   readonly passAtK: ProbeAccuracy;
   readonly passAtKByTier: Readonly<Record<Tier, ProbeAccuracy>>;
   readonly pass1: ProbeAccuracy;
+  /** Share of sampled answers that reasoned first. */
+  readonly traceShare: ProbeAccuracy;
 }
 
 /** The shape of the `probe.evaluated` event's payload, plus the per-task verdicts. */
@@ -76,6 +90,8 @@ export interface ProbeReport {
   readonly byTier: Readonly<Record<Tier, ProbeAccuracy>>;
   /** With `samples` > 0: the sampled figures. */
   readonly sampled?: SampledProbe;
+  /** Share of greedy answers that reasoned first (a non-empty trace), per type and overall. */
+  readonly traceShare: ProbeAccuracy;
   /** Task id → correct. */
   readonly correct: Readonly<Record<string, boolean>>;
   /** Wall-clock seconds of decoding plus grading. */
@@ -84,6 +100,12 @@ export interface ProbeReport {
 
 /** A solver answer as source text (a value, an argument list, or a program), or null for no well-formed answer. */
 export type ProbeAnswer = string | null;
+
+/** A set of answers, one per probe task, with the length of each one's reasoning trace (lexemes; 0 = none). */
+export interface ProbeAnswers {
+  readonly answers: readonly ProbeAnswer[];
+  readonly traceLexemes: readonly number[];
+}
 
 /** Mean score per type (null when the group has none of that type) and overall; a score is 0/1 or a pass@k. */
 function accuracyOf(tasks: readonly ProbeTask[], score: ReadonlyMap<ProbeTask, number | boolean>): ProbeAccuracy {
@@ -156,16 +178,19 @@ const byTierOf = (
 export async function gradeProbe(
   sandbox: Sandbox,
   tasks: readonly ProbeTask[],
-  answers: readonly ProbeAnswer[],
+  answers: readonly ProbeAnswer[] | ProbeAnswers,
   seconds = 0,
 ): Promise<ProbeReport> {
   const started = performance.now();
-  const verdicts = await gradeAnswers(sandbox, tasks, answers);
+  const set = answerSet(answers);
+  const verdicts = await gradeAnswers(sandbox, tasks, set.answers);
   const correct = new Map(tasks.map((t, i) => [t, verdicts[i]!]));
+  const traced = new Map(tasks.map((t, i) => [t, (set.traceLexemes[i] ?? 0) > 0]));
   return {
     tasks: tasks.length,
     accuracy: accuracyOf(tasks, correct),
     byTier: byTierOf(tasks, correct),
+    traceShare: accuracyOf(tasks, traced),
     correct: Object.fromEntries(tasks.map((t) => [t.id, correct.get(t) === true])),
     seconds: seconds + (performance.now() - started) / 1000,
   };
@@ -178,9 +203,11 @@ export async function gradeProbe(
 export async function gradeSampledProbe(
   sandbox: Sandbox,
   tasks: readonly ProbeTask[],
-  samples: readonly (readonly ProbeAnswer[])[],
+  sampleSets: readonly (readonly ProbeAnswer[] | ProbeAnswers)[],
   temperature: number,
 ): Promise<SampledProbe> {
+  const sets = sampleSets.map(answerSet);
+  const samples = sets.map((s) => s.answers);
   const k = samples.length;
   if (k === 0) throw new RangeError('pass@k needs at least one sample per task');
   const verdicts = await gradeAnswers(
@@ -191,13 +218,22 @@ export async function gradeSampledProbe(
   const hits = tasks.map((_, i) => samples.reduce((n, _s, j) => n + (verdicts[j * tasks.length + i] ? 1 : 0), 0));
   const atK = new Map(tasks.map((t, i) => [t, passAtK(k, hits[i]!, k)]));
   const at1 = new Map(tasks.map((t, i) => [t, hits[i]! / k]));
+  const traced = new Map(
+    tasks.map((t, i) => [t, sets.reduce((n, s) => n + ((s.traceLexemes[i] ?? 0) > 0 ? 1 : 0), 0) / k]),
+  );
   return {
     k,
     temperature,
     passAtK: accuracyOf(tasks, atK),
     passAtKByTier: byTierOf(tasks, atK),
     pass1: accuracyOf(tasks, at1),
+    traceShare: accuracyOf(tasks, traced),
   };
+}
+
+/** Scripted answers (plain sources) carry no traces. */
+function answerSet(a: readonly ProbeAnswer[] | ProbeAnswers): ProbeAnswers {
+  return 'answers' in a ? a : { answers: a, traceLexemes: a.map(() => 0) };
 }
 
 /** The gold answer of a probe task as source text (the oracle: grades 100%). */
@@ -210,6 +246,8 @@ export function goldAnswer(t: ProbeTask): string {
 }
 
 export interface ProbeEvaluatorOptions {
+  /** Lexeme budgets of the reasoning trace per type (the run's `policy.budgets.trace`). */
+  readonly traceBudgets?: Readonly<Record<TaskType, number>>;
   /** 'ort' (onnxruntime, default: faster) or 'tfjs' (the model's own forward). */
   readonly engine?: 'ort' | 'tfjs';
   /** Prompts decoded together. Default 128. */
@@ -221,7 +259,7 @@ export interface ProbeEvaluatorOptions {
  * grammar, answers rendered to source and graded by the executor. Create once per run; evaluate as often as needed.
  */
 export class ProbeEvaluator {
-  private readonly prompts: { task: ProbeTask; encoded: EncodedPrompt; budget: number }[];
+  private readonly prompts: ProbePrompt[];
   private readonly order: number[];
 
   private constructor(
@@ -230,8 +268,9 @@ export class ProbeEvaluator {
     readonly config: GptConfig,
     private readonly sessions: OrtSessions | null,
     private readonly batchSize: number,
+    traceBudgets?: Readonly<Record<TaskType, number>>,
   ) {
-    this.prompts = probePrompts(tasks, config.contextLength);
+    this.prompts = probePrompts(tasks, config.contextLength, traceBudgets);
     this.order = this.prompts
       .map((_, i) => i)
       .sort((a, b) => this.prompts[a]!.encoded.tokens.length - this.prompts[b]!.encoded.tokens.length || a - b);
@@ -244,7 +283,7 @@ export class ProbeEvaluator {
     options: ProbeEvaluatorOptions = {},
   ): Promise<ProbeEvaluator> {
     const sessions = (options.engine ?? 'ort') === 'ort' ? await createOrtSessions(config) : null;
-    return new ProbeEvaluator(tasks, sandbox, config, sessions, options.batchSize ?? 128);
+    return new ProbeEvaluator(tasks, sandbox, config, sessions, options.batchSize ?? 128, options.traceBudgets);
   }
 
   /**
@@ -254,7 +293,7 @@ export class ProbeEvaluator {
   async answers(
     policy: Gpt | Weights,
     sampling: { temperature: number; rng: Rng } | null = null,
-  ): Promise<ProbeAnswer[]> {
+  ): Promise<ProbeAnswers> {
     let decoder: IncrementalDecoder;
     if (this.sessions !== null)
       decoder = new OrtDecoder(this.sessions, this.config, 'readWeights' in policy ? policy.readWeights() : policy);
@@ -263,6 +302,7 @@ export class ProbeEvaluator {
       decoder = new TfjsDecoder(policy);
     }
     const out: ProbeAnswer[] = new Array(this.prompts.length).fill(null);
+    const traceLexemes: number[] = new Array(this.prompts.length).fill(0);
     const rng = sampling?.rng ?? new Rng('probe'); // greedy decoding draws nothing; the sampler wants a source anyway
     try {
       for (let s = 0; s < this.order.length; s += this.batchSize) {
@@ -270,19 +310,20 @@ export class ProbeEvaluator {
         const requests = idx.map((i) => {
           const p = this.prompts[i]!;
           const constraint = answerConstraint(p.encoded, p.budget); // a fresh automaton per evaluation
-          return { prompt: p.encoded.tokens, constraint, maxNewTokens: p.budget + 1 };
+          return { prompt: p.encoded.tokens, constraint, maxNewTokens: constraint.maxTokens };
         });
         const completions = await decode(decoder, requests, {
           rng: rng.split(`batch${s}`),
           temperature: sampling?.temperature ?? 0,
-          maxNewTokens: 64,
+          maxNewTokens: Math.max(...requests.map((r) => r.maxNewTokens)),
           recordMasks: false,
         });
         idx.forEach((i, k) => {
           const c = completions[k]!;
           if (c.stop !== 'constraint') return;
           const task = this.prompts[i]!.task.task;
-          const segment = tokenizer.segments(c.tokens)[0] ?? [];
+          const [trace = [], segment = []] = tokenizer.segments(c.tokens);
+          traceLexemes[i] = trace.length;
           try {
             if (task.type === 'deduction') out[i] = render(segment, 'value');
             else if (task.type === 'abduction')
@@ -296,7 +337,7 @@ export class ProbeEvaluator {
     } finally {
       decoder.dispose();
     }
-    return out;
+    return { answers: out, traceLexemes };
   }
 
   /** Decode and grade: greedy, and with `samples.k` > 0 also k sampled answers per task (sample j draws from `rng.split('sample' + j)`). */
@@ -308,7 +349,7 @@ export class ProbeEvaluator {
     const answers = await this.answers(policy);
     const greedy = await gradeProbe(this.sandbox, this.tasks, answers, (performance.now() - started) / 1000);
     if (samples === null || samples.k === 0) return greedy;
-    const sets: ProbeAnswer[][] = [];
+    const sets: ProbeAnswers[] = [];
     for (let j = 0; j < samples.k; j++)
       sets.push(await this.answers(policy, { temperature: samples.temperature, rng: samples.rng.split(`sample${j}`) }));
     const sampled = await gradeSampledProbe(this.sandbox, this.tasks, sets, samples.temperature);

@@ -53,7 +53,7 @@ export async function checkRunInputs(s: RunScenario): Promise<ScenarioProbe> {
     where = `the context of the base model ${s.base}`;
   }
   try {
-    probePrompts(probe.evaluated, contextLength);
+    probePrompts(probe.evaluated, contextLength, s.policy.budgets.trace);
   } catch (e) {
     if (e instanceof ProbeContextError) throw new RunInputError(`${e.message}: raise ${where}`);
     throw e;

@@ -19,6 +19,9 @@ export interface StepDigest {
   distinctPrograms: number | null;
   inputIgnoringShare: number | null;
   meanLearnability: number | null;
+  /** Deduction solver rollouts: share that reasoned first, and mean trace length in lexemes (null: none). */
+  traceShare: number | null;
+  traceLexemes: number | null;
   loss: number | null;
   kl: number | null;
   entropy: number | null;
@@ -41,6 +44,8 @@ const emptyDigest = (step: number): StepDigest => ({
   distinctPrograms: null,
   inputIgnoringShare: null,
   meanLearnability: null,
+  traceShare: null,
+  traceLexemes: null,
   loss: null,
   kl: null,
   entropy: null,
@@ -82,6 +87,8 @@ export class RunDigest {
           distinctPrograms: e.distinctPrograms,
           inputIgnoringShare: e.inputIgnoringShare,
           meanLearnability: e.meanLearnability,
+          traceShare: e.reasoning?.deduction?.share ?? null,
+          traceLexemes: e.reasoning?.deduction?.meanLexemes ?? null,
         });
         break;
       case 'learner.step':

@@ -56,13 +56,30 @@ export function renderReport(r: ReportInput): string {
     '',
   );
   lines.push(
-    `| step | policy version | overall | deduction | abduction | induction |${k !== undefined ? ` pass@${k} |` : ''}`,
-    `|---:|---:|---:|---:|---:|---:|${k !== undefined ? '---:|' : ''}`,
+    `| step | policy version | overall | deduction | abduction | induction |${k !== undefined ? ` pass@${k} |` : ''} reasoned first |`,
+    `|---:|---:|---:|---:|---:|---:|${k !== undefined ? '---:|' : ''}---:|`,
   );
   for (const p of r.probes)
     lines.push(
-      `| ${p.step} | ${p.policyVersion} | ${pct(p.overall)} | ${pct(p.deduction)} | ${pct(p.abduction)} | ${pct(p.induction)} |${k !== undefined ? ` ${pct(p.passAtK?.overall)} |` : ''}`,
+      `| ${p.step} | ${p.policyVersion} | ${pct(p.overall)} | ${pct(p.deduction)} | ${pct(p.abduction)} | ${pct(p.induction)} |${k !== undefined ? ` ${pct(p.passAtK?.overall)} |` : ''} ${pct(p.traceShare)} |`,
     );
+  const reasoned = r.digests.filter((d) => d.traceShare !== null);
+  if (reasoned.length > 0) {
+    const thirds = [0, 1, 2].map((i) =>
+      reasoned.slice(Math.floor((i * reasoned.length) / 3), Math.floor(((i + 1) * reasoned.length) / 3)),
+    );
+    lines.push(
+      '',
+      '## Reasoning (deduction solver rollouts: share that wrote a trace first, mean trace length)',
+      '',
+      '| steps | trace share | mean trace lexemes |',
+      '|---|---:|---:|',
+    );
+    for (const t of thirds.filter((x) => x.length > 0))
+      lines.push(
+        `| ${t[0]!.step}–${t[t.length - 1]!.step} | ${pct(mean(t.map((d) => d.traceShare)))} | ${mean(t.map((d) => d.traceLexemes))?.toFixed(1) ?? '–'} |`,
+      );
+  }
   const half = r.digests.slice(Math.floor(r.digests.length / 2));
   lines.push(
     '',

@@ -387,7 +387,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     learner.publish(board);
     const rollout = await OrtRollout.create(config, board, { intraOpThreads: s.policy.intraOpThreads });
     cleanups.push(() => rollout.release());
-    const evaluator = await ProbeEvaluator.create(probeTasks, pool, config);
+    const evaluator = await ProbeEvaluator.create(probeTasks, pool, config, { traceBudgets: s.policy.budgets.trace });
     cleanups.push(() => evaluator.release());
     const rootRng = new Rng(s.seed);
     const sft =
@@ -418,6 +418,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
           tasks: r.tasks,
           accuracy: r.accuracy,
           byTier: r.byTier,
+          traceShare: r.traceShare,
           ...(r.sampled !== undefined ? { sampled: r.sampled } : {}),
         };
       },

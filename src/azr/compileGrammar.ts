@@ -27,6 +27,7 @@ import {
   MAX_STR_LEN,
   MESSAGE_START,
   MESSAGE_WORDS,
+  TRACE_ARROW,
   VARIABLE_NAMES,
 } from './lexemes.js';
 
@@ -109,7 +110,7 @@ function compile(): CompiledGrammar {
     terminalsOfLexeme[lexemeId]!.push(id);
   };
   for (const lx of LEXEMES) {
-    if (lx === END) continue;
+    if (lx === END || lx === TRACE_ARROW) continue; // the trace arrow is no part of the language: traceAutomaton.ts
     const isVar = VARIABLE_NAMES.includes(lx);
     const isChar = ALPHABET.includes(lx);
     if (isVar) addTerminal(`v:${lx}`, lx, 'variable');

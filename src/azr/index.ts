@@ -22,3 +22,5 @@ export * from './buffer.js';
 export * from './seeds.js';
 export * from './probe.js';
 export * from './passAtK.js';
+export * from './trace.js';
+export * from './traceAutomaton.js';

@@ -71,6 +71,9 @@ export const INPUT_SEPARATOR = ';';
 /** Opens the message of an induction proposal. */
 export const MESSAGE_START = '//';
 
+/** Ends the left side of a reasoning-trace step: `operation ⇒ value ;` (src/azr/trace.ts). */
+export const TRACE_ARROW = '⇒';
+
 /** Names a variable may have: the parameters (typed by name) and the lambda variables `x` and `p`. */
 export const VARIABLE_NAMES: readonly string[] = ['a', 'n', 'm', 's', 't', 'xs', 'ys', 'x', 'p'];
 
@@ -98,12 +101,13 @@ function buildLexemes(): readonly string[] {
   for (const c of PREFIX_CALLS) add(c.open);
   add(MESSAGE_START);
   for (const w of MESSAGE_WORDS) add(w);
+  add(TRACE_ARROW);
   return Object.freeze(out);
 }
 
 /**
  * Every lexeme of the task language — program, value, argument-list and induction-proposal lexemes — in a stable
- * order; `LEXEMES[0]` is the end marker {@link END}. A lexeme is a short run of JavaScript tokens (`.slice(`,
+ * order, then the reasoning trace's arrow {@link TRACE_ARROW}; `LEXEMES[0]` is the end marker {@link END}. A lexeme is a short run of JavaScript tokens (`.slice(`,
  * `function f(s, n) {`) or one character of a string literal. The same string has one entry even where it plays two
  * roles (`a` is a character and the `any` parameter; `;` ends a statement and separates induction inputs).
  */

@@ -36,6 +36,8 @@ export interface WatchSummary {
   learnableShare: number | null;
   meanLearnability: number | null;
   zeroAdvantageShare: number | null;
+  /** Deduction solver rollouts of the last step that reasoned first, and their mean trace length (health.reasoning). */
+  trace: { share: number; meanLexemes: number } | null;
   probe: ProbePoint | null;
   /** The first probe's overall accuracy: the base model. */
   baseProbe: number | null;
@@ -78,6 +80,7 @@ export class WatchState {
     learnableShare: null,
     meanLearnability: null,
     zeroAdvantageShare: null,
+    trace: null,
     probe: null,
     baseProbe: null,
     loss: null,
@@ -139,6 +142,7 @@ export class WatchState {
           s.learnableShare = e.learnableShare;
           s.meanLearnability = e.meanLearnability;
           s.zeroAdvantageShare = e.zeroAdvantageShare;
+          s.trace = e.reasoning?.deduction ?? null;
           break;
         case 'learner.step':
           s.loss = e.loss;
@@ -222,7 +226,8 @@ function probeText(s: WatchSummary): string {
   if (p === null) return 'probe –';
   const parts = TASK_TYPES.map((t) => `${TASK_LETTER[t]} ${num(p[t])}`).join(' · ');
   const atK = p.passAtK !== null ? `, pass@${p.passAtK.k} ${num(p.passAtK.overall)}` : '';
-  return `probe ${num(p.overall)} (${parts})${atK} at step ${p.step}${s.baseProbe !== null ? `, base ${num(s.baseProbe)}` : ''}`;
+  const traced = p.traceShare !== null ? `, reasoned ${num(p.traceShare)}` : '';
+  return `probe ${num(p.overall)} (${parts})${atK}${traced} at step ${p.step}${s.baseProbe !== null ? `, base ${num(s.baseProbe)}` : ''}`;
 }
 
 function queueText(name: string, q: QueueSummary): string {
@@ -250,7 +255,8 @@ export function renderSummary(s: WatchSummary, width = 100): string[] {
     );
   lines.push('');
   lines.push(
-    `valid ${pct(s.validShare)}   learnable ${pct(s.learnableShare)}   learnability ${num(s.meanLearnability)}   zero-advantage ${pct(s.zeroAdvantageShare)}`,
+    `valid ${pct(s.validShare)}   learnable ${pct(s.learnableShare)}   learnability ${num(s.meanLearnability)}   zero-advantage ${pct(s.zeroAdvantageShare)}` +
+      (s.trace !== null ? `   trace D ${pct(s.trace.share)} (${s.trace.meanLexemes.toFixed(1)} lexemes)` : ''),
   );
   lines.push(probeText(s));
   lines.push(`loss ${num(s.loss, 3)}   entropy ${num(s.entropy)}`);

@@ -16,6 +16,14 @@ import {
   type SegmentKind,
 } from '../azr/automaton.js';
 import { signatureOf } from '../azr/grammar.js';
+import {
+  traceAdvance,
+  traceAllowedMask,
+  traceComplete,
+  traceMinToFinish,
+  traceStart,
+  type TraceState,
+} from '../azr/traceAutomaton.js';
 import { lex } from '../azr/lex.js';
 import { END, LEXEMES } from '../azr/lexemes.js';
 import { ANSWER_KIND, type Role, type TaskType, type Triplet } from '../azr/tasks.js';
@@ -104,9 +112,12 @@ export const tokenizer = new Tokenizer();
 // -----------------------------------------------------------------------------------------------------------
 // Grammar constraints
 
+/** What an answer segment is: a task-language segment, or a solver's reasoning trace (src/azr/traceAutomaton.ts). */
+export type AnswerSegmentKind = SegmentKind | 'trace';
+
 /** One answer segment: its kind, its context (or how to derive it from the earlier segments), its lexeme budget. */
 export interface SegmentSpec {
-  readonly kind: SegmentKind;
+  readonly kind: AnswerSegmentKind;
   readonly context?: SegmentContext | ((earlier: readonly (readonly string[])[]) => SegmentContext);
   /** Most lexemes in this segment, its <end> not counted. */
   readonly budget: number;
@@ -120,7 +131,7 @@ export interface SegmentSpec {
 export class GrammarConstraint implements TokenConstraint {
   private segment = 0;
   private used = 0;
-  private state: AutomatonState;
+  private cursor: SegmentCursor;
   private readonly earlier: string[][] = [[]];
   private readonly mask = new Uint8Array(LEXEMES.length);
 
@@ -129,7 +140,7 @@ export class GrammarConstraint implements TokenConstraint {
     private readonly vocab: Tokenizer = tokenizer,
   ) {
     if (specs.length === 0) throw new RangeError('a grammar constraint needs at least one segment');
-    this.state = this.open(0);
+    this.cursor = this.open(0);
   }
 
   /** Tokens the whole answer may take at most (lexemes plus one <end> per segment): a safe `maxNewTokens`. */
@@ -137,20 +148,26 @@ export class GrammarConstraint implements TokenConstraint {
     return this.specs.reduce((n, s) => n + s.budget + 1, 0);
   }
 
-  private open(i: number): AutomatonState {
+  /** The index of the segment being written (the number of segments done once all are). */
+  get segmentIndex(): number {
+    return this.segment;
+  }
+
+  private open(i: number): SegmentCursor {
     const spec = this.specs[i] as SegmentSpec;
+    if (spec.kind === 'trace') return new TraceCursor();
     const context = typeof spec.context === 'function' ? spec.context(this.earlier.slice(0, i)) : spec.context;
-    const state = start(spec.kind, context);
-    const least = minToFinish(state);
+    const cursor = new AutomatonCursor(start(spec.kind, context));
+    const least = cursor.minToFinish();
     if (least > spec.budget)
       throw new RangeError(`a ${spec.kind} needs at least ${least} lexemes, more than its budget of ${spec.budget}`);
-    return state;
+    return cursor;
   }
 
   allowed(): number[] {
     const spec = this.specs[this.segment];
     if (spec === undefined) throw new Error('allowed() after the constraint is done');
-    allowedMask(this.state, spec.budget - this.used, this.mask);
+    this.cursor.allowedMask(spec.budget - this.used, this.mask);
     const out: number[] = [];
     for (let i = 0; i < this.mask.length; i++) if (this.mask[i] === 1) out.push(this.vocab.lexemeOffset + i);
     return out;
@@ -160,23 +177,63 @@ export class GrammarConstraint implements TokenConstraint {
     const lexeme = this.vocab.decode([token])[0] as string;
     if (token < this.vocab.lexemeOffset) throw new RangeError(`${lexeme} is not a lexeme`);
     if (token === this.vocab.endId) {
-      if (!isComplete(this.state))
+      if (!this.cursor.complete())
         throw new RangeError(`<end> before the ${this.specs[this.segment]?.kind} is complete`);
       this.segment++;
       this.used = 0;
       if (this.segment < this.specs.length) {
         this.earlier.push([]);
-        this.state = this.open(this.segment);
+        this.cursor = this.open(this.segment);
       }
       return;
     }
-    this.state = advance(this.state, lexeme);
+    this.cursor.advance(lexeme);
     this.earlier[this.segment]!.push(lexeme);
     this.used++;
   }
 
   done(): boolean {
     return this.segment >= this.specs.length;
+  }
+}
+
+/** A point inside one segment being decoded. */
+interface SegmentCursor {
+  allowedMask(budget: number, mask: Uint8Array): number;
+  advance(lexeme: string): void;
+  complete(): boolean;
+  minToFinish(): number;
+}
+
+class AutomatonCursor implements SegmentCursor {
+  constructor(private state: AutomatonState) {}
+  allowedMask(budget: number, mask: Uint8Array): number {
+    return allowedMask(this.state, budget, mask);
+  }
+  advance(lexeme: string): void {
+    this.state = advance(this.state, lexeme);
+  }
+  complete(): boolean {
+    return isComplete(this.state);
+  }
+  minToFinish(): number {
+    return minToFinish(this.state);
+  }
+}
+
+class TraceCursor implements SegmentCursor {
+  private state: TraceState = traceStart();
+  allowedMask(budget: number, mask: Uint8Array): number {
+    return traceAllowedMask(this.state, budget, mask);
+  }
+  advance(lexeme: string): void {
+    this.state = traceAdvance(this.state, lexeme);
+  }
+  complete(): boolean {
+    return traceComplete(this.state);
+  }
+  minToFinish(): number {
+    return traceMinToFinish(this.state);
   }
 }
 
@@ -223,7 +280,7 @@ export interface EncodedPrompt {
 }
 
 /**
- * The solver's prompt:
+ * The solver's prompt (its answer is two segments: a reasoning trace, empty when it answers directly, then the answer):
  *   deduction `<solve> <deduction> <program> p… <input> i… <answer>`                → value
  *   abduction `<solve> <abduction> <program> p… <output> o… <answer>`               → args for p's parameters
  *   induction `<solve> <induction> <params> header <pairs> (<input> i… <output> o…)* <message> words… <answer>` → program with that header
@@ -255,7 +312,7 @@ export function solverPrompt(view: SolverView): EncodedPrompt {
   const kind = ANSWER_KIND[view.type];
   return {
     tokens: tokenizer.encode([...head, ...body, s.answer]),
-    answer: [context === undefined ? { kind } : { kind, context }],
+    answer: [{ kind: 'trace' }, context === undefined ? { kind } : { kind, context }],
   };
 }
 

@@ -54,6 +54,7 @@ import {
   mcSuccesses,
   mcTaskOf,
   rewardProposals,
+  reasoningHealth,
   rewardSolutions,
   share,
   validateItems,
@@ -270,6 +271,7 @@ function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
     tasks: result.tasks,
     accuracy: result.accuracy,
     byTier: result.byTier,
+    ...(result.traceShare !== undefined ? { traceShare: result.traceShare } : {}),
     ...(result.sampled !== undefined ? { sampled: result.sampled } : {}),
   });
 }
@@ -1040,6 +1042,7 @@ export const coordinatorMachine = setup({
                           advantage: x.advantage,
                           policyVersion: x.policyVersion,
                           tokens: x.tokens,
+                          ...(x.reasoning ? { reasoning: x.reasoning } : {}),
                         }),
                       ),
                       ...event.dropped.map((d) =>
@@ -1059,6 +1062,7 @@ export const coordinatorMachine = setup({
                         distinctPrograms: new Set(window.flat()).size,
                         inputIgnoringShare: share(s.inputIgnoring, s.inputKnown),
                         meanLearnability: share(s.learnabilitySum, s.estimated),
+                        reasoning: reasoningHealth(event.samples),
                         ...(c.config.buffer.maxProgramShare !== null ? { programCapped: s.capped } : {}),
                       }),
                       eventBody('buffer.sizes', { sizes: c.sizes }),

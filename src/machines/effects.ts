@@ -157,6 +157,14 @@ export interface ScoredRollout {
   /** The solver task it answers (its item id): shared by the samples of one task (`selfPlay.solveSamples` > 1). */
   readonly group?: string;
   readonly trace?: TrainingTrace;
+  /** Solver rollouts: the reasoning trace before the answer (lexemes, steps). */
+  readonly reasoning?: Reasoning;
+}
+
+/** A solver completion's reasoning trace: its length in lexemes and its number of steps (0, 0: no reasoning). */
+export interface Reasoning {
+  readonly lexemes: number;
+  readonly steps: number;
 }
 
 /** A scored rollout with its TRR++ advantage. */
@@ -239,7 +247,10 @@ export interface ProbeResult {
     readonly passAtK: ProbeAccuracy;
     readonly passAtKByTier: Readonly<Record<string, ProbeAccuracy>>;
     readonly pass1: ProbeAccuracy;
+    readonly traceShare?: ProbeAccuracy;
   };
+  /** Share of greedy answers that reasoned first. */
+  readonly traceShare?: ProbeAccuracy;
 }
 
 /** Evaluation of the current policy on the held-out probe set: greedy, and optionally k samples per task. */

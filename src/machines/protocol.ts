@@ -1,7 +1,7 @@
 // The messages between actors: what each producer hands back (proposals, answers) and its failure reply.
 
 import type { ProposerView, SolverView, TaskType } from '../azr/index.js';
-import type { Slot, TrainingTrace } from './effects.js';
+import type { Reasoning, Slot, TrainingTrace } from './effects.js';
 
 /** What a completion cost and which weights produced it (absent when the policy failed on the request). */
 export interface CompletionInfo {
@@ -38,6 +38,8 @@ export interface Answer {
   readonly completion: CompletionInfo | null;
   readonly slot?: Slot;
   readonly parsed: { readonly ok: true; readonly answer: string } | ParseFailure;
+  /** The completion's reasoning trace (absent when the policy failed). */
+  readonly reasoning?: Reasoning;
 }
 
 /** The reply of an actor whose effect failed for a whole batch after its retries. */

@@ -11,8 +11,10 @@ import {
   type RngState,
   type SolverView,
   type TaskType,
+  acceptsTrace,
+  traceSteps,
 } from '../azr/index.js';
-import { notProvided, type GenerateInput, type PolicyCompletion, type Slot } from './effects.js';
+import { notProvided, type GenerateInput, type PolicyCompletion, type Reasoning, type Slot } from './effects.js';
 import { errorMessage, type Answer, type BatchFailure } from './protocol.js';
 
 export interface SolverInput {
@@ -54,17 +56,29 @@ export interface SolverContext extends SolverInput {
   readonly attempt: number;
 }
 
-/** Reads a completion as an answer of the view's kind; anything else is a format error (reward −1). */
+/**
+ * Reads a completion — a reasoning trace, then the answer — as an answer of the view's kind; anything else (an
+ * unfinished or malformed trace or answer) is a format error (reward −1). Only the answer is graded: the trace is
+ * checked for form, never for truth.
+ */
 export function parseAnswer(view: SolverView, completion: PolicyCompletion): Answer['parsed'] {
   if (!completion.ok) return { ok: false, error: 'policy', message: completion.error };
   if (completion.truncated) return { ok: false, error: 'format', message: 'the completion hit the length cap' };
-  const seg = completion.segments[0] ?? [];
+  const trace = completion.segments[0] ?? [];
+  if (completion.segments.length < 2 || !acceptsTrace(trace))
+    return { ok: false, error: 'format', message: 'the reasoning trace is not well-formed' };
+  const seg = completion.segments[1] ?? [];
   const lexemes = seg[seg.length - 1] === END ? seg.slice(0, -1) : seg;
   const kind = ANSWER_KIND[view.type];
   const context = answerContext(view);
   if (!accepts(kind, lexemes, context))
     return { ok: false, error: 'format', message: `the answer is not a complete ${kind}` };
   return { ok: true, answer: render(lexemes, kind, context) };
+}
+
+/** How much a completion reasoned: the lexemes and steps of its trace segment (0 and 0: it answered directly). */
+export function reasoningOf(trace: readonly string[]): Reasoning {
+  return { lexemes: trace.length, steps: traceSteps(trace) };
 }
 
 function answerIds(r: SolverRequest): { id: string; item: SolveItem }[] {
@@ -170,6 +184,7 @@ export const solverMachine = setup({
                     : null,
                   ...(slot ? { slot } : {}),
                   parsed: parseAnswer(item.view, completion),
+                  ...(completion.ok ? { reasoning: reasoningOf(completion.segments[0] ?? []) } : {}),
                 };
               });
               enqueue.sendTo(r.replyTo, { type: 'solver.solved', ok: true, answers } satisfies SolverReply);

@@ -116,6 +116,14 @@ export const PretrainSectionSchema = z
       .describe(
         'queries per solver deduction/abduction example: after the first answer, more inputs (outputs) of the same program, each answered in turn',
       ),
+    traceShare: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.1)
+      .describe(
+        'share of solver deduction answers that show their gold reasoning trace (`operation ⇒ value ;` steps from an instrumented evaluation) before the answer; the rest answer directly under the same prompt. A small share gives a base that has seen reasoning but rarely uses it',
+      ),
     references: z
       .number()
       .int()

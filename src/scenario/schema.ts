@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { CoordinatorConfigInput } from '../machines/config.js';
 import { ModelSectionSchema, PretrainSectionSchema, trainingThreads } from './pretrainConfig.js';
+import { DEFAULT_TRACE_BUDGETS } from '../azr/trace.js';
 
 const TASK_TYPE = z.enum(['deduction', 'abduction', 'induction']);
 const positiveInt = z.number().int().min(1);
@@ -198,6 +199,31 @@ export const PolicySectionSchema = z
         deduction: positiveInt.default(16).describe('most lexemes of a deduction answer (a value)'),
         abduction: positiveInt.default(16).describe('most lexemes of an abduction answer (an argument list)'),
         induction: positiveInt.default(32).describe('most lexemes of an induction answer (a program)'),
+        trace: z
+          .strictObject({
+            deduction: z
+              .number()
+              .int()
+              .min(0)
+              .default(DEFAULT_TRACE_BUDGETS.deduction)
+              .describe('before a deduction answer: forward evaluation of the program on the input'),
+            abduction: z
+              .number()
+              .int()
+              .min(0)
+              .default(DEFAULT_TRACE_BUDGETS.abduction)
+              .describe('before an abduction answer (gold traces: none yet)'),
+            induction: z
+              .number()
+              .int()
+              .min(0)
+              .default(DEFAULT_TRACE_BUDGETS.induction)
+              .describe('before an induction answer (gold traces: none yet)'),
+          })
+          .prefault({})
+          .describe(
+            'most lexemes of the reasoning trace a solver may write before its answer, per task type (steps `operation ⇒ value ;`; 0 = it answers directly)',
+          ),
       })
       .prefault({})
       .describe(

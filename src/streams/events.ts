@@ -87,7 +87,22 @@ export const RolloutScoredSchema = defineEvent('rollout.scored', {
   advantage: z.number().describe('TRR++ advantage: reward normalised within its (role × task) batch'),
   policyVersion: version,
   tokens: count.describe('completion length in tokens'),
+  reasoning: z
+    .strictObject({
+      lexemes: count.describe('length of the reasoning trace before the answer (0: it answered directly)'),
+      steps: count.describe('trace steps (`operation ⇒ value ;`)'),
+    })
+    .optional()
+    .describe('solver rollouts: the reasoning trace it wrote (checked for form, never graded)'),
 });
+
+/** Per task type: how much this step's solver rollouts reasoned; null for a type with no solver rollouts. */
+const reasoningOfType = z
+  .strictObject({
+    share: z.number().min(0).max(1).describe('share of solver rollouts that wrote a reasoning trace'),
+    meanLexemes: z.number().nonnegative().describe('mean trace length in lexemes, over all solver rollouts'),
+  })
+  .nullable();
 
 export const ProposalValidatedSchema = defineEvent('proposal.validated', {
   rolloutId: z.string().min(1).describe('the id of the proposer completion this proposal came from'),
@@ -151,6 +166,10 @@ export const HealthSchema = defineEvent('health', {
   distinctPrograms: count.describe('distinct programs among proposals in the recent window'),
   inputIgnoringShare: share.describe('share of valid programs whose output does not depend on their input'),
   meanLearnability: share.describe('mean learnability over valid proposals'),
+  reasoning: z
+    .strictObject({ deduction: reasoningOfType, abduction: reasoningOfType, induction: reasoningOfType })
+    .optional()
+    .describe("the step's solver rollouts per task type: trace share and mean trace length (responses growing longer)"),
   programCapped: count
     .optional()
     .describe(
@@ -176,6 +195,9 @@ export const ProbeEvaluatedSchema = defineEvent('probe.evaluated', {
   tasks: count.describe('probe tasks evaluated'),
   accuracy: perTaskAccuracy.describe('greedy pass@1 per task type and overall'),
   byTier: z.record(z.string(), perTaskAccuracy).describe('the same, per difficulty tier'),
+  traceShare: perTaskAccuracy
+    .optional()
+    .describe('share of greedy answers that wrote a reasoning trace before the answer, per task type and overall'),
   sampled: z
     .strictObject({
       k: count.min(1).describe('answers sampled per task'),
@@ -185,6 +207,7 @@ export const ProbeEvaluatedSchema = defineEvent('probe.evaluated', {
       ),
       passAtKByTier: z.record(z.string(), perTaskAccuracy).describe('the same, per difficulty tier'),
       pass1: perTaskAccuracy.describe('mean sampled pass@1 (correct samples / k)'),
+      traceShare: perTaskAccuracy.optional().describe('share of sampled answers that reasoned first'),
     })
     .optional()
     .describe('present when the probe samples (probe.samples > 0)'),

@@ -12,6 +12,8 @@ export interface ProbePoint {
   induction: number | null;
   /** Sampled pass@k (overall) and its k, when the probe sampled. */
   passAtK: { k: number; overall: number } | null;
+  /** Share of greedy answers that reasoned first (overall), when reported. */
+  traceShare: number | null;
 }
 
 export function probePointOf(e: RunEventOf<'probe.evaluated'>): ProbePoint {
@@ -20,5 +22,6 @@ export function probePointOf(e: RunEventOf<'probe.evaluated'>): ProbePoint {
     policyVersion: e.policyVersion,
     ...e.accuracy,
     passAtK: e.sampled !== undefined ? { k: e.sampled.k, overall: e.sampled.passAtK.overall } : null,
+    traceShare: e.traceShare?.overall ?? null,
   };
 }

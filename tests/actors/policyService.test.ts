@@ -20,6 +20,7 @@ const budgets: AnswerBudgets = {
   deduction: 10,
   abduction: 10,
   induction: 16,
+  trace: { deduction: 12, abduction: 0, induction: 0 },
 };
 const config: GptConfig = { vocabSize: tokenizer.vocabSize, contextLength: 128, layers: 1, width: 32, heads: 2 };
 let model: Gpt;
@@ -80,7 +81,8 @@ describe('PolicyService decoding', () => {
     const sent = seen.flatMap((s) => s.requests);
     expect(sent.every((r) => r.constraint === undefined)).toBe(true);
     expect(new Set(sent.map((r) => `${r.endCount}:${r.maxNewTokens}`))).toEqual(
-      new Set(['2:26', '1:25', '1:11', '1:17']),
+      // proposals: program + args (2:26), induction inputs (1:25); solvers: trace + answer (deduction 2:24, abduction 2:12, induction 2:18)
+      new Set(['2:26', '1:25', '2:24', '2:12', '2:18']),
     );
 
     let outsideGrammar = 0;
@@ -96,7 +98,7 @@ describe('PolicyService decoding', () => {
       const trace = c.trace!;
       expect(trace.masks).toBeNull(); // every token allowed: the learner replays the unmasked softmax
       expect(trace.tokens).toHaveLength(c.tokens);
-      const segmentsWanted = request.role === 'propose' && request.view.type !== 'induction' ? 2 : 1;
+      const segmentsWanted = request.role === 'solve' || request.view.type !== 'induction' ? 2 : 1;
       if (c.truncated) expect(ends(trace.tokens)).toBeLessThan(segmentsWanted);
       else {
         expect(ends(trace.tokens)).toBe(segmentsWanted);
@@ -196,11 +198,13 @@ function scriptedFreeEngine(learner: FakeLearner) {
                 : lexemeIds(String(k % 9), 'args', { params });
           }
           expect(tokenizer.decode(value)).not.toContain(undefined);
-          if (n <= 2) [tokens, bad] = [[...value, E], false];
-          else if (n === 3) tokens = [tag(TAGS.role.solve), ...value, E];
-          else if (n === 4) [tokens, stop] = [value.slice(0, 1), 'length'];
-          else if (n === 5) tokens = [E];
-          else tokens = [...value.slice(0, 1), tag(TAGS.segment.output), ...value.slice(1), E];
+          // an empty reasoning trace (<end>), then the answer
+          if (n <= 2) [tokens, bad] = [[E, ...value, E], false];
+          else if (n === 3) tokens = [E, tag(TAGS.role.solve), ...value, E];
+          else if (n === 4) [tokens, stop] = [[E, ...value.slice(0, 1)], 'length'];
+          else if (n === 5)
+            tokens = [...value, E, ...value, E]; // a value where the trace goes: not a trace step
+          else tokens = [E, ...value.slice(0, 1), tag(TAGS.segment.output), ...value.slice(1), E];
         }
         if (bad) malformed.add(JSON.stringify(tokens));
         return { tokens, logProbs: tokens.map(() => -1), masks: null, stop };

@@ -9,6 +9,7 @@ import { Rng } from '../../src/azr/rng.js';
 import { inductionSplit, programParams, readInductionProposal } from '../../src/azr/tasks.js';
 import { valueSource } from '../../src/azr/value.js';
 import { proposerPrompt, solverPrompt, tokenizer } from '../../src/gpu/tokenizer.js';
+import { traceLexemes, traceOf } from '../../src/azr/trace.js';
 import {
   buildExamples,
   labelChunk,
@@ -54,6 +55,7 @@ const options: PretrainDataOptions = {
   contextLength: 256,
   prefetch: 2,
   queries: 2,
+  traceShare: 0.5,
   exclusion: new ProbeExclusion(probe),
 };
 
@@ -75,15 +77,23 @@ function answerSegments(e: PretrainExample): string[][] {
   return tokenizer.segments(e.tokens.slice(first));
 }
 
-/** Each run of loss-masked tokens (one answer, ending with <end>), decoded, without its <end>. */
-function answerRuns(e: PretrainExample): string[][] {
-  const runs: string[][] = [];
+/** Each run of loss-masked tokens (one answer: its segments, each ending with <end>), decoded, split at <end>. */
+function answerRunSegments(e: PretrainExample): string[][][] {
+  const runs: number[][] = [];
   e.tokens.forEach((t, i) => {
     if (e.lossMask[i] !== 1) return;
     if (i === 0 || e.lossMask[i - 1] !== 1) runs.push([]);
-    if (t !== tokenizer.endId) runs[runs.length - 1]!.push(tokenizer.decode([t])[0]!);
+    runs[runs.length - 1]!.push(t);
   });
-  return runs;
+  return runs.map((r) => tokenizer.segments(r));
+}
+
+/** Each solver answer's last segment (the answer after its reasoning trace). */
+function answerRuns(e: PretrainExample): string[][] {
+  return answerRunSegments(e).map((segs) => {
+    expect(segs).toHaveLength(2); // the trace (maybe empty), then the answer
+    return segs[1]!;
+  });
 }
 
 describe('pretraining examples', () => {
@@ -102,7 +112,8 @@ describe('pretraining examples', () => {
     expect(examples.some((e) => e.task.format === 'solveDeduction' && e.task.more.length === 1)).toBe(true);
   });
 
-  it('encode their task: prompt from the view, answer from the label', () => {
+  it('encode their task: prompt from the view, answer from the label (deduction: after the gold trace or none)', () => {
+    const traced = [0, 0];
     for (const e of examples) {
       const t = e.task;
       const prompt = e.tokens.slice(0, e.lossMask.indexOf(1));
@@ -115,6 +126,12 @@ describe('pretraining examples', () => {
           [t.triplet, ...t.more].map((x) => valueSource(x.output)),
         );
         expect(t.more.every((x) => x.program === t.triplet.program)).toBe(true);
+        // each trace is empty (a direct answer) or the gold trace of that query
+        answerRunSegments(e).forEach(([trace], k) => {
+          const q = [t.triplet, ...t.more][k]!;
+          if (trace!.length > 0) expect(trace).toEqual(traceLexemes(traceOf(q.program, q.input)!.steps));
+          traced[trace!.length > 0 ? 1 : 0]! += 1;
+        });
       } else if (t.format === 'solveAbduction') {
         expect(prompt).toEqual(
           solverPrompt({ type: 'abduction', program: t.triplet.program, output: t.triplet.output }).tokens,
@@ -133,7 +150,8 @@ describe('pretraining examples', () => {
             message: t.induction.message,
           }).tokens,
         );
-        expect(render(answer[0]!, 'program', { params })).toBe(t.induction.program);
+        expect(answer[0]).toEqual([]); // induction answers directly
+        expect(render(answer[1]!, 'program', { params })).toBe(t.induction.program);
       } else if (t.format === 'proposeInduction') {
         const params = programParams(t.induction.program)!;
         expect(prompt).toEqual(
@@ -155,6 +173,9 @@ describe('pretraining examples', () => {
         expect(render(answer[1]!, 'args', { params: programParams(t.triplet.program)! })).toBe(t.triplet.input);
       }
     }
+    // traceShare 0.5: both kinds of deduction answer occur
+    expect(traced[0]).toBeGreaterThan(10);
+    expect(traced[1]).toBeGreaterThan(10);
   });
 
   it('carry labels the executor agrees with', async () => {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProbeJsonl, type ProbeTask } from '../../src/azr/probe.js';
 import { Rng } from '../../src/azr/rng.js';
+import { traceLexemes, traceOf } from '../../src/azr/trace.js';
 import { inductionSplit, programParams } from '../../src/azr/tasks.js';
 import { valueEquals, valueSource, type Value } from '../../src/azr/value.js';
 import { solverView } from '../../src/azr/views.js';
@@ -139,16 +140,18 @@ describe('a real model', () => {
     const fresh = Gpt.init(config, new Rng(3));
     const ort = await ProbeEvaluator.create(few, pool, config, { engine: 'ort' });
     const tfjs = await ProbeEvaluator.create(few, pool, config, { engine: 'tfjs' });
-    const batch = few.map((t) => {
+    // the first deduction task is answered after its gold reasoning trace, the others directly
+    const batch = few.map((t, i) => {
       const prompt = solverPrompt(solverView(t.task.type, t.task as never));
       const task = t.task;
+      const trace = task.type === 'deduction' && i === 0 ? traceLexemes(traceOf(task.program, task.input)!.steps) : [];
       const answer =
         task.type === 'deduction'
           ? valueLexemes(task.output)
           : task.type === 'abduction'
             ? (lex(task.input, 'args', { params: programParams(task.program)! }) as { lexemes: string[] }).lexemes
             : (lex(task.program, 'program') as { lexemes: string[] }).lexemes;
-      return supervisedExample(prompt, [answer]);
+      return supervisedExample(prompt, [trace, answer]);
     });
     const learner = new Learner(model, { lr: 1e-2, weightDecay: 0 });
     for (let i = 0; i < 200 && learner.supervisedLoss(batch) > 0.01; i++) learner.supervisedStep(batch);
@@ -159,6 +162,7 @@ describe('a real model', () => {
       const before = await ort.evaluate(fresh);
       // Assert
       expect(trained.accuracy.overall).toBe(1);
+      expect(trained.traceShare).toEqual({ deduction: 0.5, abduction: 0, induction: 0, overall: 1 / 6 });
       expect(trainedTfjs).toEqual(await ort.answers(model.readWeights()));
       expect(before.accuracy.overall).toBeLessThan(1);
       expect(await tfjs.answers(fresh)).toEqual(await ort.answers(fresh));

@@ -11,7 +11,7 @@ export const haveChromium = existsSync(CHROMIUM);
 /** CI sets AZR_REQUIRE_BROWSER=1: a missing Chromium is then a failure, not a skip. */
 export const requireBrowser = process.env['AZR_REQUIRE_BROWSER'] === '1';
 /** The dashboard's charts, by the id suffix of their `chart-…` element. */
-export const CHARTS = ['rewards', 'valid', 'learnability', 'probe', 'learner', 'phases', 'queues'];
+export const CHARTS = ['rewards', 'valid', 'learnability', 'probe', 'reasoning', 'learner', 'phases', 'queues'];
 
 /** Warns once per test file that its browser test is skipped, and how to get Chromium. */
 export function noteSkipped(what: string): void {

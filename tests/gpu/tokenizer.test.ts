@@ -7,6 +7,7 @@ import { render } from '../../src/azr/render.js';
 import { Rng } from '../../src/azr/rng.js';
 import type { Triplet } from '../../src/azr/tasks.js';
 import { argsSource } from '../../src/azr/value.js';
+import { acceptsTrace, traceSteps } from '../../src/azr/traceAutomaton.js';
 import { initBackend } from '../../src/gpu/backend.js';
 import { Gpt, type GptConfig } from '../../src/gpu/model.js';
 import { sample } from '../../src/gpu/sampler.js';
@@ -54,12 +55,13 @@ describe('grammar-constrained decoding from a fresh model', () => {
     );
     const out = await sample(
       model,
-      prompts.map((p) => ({ prompt: p.tokens, constraint: answerConstraint(p, 30) })),
-      { rng, maxNewTokens: 31 },
+      prompts.map((p) => ({ prompt: p.tokens, constraint: answerConstraint(p, [0, 30]) })),
+      { rng, maxNewTokens: 32 },
     );
     for (const c of out) {
       expect(c.stop).toBe('constraint');
-      const [lexemes] = tokenizer.segments(c.tokens);
+      const [trace, lexemes] = tokenizer.segments(c.tokens);
+      expect(trace).toEqual([]); // a trace budget of 0: the solver answers directly
       const source = render(lexemes!, 'program', { params: ['s'] });
       expect(source.startsWith('function f(s) {')).toBe(true);
       expect(() => parse(source, { ecmaVersion: 2022 })).not.toThrow();
@@ -74,10 +76,11 @@ describe('grammar-constrained decoding from a fresh model', () => {
     const abduce = solverPrompt({ type: 'abduction', program: refs[1]!.program, output: refs[1]!.output });
     const requests = [
       ...Array.from({ length: 8 }, () => ({ prompt: propose.tokens, constraint: answerConstraint(propose, [24, 12]) })),
-      ...Array.from({ length: 8 }, () => ({ prompt: solve.tokens, constraint: answerConstraint(solve, 12) })),
-      ...Array.from({ length: 8 }, () => ({ prompt: abduce.tokens, constraint: answerConstraint(abduce, 12) })),
+      ...Array.from({ length: 8 }, () => ({ prompt: solve.tokens, constraint: answerConstraint(solve, [24, 12]) })),
+      ...Array.from({ length: 8 }, () => ({ prompt: abduce.tokens, constraint: answerConstraint(abduce, [24, 12]) })),
     ];
     const out = await sample(model, requests, { rng, maxNewTokens: 40 });
+    let steps = 0;
     out.forEach((c, i) => {
       expect(c.stop).toBe('constraint');
       const segs = tokenizer.segments(c.tokens);
@@ -87,9 +90,17 @@ describe('grammar-constrained decoding from a fresh model', () => {
         expect(() => parse(program, { ecmaVersion: 2022 })).not.toThrow();
         const params = program.slice(program.indexOf('(') + 1, program.indexOf(')')).split(', ');
         expect(accepts('args', segs[1]!, { params })).toBe(true);
-      } else if (i < 16) expect(accepts('value', segs[0]!)).toBe(true);
-      else expect(accepts('args', segs[0]!, abduce.answer[0]!.context as { params: string[] })).toBe(true);
+      } else {
+        // a solver: a well-formed reasoning trace within its budget (a fresh model writes some), then the answer
+        expect(segs).toHaveLength(2);
+        expect(acceptsTrace(segs[0]!)).toBe(true);
+        expect(segs[0]!.length).toBeLessThanOrEqual(24);
+        steps += traceSteps(segs[0]!);
+        if (i < 16) expect(accepts('value', segs[1]!)).toBe(true);
+        else expect(accepts('args', segs[1]!, abduce.answer[1]!.context as { params: string[] })).toBe(true);
+      }
     });
+    expect(steps).toBeGreaterThan(0);
   });
 
   it('respects the lexeme budget: at budget 0 only <end> is allowed', () => {
@@ -126,9 +137,9 @@ describe('prompts', () => {
       '<solve> <induction> <params> function f(s) { <pairs> <input> " a b " <output> " b a " <message> reverse each <answer>',
     );
     expect(views.map((v) => v.answer.map((a) => a.kind))).toEqual([
-      ['value'],
-      ['args'],
-      ['program'],
+      ['trace', 'value'],
+      ['trace', 'args'],
+      ['trace', 'program'],
       ['program', 'args'],
       ['program', 'args'],
       ['inputs+message'],

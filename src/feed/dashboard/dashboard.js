@@ -182,6 +182,7 @@ const charts = {
   rewards: null,
   valid: null,
   learnability: null,
+  reasoning: null,
   probe: null,
   learner: null,
   phases: null,
@@ -269,6 +270,30 @@ function renderCharts() {
       state.probes.map((p) => p.passAtK),
     ],
     { scales: { y: { range: [0, 1] } } },
+  );
+
+  // the paper's "responses grow longer": per type, the share of solver rollouts that reasoned, and trace length
+  const reasoning = (t, k) =>
+    healthSteps.map((s) => {
+      const r = state.health.get(s).reasoning?.[t];
+      return r === undefined || r === null ? null : r[k];
+    });
+  setChart(
+    'reasoning',
+    byId('chart-reasoning'),
+    [
+      ...TASKS.map((t) => line(`${t} trace share`, TASK_COLORS[t])),
+      ...TASKS.map((t) => line(`${t} lexemes`, TASK_COLORS[t], { dash: [6, 4], scale: 'lexemes' })),
+    ],
+    [healthSteps, ...TASKS.map((t) => reasoning(t, 'share')), ...TASKS.map((t) => reasoning(t, 'meanLexemes'))],
+    {
+      scales: { y: { range: [0, 1] }, lexemes: { auto: true } },
+      axes: [
+        { label: 'step', size: 36, incrs: STEP_INCRS },
+        { size: 44, label: 'share' },
+        { side: 1, scale: 'lexemes', size: 50, label: 'lexemes', grid: { show: false } },
+      ],
+    },
   );
 
   const learnerSteps = byStep(state.learner);

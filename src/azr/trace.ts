@@ -1,0 +1,316 @@
+// Gold reasoning traces: an instrumented evaluation of a task-language program on one input, written as the
+// execution trace a solver may produce before its answer (issue 2/4, "reasoning before answering").
+//
+// A trace is one step per operation, in evaluation order, on values already known:
+//   `" e a " .length ⇒ 2 ; 2 % 6 ⇒ 2 ; 2 - 4 ⇒ -2 ; -2 - 5 ⇒ -7 ;`
+// Each step's left side is the operation with its operands replaced by their values (parameters too), so a step
+// reads only what it shows; its right side restates the running value. A method that takes a function
+// (`.map(x => …)`, `.filter(x => …)`, `.reduce((p, x) => …, 0)`) is one step whose lambda body is shown as source
+// (outer parameters substituted). Conditionals and `if` statements show the test's steps, then only the branch
+// taken. The trace exists only when every step's operands and value are expressible (small ints, short strings
+// and arrays, booleans; not the string arrays of `.split(`); otherwise the program has no gold trace (undefined) and
+// its examples answer directly.
+//
+// Evaluation runs the operations as JavaScript does (the same operators and built-in methods, on plain values),
+// restricted to the task language's grammar; programs have no loops, so it is bounded by the program's size.
+
+import { parse } from 'acorn';
+import { TRACE_ARROW } from './lexemes.js';
+import { valueLexemes, valueType, type Value } from './value.js';
+
+/** Ends a trace step (the task language's statement terminator, reused). */
+export const TRACE_STEP_END = ';';
+
+/** One step: the operation on known values (lexemes) and its value. */
+export interface TraceStep {
+  readonly lhs: readonly string[];
+  readonly value: Value;
+}
+
+/**
+ * Default lexeme budgets of the solver's reasoning trace per task type: deduction reasons by forward evaluation
+ * (the probe's deduction traces: median 15 lexemes, 90th percentile 44); abduction and induction answer directly.
+ */
+export const DEFAULT_TRACE_BUDGETS: Readonly<Record<'deduction' | 'abduction' | 'induction', number>> = {
+  deduction: 64,
+  abduction: 0,
+  induction: 0,
+};
+
+/** Most steps in a gold trace; a longer evaluation has none. */
+export const MAX_TRACE_STEPS = 24;
+
+/** A trace's lexemes: each step's left side, `⇒`, the value's lexemes, `;`. */
+export function traceLexemes(steps: readonly TraceStep[]): string[] {
+  return steps.flatMap((s) => [...s.lhs, TRACE_ARROW, ...valueLexemes(s.value), TRACE_STEP_END]);
+}
+
+/** Why there is no gold trace (thrown inside the evaluation, caught by {@link traceOf}). */
+class NoTrace extends Error {}
+
+type Node = { type: string; [k: string]: any };
+type Env = ReadonlyMap<string, unknown>;
+
+const OPS: Readonly<Record<string, (l: any, r: any) => unknown>> = {
+  '*': (l, r) => l * r,
+  '%': (l, r) => l % r,
+  '+': (l, r) => l + r,
+  '-': (l, r) => l - r,
+  '<': (l, r) => l < r,
+  '<=': (l, r) => l <= r,
+  '>': (l, r) => l > r,
+  '>=': (l, r) => l >= r,
+  '===': (l, r) => l === r,
+  '!==': (l, r) => l !== r,
+};
+
+/** Methods without arguments, written as one lexeme. */
+const NULLARY: Readonly<Record<string, string>> = {
+  toUpperCase: '.toUpperCase()',
+  toLowerCase: '.toLowerCase()',
+  reverse: '.reverse()',
+};
+
+/** Methods that take plain values (`.slice(` args `)`). */
+const METHODS = new Set([
+  'slice',
+  'split',
+  'includes',
+  'startsWith',
+  'endsWith',
+  'indexOf',
+  'at',
+  'replace',
+  'concat',
+  'join',
+]);
+/** Methods whose argument is `x => body`. */
+const LAMBDA_METHODS = new Set(['map', 'filter', 'some', 'every']);
+const MATH = new Set(['max', 'min', 'abs']);
+
+/** The lexemes of a known value; throws NoTrace when it is not expressible. */
+function lexemesOf(v: unknown): string[] {
+  if (valueType(v) === undefined) throw new NoTrace();
+  return valueLexemes(v as Value);
+}
+
+class Tracer {
+  readonly steps: TraceStep[] = [];
+
+  constructor(private readonly record: boolean) {}
+
+  /** Records `lhs() ⇒ value` (the left side is written only when recording: inside a lambda nothing is). */
+  private step(lhs: () => string[], value: unknown): unknown {
+    if (this.record) {
+      lexemesOf(value); // the value must be expressible
+      if (this.steps.length >= MAX_TRACE_STEPS) throw new NoTrace();
+      this.steps.push({ lhs: lhs(), value: copy(value as Value) });
+    }
+    return value;
+  }
+
+  /** Source lexemes of an expression with every variable bound in `env` replaced by its value (lambda bodies). */
+  source(n: Node, env: Env): string[] {
+    switch (n.type) {
+      case 'Identifier':
+        return env.has(n.name) ? lexemesOf(env.get(n.name)) : [n.name];
+      case 'Literal':
+        return lexemesOf(n.value);
+      case 'UnaryExpression':
+        if (n.operator === '-' && n.argument.type === 'Literal') return [String(-n.argument.value)];
+        return ['!', ...this.source(n.argument, env)];
+      case 'ParenthesizedExpression':
+        return ['(', ...this.source(n.expression, env), ')'];
+      case 'ArrayExpression':
+        if (n.elements.length === 0) return ['[]'];
+        return [
+          '[',
+          ...n.elements.flatMap((e: Node, i: number) => [...(i > 0 ? [','] : []), ...this.source(e, env)]),
+          ']',
+        ];
+      case 'BinaryExpression':
+      case 'LogicalExpression':
+        return [...this.source(n.left, env), n.operator, ...this.source(n.right, env)];
+      case 'ConditionalExpression':
+        return [
+          ...this.source(n.test, env),
+          '?',
+          ...this.source(n.consequent, env),
+          ':',
+          ...this.source(n.alternate, env),
+        ];
+      case 'MemberExpression':
+        if (n.computed) return [...this.source(n.object, env), '[', ...this.source(n.property, env), ']'];
+        return [...this.source(n.object, env), '.length'];
+      case 'CallExpression':
+        return this.callLexemes(n, env, (a) => this.source(a, env));
+      default:
+        throw new NoTrace();
+    }
+  }
+
+  /** `receiver .method( args )` with each part from `part`; lambdas always as source. */
+  private callLexemes(n: Node, env: Env, part: (a: Node) => string[]): string[] {
+    const callee = n.callee as Node;
+    if (callee.type !== 'MemberExpression' || callee.computed) throw new NoTrace();
+    const name = callee.property.name as string;
+    const args = n.arguments as Node[];
+    if (callee.object.type === 'Identifier' && callee.object.name === 'Math' && MATH.has(name))
+      return [`Math.${name}(`, ...joinArgs(args.map(part)), ')'];
+    const receiver = part(callee.object);
+    if (name in NULLARY && args.length === 0) return [...receiver, NULLARY[name]!];
+    if (name === 'sort') return [...receiver, args.length === 0 ? '.sort()' : '.sort((u, v) => u - v)'];
+    if (LAMBDA_METHODS.has(name)) return [...receiver, `.${name}(x =>`, ...this.source(args[0]!.body, env), ')'];
+    if (name === 'reduce')
+      return [...receiver, '.reduce((p, x) =>', ...this.source(args[0]!.body, env), ',', ...part(args[1]!), ')'];
+    if (METHODS.has(name)) return [...receiver, `.${name}(`, ...joinArgs(args.map(part)), ')'];
+    throw new NoTrace();
+  }
+
+  /** Evaluates an expression, recording a step for each operation. */
+  eval(n: Node, env: Env): unknown {
+    switch (n.type) {
+      case 'Identifier':
+        if (!env.has(n.name)) throw new NoTrace();
+        return env.get(n.name);
+      case 'Literal':
+        return n.value;
+      case 'ParenthesizedExpression':
+        return this.eval(n.expression, env);
+      case 'ArrayExpression':
+        return n.elements.map((e: Node) => this.eval(e, env));
+      case 'UnaryExpression': {
+        if (n.operator === '-' && n.argument.type === 'Literal') return -n.argument.value;
+        if (n.operator !== '!') throw new NoTrace();
+        const v = this.eval(n.argument, env);
+        return this.step(() => ['!', ...lexemesOf(v)], !v);
+      }
+      case 'BinaryExpression': {
+        const op = OPS[n.operator];
+        if (!op) throw new NoTrace();
+        const l = this.eval(n.left, env);
+        const r = this.eval(n.right, env);
+        return this.step(() => [...lexemesOf(l), n.operator, ...lexemesOf(r)], op(l, r));
+      }
+      case 'LogicalExpression': {
+        const l = this.eval(n.left, env);
+        if (n.operator === '&&' ? !l : l) return l; // short circuit: the right side is not evaluated
+        const r = this.eval(n.right, env);
+        return this.step(() => [...lexemesOf(l), n.operator, ...lexemesOf(r)], r);
+      }
+      case 'ConditionalExpression':
+        return this.eval(n.test, env) ? this.eval(n.consequent, env) : this.eval(n.alternate, env);
+      case 'MemberExpression': {
+        const o = this.eval(n.object, env) as any;
+        if (!n.computed) {
+          if (n.property.name !== 'length') throw new NoTrace();
+          return this.step(() => [...lexemesOf(o), '.length'], o.length);
+        }
+        const i = this.eval(n.property, env) as any;
+        return this.step(() => [...lexemesOf(o), '[', ...lexemesOf(i), ']'], o[i]);
+      }
+      case 'CallExpression':
+        return this.call(n, env);
+      default:
+        throw new NoTrace();
+    }
+  }
+
+  private call(n: Node, env: Env): unknown {
+    const callee = n.callee as Node;
+    if (callee.type !== 'MemberExpression' || callee.computed) throw new NoTrace();
+    const name = callee.property.name as string;
+    const args = n.arguments as Node[];
+    if (callee.object.type === 'Identifier' && callee.object.name === 'Math') {
+      if (!MATH.has(name)) throw new NoTrace();
+      const vs = args.map((a) => this.eval(a, env)) as number[];
+      return this.step(() => [`Math.${name}(`, ...joinArgs(vs.map(lexemesOf)), ')'], (Math as any)[name](...vs));
+    }
+    // a string array (from .split) is no value of the language: its steps could not be written
+    if (name === 'split') throw new NoTrace();
+    const receiver = this.eval(callee.object, env) as any;
+    const known = new Map<Node, unknown>([[callee.object, receiver]]);
+    const plain = (a: Node): unknown => {
+      if (!known.has(a)) known.set(a, this.eval(a, env));
+      return known.get(a);
+    };
+    let fn: unknown[] = [];
+    if (LAMBDA_METHODS.has(name)) {
+      const body = args[0]!.body as Node;
+      fn = [(x: unknown) => silent(body, new Map([...env, ['x', x]]))];
+    } else if (name === 'reduce') {
+      const body = args[0]!.body as Node;
+      fn = [(p: unknown, x: unknown) => silent(body, new Map([...env, ['p', p], ['x', x]])), plain(args[1]!)];
+    } else if (name === 'sort') {
+      fn = args.length === 0 ? [] : [(u: number, v: number) => u - v];
+    } else if (name in NULLARY || METHODS.has(name)) {
+      fn = args.map(plain);
+    } else throw new NoTrace();
+    if (typeof receiver !== 'string' && !Array.isArray(receiver)) throw new NoTrace();
+    // written before the call: .reverse() and .sort() change their receiver
+    const lhs = this.record ? this.callLexemes(n, env, (a) => lexemesOf(plain(a))) : [];
+    return this.step(() => lhs, (receiver as any)[name](...fn));
+  }
+
+  /** Runs a function body's statements (`if (…) return …;` … `return …;`). */
+  run(body: readonly Node[], env: Env): unknown {
+    for (const s of body) {
+      if (s.type === 'ReturnStatement') return this.eval(s.argument, env);
+      if (s.type === 'IfStatement' && s.consequent.type === 'ReturnStatement' && !s.alternate) {
+        if (this.eval(s.test, env)) return this.eval(s.consequent.argument, env);
+        continue;
+      }
+      throw new NoTrace();
+    }
+    throw new NoTrace();
+  }
+}
+
+function joinArgs(parts: readonly string[][]): string[] {
+  return parts.flatMap((p, i) => [...(i > 0 ? [','] : []), ...p]);
+}
+
+/** A lambda body evaluated without steps of its own (the method call is the step). */
+function silent(body: Node, env: Env): unknown {
+  return new Tracer(false).eval(body, env);
+}
+
+function copy(v: Value): Value {
+  return Array.isArray(v) ? [...(v as number[])] : v;
+}
+
+/** The program's function declaration (parameters and statements), parsed with acorn. */
+function parseProgram(program: string): { params: string[]; body: Node[] } {
+  const ast = parse(program, { ecmaVersion: 2022, preserveParens: true }) as unknown as Node;
+  const fn = ast.body?.[0] as Node | undefined;
+  if (ast.body.length !== 1 || fn?.type !== 'FunctionDeclaration') throw new NoTrace();
+  return { params: (fn.params as Node[]).map((p) => p.name as string), body: fn.body.body as Node[] };
+}
+
+/** The gold trace of `program` on the argument list `input` (source), with the output it reaches. */
+export interface GoldTrace {
+  readonly steps: readonly TraceStep[];
+  readonly output: Value;
+}
+
+/**
+ * The gold trace of a task-language program on one input (an argument list's source, e.g. `"ea", 3`), or
+ * undefined when some step's operand or value is not expressible, the program is not in the task language, or the
+ * evaluation takes more than {@link MAX_TRACE_STEPS} steps. The output is the program's (as the executor computes
+ * it; a test checks the two agree).
+ */
+export function traceOf(program: string, input: string): GoldTrace | undefined {
+  try {
+    const { params, body } = parseProgram(program);
+    const args = JSON.parse(`[${input}]`) as unknown[];
+    if (args.length !== params.length) return undefined;
+    const tracer = new Tracer(true);
+    const output = tracer.run(body, new Map(params.map((p, i) => [p, args[i]])));
+    if (valueType(output) === undefined) return undefined;
+    return { steps: tracer.steps, output: copy(output as Value) };
+  } catch (e) {
+    if (e instanceof NoTrace || e instanceof SyntaxError || e instanceof TypeError || e instanceof RangeError)
+      return undefined;
+    throw e;
+  }
+}

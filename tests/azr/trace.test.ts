@@ -1,0 +1,149 @@
+// Gold reasoning traces (src/azr/trace.ts) and the trace automaton (src/azr/traceAutomaton.ts): every gold trace
+// reaches the executor's output, each of its steps is a task-language expression whose value JavaScript agrees
+// with, and decoding under the automaton always yields a well-formed trace within its budget.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { generateArgs, generateProgram } from '../../src/azr/generate.js';
+import { END, LEXEMES, TRACE_ARROW } from '../../src/azr/lexemes.js';
+import { lex } from '../../src/azr/lex.js';
+import { parseProbeJsonl } from '../../src/azr/probe.js';
+import { joinLexemes } from '../../src/azr/render.js';
+import { Rng } from '../../src/azr/rng.js';
+import { traceLexemes, traceOf, type GoldTrace } from '../../src/azr/trace.js';
+import {
+  acceptsTrace,
+  MIN_TRACE_STEP,
+  traceAllowedMask,
+  traceMinToFinish,
+  traceStart,
+  traceStep,
+  traceSteps,
+} from '../../src/azr/traceAutomaton.js';
+import { argsSource, canonicalValue, valueEquals, type Value } from '../../src/azr/value.js';
+
+const probe = parseProbeJsonl(
+  readFileSync(fileURLToPath(new URL('../../scenarios/probe.jsonl', import.meta.url)), 'utf8'),
+);
+/**
+ * JavaScript's own result (task-language programs have no loops, so no time limit is needed; the make-probe
+ * executor's 100 ms vm timeout would fire on a loaded machine).
+ */
+function execute(program: string, args: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: new Function(`${program}\nreturn f(${args});`)() };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Checks a gold trace against JavaScript: each step's left side, as a program, returns the step's value. */
+function checkSteps(trace: GoldTrace): void {
+  for (const s of trace.steps) {
+    const program = `function f(n) { return ${joinLexemes(s.lhs)}; }`;
+    expect(lex(program, 'program').ok, program).toBe(true); // the left side is task language
+    const r = execute(program, '0');
+    expect(r.ok, program).toBe(true);
+    if (r.ok) expect(valueEquals(canonicalValue(r.value)!, s.value), program).toBe(true);
+  }
+}
+
+describe('gold traces', () => {
+  it('of the example in the issue: s.length % 6 - 4 - 5 on "ea"', () => {
+    const t = traceOf('function f(s) { return s.length % 6 - 4 - 5; }', '"ea"')!;
+    expect(traceLexemes(t.steps).join(' ')).toBe(
+      `" e a " .length ${TRACE_ARROW} 2 ; 2 % 6 ${TRACE_ARROW} 2 ; 2 - 4 ${TRACE_ARROW} -2 ; -2 - 5 ${TRACE_ARROW} -7 ;`,
+    );
+    expect(t.output).toBe(-7);
+  });
+
+  it('show the branch taken, lambdas as source with parameters substituted, and no step for a parameter', () => {
+    const t = traceOf('function f(xs, n) { if (xs.includes(n)) return xs.map(x => x + n); return xs; }', '[1, 2], 2')!;
+    expect(traceLexemes(t.steps).join(' ')).toBe(
+      `[ 1 , 2 ] .includes( 2 ) ${TRACE_ARROW} true ; [ 1 , 2 ] .map(x => x + 2 ) ${TRACE_ARROW} [ 3 , 4 ] ;`,
+    );
+    expect(traceOf('function f(s) { return s; }', '"ab"')).toEqual({ steps: [], output: 'ab' });
+    // the receiver is written before .reverse() changes it
+    const r = traceOf('function f(xs) { return xs.reverse().concat(xs); }', '[1, 2]')!;
+    expect(r.output).toEqual([2, 1, 2, 1]);
+    expect(traceLexemes(r.steps).join(' ')).toContain(`[ 1 , 2 ] .reverse() ${TRACE_ARROW} [ 2 , 1 ]`);
+  });
+
+  it('do not exist when a step is not expressible (out-of-range ints, string arrays, undefined)', () => {
+    expect(traceOf('function f(n) { return n * 9 - 40; }', '5')).toBeUndefined(); // 45
+    expect(traceOf('function f(s) { return s.split("a").length; }', '"bab"')).toBeUndefined(); // a string array
+    expect(traceOf('function f(s) { return s[5] === "a"; }', '"ab"')).toBeUndefined(); // undefined
+  });
+
+  it('exist for most probe deduction tasks, reach their output, and every step is right', () => {
+    let traced = 0;
+    const deductions = probe.filter((t) => t.task.type === 'deduction');
+    for (const { task } of deductions) {
+      if (task.type !== 'deduction') continue;
+      const t = traceOf(task.program, task.input);
+      if (t === undefined) continue;
+      traced++;
+      expect(valueEquals(t.output, task.output), task.program).toBe(true);
+      checkSteps(t);
+      expect(acceptsTrace(traceLexemes(t.steps))).toBe(true);
+    }
+    expect(traced).toBeGreaterThan(0.9 * deductions.length);
+  });
+
+  it('agree with JavaScript on generated programs and inputs (the output, and each step)', () => {
+    const rng = new Rng('trace-property');
+    let traced = 0;
+    const N = 400;
+    for (let i = 0; i < N; i++) {
+      const p = generateProgram(rng, { targetLength: 6 + (i % 12) });
+      const input = argsSource(generateArgs(rng, p.params) as Value[]);
+      const run = execute(p.source, input);
+      const t = traceOf(p.source, input);
+      if (t === undefined) continue;
+      traced++;
+      expect(run.ok, `${p.source} on ${input}`).toBe(true);
+      if (run.ok) expect(valueEquals(canonicalValue(run.value)!, t.output), `${p.source} on ${input}`).toBe(true);
+      checkSteps(t);
+      expect(acceptsTrace(traceLexemes(t.steps))).toBe(true);
+    }
+    expect(traced).toBeGreaterThan(N / 2);
+  });
+});
+
+describe('the trace automaton', () => {
+  it('accepts an empty trace and well-formed steps; rejects a step without a value, an arrow too early, a bare value', () => {
+    expect(acceptsTrace([])).toBe(true);
+    expect(acceptsTrace(['2', '+', '3', TRACE_ARROW, '5', ';'])).toBe(true);
+    expect(acceptsTrace(['2', '+', '3', TRACE_ARROW, ';'])).toBe(false);
+    expect(acceptsTrace(['2', '+', TRACE_ARROW, '5', ';'])).toBe(false);
+    expect(acceptsTrace(['2', '+', '3', TRACE_ARROW, '5'])).toBe(false); // unfinished step
+    expect(acceptsTrace(['5', ';'])).toBe(false);
+    expect(traceSteps(['2', '+', '3', TRACE_ARROW, '5', ';', '5', '*', '2', TRACE_ARROW, '10', ';'])).toBe(2);
+  });
+
+  it('lets a random walk over its masks finish within the budget, always well-formed', () => {
+    const rng = new Rng('trace-walk');
+    const mask = new Uint8Array(LEXEMES.length);
+    for (let run = 0; run < 300; run++) {
+      const budget = rng.int(40);
+      let state = traceStart();
+      const out: string[] = [];
+      for (;;) {
+        const n = traceAllowedMask(state, budget - out.length, mask);
+        const allowed = LEXEMES.filter((_, i) => mask[i] === 1);
+        expect(allowed.length).toBe(n);
+        expect(allowed.length).toBeGreaterThan(0);
+        const pick = allowed[rng.int(allowed.length)]!;
+        if (pick === END) break;
+        state = traceStep(state, pick)!;
+        expect(state).toBeDefined();
+        out.push(pick);
+        expect(out.length + traceMinToFinish(state)).toBeLessThanOrEqual(budget);
+      }
+      expect(out.length).toBeLessThanOrEqual(budget);
+      expect(acceptsTrace(out)).toBe(true);
+      if (budget < MIN_TRACE_STEP) expect(out).toEqual([]);
+    }
+  });
+});
