@@ -2,12 +2,13 @@
 // execution trace a solver may produce before its answer (issue 2/4, "reasoning before answering").
 //
 // A trace is one step per operation, in evaluation order, on values already known:
-//   `" e a " .length ⇒ 2 ; 2 % 6 ⇒ 2 ; 2 - 4 ⇒ -2 ; -2 - 5 ⇒ -7 ;`
-// Each step's left side is the operation with its operands replaced by their values (parameters too), so a step
-// reads only what it shows; its right side restates the running value. A method that takes a function
-// (`.map(x => …)`, `.filter(x => …)`, `.reduce((p, x) => …, 0)`) is one step whose lambda body is shown as source
-// (outer parameters substituted). Conditionals and `if` statements show the test's steps, then only the branch
-// taken. The trace exists only when every step's operands and value are expressible (small ints, short strings
+//   `s .length ⇒ 2 ; 2 % 6 ⇒ 2 ; 2 - 4 ⇒ -2 ; -2 - 5 ⇒ -7 ;`
+// Each step's left side is the operation with its operands written as values — the results of earlier steps,
+// restated — except the function's parameters, which keep their names (the input is read where the prompt shows
+// it, never copied); its right side restates the running value. A method that takes a function (`.map(x => …)`,
+// `.filter(x => …)`, `.reduce((p, x) => …, 0)`) is one step whose lambda body is shown as source. Conditionals and
+// `if` statements show the test's steps, then only the branch taken. A program that changes a parameter
+// (`xs.reverse()`) has no trace: its name would no longer say its value. The trace exists only when every step's operands and value are expressible (small ints, short strings
 // and arrays, booleans; not the string arrays of `.split(`); otherwise the program has no gold trace (undefined) and
 // its examples answer directly.
 //
@@ -97,7 +98,17 @@ function lexemesOf(v: unknown): string[] {
 class Tracer {
   readonly steps: TraceStep[] = [];
 
-  constructor(private readonly record: boolean) {}
+  constructor(
+    private readonly record: boolean,
+    private readonly params: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /** An operand as the step writes it: a parameter by its name, anything else by its value. */
+  private operand(n: Node, value: unknown): string[] {
+    let node = n;
+    while (node.type === 'ParenthesizedExpression') node = node.expression;
+    return node.type === 'Identifier' && this.params.has(node.name) ? [node.name] : lexemesOf(value);
+  }
 
   /** Records `lhs() ⇒ value` (the left side is written only when recording: inside a lambda nothing is). */
   private step(lhs: () => string[], value: unknown): unknown {
@@ -109,11 +120,11 @@ class Tracer {
     return value;
   }
 
-  /** Source lexemes of an expression with every variable bound in `env` replaced by its value (lambda bodies). */
+  /** Source lexemes of an expression (a lambda body), variables by name. */
   source(n: Node, env: Env): string[] {
     switch (n.type) {
       case 'Identifier':
-        return env.has(n.name) ? lexemesOf(env.get(n.name)) : [n.name];
+        return [n.name];
       case 'Literal':
         return lexemesOf(n.value);
       case 'UnaryExpression':
@@ -183,20 +194,20 @@ class Tracer {
         if (n.operator === '-' && n.argument.type === 'Literal') return -n.argument.value;
         if (n.operator !== '!') throw new NoTrace();
         const v = this.eval(n.argument, env);
-        return this.step(() => ['!', ...lexemesOf(v)], !v);
+        return this.step(() => ['!', ...this.operand(n.argument, v)], !v);
       }
       case 'BinaryExpression': {
         const op = OPS[n.operator];
         if (!op) throw new NoTrace();
         const l = this.eval(n.left, env);
         const r = this.eval(n.right, env);
-        return this.step(() => [...lexemesOf(l), n.operator, ...lexemesOf(r)], op(l, r));
+        return this.step(() => [...this.operand(n.left, l), n.operator, ...this.operand(n.right, r)], op(l, r));
       }
       case 'LogicalExpression': {
         const l = this.eval(n.left, env);
         if (n.operator === '&&' ? !l : l) return l; // short circuit: the right side is not evaluated
         const r = this.eval(n.right, env);
-        return this.step(() => [...lexemesOf(l), n.operator, ...lexemesOf(r)], r);
+        return this.step(() => [...this.operand(n.left, l), n.operator, ...this.operand(n.right, r)], r);
       }
       case 'ConditionalExpression':
         return this.eval(n.test, env) ? this.eval(n.consequent, env) : this.eval(n.alternate, env);
@@ -204,10 +215,10 @@ class Tracer {
         const o = this.eval(n.object, env) as any;
         if (!n.computed) {
           if (n.property.name !== 'length') throw new NoTrace();
-          return this.step(() => [...lexemesOf(o), '.length'], o.length);
+          return this.step(() => [...this.operand(n.object, o), '.length'], o.length);
         }
         const i = this.eval(n.property, env) as any;
-        return this.step(() => [...lexemesOf(o), '[', ...lexemesOf(i), ']'], o[i]);
+        return this.step(() => [...this.operand(n.object, o), '[', ...this.operand(n.property, i), ']'], o[i]);
       }
       case 'CallExpression':
         return this.call(n, env);
@@ -224,7 +235,10 @@ class Tracer {
     if (callee.object.type === 'Identifier' && callee.object.name === 'Math') {
       if (!MATH.has(name)) throw new NoTrace();
       const vs = args.map((a) => this.eval(a, env)) as number[];
-      return this.step(() => [`Math.${name}(`, ...joinArgs(vs.map(lexemesOf)), ')'], (Math as any)[name](...vs));
+      return this.step(
+        () => [`Math.${name}(`, ...joinArgs(vs.map((v, k) => this.operand(args[k]!, v))), ')'],
+        (Math as any)[name](...vs),
+      );
     }
     // a string array (from .split) is no value of the language: its steps could not be written
     if (name === 'split') throw new NoTrace();
@@ -248,7 +262,7 @@ class Tracer {
     } else throw new NoTrace();
     if (typeof receiver !== 'string' && !Array.isArray(receiver)) throw new NoTrace();
     // written before the call: .reverse() and .sort() change their receiver
-    const lhs = this.record ? this.callLexemes(n, env, (a) => lexemesOf(plain(a))) : [];
+    const lhs = this.record ? this.callLexemes(n, env, (a) => this.operand(a, plain(a))) : [];
     return this.step(() => lhs, (receiver as any)[name](...fn));
   }
 
@@ -303,10 +317,13 @@ export function traceOf(program: string, input: string): GoldTrace | undefined {
   try {
     const { params, body } = parseProgram(program);
     const args = JSON.parse(`[${input}]`) as unknown[];
+    const args0 = JSON.parse(`[${input}]`) as unknown[];
     if (args.length !== params.length) return undefined;
-    const tracer = new Tracer(true);
-    const output = tracer.run(body, new Map(params.map((p, i) => [p, args[i]])));
+    const tracer = new Tracer(true, new Set(params));
+    const env = new Map(params.map((p, i) => [p, args[i]]));
+    const output = tracer.run(body, env);
     if (valueType(output) === undefined) return undefined;
+    if (params.some((p, i) => JSON.stringify(env.get(p)) !== JSON.stringify(args0[i]))) return undefined; // changed
     return { steps: tracer.steps, output: copy(output as Value) };
   } catch (e) {
     if (e instanceof NoTrace || e instanceof SyntaxError || e instanceof TypeError || e instanceof RangeError)

@@ -1,8 +1,8 @@
 // The constraint automaton of a reasoning trace: well-formed steps `operation ⇒ value ;`, never checked for truth.
 //
 // A trace segment is zero or more steps. A step's left side is a task-language expression (as after `return` in a
-// program: values, operators, methods, lambdas); `⇒` may come exactly where the expression could end; then one
-// value; then `;`. The segment may end (its <end>) only between steps, so an empty trace is `<end>` alone — the
+// program of the task's signature: values, the parameters, operators, methods, lambdas); `⇒` may come exactly where
+// the expression could end; then one value; then `;`. The segment may end (its <end>) only between steps, so an empty trace is `<end>` alone — the
 // solver's choice not to reason. Only the answer after the trace is graded.
 
 import {
@@ -15,14 +15,14 @@ import {
   TaskLanguageError,
   type AutomatonState,
 } from './automaton.js';
-import { SIGNATURES } from './grammar.js';
+import { SIGNATURES, signatureOf } from './grammar.js';
 import { END, LEXEMES, lexemeId, TRACE_ARROW } from './lexemes.js';
 
 /** A point inside a trace. Immutable. */
 export type TraceState =
-  | { readonly phase: 'between' }
-  | { readonly phase: 'operation'; readonly expr: AutomatonState }
-  | { readonly phase: 'value'; readonly value: AutomatonState }
+  | { readonly phase: 'between'; readonly start: AutomatonState }
+  | { readonly phase: 'operation'; readonly start: AutomatonState; readonly expr: AutomatonState }
+  | { readonly phase: 'value'; readonly start: AutomatonState; readonly value: AutomatonState }
   | { readonly phase: 'ended' };
 
 const STEP_END = ';';
@@ -33,16 +33,21 @@ const PROGRAM_TAIL = 2;
 /** The shortest step: one lexeme, `⇒`, a one-lexeme value, `;`. */
 export const MIN_TRACE_STEP = 4;
 
-let exprStart: AutomatonState | undefined;
-/** The program automaton right after `return` (the header's parameter is in scope but never useful). */
-function expressionStart(): AutomatonState {
-  exprStart ??= advance(advance(start('program'), SIGNATURES[1]!.header), 'return');
-  return exprStart;
+const exprStarts = new Map<string, AutomatonState>();
+/** The program automaton right after `return` in a program of the signature (parameters in scope). */
+function expressionStart(params: readonly string[]): AutomatonState {
+  const sig = signatureOf(params) ?? SIGNATURES[1]!;
+  let s = exprStarts.get(sig.id);
+  if (s === undefined) {
+    s = advance(advance(start('program'), sig.header), 'return');
+    exprStarts.set(sig.id, s);
+  }
+  return s;
 }
 
-/** The state at the start of a trace segment. */
-export function traceStart(): TraceState {
-  return { phase: 'between' };
+/** The state at the start of a trace segment for a task whose program takes `params` (they may be named). */
+export function traceStart(params: readonly string[] = []): TraceState {
+  return { phase: 'between', start: expressionStart(params) };
 }
 
 /** True when the trace may end here (between steps). */
@@ -77,7 +82,7 @@ export function traceAllowedMask(state: TraceState, budget: number, mask: Uint8A
         return 1;
       }
       // an operation's lexeme l costs its program cost − `; }` + `⇒` value `;`
-      const count = allowedMask(expressionStart(), budget - 1, mask);
+      const count = allowedMask(state.start, budget - 1, mask);
       mask[STEP_END_ID] = 0;
       mask[0] = 1;
       return count + 1;
@@ -114,21 +119,21 @@ export function traceStep(state: TraceState, lexeme: string): TraceState | undef
     case 'between': {
       if (lexeme === END) return { phase: 'ended' };
       if (lexeme === STEP_END) return undefined;
-      const next = step(expressionStart(), lexeme);
-      return next ? { phase: 'operation', expr: next.state } : undefined;
+      const next = step(state.start, lexeme);
+      return next ? { phase: 'operation', start: state.start, expr: next.state } : undefined;
     }
     case 'operation': {
       if (lexeme === TRACE_ARROW)
-        return step(state.expr, STEP_END) ? { phase: 'value', value: start('value') } : undefined;
+        return step(state.expr, STEP_END) ? { phase: 'value', start: state.start, value: start('value') } : undefined;
       if (lexeme === STEP_END || lexeme === END) return undefined;
       const next = step(state.expr, lexeme);
-      return next ? { phase: 'operation', expr: next.state } : undefined;
+      return next ? { phase: 'operation', start: state.start, expr: next.state } : undefined;
     }
     case 'value': {
-      if (lexeme === STEP_END) return isComplete(state.value) ? { phase: 'between' } : undefined;
+      if (lexeme === STEP_END) return isComplete(state.value) ? { phase: 'between', start: state.start } : undefined;
       if (lexeme === END) return undefined;
       const next = step(state.value, lexeme);
-      return next ? { phase: 'value', value: next.state } : undefined;
+      return next ? { phase: 'value', start: state.start, value: next.state } : undefined;
     }
     default:
       return undefined;
@@ -142,9 +147,9 @@ export function traceAdvance(state: TraceState, lexeme: string): TraceState {
   return next;
 }
 
-/** True when `lexemes` (no <end>) form a complete, well-formed trace. */
-export function acceptsTrace(lexemes: readonly string[]): boolean {
-  let s: TraceState | undefined = traceStart();
+/** True when `lexemes` (no <end>) form a complete, well-formed trace for a program taking `params`. */
+export function acceptsTrace(lexemes: readonly string[], params: readonly string[] = []): boolean {
+  let s: TraceState | undefined = traceStart(params);
   for (const l of lexemes) {
     s = traceStep(s, l);
     if (!s) return false;

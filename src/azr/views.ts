@@ -55,6 +55,11 @@ export function solverView<T extends TaskType>(type: T, task: TaskOf<T>): Solver
     : { type: 'abduction', program: t.program, output: t.output };
 }
 
+/** The parameters of the task's program (induction: of the program to find); a reasoning trace may name them. */
+export function viewParams(view: SolverView): readonly ParamName[] {
+  return view.type === 'induction' ? view.params : paramsOf(view.program);
+}
+
 /** The constraint context of the solver's answer segment (ANSWER_KIND): the parameters its args or program take. */
 export function answerContext(view: SolverView): SegmentContext | undefined {
   if (view.type === 'deduction') return undefined;

@@ -28,7 +28,7 @@ import { lex } from '../azr/lex.js';
 import { END, LEXEMES } from '../azr/lexemes.js';
 import { ANSWER_KIND, type Role, type TaskType, type Triplet } from '../azr/tasks.js';
 import { valueLexemes, type Value } from '../azr/value.js';
-import type { ProposerView, SolverView } from '../azr/views.js';
+import { viewParams, type ProposerView, type SolverView } from '../azr/views.js';
 import type { TokenConstraint } from './sampler.js';
 
 export const PAD = '<pad>';
@@ -155,8 +155,8 @@ export class GrammarConstraint implements TokenConstraint {
 
   private open(i: number): SegmentCursor {
     const spec = this.specs[i] as SegmentSpec;
-    if (spec.kind === 'trace') return new TraceCursor();
     const context = typeof spec.context === 'function' ? spec.context(this.earlier.slice(0, i)) : spec.context;
+    if (spec.kind === 'trace') return new TraceCursor(context?.params ?? []);
     const cursor = new AutomatonCursor(start(spec.kind, context));
     const least = cursor.minToFinish();
     if (least > spec.budget)
@@ -222,7 +222,10 @@ class AutomatonCursor implements SegmentCursor {
 }
 
 class TraceCursor implements SegmentCursor {
-  private state: TraceState = traceStart();
+  private state: TraceState;
+  constructor(params: readonly string[]) {
+    this.state = traceStart(params);
+  }
   allowedMask(budget: number, mask: Uint8Array): number {
     return traceAllowedMask(this.state, budget, mask);
   }
@@ -312,7 +315,10 @@ export function solverPrompt(view: SolverView): EncodedPrompt {
   const kind = ANSWER_KIND[view.type];
   return {
     tokens: tokenizer.encode([...head, ...body, s.answer]),
-    answer: [{ kind: 'trace' }, context === undefined ? { kind } : { kind, context }],
+    answer: [
+      { kind: 'trace', context: { params: viewParams(view) } },
+      context === undefined ? { kind } : { kind, context },
+    ],
   };
 }
 

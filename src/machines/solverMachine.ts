@@ -13,6 +13,7 @@ import {
   type TaskType,
   acceptsTrace,
   traceSteps,
+  viewParams,
 } from '../azr/index.js';
 import { notProvided, type GenerateInput, type PolicyCompletion, type Reasoning, type Slot } from './effects.js';
 import { errorMessage, type Answer, type BatchFailure } from './protocol.js';
@@ -65,7 +66,7 @@ export function parseAnswer(view: SolverView, completion: PolicyCompletion): Ans
   if (!completion.ok) return { ok: false, error: 'policy', message: completion.error };
   if (completion.truncated) return { ok: false, error: 'format', message: 'the completion hit the length cap' };
   const trace = completion.segments[0] ?? [];
-  if (completion.segments.length < 2 || !acceptsTrace(trace))
+  if (completion.segments.length < 2 || !acceptsTrace(trace, viewParams(view)))
     return { ok: false, error: 'format', message: 'the reasoning trace is not well-formed' };
   const seg = completion.segments[1] ?? [];
   const lexemes = seg[seg.length - 1] === END ? seg.slice(0, -1) : seg;

@@ -5,7 +5,7 @@ import { generateArgs, generateProgram } from '../../src/azr/generate.js';
 import { END, LEXEMES } from '../../src/azr/lexemes.js';
 import { render } from '../../src/azr/render.js';
 import { Rng } from '../../src/azr/rng.js';
-import type { Triplet } from '../../src/azr/tasks.js';
+import { programParams, type Triplet } from '../../src/azr/tasks.js';
 import { argsSource } from '../../src/azr/value.js';
 import { acceptsTrace, traceSteps } from '../../src/azr/traceAutomaton.js';
 import { initBackend } from '../../src/gpu/backend.js';
@@ -93,7 +93,7 @@ describe('grammar-constrained decoding from a fresh model', () => {
       } else {
         // a solver: a well-formed reasoning trace within its budget (a fresh model writes some), then the answer
         expect(segs).toHaveLength(2);
-        expect(acceptsTrace(segs[0]!)).toBe(true);
+        expect(acceptsTrace(segs[0]!, programParams(refs[i < 16 ? 0 : 1]!.program)!)).toBe(true);
         expect(segs[0]!.length).toBeLessThanOrEqual(24);
         steps += traceSteps(segs[0]!);
         if (i < 16) expect(accepts('value', segs[1]!)).toBe(true);
