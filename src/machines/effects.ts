@@ -51,7 +51,7 @@ export interface GenerateInput {
 }
 
 /**
- * A completion: the lexemes of each answer segment (the task language's, see src/azr/lexemes.ts; a trailing
+ * A completion: the lexemes of each answer segment (the task language's, see src/azr/lang/lexemes.ts; a trailing
  * `<end>` is allowed), its length in tokens and the weight version that produced it. `ok: false` is a failure on
  * this one request (the step goes on without it).
  */
