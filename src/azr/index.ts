@@ -23,6 +23,7 @@ export * from './views.js';
 export * from './solverReward.js';
 export * from './learnability.js';
 export * from './novelty.js';
+export * from './inputDependence.js';
 export * from './trr.js';
 export * from './buffer.js';
 export * from './seeds.js';
