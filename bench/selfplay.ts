@@ -27,14 +27,7 @@ import { Learner, type PolicySample, type SupervisedSample } from '../src/gpu/le
 import { Gpt } from '../src/gpu/model.js';
 import { OrtRollout } from '../src/gpu/rollout.js';
 import { WeightBoard } from '../src/gpu/weights.js';
-import type {
-  CheckRequest,
-  Effects,
-  GenerateInput,
-  LearnInput,
-  RunRequest,
-  ValidateRequest,
-} from '../src/machines/effects.js';
+import type { CheckRequest, Effects, GenerateInput, LearnInput, ValidateRequest } from '../src/machines/effects.js';
 import { SandboxPool } from '../src/sandbox/index.js';
 import { loadRunScenario, parseOverride } from '../src/scenario/load.js';
 import type { RunScenario } from '../src/scenario/schema.js';
@@ -47,9 +40,7 @@ const DEFAULT_SCENARIO = 'scenarios/default.yaml';
 const STAND_IN_STEPS = 40;
 
 type ExecutorCall =
-  | { kind: 'validate'; requests: readonly ValidateRequest[] }
-  | { kind: 'run'; requests: readonly RunRequest[] }
-  | { kind: 'check'; requests: readonly CheckRequest[] };
+  { kind: 'validate'; requests: readonly ValidateRequest[] } | { kind: 'check'; requests: readonly CheckRequest[] };
 
 /** What one training step asked of its effects, and how long the run's calls took. */
 interface StepWork {
@@ -103,11 +94,6 @@ function recorder(work: Map<number, StepWork>, now: () => number): (e: Effects) 
         timed(
           () => e.executor.validate(requests),
           (ms) => step > 0 && at(step).executor.push({ call: { kind: 'validate', requests }, ms }),
-        ),
-      run: (requests) =>
-        timed(
-          () => e.executor.run(requests),
-          (ms) => step > 0 && at(step).executor.push({ call: { kind: 'run', requests }, ms }),
         ),
       check: (requests) =>
         timed(
@@ -278,7 +264,6 @@ export async function main(args: string[]): Promise<void> {
         for (const { call } of w.executor) {
           const t = now();
           if (call.kind === 'validate') await executor.validate(call.requests);
-          else if (call.kind === 'run') await executor.run(call.requests);
           else await executor.check(call.requests);
           executorMs += now() - t;
         }

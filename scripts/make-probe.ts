@@ -5,9 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { generateProbe, probeBaselines, probeToJsonl, TIERS, type Execute } from '../src/azr/probe.js';
-import { lex } from '../src/azr/lex.js';
+import { lex } from '../src/azr/lang/lex.js';
 import { programParams, TASK_TYPES } from '../src/azr/tasks.js';
-import { valuesFromLexemes } from '../src/azr/value.js';
+import { valuesFromLexemes } from '../src/azr/lang/value.js';
 
 /** The probe's seed: changing it changes every task. */
 export const PROBE_SEED = 'azr-probe-v1';

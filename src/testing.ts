@@ -8,10 +8,12 @@ import {
   ANSWER_KIND,
   answerContext,
   canonicalValue,
+  ignoresInput,
   lex,
   paramsOfProgram,
+  probeInputs,
+  Rng,
   valueEquals,
-  type Rng,
   type SegmentContext,
   type SegmentKind,
   type Value,
@@ -41,8 +43,6 @@ import type {
   ProbeEffect,
   ProbeResult,
   RolloutChannel,
-  RunRequest,
-  RunResult,
   ScoredRollout,
   ValidateRequest,
   ValidateResult,
@@ -214,7 +214,14 @@ export function runInProcess(program: string, input: string): Outcome {
   return evaluate(`${program}\nreturn f(${input});`);
 }
 
-/** The in-process executor: validate (run twice, equal), run, check — the sandbox's semantics without a sandbox. */
+/** The in-process executor's probe inputs: a fixed stream, split per proposal id like the real executor's. */
+const PROBE_RNG = new Rng('inProcessExecutor/probes');
+
+/**
+ * The in-process executor: validate (run twice, equal; a one-input proposal also once on a probe input, which tells
+ * whether it ignores its input), check — the sandbox's semantics without a sandbox. It rejects nothing for ignoring
+ * its input or copying an argument (those are ExecutorService options).
+ */
 export const inProcessExecutor: ExecutorEffect = {
   async validate(requests: readonly ValidateRequest[]): Promise<ValidateResult[]> {
     return requests.map(({ id, program, inputs }) => {
@@ -227,13 +234,13 @@ export const inProcessExecutor: ExecutorEffect = {
           return { id, ok: false, error: { kind: 'nondeterministic', message: 'two runs differ' } };
         outputs.push(a.value);
       }
-      return { id, ok: true, outputs };
-    });
-  },
-  async run(requests: readonly RunRequest[]): Promise<RunResult[]> {
-    return requests.map(({ id, program, input }) => {
-      const r = runInProcess(program, input);
-      return r.ok ? { id, ok: true, output: r.value } : { id, ok: false, error: r.error };
+      const probes = (
+        inputs.length === 1 ? probeInputs(program, inputs[0]!, PROBE_RNG.split(`other/${id}`), 1) : []
+      ).map((input) => {
+        const r = runInProcess(program, input);
+        return r.ok ? { ok: true as const, output: r.value } : { ok: false as const, infrastructure: false };
+      });
+      return { id, ok: true, outputs, inputIgnoring: ignoresInput(outputs, probes) };
     });
   },
   async check(requests: readonly CheckRequest[]): Promise<CheckResult[]> {
@@ -259,16 +266,15 @@ export const inProcessExecutor: ExecutorEffect = {
 
 export interface ScriptedExecutor extends ExecutorEffect {
   /** Calls per method: one per batch. */
-  readonly calls: { validate: number; run: number; check: number };
+  readonly calls: { validate: number; check: number };
 }
 
 /** An executor whose methods are the given ones, the {@link inProcessExecutor}'s otherwise; it counts its calls. */
 export function scriptedExecutor(overrides: Partial<ExecutorEffect> = {}): ScriptedExecutor {
-  const calls = { validate: 0, run: 0, check: 0 };
+  const calls = { validate: 0, check: 0 };
   return {
     calls,
     validate: (r) => (calls.validate++, (overrides.validate ?? inProcessExecutor.validate)(r)),
-    run: (r) => (calls.run++, (overrides.run ?? inProcessExecutor.run)(r)),
     check: (r) => (calls.check++, (overrides.check ?? inProcessExecutor.check)(r)),
   };
 }

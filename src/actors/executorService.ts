@@ -1,25 +1,25 @@
 // ExecutorEffect over the sandbox: validate proposals, run programs, grade answers; canonical output text → task-language values.
 
 import {
-  argsSource,
-  generateArgs,
+  ignoresInput,
   lex,
+  probeInputs,
   programParams,
   valueEquals,
   valueSource,
   valuesFromLexemes,
+  type ProbeRun,
   type Rng,
   type Value,
 } from '../azr/index.js';
-import type {
-  CheckRequest,
-  CheckResult,
-  ExecError,
-  ExecutorEffect,
-  RunRequest,
-  RunResult,
-  ValidateRequest,
-  ValidateResult,
+import {
+  INFRASTRUCTURE_ERRORS,
+  type CheckRequest,
+  type CheckResult,
+  type ExecError,
+  type ExecutorEffect,
+  type ValidateRequest,
+  type ValidateResult,
 } from '../machines/effects.js';
 import { checkAbductions, checkDeductions, checkInductions, type Sandbox } from '../sandbox/index.js';
 import type { Job, RunResult as SandboxRunResult } from '../sandbox/types.js';
@@ -27,8 +27,9 @@ import { valueFromOutput } from './pretrainData.js';
 
 export interface ExecutorServiceOptions {
   /**
-   * Anti-degeneracy (off = the paper): a deduction/abduction proposal whose program gives the same output on a second,
-   * generated input is invalid (kind `input_ignoring`); an induction proposal whose N outputs are all equal likewise.
+   * Anti-degeneracy (off = the paper): a proposal that ignores its input (src/azr/inputDependence.ts: a
+   * deduction/abduction program that gives the same output on every probe input, an induction proposal whose N
+   * outputs are all equal) is invalid (kind `input_ignoring`). On or off, each valid proposal says whether it does.
    */
   readonly rejectInputIgnoring?: boolean;
   /**
@@ -37,10 +38,10 @@ export interface ExecutorServiceOptions {
    * programs (`return s;`, `if (…) return xs; return xs;`) an unanchored proposer collapses onto.
    */
   readonly rejectArgumentCopy?: boolean;
-  /** Generated inputs a one-input proposal is also run on for these checks (default 1). */
+  /** Generated inputs a one-input proposal is also run on: they tell whether it ignores its input (default 1). */
   readonly probeInputs?: number;
   /** Source of the generated inputs (split per proposal id, so the draw does not depend on batching). */
-  readonly rng?: Rng;
+  readonly rng: Rng;
 }
 
 /** The argument values of an input's source for a program's parameters, or undefined if it does not lex. */
@@ -74,39 +75,40 @@ function toValue(r: SandboxRunResult): { ok: true; value: Value } | { ok: false;
   return value === undefined ? { ok: false, error: inexpressible(r.output) } : { ok: true, value };
 }
 
+function toProbeRun(r: SandboxRunResult): ProbeRun {
+  const v = toValue(r);
+  return v.ok
+    ? { ok: true, output: v.value }
+    : { ok: false, infrastructure: INFRASTRUCTURE_ERRORS.includes(v.error.kind) };
+}
+
 /**
  * The executor over a `Sandbox` (the worker pool): one sandbox batch per call. Validation = static check, run
- * twice, equal results, and an expressible output for every input. A failed run is the program's fault and an
- * answer (ok: false with its kind); only `crashed`/`overloaded` are the executor's (the machines drop those).
+ * twice, equal results, and an expressible output for every input; a one-input proposal also runs once on each of
+ * its probe inputs, in the same batch, which tell whether it ignores its input. A failed run is the program's fault
+ * and an answer (ok: false with its kind); only `crashed`/`overloaded` are the executor's (the machines drop those).
  */
 export class ExecutorService implements ExecutorEffect {
   constructor(
     private readonly sandbox: Sandbox,
-    private readonly options: ExecutorServiceOptions = {},
-  ) {
-    if ((options.rejectInputIgnoring || options.rejectArgumentCopy) && options.rng === undefined)
-      throw new Error('rejectInputIgnoring and rejectArgumentCopy need an rng for the probe inputs');
-  }
-
-  private get probing(): boolean {
-    return this.options.rejectInputIgnoring === true || this.options.rejectArgumentCopy === true;
-  }
+    private readonly options: ExecutorServiceOptions,
+  ) {}
 
   async validate(requests: readonly ValidateRequest[]): Promise<ValidateResult[]> {
     const jobs: Job[] = [];
-    // per request: its own inputs' jobs, then its probe inputs' (one-input proposals, when a check needs them)
+    // per request: its own inputs' jobs, then its probe inputs' (one-input proposals)
     const layout = requests.map((r) => {
       const first = jobs.length;
       for (const input of r.inputs)
         jobs.push({ type: 'validate', program: r.program, input, staticCheck: true, determinism: true });
-      const probeInputs = this.probing && r.inputs.length === 1 ? this.probeInputsOf(r) : [];
-      for (const input of probeInputs)
+      const probeArgs = r.inputs.length === 1 ? this.probeInputsOf(r) : [];
+      for (const input of probeArgs)
         jobs.push({ type: 'validate', program: r.program, input, staticCheck: true, determinism: false });
-      return { first, probeInputs };
+      return { first, probeArgs };
     });
     const results = await this.sandbox.runBatch(jobs);
     return requests.map((r, at): ValidateResult => {
-      const { first, probeInputs } = layout[at]!;
+      const { first, probeArgs } = layout[at]!;
       const outputs: Value[] = [];
       let error: ExecError | null = null;
       for (let i = 0; i < r.inputs.length; i++) {
@@ -115,27 +117,20 @@ export class ExecutorService implements ExecutorEffect {
         else outputs.push(v.value);
       }
       if (error !== null) return { id: r.id, ok: false, error };
-      // the runs the checks look at: the proposal's own, then the probe inputs that ran
-      const probed = probeInputs.flatMap((input, i) => {
-        const v = toValue(results[first + r.inputs.length + i]!);
-        return v.ok ? [{ input, output: v.value }] : [];
+      const probes = probeArgs.map((_, i) => toProbeRun(results[first + r.inputs.length + i]!));
+      const inputIgnoring = ignoresInput(outputs, probes);
+      if (this.options.rejectInputIgnoring && inputIgnoring === true)
+        return {
+          id: r.id,
+          ok: false,
+          error: { kind: 'input_ignoring', message: 'the program returns the same output on another input' },
+        };
+      // the runs argument-copying looks at: the proposal's own, then the probe inputs that ran
+      const probed = probeArgs.flatMap((input, i) => {
+        const p = probes[i]!;
+        return p.ok ? [{ input, output: p.output }] : [];
       });
       const runs = [...r.inputs.map((input, i) => ({ input, output: outputs[i]! })), ...probed];
-      if (this.options.rejectInputIgnoring) {
-        // several inputs of its own: all outputs equal; one: every probe input ran and gave the same output
-        const ignores =
-          r.inputs.length > 1
-            ? outputs.every((o) => valueEquals(o, outputs[0]!))
-            : probeInputs.length > 0 &&
-              probed.length === probeInputs.length &&
-              probed.every((p) => valueEquals(p.output, outputs[0]!));
-        if (ignores)
-          return {
-            id: r.id,
-            ok: false,
-            error: { kind: 'input_ignoring', message: 'the program returns the same output on another input' },
-          };
-      }
       if (this.options.rejectArgumentCopy && copiesArgument(r.program, runs))
         return {
           id: r.id,
@@ -145,23 +140,7 @@ export class ExecutorService implements ExecutorEffect {
             message: `the program returns one of its arguments on all ${runs.length} inputs run`,
           },
         };
-      return { id: r.id, ok: true, outputs };
-    });
-  }
-
-  async run(requests: readonly RunRequest[]): Promise<RunResult[]> {
-    const results = await this.sandbox.runBatch(
-      requests.map((r) => ({
-        type: 'validate',
-        program: r.program,
-        input: r.input,
-        staticCheck: true,
-        determinism: false,
-      })),
-    );
-    return requests.map((r, i): RunResult => {
-      const v = toValue(results[i]!);
-      return v.ok ? { id: r.id, ok: true, output: v.value } : { id: r.id, ok: false, error: v.error };
+      return { id: r.id, ok: true, outputs, inputIgnoring };
     });
   }
 
@@ -206,17 +185,8 @@ export class ExecutorService implements ExecutorEffect {
     return out;
   }
 
-  /** Up to `probeInputs` generated argument lists for a one-input proposal, distinct and different from its own. */
+  /** The probe inputs of a one-input proposal: from the service's stream, split per proposal id. */
   private probeInputsOf(r: ValidateRequest): string[] {
-    const params = programParams(r.program);
-    if (params === undefined || params.length === 0) return [];
-    const want = this.options.probeInputs ?? 1;
-    const rng = this.options.rng!.split(`other/${r.id}`);
-    const out: string[] = [];
-    for (let i = 0; i < 8 * want && out.length < want; i++) {
-      const other = argsSource(generateArgs(rng, params));
-      if (other !== r.inputs[0] && !out.includes(other)) out.push(other);
-    }
-    return out;
+    return probeInputs(r.program, r.inputs[0]!, this.options.rng.split(`other/${r.id}`), this.options.probeInputs ?? 1);
   }
 }

@@ -6,11 +6,11 @@
 // on (that excludes every probe (program, input) pair and every probe induction program).
 
 import { createHash } from 'node:crypto';
-import { lex } from '../azr/lex.js';
-import { generateArgs, generateProgram } from '../azr/generate.js';
-import type { ParamName } from '../azr/grammar.js';
-import { INPUT_SEPARATOR, MESSAGE_START } from '../azr/lexemes.js';
-import { messageFor } from '../azr/message.js';
+import { lex } from '../azr/lang/lex.js';
+import { generateArgs, generateProgram } from '../azr/lang/generate.js';
+import type { ParamName } from '../azr/lang/grammar.js';
+import { INPUT_SEPARATOR, MESSAGE_START } from '../azr/lang/lexemes.js';
+import { messageFor } from '../azr/lang/message.js';
 import { operationCount, tierOf, TIERS, type ProbeTask, type Tier } from '../azr/probe.js';
 import type { Rng } from '../azr/rng.js';
 import { traceLexemes, traceOf } from '../azr/trace.js';
@@ -24,7 +24,7 @@ import {
   valueSource,
   valueType,
   type Value,
-} from '../azr/value.js';
+} from '../azr/lang/value.js';
 import { proposerPrompt, solverPrompt, supervisedExample, TAGS, tokenizer } from '../gpu/tokenizer.js';
 import { parseValue, validateProposals, type CanonicalValue, type Sandbox } from '../sandbox/index.js';
 import type { FormatWeights, PretrainSection, TierWeights } from '../scenario/pretrainConfig.js';

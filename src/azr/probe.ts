@@ -1,15 +1,15 @@
 // The probe set: held-out tasks in three difficulty tiers, the role CRUXEval and HumanEval play for the paper.
 
 import { PAPER_DEFAULTS } from './defaults.js';
-import { lex } from './lex.js';
-import { BINARY_OPS, type ParamName } from './grammar.js';
-import { generateArgs, generateProgram } from './generate.js';
-import { messageFor } from './message.js';
-import { endsUnit } from './render.js';
+import { lex } from './lang/lex.js';
+import { BINARY_OPS, type ParamName } from './lang/grammar.js';
+import { generateArgs, generateProgram } from './lang/generate.js';
+import { messageFor } from './lang/message.js';
+import { endsUnit } from './lang/render.js';
 import { Rng } from './rng.js';
 import { isIdentityProgram } from './seeds.js';
 import { inductionSplit, programParams, TASK_TYPES, type InductionTask, type TaskType, type Triplet } from './tasks.js';
-import { argsSource, canonicalValue, valueEquals, valueSource, valuesFromLexemes, type Value } from './value.js';
+import { argsSource, canonicalValue, valueEquals, valueSource, valuesFromLexemes, type Value } from './lang/value.js';
 
 /** Difficulty tiers, by how many operations the program applies: 1, 2, or 3–5. */
 export type Tier = 'easy' | 'medium' | 'hard';

@@ -3,8 +3,8 @@
 import { PAPER_DEFAULTS } from './defaults.js';
 import { TaskBuffer, type BufferOptions } from './buffer.js';
 import type { InductionTask, Triplet } from './tasks.js';
-import { valueSource, type Value } from './value.js';
-import { MAX_INDUCTION_INPUTS } from './lexemes.js';
+import { valueSource, type Value } from './lang/value.js';
+import { MAX_INDUCTION_INPUTS } from './lang/lexemes.js';
 
 /** The identity program, written in the task language (its `any` parameter takes any value). */
 export const IDENTITY_PROGRAM = 'function f(a) { return a; }';

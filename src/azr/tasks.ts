@@ -1,10 +1,10 @@
 // Task types as data: triplets, induction tasks, and the half-shown, half-hidden induction split.
 
-import { accepts, TaskLanguageError, type SegmentKind } from './automaton.js';
-import { signatureOf, type ParamName } from './grammar.js';
-import { INPUT_SEPARATOR, MESSAGE_START } from './lexemes.js';
-import { joinLexemes } from './render.js';
-import type { Value } from './value.js';
+import { accepts, TaskLanguageError, type SegmentKind } from './lang/automaton.js';
+import { signatureOf, type ParamName } from './lang/grammar.js';
+import { INPUT_SEPARATOR, MESSAGE_START } from './lang/lexemes.js';
+import { joinLexemes } from './lang/render.js';
+import type { Value } from './lang/value.js';
 
 /** The three task types: deduction (predict o), abduction (find an i), induction (write p). */
 export const TASK_TYPES = ['deduction', 'abduction', 'induction'] as const;

@@ -16,8 +16,8 @@
 // restricted to the task language's grammar; programs have no loops, so it is bounded by the program's size.
 
 import { parse } from 'acorn';
-import { TRACE_ARROW } from './lexemes.js';
-import { valueLexemes, valueType, type Value } from './value.js';
+import { TRACE_ARROW } from './lang/lexemes.js';
+import { valueLexemes, valueType, type Value } from './lang/value.js';
 
 /** Ends a trace step (the task language's statement terminator, reused). */
 export const TRACE_STEP_END = ';';

@@ -1,9 +1,9 @@
 // What each role is shown for each task type (the solver view, the proposer view) and what it must answer.
 
 import { PAPER_DEFAULTS } from './defaults.js';
-import type { SegmentContext } from './automaton.js';
+import type { SegmentContext } from './lang/automaton.js';
 import type { ReferenceWeighting, TaskBuffer } from './buffer.js';
-import type { ParamName } from './grammar.js';
+import type { ParamName } from './lang/grammar.js';
 import type { Rng } from './rng.js';
 import {
   inductionSplit,
@@ -14,7 +14,7 @@ import {
   type TaskType,
   type Triplet,
 } from './tasks.js';
-import type { Value } from './value.js';
+import type { Value } from './lang/value.js';
 
 /** What the solver is shown. Induction never shows the program, only its parameters, the shown pairs and the message. */
 export type SolverView =

@@ -14,8 +14,8 @@ import {
   type AutomatonState,
   type SegmentContext,
   type SegmentKind,
-} from '../azr/automaton.js';
-import { signatureOf } from '../azr/grammar.js';
+} from '../azr/lang/automaton.js';
+import { signatureOf } from '../azr/lang/grammar.js';
 import {
   traceAdvance,
   traceAllowedMask,
@@ -23,11 +23,11 @@ import {
   traceMinToFinish,
   traceStart,
   type TraceState,
-} from '../azr/traceAutomaton.js';
-import { lex } from '../azr/lex.js';
-import { END, LEXEMES } from '../azr/lexemes.js';
+} from '../azr/lang/traceAutomaton.js';
+import { lex } from '../azr/lang/lex.js';
+import { END, LEXEMES } from '../azr/lang/lexemes.js';
 import { ANSWER_KIND, type Role, type TaskType, type Triplet } from '../azr/tasks.js';
-import { valueLexemes, type Value } from '../azr/value.js';
+import { valueLexemes, type Value } from '../azr/lang/value.js';
 import { viewParams, type ProposerView, type SolverView } from '../azr/views.js';
 import type { TokenConstraint } from './sampler.js';
 
@@ -112,7 +112,7 @@ export const tokenizer = new Tokenizer();
 // -----------------------------------------------------------------------------------------------------------
 // Grammar constraints
 
-/** What an answer segment is: a task-language segment, or a solver's reasoning trace (src/azr/traceAutomaton.ts). */
+/** What an answer segment is: a task-language segment, or a solver's reasoning trace (src/azr/lang/traceAutomaton.ts). */
 export type AnswerSegmentKind = SegmentKind | 'trace';
 
 /** One answer segment: its kind, its context (or how to derive it from the earlier segments), its lexeme budget. */

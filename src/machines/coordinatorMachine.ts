@@ -533,7 +533,7 @@ export const coordinatorMachine = setup({
       id: 'executor',
       systemId: 'executor',
       src: 'executor',
-      input: ({ context: c }) => ({ rngState: c.rng.actors.executor, retries: c.config.effectRetries }),
+      input: ({ context: c }) => ({ retries: c.config.effectRetries }),
     },
     {
       id: 'learner',

@@ -51,7 +51,7 @@ export interface GenerateInput {
 }
 
 /**
- * A completion: the lexemes of each answer segment (the task language's, see src/azr/lexemes.ts; a trailing
+ * A completion: the lexemes of each answer segment (the task language's, see src/azr/lang/lexemes.ts; a trailing
  * `<end>` is allowed), its length in tokens and the weight version that produced it. `ok: false` is a failure on
  * this one request (the step goes on without it).
  */
@@ -94,19 +94,18 @@ export interface ValidateRequest {
   readonly inputs: readonly string[];
 }
 
+/**
+ * A valid proposal's outputs, one per input, and whether its output ignores its input (src/azr/inputDependence.ts:
+ * decided by the executor from its own probe runs; null when that could not be told). The same decision rejects the
+ * proposal (kind `input_ignoring`) when `executor.rejectInputIgnoring` is on.
+ */
 export type ValidateResult =
-  | { readonly id: string; readonly ok: true; readonly outputs: readonly Value[] }
-  | { readonly id: string; readonly ok: false; readonly error: ExecError };
-
-/** Run a program once on one input (no determinism check): used to measure input dependence. */
-export interface RunRequest {
-  readonly id: string;
-  readonly program: string;
-  readonly input: string;
-}
-
-export type RunResult =
-  | { readonly id: string; readonly ok: true; readonly output: Value }
+  | {
+      readonly id: string;
+      readonly ok: true;
+      readonly outputs: readonly Value[];
+      readonly inputIgnoring: boolean | null;
+    }
   | { readonly id: string; readonly ok: false; readonly error: ExecError };
 
 /** Grade one well-formed answer (format was checked by the solver actor). */
@@ -138,7 +137,6 @@ export type CheckResult =
 /** Implemented over src/sandbox (`validateProposals`, `checkDeductions`, `checkAbductions`, `checkInductions`). */
 export interface ExecutorEffect {
   validate(requests: readonly ValidateRequest[]): Promise<ValidateResult[]>;
-  run(requests: readonly RunRequest[]): Promise<RunResult[]>;
   check(requests: readonly CheckRequest[]): Promise<CheckResult[]>;
 }
 

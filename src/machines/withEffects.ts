@@ -61,7 +61,6 @@ export function executorWithEffects(executor: ExecutorEffect) {
   return executorMachine.provide({
     actors: {
       validate: fromPromise(({ input }) => executor.validate(input)),
-      run: fromPromise(({ input }) => executor.run(input)),
       check: fromPromise(({ input }) => executor.check(input)),
     },
   });

@@ -299,7 +299,7 @@ export const ExecutorSectionSchema = z
       .boolean()
       .default(false)
       .describe(
-        'anti-degeneracy: a proposal whose program returns the same on another input is invalid (kind input_ignoring; paper: false)',
+        'anti-degeneracy: a proposal whose program ignores its input (the same output on every probe input; induction: on its N inputs) is invalid (kind input_ignoring; paper: false). The same decision gives health.inputIgnoringShare, on or off',
       ),
     rejectArgumentCopy: z
       .boolean()
@@ -311,7 +311,7 @@ export const ExecutorSectionSchema = z
       .max(16)
       .default(1)
       .describe(
-        'generated inputs a one-input proposal is also run on for rejectInputIgnoring (all must give the same output) and rejectArgumentCopy',
+        'generated inputs a one-input proposal is also run on: they decide whether it ignores its input (health.inputIgnoringShare, and rejectInputIgnoring: all give its output) and feed rejectArgumentCopy',
       ),
   })
   .describe('the sandboxed executor');

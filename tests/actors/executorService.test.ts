@@ -33,8 +33,21 @@ describe('ExecutorService admission checks', () => {
   ];
 
   it('off (the paper): every program that runs is valid', async () => {
-    const service = new ExecutorService(pool);
+    const service = new ExecutorService(pool, { rng: new Rng(1) });
     expect(kinds(await service.validate(programs))).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  });
+
+  it('decides input-ignoring once: the programs it reports when off are the ones it rejects when on', async () => {
+    const options = { probeInputs: 2, rng: new Rng(3) };
+    const off = await new ExecutorService(pool, options).validate(programs);
+    const on = await new ExecutorService(pool, { ...options, rejectInputIgnoring: true }).validate(programs);
+    const reported = off.flatMap((r) => (r.ok && r.inputIgnoring === true ? [r.id] : []));
+    const rejected = on.flatMap((r) => (!r.ok && r.error.kind === 'input_ignoring' ? [r.id] : []));
+    expect(reported).toContain('constant');
+    expect(reported).not.toContain('real work');
+    expect(rejected).toEqual(reported);
+    // the programs it keeps still say whether they ignore their input (here: none does)
+    expect(on.filter((r) => r.ok).map((r) => r.ok && r.inputIgnoring)).not.toContain(true);
   });
 
   it('rejectInputIgnoring refuses the constant program; rejectArgumentCopy refuses the ones that return an argument', async () => {

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseProbeJsonl, type ProbeTask } from '../../src/azr/probe.js';
-import { render } from '../../src/azr/render.js';
+import { render } from '../../src/azr/lang/render.js';
 import { Rng } from '../../src/azr/rng.js';
 import { inductionSplit, programParams, readInductionProposal } from '../../src/azr/tasks.js';
-import { valueSource } from '../../src/azr/value.js';
+import { valueSource } from '../../src/azr/lang/value.js';
 import { proposerPrompt, solverPrompt, tokenizer } from '../../src/gpu/tokenizer.js';
 import { traceLexemes, traceOf } from '../../src/azr/trace.js';
 import {

@@ -5,14 +5,14 @@ import { parseProbeJsonl, type ProbeTask } from '../../src/azr/probe.js';
 import { Rng } from '../../src/azr/rng.js';
 import { traceLexemes, traceOf } from '../../src/azr/trace.js';
 import { inductionSplit, programParams } from '../../src/azr/tasks.js';
-import { valueEquals, valueSource, type Value } from '../../src/azr/value.js';
+import { valueEquals, valueSource, type Value } from '../../src/azr/lang/value.js';
 import { solverView } from '../../src/azr/views.js';
 import { initBackend } from '../../src/gpu/backend.js';
 import { Learner } from '../../src/gpu/learner.js';
 import { Gpt, type GptConfig } from '../../src/gpu/model.js';
 import { solverPrompt, supervisedExample, tokenizer } from '../../src/gpu/tokenizer.js';
-import { lex } from '../../src/azr/lex.js';
-import { valueLexemes } from '../../src/azr/value.js';
+import { lex } from '../../src/azr/lang/lex.js';
+import { valueLexemes } from '../../src/azr/lang/value.js';
 import {
   goldAnswer,
   gradeProbe,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { lex } from '../../src/azr/lex.js';
+import { lex } from '../../src/azr/lang/lex.js';
 import {
   generateProbe,
   operationCount,
@@ -12,7 +12,7 @@ import {
 } from '../../src/azr/probe.js';
 import { IDENTITY_PROGRAM, isIdentityProgram } from '../../src/azr/seeds.js';
 import { inductionSplit, programParams, TASK_TYPES } from '../../src/azr/tasks.js';
-import { canonicalValue, isExpressible, valueEquals } from '../../src/azr/value.js';
+import { canonicalValue, isExpressible, valueEquals } from '../../src/azr/lang/value.js';
 import { nodeExecute, PROBE_PATH, probeText } from '../../scripts/make-probe.js';
 
 const TEXT = readFileSync(PROBE_PATH, 'utf8');

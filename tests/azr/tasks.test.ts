@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { accepts, start, allowedNext } from '../../src/azr/automaton.js';
+import { accepts, start, allowedNext } from '../../src/azr/lang/automaton.js';
 import { TaskBuffer } from '../../src/azr/buffer.js';
-import { lex } from '../../src/azr/lex.js';
-import { messageFor } from '../../src/azr/message.js';
+import { lex } from '../../src/azr/lang/lex.js';
+import { messageFor } from '../../src/azr/lang/message.js';
 import { Rng } from '../../src/azr/rng.js';
 import {
   HETEROGENEOUS_INPUTS,
@@ -22,7 +22,7 @@ import {
   type Triplet,
 } from '../../src/azr/tasks.js';
 import { answerContext, proposerView, solverView } from '../../src/azr/views.js';
-import { valueType } from '../../src/azr/value.js';
+import { valueType } from '../../src/azr/lang/value.js';
 
 const triplet: Triplet = { program: 'function f(s, n) { return s.slice(n); }', input: '"abc", 1', output: 'bc' };
 const induction: InductionTask = {

@@ -1,15 +1,15 @@
-// Gold reasoning traces (src/azr/trace.ts) and the trace automaton (src/azr/traceAutomaton.ts): every gold trace
+// Gold reasoning traces (src/azr/trace.ts) and the trace automaton (src/azr/lang/traceAutomaton.ts): every gold trace
 // reaches the executor's output, each of its steps is a task-language expression whose value JavaScript agrees
 // with, and decoding under the automaton always yields a well-formed trace within its budget.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generateArgs, generateProgram } from '../../src/azr/generate.js';
-import { END, LEXEMES, TRACE_ARROW } from '../../src/azr/lexemes.js';
-import { lex } from '../../src/azr/lex.js';
+import { generateArgs, generateProgram } from '../../src/azr/lang/generate.js';
+import { END, LEXEMES, TRACE_ARROW } from '../../src/azr/lang/lexemes.js';
+import { lex } from '../../src/azr/lang/lex.js';
 import { parseProbeJsonl } from '../../src/azr/probe.js';
-import { joinLexemes } from '../../src/azr/render.js';
+import { joinLexemes } from '../../src/azr/lang/render.js';
 import { Rng } from '../../src/azr/rng.js';
 import { traceLexemes, traceOf, type GoldTrace } from '../../src/azr/trace.js';
 import {
@@ -20,9 +20,9 @@ import {
   traceStart,
   traceStep,
   traceSteps,
-} from '../../src/azr/traceAutomaton.js';
+} from '../../src/azr/lang/traceAutomaton.js';
 import { programParams } from '../../src/azr/tasks.js';
-import { argsSource, canonicalValue, valueEquals, valueLexemes, type Value } from '../../src/azr/value.js';
+import { argsSource, canonicalValue, valueEquals, valueLexemes, type Value } from '../../src/azr/lang/value.js';
 
 const probe = parseProbeJsonl(
   readFileSync(fileURLToPath(new URL('../../scenarios/probe.jsonl', import.meta.url)), 'utf8'),

@@ -13,7 +13,7 @@ import {
 } from './grammar.js';
 import { ALPHABET, END, INT_MAX, INT_MIN, MAX_ARR_LEN, MAX_STR_LEN, VARIABLE_NAMES } from './lexemes.js';
 import { endsUnit, joinLexemes } from './render.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 import type { Value } from './value.js';
 
 /** Options of {@link generateProgram}. */

@@ -2,13 +2,20 @@ import vm from 'node:vm';
 import { parse } from 'acorn';
 import { getQuickJS } from 'quickjs-emscripten';
 import { describe, expect, it } from 'vitest';
-import { accepts } from '../../src/azr/automaton.js';
-import { generateArgs, generateProgram, generateValue, type GeneratedProgram } from '../../src/azr/generate.js';
-import { SIGNATURES, VALUE_TYPES } from '../../src/azr/grammar.js';
-import { lex } from '../../src/azr/lex.js';
-import { render } from '../../src/azr/render.js';
-import { Rng } from '../../src/azr/rng.js';
-import { argsLexemes, argsSource, canonicalValue, isExpressible, valueEquals, valueType } from '../../src/azr/value.js';
+import { accepts } from '../../../src/azr/lang/automaton.js';
+import { generateArgs, generateProgram, generateValue, type GeneratedProgram } from '../../../src/azr/lang/generate.js';
+import { SIGNATURES, VALUE_TYPES } from '../../../src/azr/lang/grammar.js';
+import { lex } from '../../../src/azr/lang/lex.js';
+import { render } from '../../../src/azr/lang/render.js';
+import { Rng } from '../../../src/azr/rng.js';
+import {
+  argsLexemes,
+  argsSource,
+  canonicalValue,
+  isExpressible,
+  valueEquals,
+  valueType,
+} from '../../../src/azr/lang/value.js';
 
 // 12,800 programs from 80 seeds, sizes 6..26 lexemes, shared by the tests below
 const PROGRAMS: GeneratedProgram[] = [];

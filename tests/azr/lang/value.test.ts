@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { accepts } from '../../src/azr/automaton.js';
-import { lex } from '../../src/azr/lex.js';
-import { ALPHABET, INT_MAX, INT_MIN, MAX_ARR_LEN, MAX_STR_LEN } from '../../src/azr/lexemes.js';
+import { accepts } from '../../../src/azr/lang/automaton.js';
+import { lex } from '../../../src/azr/lang/lex.js';
+import { ALPHABET, INT_MAX, INT_MIN, MAX_ARR_LEN, MAX_STR_LEN } from '../../../src/azr/lang/lexemes.js';
 import {
   canonicalValue,
   isExpressible,
@@ -13,7 +13,7 @@ import {
   valueSource,
   valuesFromLexemes,
   type Value,
-} from '../../src/azr/value.js';
+} from '../../../src/azr/lang/value.js';
 
 const smallInt = fc.integer({ min: INT_MIN, max: INT_MAX });
 const value: fc.Arbitrary<Value> = fc.oneof(

@@ -14,11 +14,11 @@ import {
   type AutomatonState,
   type SegmentContext,
   type SegmentKind,
-} from '../../src/azr/automaton.js';
-import { ll1Conflicts } from '../../src/azr/compileGrammar.js';
-import { SIGNATURES } from '../../src/azr/grammar.js';
-import { END, LEXEMES, lexemeId } from '../../src/azr/lexemes.js';
-import { Rng } from '../../src/azr/rng.js';
+} from '../../../src/azr/lang/automaton.js';
+import { ll1Conflicts } from '../../../src/azr/lang/compileGrammar.js';
+import { SIGNATURES } from '../../../src/azr/lang/grammar.js';
+import { END, LEXEMES, lexemeId } from '../../../src/azr/lang/lexemes.js';
+import { Rng } from '../../../src/azr/rng.js';
 
 const CONTEXTS: Array<[SegmentKind, SegmentContext | undefined]> = [
   ['program', undefined],

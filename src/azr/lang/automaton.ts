@@ -1,6 +1,6 @@
 // The incremental constraint automaton over the task language: which lexemes may come next, within a budget.
 
-import { PAPER_DEFAULTS } from './defaults.js';
+import { PAPER_DEFAULTS } from '../defaults.js';
 import { compiledGrammar, MARKER, type CompiledGrammar } from './compileGrammar.js';
 import { SIGNATURES, signatureOf, type ParamName, type Signature } from './grammar.js';
 import { END, LEXEMES, MAX_INDUCTION_INPUTS, lexemeId } from './lexemes.js';
