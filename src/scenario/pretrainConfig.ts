@@ -82,9 +82,9 @@ export const PretrainSectionSchema = z
       .number()
       .int()
       .min(1)
-      .default(2600)
+      .default(8000)
       .describe(
-        'optimizer steps: the budget knob (fewer steps = a deliberately weaker base); 2600 ≈ 5 minutes on 2 cores with 2 threads',
+        'optimizer steps: the budget knob (fewer steps = a deliberately weaker base); 8000 ≈ 15–20 minutes on 2 cores with 2 threads (the shipped base models/default; 2600 ≈ 5 minutes)',
       ),
     minutes: z
       .number()
@@ -120,7 +120,7 @@ export const PretrainSectionSchema = z
       .number()
       .min(0)
       .max(1)
-      .default(0.1)
+      .default(0.3)
       .describe(
         'share of solver deduction answers that show their gold reasoning trace (`operation ⇒ value ;` steps from an instrumented evaluation) before the answer; the rest answer directly under the same prompt. A small share gives a base that has seen reasoning but rarely uses it',
       ),
@@ -167,8 +167,10 @@ export const PretrainSectionSchema = z
       .number()
       .int()
       .min(0)
-      .default(0)
-      .describe('also evaluate the probe every this many steps (the learning curve); 0 = start and end only'),
+      .default(2000)
+      .describe(
+        'also evaluate the probe every this many steps (the learning curve, ≈ 1 s each); 0 = start and end only',
+      ),
   })
   .refine((p) => p.minLr <= p.lr, { message: 'pretrain.minLr must not exceed pretrain.lr' });
 

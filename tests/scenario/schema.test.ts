@@ -42,6 +42,9 @@ describe('shipped files', () => {
     expect(by['proposer-frozen']!.selfPlay.trainProposer).toBe(false);
     expect(by['global-baseline']!.selfPlay.advantage.baseline).toBe('global');
     expect(by['base-model']!.selfPlay.steps).toBe(0);
+    // the control builds its own base (the arms start from the shipped one) with more supervised steps
+    expect(by['full']!.base).toBe('models/default');
+    expect(by['sft-control']!.base).toBeNull();
     expect(by['sft-control']!.pretrain.steps).toBeGreaterThan(by['full']!.pretrain.steps);
     expect(by['no-references']!.selfPlay.references).toBe(0);
     expect(by['free-decoding']!.policy.decoding).toBe('free');
