@@ -45,5 +45,9 @@ describe('CoordinatorConfig', () => {
     expect(() => resolveConfig({ learnabilitySamples: 0 })).toThrow(ConfigError);
     expect(() => resolveConfig({ temperature: 0 })).toThrow(/temperature/);
     expect(() => resolveConfig({ taskTypes: [] })).toThrow(/taskTypes/);
+    expect(() => resolveConfig({ taskTypes: ['deduction', 'deduction'] })).toThrow(
+      /taskTypes: a task type is listed twice/,
+    );
+    expect(() => resolveConfig({ stepz: 1 } as never)).toThrow(/stepz: unknown field/);
   });
 });
