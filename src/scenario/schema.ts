@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { selfPlaySchema, type CoordinatorConfigInput, type SelfPlayDefaults } from '../machines/config.js';
 import { ModelSectionSchema, PretrainSectionSchema, trainingThreads } from './pretrainConfig.js';
 import { DEFAULT_TRACE_BUDGETS } from '../azr/trace.js';
+import { clipRule, learnerFields } from '../gpu/learnerConfig.js';
 
 const positiveInt = z.number().int().min(1);
 
@@ -89,30 +90,12 @@ export const PolicySectionSchema = z
   })
   .describe('the rollout engine (onnxruntime over the published weights)');
 
+/** The learner's own fields (src/gpu/learner.ts) with a run's defaults, and the run's schedule and threads. */
+const { aggregation, ...learner } = learnerFields({ lr: 1e-4, weightDecay: 0, ppoClip: 0.2 });
+
 export const LearnerSectionSchema = z
   .strictObject({
-    lr: z.number().positive().default(1e-4).describe('AdamW learning rate of the self-play phase'),
-    weightDecay: z
-      .number()
-      .min(0)
-      .default(0)
-      .describe('decoupled weight decay on matrices (0: keep the base where RL does not push)'),
-    maxGradNorm: z.number().positive().default(1).describe('global gradient-norm clip (paper: 1.0)'),
-    ppoClip: z.number().positive().nullable().default(0.2).describe('PPO clip ε; null = REINFORCE (−A·log π)'),
-    ppoEpochs: positiveInt
-      .default(1)
-      .describe('passes over each batch (optimizer steps per training step; > 1 needs ppoClip)'),
-    entropyCoef: z.number().min(0).default(0).describe('entropy bonus c_H (paper: 0)'),
-    klCoef: z
-      .number()
-      .min(0)
-      .default(0)
-      .describe('β of KL(π ‖ base) per token: the anchor to the base model (paper: 0)'),
-    sftCoef: z
-      .number()
-      .min(0)
-      .default(0)
-      .describe('λ of a supervised term on executor-labelled tasks (as pretraining) mixed into each step (paper: 0)'),
+    ...learner,
     sftBatch: positiveInt.default(16).describe('supervised sequences per step when sftCoef > 0'),
     warmupSteps: z
       .number()
@@ -122,12 +105,10 @@ export const LearnerSectionSchema = z
       .describe(
         'linear learning-rate warm-up over the first this many optimizer steps of self-play (lr · step / warmupSteps; 0 = none, the paper)',
       ),
-    aggregation: z
-      .enum(['token-mean', 'sequence-mean'])
-      .default('token-mean')
-      .describe("how token losses combine: 'token-mean' (veRL) or 'sequence-mean'"),
+    aggregation,
     threads: trainingThreads('A sync run is deterministic for a given value.'),
   })
+  .superRefine(clipRule)
   .describe('the optimizer step and its anchors (all off = the paper)');
 
 export const ExecutorSectionSchema = z
@@ -226,12 +207,6 @@ export const RunScenarioSchema = z
     run: RunSectionSchema.prefault({}),
   })
   .superRefine((s, ctx) => {
-    if (s.learner.ppoEpochs > 1 && s.learner.ppoClip === null)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['learner', 'ppoEpochs'],
-        message: 'ppoEpochs > 1 needs ppoClip (re-using a batch without clipping is not REINFORCE)',
-      });
     if (s.policy.proposer === 'generator' && s.selfPlay.trainProposer)
       ctx.addIssue({
         code: 'custom',
