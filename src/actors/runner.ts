@@ -353,18 +353,8 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     if (reference) cleanups.push(() => reference.dispose());
     const learner = new Learner(
       model,
-      {
-        lr: s.learner.lr,
-        weightDecay: s.learner.weightDecay,
-        maxGradNorm: s.learner.maxGradNorm,
-        temperature: s.selfPlay.temperature,
-        ppoClip: s.learner.ppoClip,
-        ppoEpochs: s.learner.ppoEpochs,
-        entropyCoef: s.learner.entropyCoef,
-        klCoef: s.learner.klCoef,
-        sftCoef: s.learner.sftCoef,
-        aggregation: s.learner.aggregation,
-      },
+      // the section as parsed (the Learner reads its own fields and ignores the run's schedule and threads)
+      { ...s.learner, temperature: s.selfPlay.temperature },
       { ...(reference ? { reference } : {}), now },
     );
     cleanups.push(() => learner.dispose());

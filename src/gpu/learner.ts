@@ -13,12 +13,14 @@
 // gradient threads; both only change the float rounding of the same sums.
 
 import * as tf from '@tensorflow/tfjs';
-import { z } from 'zod';
 import { AdamW, clipByGlobalNorm, type AdamWState } from './adamw.js';
 import { attentionMask, columnPositions, lengthBuckets, MASKED, PAD_ID } from './layout.js';
+import { LearnerConfigSchema, type LearnerConfig, type LearnerConfigInput } from './learnerConfig.js';
 import type { Gpt, Weights } from './model.js';
 import { oneHot } from './ops.js';
 import type { WeightBoard } from './weights.js';
+
+export { LearnerConfigSchema, type LearnerConfig, type LearnerConfigInput };
 
 /** Worker threads that compute shard gradients (gradientWorkers.ts implements it). */
 export interface GradientThreads {
@@ -35,57 +37,6 @@ export interface GradientThreads {
   /** Each worker's policy shard gradient and sums, in shard order, computed on `weights`. */
   policyGradients(weights: Weights, shards: readonly PolicyShard[]): Promise<PolicyShardResult[]>;
 }
-
-// -----------------------------------------------------------------------------------------------------------
-// Config
-
-export const LearnerConfigSchema = z.object({
-  lr: z.number().positive().describe('AdamW learning rate (constant; change it between steps with setLearningRate)'),
-  beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β1'),
-  beta2: z.number().min(0).lt(1).default(0.95).describe('AdamW β2 (nanoGPT: 0.95)'),
-  eps: z.number().positive().default(1e-8).describe('AdamW ε'),
-  weightDecay: z
-    .number()
-    .min(0)
-    .default(0.1)
-    .describe('decoupled weight decay on matrices (nanoGPT: 0.1); gains and biases are not decayed'),
-  maxGradNorm: z.number().positive().default(1.0).describe('global gradient-norm clip (the paper: 1.0)'),
-  temperature: z
-    .number()
-    .positive()
-    .default(1.0)
-    .describe('temperature of the policy being trained; must equal the sampling temperature'),
-  ppoClip: z
-    .number()
-    .positive()
-    .nullable()
-    .default(null)
-    .describe('PPO clip ε (e.g. 0.2); null = plain REINFORCE on −A·log π'),
-  ppoEpochs: z
-    .number()
-    .int()
-    .min(1)
-    .default(1)
-    .describe('passes over each batch, one optimizer step each (needs ppoClip when > 1)'),
-  entropyCoef: z.number().min(0).default(0).describe('entropy bonus c_H'),
-  klCoef: z
-    .number()
-    .min(0)
-    .default(0)
-    .describe('β of the exact KL(π ‖ π_ref) penalty to the frozen reference (the base model); needs a reference'),
-  sftCoef: z
-    .number()
-    .min(0)
-    .default(0)
-    .describe('λ of the supervised next-token term mixed into policy steps (when a supervised batch is given)'),
-  aggregation: z
-    .enum(['token-mean', 'sequence-mean'])
-    .default('token-mean')
-    .describe("how token losses combine: 'token-mean' (veRL default) or 'sequence-mean'"),
-});
-
-export type LearnerConfig = z.infer<typeof LearnerConfigSchema>;
-export type LearnerConfigInput = z.input<typeof LearnerConfigSchema>;
 
 // -----------------------------------------------------------------------------------------------------------
 // Inputs and metrics
@@ -698,8 +649,6 @@ export class Learner {
     options: LearnerOptions = {},
   ) {
     this.config = LearnerConfigSchema.parse(config);
-    if (this.config.ppoEpochs > 1 && this.config.ppoClip === null)
-      throw new Error('ppoEpochs > 1 needs ppoClip (re-using a batch without clipping is not REINFORCE)');
     if (this.config.klCoef > 0 && options.reference === undefined)
       throw new Error('klCoef > 0 needs a reference model');
     if (options.reference !== undefined && JSON.stringify(options.reference.config) !== JSON.stringify(model.config))

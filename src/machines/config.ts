@@ -1,213 +1,320 @@
-// CoordinatorConfig: every scenario-level option the self-play machines read, with the paper's defaults.
+// The self-play options: one zod schema, the only declaration of every option the coordinator reads. The machines
+// parse it with the paper's defaults (`resolveConfig`); the scenario file's `selfPlay:` section is the same schema
+// with a scenario's (smaller) defaults (src/scenario/schema.ts). `CoordinatorConfig` is its output type.
 
-import {
-  PAPER_DEFAULTS,
-  TASK_TYPES,
-  type Eviction,
-  type InductionAccuracy,
-  type ReferenceWeighting,
-  type SolverMix,
-  type TaskType,
-  type TrrBaseline,
-  type TrrStatistics,
-  type UnlearnableReward,
-} from '../azr/index.js';
-
-/**
- * `sync`: the paper's phased, on-policy step (deterministic for a seed). `async` (not the paper): step t + 1 is
- * proposed and solved while step t is learned, with rollouts older than `maxStaleness` versions dropped.
- */
-export type RunMode = 'sync' | 'async';
+import { z } from 'zod';
+import { PAPER_DEFAULTS, TASK_TYPES, type TaskType } from '../azr/index.js';
 
 /** Sequences per task type, for one role. */
 export type PerType = Readonly<Record<TaskType, number>>;
 
-/** The options of one self-play run as the machines see them (the scenario file maps onto this). */
-export interface CoordinatorConfig {
-  /** Root of every random draw; each actor gets its own split. */
-  readonly seed: number | string;
-  /** Default `sync` (paper). `async` overlaps the next step's rollouts with this step's update (see coordinatorMachine). */
-  readonly mode: RunMode;
-  /** Training steps to run (the original's schedule: 960; its authors never went past ~500). */
+const TASK_TYPE = z.enum(TASK_TYPES);
+const positiveInt = z.number().int().min(1);
+
+/** Sequences per task type: one number for all three, or one per type. */
+const perType = (what: string, fallback: number) =>
+  z
+    .union([
+      positiveInt,
+      z.strictObject({
+        deduction: positiveInt.default(fallback).describe(`${what}, deduction`),
+        abduction: positiveInt.default(fallback).describe(`${what}, abduction`),
+        induction: positiveInt.default(fallback).describe(`${what}, induction`),
+      }),
+    ])
+    .default(fallback)
+    .describe(`${what}: one number for every task type, or { deduction, abduction, induction }`);
+
+/** The defaults that differ between the paper's run (the machines) and a scenario file's (a small run). */
+export interface SelfPlayDefaults {
   readonly steps: number;
-  /** Enabled task types, in the order a step runs them. Default all three (paper). */
-  readonly taskTypes: readonly TaskType[];
-  /** Sequences per (role × type) group. Default 64 each (paper: "64 × 6"). */
-  readonly batch: { readonly propose: PerType; readonly solve: PerType };
-  /**
-   * K reference triplets in a deduction/abduction proposer prompt. Default 6 (paper). 0: no references (the paper's
-   * "w/o references" ablation). The induction proposer is not affected: it always sees one program from the buffers.
-   */
+  /** Sequences per (role × type) group. */
+  readonly batch: number;
   readonly references: number;
-  /** N inputs of an induction proposal, half shown, half hidden. Default 10 (paper). */
   readonly inductionInputs: number;
-  /** n Monte Carlo solver attempts per valid proposal (learnability). Default 8 (paper). */
   readonly learnabilitySamples: number;
-  /** Answers sampled (and trained on) per solver task. Default 1 (paper); > 1 with advantage baseline `task` is GRPO-style. */
-  readonly solveSamples: number;
-  /** Sampling temperature of every training and learnability rollout. Default 1.0 (paper; never greedy for n). */
-  readonly temperature: number;
-  /** Reward of a valid proposal with mean success 0 or 1: `zero` (paper Eq. 4) or `minusHalf` (original code). */
-  readonly unlearnable: UnlearnableReward;
-  /** Induction answer accuracy: `binary` (paper) or `fraction`. */
-  readonly inductionAccuracy: InductionAccuracy;
-  /** TRR++ options: `perSequence` (paper Eq. 8) or `tokenWeighted` (original code); baseline `roleType` (paper). */
-  readonly advantage: { readonly statistics: TrrStatistics; readonly baseline: TrrBaseline };
-  readonly buffer: {
-    /** Entries per buffer. Default 16384 (original `max_programs`). */
-    readonly cap: number;
-    /** Default `dropOldest` (azr's choice; the original keeps the oldest, see reference §5.5). */
-    readonly eviction: Eviction;
-    /** Skip tasks already in the buffer. Default false (paper: no dedup after seeding). */
-    readonly dedup: boolean;
-    /** Solver task draw at the start of a step. Default `maxNew` (paper). */
-    readonly mix: SolverMix;
-    /** "Recent" window of `maxNew`. Default 1 (paper). */
-    readonly recentWindow: number;
-    /** Proposer reference weighting. Default `uniform` (paper). */
-    readonly referenceWeighting: ReferenceWeighting;
-    /**
-     * Anti-degeneracy (not in the paper): a valid task is not buffered when its program already holds this share
-     * of its buffer (counted in `health.programCapped`). Default null: no cap (paper).
-     */
-    readonly maxProgramShare: number | null;
-    /**
-     * Which valid proposals of a training step join the buffer: `valid` (paper) or `learnable` (only those with
-     * 0 < p̂ < 1: the `filter-only` control arm). Seeding admits every valid task either way.
-     */
-    readonly admit: 'valid' | 'learnable';
-  };
-  /**
-   * Anti-degeneracy (not in the paper): a novelty bonus `coef / (1 + k)` on each valid proposal's reward, k = how
-   * often its program was proposed (validly) in the last `window` steps (src/azr/novelty.ts). coef 0 = off (paper).
-   */
-  readonly novelty: { readonly coef: number; readonly window: number };
-  /** Valid tasks each enabled buffer holds before training starts (paper: 256). Seeding de-duplicates. */
   readonly seedSize: number;
-  /** Seeding gives up (with an `error` event) after this many propose rounds per type. */
   readonly seedMaxRounds: number;
-  /** Train on the proposer's completions. Default true (paper); false trains the solver only (an ablation). */
-  readonly trainProposer: boolean;
-  /** Probe every this many steps (and once before step 1: the base model). 0 = only the base probe. Paper 10. */
   readonly probeEvery: number;
-  /** Checkpoint every this many steps (and at the end, and on stop). 0 = only at the end/stop. Paper 10. */
   readonly checkpointEvery: number;
-  /**
-   * `async` only: a rollout made with weight version v is dropped (a `rollout.dropped` event, reason stale) when the
-   * learner forms its batch at version > v + maxStaleness. Default 1: async rolls step t+1 out while step t is being
-   * learned, one version behind (0 would drop about every other step).
-   * Sync is on-policy: nothing is ever stale.
-   */
-  readonly maxStaleness: number;
-  /** Scored rollouts the learner's inbound channel may hold beyond its credit. Default 0. */
-  readonly queueCapacity: number;
-  /** A failed effect call (a whole batch) is retried this many times before the batch is skipped. Default 2. */
-  readonly effectRetries: number;
-  /** `health.distinctPrograms` counts distinct proposed programs over this many recent steps. Default 1. */
-  readonly healthWindow: number;
 }
 
-type DeepPartial<T> = {
-  -readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
-};
-/** What callers pass: any subset of the config. */
-export type CoordinatorConfigInput = DeepPartial<CoordinatorConfig>;
-
-const each = (n: number): PerType => ({ deduction: n, abduction: n, induction: n });
-
-/** The paper's settings (reference §4.3, §5), as one object. */
-export const DEFAULT_CONFIG: CoordinatorConfig = {
-  seed: 0,
-  mode: 'sync',
+/** The paper's settings (reference §4.3, §5). */
+export const PAPER_SELF_PLAY_DEFAULTS: SelfPlayDefaults = {
   steps: 960,
-  taskTypes: TASK_TYPES,
-  batch: { propose: each(PAPER_DEFAULTS.batchPerGroup), solve: each(PAPER_DEFAULTS.batchPerGroup) },
+  batch: PAPER_DEFAULTS.batchPerGroup,
   references: PAPER_DEFAULTS.references,
   inductionInputs: PAPER_DEFAULTS.inductionInputs,
   learnabilitySamples: PAPER_DEFAULTS.learnabilitySamples,
-  solveSamples: 1,
-  temperature: 1,
-  unlearnable: 'zero',
-  inductionAccuracy: 'binary',
-  advantage: { statistics: 'perSequence', baseline: 'roleType' },
-  buffer: {
-    cap: PAPER_DEFAULTS.bufferCap,
-    eviction: 'dropOldest',
-    dedup: false,
-    mix: 'maxNew',
-    recentWindow: PAPER_DEFAULTS.recentWindow,
-    referenceWeighting: 'uniform',
-    maxProgramShare: null,
-    admit: 'valid',
-  },
-  novelty: { coef: 0, window: 1 },
   seedSize: 256,
   seedMaxRounds: 64,
-  trainProposer: true,
   probeEvery: 10,
   checkpointEvery: 10,
-  maxStaleness: 1,
-  queueCapacity: 0,
-  effectRetries: 2,
-  healthWindow: 1,
 };
+
+/**
+ * The self-play options with the given defaults. `mode`: 'sync' is the paper's phased, on-policy step (deterministic
+ * for a seed); 'async' (not the paper) proposes and solves step t + 1 while step t is learned, dropping rollouts older
+ * than `maxStaleness` versions (see coordinatorMachine). Anti-degeneracy options (`buffer.maxProgramShare`,
+ * `buffer.dedup`, `novelty`) are off by default, as in the paper.
+ */
+export function selfPlaySchema(d: SelfPlayDefaults) {
+  return z.strictObject({
+    mode: z
+      .enum(['sync', 'async'])
+      .default('sync')
+      .describe(
+        "'sync': the paper's phased on-policy step (deterministic); 'async': the next step is proposed and solved while the learner learns, stale rollouts dropped (not the paper)",
+      ),
+    steps: z.number().int().min(0).default(d.steps).describe('training steps (the paper’s schedule: 960)'),
+    taskTypes: z
+      .array(TASK_TYPE)
+      .min(1)
+      .refine((ts) => new Set(ts).size === ts.length, 'a task type is listed twice')
+      .default([...TASK_TYPES])
+      .describe('enabled task types, in the order a step runs them (paper: all three)'),
+    batch: z
+      .strictObject({
+        propose: perType('proposer completions per step', d.batch),
+        solve: perType('solver completions per step', d.batch),
+      })
+      .prefault({})
+      .describe('sequences per (role × type) group per step (paper: 64 each)'),
+    references: z
+      .number()
+      .int()
+      .min(0)
+      .default(d.references)
+      .describe(
+        "K reference triplets in a deduction/abduction proposer prompt (paper: 6; each costs ~25 tokens of context); 0 = no references, the paper's 'w/o references' ablation. The induction proposer always sees one program from the buffers (its task, not a reference)",
+      ),
+    inductionInputs: z
+      .number()
+      .int()
+      .min(2)
+      .max(16)
+      .default(d.inductionInputs)
+      .describe('N inputs of an induction proposal, half shown, half hidden (paper: 10)'),
+    learnabilitySamples: positiveInt
+      .default(d.learnabilitySamples)
+      .describe('n Monte Carlo solver attempts per valid proposal (paper: 8)'),
+    solveSamples: positiveInt
+      .max(16)
+      .default(1)
+      .describe(
+        'answers sampled and trained on per solver task (paper: 1; > 1 with advantage.baseline task is GRPO-style)',
+      ),
+    temperature: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('sampling temperature of every training and learnability rollout (paper: 1.0)'),
+    unlearnable: z
+      .enum(['zero', 'minusHalf'])
+      .default('zero')
+      .describe(
+        "reward of a valid proposal with mean success 0 or 1: 'zero' (paper Eq. 4) or 'minusHalf' (original code)",
+      ),
+    inductionAccuracy: z
+      .enum(['binary', 'fraction'])
+      .default('binary')
+      .describe("induction answer accuracy: 'binary' (paper) or 'fraction' of hidden pairs"),
+    advantage: z
+      .strictObject({
+        statistics: z
+          .enum(['perSequence', 'tokenWeighted'])
+          .default('perSequence')
+          .describe("TRR++ statistics: 'perSequence' (paper Eq. 8) or 'tokenWeighted' (original code)"),
+        baseline: z
+          .enum(['roleType', 'global', 'task', 'none'])
+          .default('roleType')
+          .describe(
+            "'roleType': six groups normalised separately (paper TRR++); 'task': the answers to one solver task share a baseline (GRPO-style, with solveSamples > 1)",
+          ),
+      })
+      .prefault({})
+      .describe('TRR++ advantage options'),
+    buffer: z
+      .strictObject({
+        cap: positiveInt.default(16384).describe('entries per buffer (original max_programs: 16384)'),
+        eviction: z
+          .enum(['dropOldest', 'keepOldest'])
+          .default('dropOldest')
+          .describe("at the cap: 'dropOldest' (azr) or 'keepOldest' (original)"),
+        dedup: z.boolean().default(false).describe('skip tasks already in the buffer (anti-degeneracy; paper: false)'),
+        mix: z.enum(['maxNew', 'halfNew', 'uniform']).default('maxNew').describe("solver task draw: 'maxNew' (paper)"),
+        recentWindow: z.number().int().min(0).default(1).describe('"recent" window of maxNew, in steps (paper: 1)'),
+        referenceWeighting: z
+          .enum(['uniform', 'step'])
+          .default('uniform')
+          .describe("proposer reference weighting: 'uniform' (paper)"),
+        maxProgramShare: z
+          .number()
+          .gt(0)
+          .max(1)
+          .nullable()
+          .default(null)
+          .describe(
+            'anti-degeneracy: a valid task is not buffered when its program already holds this share of its buffer (counted in health.programCapped); null = no cap (paper)',
+          ),
+        admit: z
+          .enum(['valid', 'learnable'])
+          .default('valid')
+          .describe(
+            "which valid proposals of a training step are buffered: 'valid' (paper) or 'learnable' (only 0 < p̂ < 1; the filter-only control arm)",
+          ),
+      })
+      .prefault({})
+      .describe('the task buffers'),
+    novelty: z
+      .strictObject({
+        coef: z
+          .number()
+          .min(0)
+          .default(0)
+          .describe(
+            'bonus coef / (1 + k) on each valid proposal’s reward, k = times its program was proposed in the window; 0 = off (paper)',
+          ),
+        window: positiveInt.default(1).describe('novelty window, in training steps'),
+      })
+      .prefault({})
+      .describe('anti-degeneracy: novelty bonus for the proposer (src/azr/novelty.ts; not in the paper)'),
+    seedSize: positiveInt
+      .default(d.seedSize)
+      .describe('valid tasks each buffer holds before training starts (paper: 256)'),
+    seedMaxRounds: positiveInt
+      .default(d.seedMaxRounds)
+      .describe('seeding gives up (with an error event) after this many propose rounds per type'),
+    trainProposer: z
+      .boolean()
+      .default(true)
+      .describe('train on the proposer’s completions (paper); false trains the solver only'),
+    probeEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(d.probeEvery)
+      .describe('probe every this many steps (and once before step 1: the base model); 0 = base only'),
+    checkpointEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(d.checkpointEvery)
+      .describe('checkpoint every this many steps (and at the end and on stop); 0 = end/stop only'),
+    maxStaleness: z
+      .number()
+      .int()
+      .min(0)
+      .default(1)
+      .describe(
+        'async only: a rollout more than this many weight versions behind the learner when its batch is formed is dropped (rollout.dropped, stale). Default 1: step t+1 is rolled out while step t is learned, so its rollouts are one version behind; 0 drops them',
+      ),
+    queueCapacity: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('scored rollouts the learner’s channel may hold beyond its credit'),
+    effectRetries: z
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .describe('a failed effect call (a whole batch) is retried this many times'),
+    healthWindow: positiveInt
+      .default(1)
+      .describe('health.distinctPrograms counts distinct programs over this many recent steps'),
+  });
+}
+
+const perTypeOf = (x: number | PerType): PerType =>
+  typeof x === 'number' ? { deduction: x, abduction: x, induction: x } : x;
+
+/**
+ * The coordinator's options: the run's root seed and the self-play options (paper defaults), with the batch sizes
+ * spelled out per type.
+ */
+export const CoordinatorConfigSchema = z
+  .strictObject({
+    seed: z
+      .union([z.number(), z.string()])
+      .default(0)
+      .describe('root of every random draw; each actor gets its own split'),
+    ...selfPlaySchema(PAPER_SELF_PLAY_DEFAULTS).shape,
+  })
+  .transform((c) => ({ ...c, batch: { propose: perTypeOf(c.batch.propose), solve: perTypeOf(c.batch.solve) } }));
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The options of one self-play run as the machines see them (the scenario file's `selfPlay:` plus its seed). */
+export type CoordinatorConfig = DeepReadonly<z.output<typeof CoordinatorConfigSchema>>;
+/** What callers pass: any subset of the config (a scenario's parsed `selfPlay:` section, with its seed, is one). */
+export type CoordinatorConfigInput = z.input<typeof CoordinatorConfigSchema>;
+/** `sync` (the paper) or `async` (see {@link selfPlaySchema}). */
+export type RunMode = CoordinatorConfig['mode'];
 
 /** A config that cannot run; the message names the field. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-function int(name: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, got ${v}`);
+/** Whether the field at `path` is an integer field (for messages). */
+function isIntegerField(schema: z.ZodType, path: readonly PropertyKey[]): boolean {
+  let s: unknown = schema;
+  let rest = [...path];
+  for (;;) {
+    const def = (
+      s as {
+        def: { type: string; innerType?: unknown; in?: unknown; shape?: Record<string, unknown>; options?: unknown[] };
+      }
+    ).def;
+    if (def.innerType !== undefined) s = def.innerType;
+    else if (def.type === 'pipe') s = def.in;
+    else if (def.type === 'union')
+      s = def.options!.find((o) => (o as z.ZodType).def.type === (rest.length > 0 ? 'object' : 'number'));
+    else if (def.type === 'object' && rest.length > 0) s = def.shape![String(rest.shift())];
+    else return (s as Partial<z.ZodNumber>).isInt === true;
+    if (s === undefined) return false;
+  }
 }
 
-/** Fills in the defaults and checks every field; throws {@link ConfigError} on the first problem. */
-export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorConfig {
-  const d = DEFAULT_CONFIG;
-  const c: CoordinatorConfig = {
-    ...d,
-    ...input,
-    taskTypes: input.taskTypes ?? d.taskTypes,
-    batch: {
-      propose: { ...d.batch.propose, ...input.batch?.propose },
-      solve: { ...d.batch.solve, ...input.batch?.solve },
-    },
-    advantage: { ...d.advantage, ...input.advantage },
-    buffer: { ...d.buffer, ...input.buffer },
-    novelty: { ...d.novelty, ...input.novelty },
-  } as CoordinatorConfig;
-  if (c.mode !== 'sync' && c.mode !== 'async')
-    throw new ConfigError(`mode must be 'sync' or 'async', got ${String(c.mode)}`);
-  int('steps', c.steps, 0);
-  if (c.taskTypes.length === 0) throw new ConfigError('taskTypes must enable at least one task type');
-  for (const t of c.taskTypes) if (!TASK_TYPES.includes(t)) throw new ConfigError(`unknown task type ${String(t)}`);
-  if (new Set(c.taskTypes).size !== c.taskTypes.length) throw new ConfigError('taskTypes lists a type twice');
-  for (const role of ['propose', 'solve'] as const)
-    for (const t of TASK_TYPES) int(`batch.${role}.${t}`, c.batch[role][t], 1);
-  int('references', c.references, 0);
-  int('inductionInputs', c.inductionInputs, 2);
-  int('learnabilitySamples', c.learnabilitySamples, 1);
-  int('solveSamples', c.solveSamples, 1);
-  if (!(c.temperature > 0))
-    throw new ConfigError(`temperature must be > 0 (learnability needs sampling), got ${c.temperature}`);
-  int('buffer.cap', c.buffer.cap, 1);
-  int('buffer.recentWindow', c.buffer.recentWindow, 0);
-  const share = c.buffer.maxProgramShare;
-  if (share !== null && !(typeof share === 'number' && share > 0 && share <= 1))
-    throw new ConfigError(`buffer.maxProgramShare must be in (0, 1] or null, got ${String(share)}`);
-  if (!(typeof c.novelty.coef === 'number' && c.novelty.coef >= 0 && Number.isFinite(c.novelty.coef)))
-    throw new ConfigError(`novelty.coef must be a finite number ≥ 0, got ${String(c.novelty.coef)}`);
-  int('novelty.window', c.novelty.window, 1);
-  int('seedSize', c.seedSize, 1);
-  int('seedMaxRounds', c.seedMaxRounds, 1);
-  int('probeEvery', c.probeEvery, 0);
-  int('checkpointEvery', c.checkpointEvery, 0);
-  int('maxStaleness', c.maxStaleness, 0);
-  int('queueCapacity', c.queueCapacity, 0);
-  int('effectRetries', c.effectRetries, 0);
-  int('healthWindow', c.healthWindow, 1);
-  return c;
+/** One line for a zod issue, naming the field: `references must be an integer ≥ 0, got -1`. */
+function issueLine(issue: z.core.$ZodIssue, input: unknown): string {
+  const name = issue.path.map(String).join('.') || 'config';
+  let value: unknown = input;
+  for (const k of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k];
+  const got = `, got ${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`;
+  switch (issue.code) {
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
+      if (issue.origin === 'array') return `${name} must hold ${op} ${String(bound)} entries${got}`;
+      const integer = isIntegerField(CoordinatorConfigSchema, issue.path) ? 'an integer ' : '';
+      return `${name} must be ${integer}${op} ${String(bound)}${got}`;
+    }
+    case 'invalid_value':
+      return `${name} must be ${issue.values.map((v) => `'${String(v)}'`).join(' or ')}${got}`;
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => `${issue.path.length > 0 ? `${name}.` : ''}${k}: unknown field`).join('; ');
+    default:
+      return `${name}: ${issue.message}${got}`;
+  }
 }
+
+/** Fills in the (paper's) defaults and checks every field; throws {@link ConfigError} on the first problem. */
+export function resolveConfig(input: CoordinatorConfigInput = {}): CoordinatorConfig {
+  const r = CoordinatorConfigSchema.safeParse(input);
+  if (!r.success) throw new ConfigError(issueLine(r.error.issues[0]!, input));
+  return r.data;
+}
+
+/** The paper's settings, as one object. */
+export const DEFAULT_CONFIG: CoordinatorConfig = resolveConfig();
 
 /** Trained rollouts per step: what the learner grants credit for (both roles, or the solver's only). */
 export function rolloutsPerStep(c: CoordinatorConfig): number {

@@ -45,5 +45,19 @@ describe('CoordinatorConfig', () => {
     expect(() => resolveConfig({ learnabilitySamples: 0 })).toThrow(ConfigError);
     expect(() => resolveConfig({ temperature: 0 })).toThrow(/temperature/);
     expect(() => resolveConfig({ taskTypes: [] })).toThrow(/taskTypes/);
+    expect(() => resolveConfig({ taskTypes: ['deduction', 'deduction'] })).toThrow(
+      /taskTypes: a task type is listed twice/,
+    );
+    expect(() => resolveConfig({ stepz: 1 } as never)).toThrow(/stepz: unknown field/);
+  });
+
+  it('is the scenario’s selfPlay schema: its rules apply to the machines too (one declaration)', () => {
+    expect(() => resolveConfig({ inductionInputs: 17 })).toThrow(/inductionInputs must be an integer ≤ 16, got 17/);
+    expect(() => resolveConfig({ solveSamples: 17 })).toThrow(/solveSamples must be an integer ≤ 16/);
+    expect(resolveConfig({ batch: { propose: 3 } }).batch.propose).toEqual({
+      deduction: 3,
+      abduction: 3,
+      induction: 3,
+    });
   });
 });

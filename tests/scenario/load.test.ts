@@ -37,7 +37,7 @@ describe('run scenario schema', () => {
     const s = parseRunScenario({
       selfPlay: { batch: { propose: 3, solve: { deduction: 5, abduction: 6, induction: 7 } } },
     });
-    expect(coordinatorConfigOf(s).batch).toEqual({
+    expect(resolveConfig(coordinatorConfigOf(s)).batch).toEqual({
       propose: { deduction: 3, abduction: 3, induction: 3 },
       solve: { deduction: 5, abduction: 6, induction: 7 },
     });
