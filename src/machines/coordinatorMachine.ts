@@ -20,30 +20,14 @@
 // version − maxStaleness are dropped then (`rollout.dropped`, reason stale). A probe or checkpoint waits for the
 // update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
 
-import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
-import {
-  noveltyBonuses,
-  noveltyKey,
-  Rng,
-  slideNoveltyWindow,
-  solverView,
-  type RngState,
-  type TaskOf,
-  type TaskType,
-} from '../azr/index.js';
+import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { noveltyBonuses, noveltyKey, Rng, slideNoveltyWindow, type RngState, type TaskType } from '../azr/index.js';
 import { eventBody, type Phase, type RunEventBody } from '../streams/events.js';
-import {
-  bufferMachine,
-  type BufferReply,
-  type BufferRequest,
-  type BufferSizes,
-  type BufferSnapshots,
-  type DrawnTask,
-} from './bufferMachine.js';
-import { resolveConfig, rolloutsPerStep, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
-import type { CheckpointData, CheckResult, ProbeResult } from './effects.js';
-import { executorMachine, type ExecutorReply, type ExecutorRequest, type Validated } from './executorMachine.js';
-import { learnerMachine, type LearnerReply, type LearnerRequest } from './learnerMachine.js';
+import { bufferMachine, type BufferRequest } from './bufferMachine.js';
+import { resolveConfig, rolloutsPerStep } from './config.js';
+import type { CheckpointData, ProbeResult } from './effects.js';
+import { executorMachine, type ExecutorRequest } from './executorMachine.js';
+import { learnerMachine, type LearnerRequest } from './learnerMachine.js';
 import {
   addStats,
   admittedProposals,
@@ -60,247 +44,37 @@ import {
   validateItems,
   validProposals,
   type Push,
-  type StepStats,
-  type TypeWork,
 } from './phases.js';
-import { errorMessage, type Answer, type Proposal } from './protocol.js';
-import { proposerMachine, type ProposerReply, type ProposerRequest } from './proposerMachine.js';
-import { solverMachine, type SolverReply, type SolverRequest } from './solverMachine.js';
+import { errorMessage } from './protocol.js';
+import { proposerMachine } from './proposerMachine.js';
+import { solverMachine, type SolverRequest } from './solverMachine.js';
+import { checkpointData } from './coordinator/checkpoint.js';
+import {
+  ACTOR_NAMES,
+  currentType,
+  dueEvery,
+  initialSizes,
+  nextSeedType,
+  switchPhase,
+  type ActorName,
+  type CoordinatorContext,
+  type CoordinatorEvent,
+  type CoordinatorInput,
+  type CoordinatorOutput,
+} from './coordinator/context.js';
+import { checkFailures, errorBody, policyFailures, probeBody, say, validationFailures } from './coordinator/reports.js';
+import { proposeRequest, solverViewOf, validateRequest } from './coordinator/requests.js';
+import { pushedIds, releaseUnpushed } from './coordinator/rollouts.js';
 
-/** Closes the running phase at `now` (its time added to `phaseMs`) and, with `next`, opens that one. */
-function switchPhase(
-  c: CoordinatorContext,
-  now: number,
-  next: Phase | null,
-): Pick<CoordinatorContext, 'phase' | 'phaseMs'> {
-  const phaseMs =
-    c.phase === null
-      ? c.phaseMs
-      : { ...c.phaseMs, [c.phase.name]: (c.phaseMs[c.phase.name] ?? 0) + Math.max(0, now - c.phase.since) };
-  return { phaseMs, phase: next === null ? null : { name: next, since: now } };
-}
-
-/** The actors the coordinator runs, by name (also their system ids). */
-export const ACTOR_NAMES = ['buffer', 'proposer', 'solver', 'executor', 'learner'] as const;
-export type ActorName = (typeof ACTOR_NAMES)[number];
-
-export interface CoordinatorInput {
-  readonly config: CoordinatorConfigInput;
-  /** Resume from this checkpoint: at step checkpoint.step + 1 (or back into seeding, if it was not finished). */
-  readonly resume?: CheckpointData;
-  /** Where run events go (an `EventBus`); default: nowhere. */
-  readonly events?: EventSink;
-  /** Milliseconds, for step durations only (default: always 0). Never used for decisions. */
-  readonly clock?: () => number;
-}
-
-/** What the coordinator emits run events through: `EventBus` implements it. */
-export interface EventSink {
-  emit(body: RunEventBody): unknown;
-  /** Moves the stream to a new step (events carry the step they were emitted in). */
-  setStep?(step: number): void;
-  /**
-   * The seq the next event will get (`EventBus` has it). Lets a checkpoint taken during seeding say where the log
-   * of the rounds it covers ends, so a resume can cut the rest (all of seeding is step 0).
-   */
-  readonly nextSeq?: number;
-}
-
-export type CoordinatorEvent =
-  { readonly type: 'STOP' } | ProposerReply | SolverReply | ExecutorReply | LearnerReply | BufferReply;
-
-export interface CoordinatorOutput {
-  readonly reason: 'completed' | 'interrupted';
-  /** Training steps completed. */
-  readonly steps: number;
-}
-
-export interface CoordinatorContext {
-  readonly config: CoordinatorConfig;
-  readonly rng: { readonly root: RngState; readonly actors: Readonly<Record<ActorName, RngState>> };
-  /** Injected (not data): the coordinator is restored from CheckpointData, never from a persisted snapshot. */
-  readonly events: EventSink;
-  readonly clock: () => number;
-  readonly resume: CheckpointData | null;
-  /** The step being run (0 while seeding). */
-  readonly step: number;
-  /** Last step whose learn phase finished. */
-  readonly completed: number;
-  /** Async: the step whose update the learner is making while the next step runs; null when none. */
-  readonly learning: number | null;
-  readonly policyVersion: number;
-  readonly seeded: boolean;
-  readonly sizes: BufferSizes;
-  /** Seeding: propose rounds so far per type (the one in flight included). */
-  readonly seedRounds: Readonly<Record<TaskType, number>>;
-  /** Seeding: the event seq at which the round in flight began (null: the sink does not number events). */
-  readonly seedMark: number | null;
-  /** The type whose half-step is running: an index into config.taskTypes (seeding: the type being seeded). */
-  readonly typeIndex: number;
-  readonly seedType: TaskType | null;
-  readonly solverTasks: Readonly<Partial<Record<TaskType, readonly DrawnTask[]>>>;
-  readonly work: TypeWork;
-  /** Rollouts pushed to the learner this step (what `endStep` waits for). */
-  readonly pushed: readonly {
-    readonly id: string;
-    readonly role: 'propose' | 'solve';
-    readonly type: TaskType;
-    readonly policyVersion: number;
-  }[];
-  readonly stats: StepStats;
-  /** Proposed programs of the last healthWindow steps (this one last). */
-  readonly recentPrograms: readonly (readonly string[])[];
-  /** Novelty keys of the valid proposals of the last novelty.window completed steps (src/azr/novelty.ts). */
-  readonly noveltyHistory: readonly (readonly string[])[];
-  /** The same, of this step's batches so far (joins noveltyHistory when the step's batch goes to the learner). */
-  readonly stepNovelty: readonly string[];
-  readonly stepStartedAt: number;
-  /** The phase of the step running now and when it began (by `clock`); null outside a training step. */
-  readonly phase: { readonly name: Phase; readonly since: number } | null;
-  /** Milliseconds per phase of this step so far (the phases add up to the step's duration). */
-  readonly phaseMs: Readonly<Partial<Record<Phase, number>>>;
-  readonly stopRequested: boolean;
-  readonly bufferSnapshot: BufferSnapshots | null;
-  readonly reason: CoordinatorOutput['reason'];
-}
-
-function initialSizes(resume: CheckpointData | null): BufferSizes {
-  if (!resume) return { deduction: 1, abduction: 1, induction: 1 };
-  return {
-    deduction: resume.buffers.deduction.entries.length,
-    abduction: resume.buffers.abduction.entries.length,
-    induction: resume.buffers.induction.entries.length,
-  };
-}
-
-/** The type seeding works on next: the first enabled type whose buffer is short and still has rounds left. */
-function nextSeedType(c: CoordinatorContext): TaskType | null {
-  for (const t of c.config.taskTypes)
-    if (c.sizes[t] < c.config.seedSize && c.seedRounds[t] < c.config.seedMaxRounds) return t;
-  return null;
-}
-
-const currentType = (c: CoordinatorContext): TaskType => c.config.taskTypes[c.typeIndex]!;
-
-const dueEvery = (step: number, every: number): boolean => every > 0 && step % every === 0;
-
-/** Buffer snapshots without entries newer than the last completed step (a resume re-runs that step from scratch). */
-function trimSnapshots(s: BufferSnapshots, completed: number): BufferSnapshots {
-  return {
-    deduction: { ...s.deduction, entries: s.deduction.entries.filter((e) => e.step <= completed) },
-    abduction: { ...s.abduction, entries: s.abduction.entries.filter((e) => e.step <= completed) },
-    induction: { ...s.induction, entries: s.induction.entries.filter((e) => e.step <= completed) },
-  };
-}
-
-function checkpointData(c: CoordinatorContext, self: AnyActorRef): CheckpointData {
-  const children = (self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children;
-  const actors: Record<string, unknown> = {};
-  for (const name of ['proposer', 'solver', 'executor', 'learner'] as const) {
-    const child = children[name];
-    if (child) actors[name] = child.getPersistedSnapshot();
-  }
-  // Stopped while seeding: the rounds done so far (not the one in flight, which a resume runs again from its start).
-  const seeding = c.seeded
-    ? {}
-    : {
-        seeding: {
-          rounds: c.seedType === null ? c.seedRounds : { ...c.seedRounds, [c.seedType]: c.seedRounds[c.seedType] - 1 },
-          eventSeq: c.seedMark,
-        },
-      };
-  return {
-    version: 1,
-    step: c.completed,
-    policyVersion: c.policyVersion,
-    seeded: c.seeded,
-    ...seeding,
-    buffers: trimSnapshots(c.bufferSnapshot!, c.completed),
-    rng: { root: c.rng.root, actors: c.rng.actors },
-    actors,
-    recentPrograms: c.recentPrograms,
-    ...(c.config.novelty.coef > 0 ? { noveltyHistory: c.noveltyHistory } : {}),
-  };
-}
-
-function errorBody(
-  source: string,
-  kind: string,
-  message: string,
-  extra: { task?: TaskType; rolloutId?: string } = {},
-): RunEventBody {
-  return eventBody('error', { source, kind, message, ...extra });
-}
-
-/** Releases the slots of every rollout of the work that is not being pushed. */
-function releaseUnpushed(items: readonly { id: string; slot?: { release(): void } }[], pushes: readonly Push[]): void {
-  const pushed = new Set(pushes.map((p) => p.rollout.id));
-  for (const it of items) if (it.slot && !pushed.has(it.id)) it.slot.release();
-}
-
-/** Emits run events through the injected sink. */
-function say(c: CoordinatorContext, ...bodies: RunEventBody[]): void {
-  for (const b of bodies) c.events.emit(b);
-}
-
-function policyFailures(items: readonly (Proposal | Answer)[]): RunEventBody[] {
-  return items.flatMap((x) =>
-    x.completion === null && !x.parsed.ok
-      ? [errorBody('policy', 'policyFailed', x.parsed.message, { task: x.type, rolloutId: x.id })]
-      : [],
-  );
-}
-
-function validationFailures(results: readonly Validated[], type: TaskType): RunEventBody[] {
-  return results.flatMap((r) =>
-    !r.ok && r.infrastructure
-      ? [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })]
-      : [],
-  );
-}
-
-function checkFailures(results: readonly CheckResult[], type: TaskType): RunEventBody[] {
-  return results.flatMap((r) =>
-    r.ok ? [] : [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })],
-  );
-}
-
-function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
-  return eventBody('probe.evaluated', {
-    policyVersion: c.policyVersion,
-    tasks: result.tasks,
-    accuracy: result.accuracy,
-    byTier: result.byTier,
-    ...(result.traceShare !== undefined ? { traceShare: result.traceShare } : {}),
-    ...(result.sampled !== undefined ? { sampled: result.sampled } : {}),
-  });
-}
-
-function solverViewOf(type: TaskType, d: DrawnTask) {
-  return solverView(type, d.task as TaskOf<typeof type>);
-}
-
-/** The proposer batch for the current task type: seeding (step 0, no learner credit) or training (step t). */
-function proposeRequest(c: CoordinatorContext, self: AnyActorRef): ProposerRequest {
-  const type = c.seeded ? currentType(c) : c.seedType!;
-  const common = { type: 'propose', taskType: type, count: c.config.batch.propose[type], replyTo: self } as const;
-  return c.seeded
-    ? { ...common, step: c.step, purpose: 'train', reserve: c.config.trainProposer, key: `${c.step}/propose/${type}` }
-    : { ...common, step: 0, purpose: 'seed', reserve: false, key: `seed${c.seedRounds[type]}/propose/${type}` };
-}
-
-/** The executor batch that validates the proposals that parsed, or null when none did. */
-function validateRequest(c: CoordinatorContext, self: AnyActorRef): ExecutorRequest | null {
-  const items = validateItems(c.work);
-  if (items.length === 0) return null;
-  const type = c.seeded ? currentType(c) : c.seedType!;
-  const prefix = c.seeded ? String(c.step) : `seed${c.seedRounds[type]}`;
-  return { type: 'validate', items, key: `${prefix}/validate/${type}`, replyTo: self };
-}
-
-function pushedIds(pushes: readonly Push[]): CoordinatorContext['pushed'] {
-  return pushes.map(({ rollout: x }) => ({ id: x.id, role: x.role, type: x.type, policyVersion: x.policyVersion }));
-}
+export {
+  ACTOR_NAMES,
+  type ActorName,
+  type CoordinatorContext,
+  type CoordinatorEvent,
+  type CoordinatorInput,
+  type CoordinatorOutput,
+  type EventSink,
+} from './coordinator/context.js';
 
 /** What the coordinator does with the learner's reply to `learn`, wherever it waits for it. */
 const LEARNED = ['reportLearned', 'storeLearned'] as const;
