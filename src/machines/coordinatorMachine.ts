@@ -21,33 +21,27 @@
 // update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
 
 import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
-import { noveltyBonuses, noveltyKey, Rng, slideNoveltyWindow, type RngState, type TaskType } from '../azr/index.js';
-import { eventBody, type Phase, type RunEventBody } from '../streams/events.js';
+import { Rng, type RngState } from '../azr/index.js';
+import { eventBody, type Phase } from '../streams/events.js';
 import { bufferMachine, type BufferRequest } from './bufferMachine.js';
 import { resolveConfig, rolloutsPerStep } from './config.js';
 import type { CheckpointData, ProbeResult } from './effects.js';
-import { executorMachine, type ExecutorRequest } from './executorMachine.js';
+import { executorMachine } from './executorMachine.js';
 import { learnerMachine, type LearnerRequest } from './learnerMachine.js';
 import {
   addStats,
-  admittedProposals,
-  checkRequests,
   EMPTY_STATS,
   EMPTY_WORK,
-  learnabilityItems,
   mcSuccesses,
-  mcTaskOf,
   rewardProposals,
-  reasoningHealth,
   rewardSolutions,
-  share,
   validateItems,
   validProposals,
   type Push,
 } from './phases.js';
 import { errorMessage } from './protocol.js';
 import { proposerMachine } from './proposerMachine.js';
-import { solverMachine, type SolverRequest } from './solverMachine.js';
+import { solverMachine } from './solverMachine.js';
 import { checkpointData } from './coordinator/checkpoint.js';
 import {
   ACTOR_NAMES,
@@ -62,8 +56,33 @@ import {
   type CoordinatorInput,
   type CoordinatorOutput,
 } from './coordinator/context.js';
-import { checkFailures, errorBody, policyFailures, probeBody, say, validationFailures } from './coordinator/reports.js';
-import { proposeRequest, solverViewOf, validateRequest } from './coordinator/requests.js';
+import { healthBody, programWindow } from './coordinator/health.js';
+import { proposalNovelty, slideNovelty } from './coordinator/novelty.js';
+import {
+  abortedBodies,
+  advantageBodies,
+  batchFailureBody,
+  checkFailures,
+  checkpointSavedBody,
+  errorBody,
+  learnedBodies,
+  policyFailures,
+  probeBody,
+  say,
+  seedingDoneBodies,
+  validationFailures,
+} from './coordinator/reports.js';
+import {
+  appendRequest,
+  drawSolverTasksRequest,
+  gradeRequest,
+  learnabilityRequest,
+  proposeRequest,
+  seedAppendRequest,
+  solveRequest,
+  validateRequest,
+  verifyRequest,
+} from './coordinator/requests.js';
 import { pushedIds, releaseUnpushed } from './coordinator/rollouts.js';
 
 export {
@@ -140,18 +159,7 @@ export const coordinatorMachine = setup({
     },
     /** A whole batch failed after its retries: one `error` event; the step goes on without that batch. */
     reportBatchFailure: ({ context: c, event }) => {
-      if (!('ok' in event) || event.ok) return;
-      const source = event.type.slice(0, event.type.indexOf('.'));
-      const type = c.seedType !== null && !c.seeded ? c.seedType : currentType(c);
-      say(
-        c,
-        errorBody(
-          source,
-          'batchFailed',
-          `${event.error} (after ${event.attempts} attempts); step ${c.step} goes on without this batch`,
-          { task: type },
-        ),
-      );
+      if ('ok' in event && !event.ok) say(c, batchFailureBody(c, event));
     },
     /** A new proposer batch starts the type's work afresh. */
     storeProposals: assign({
@@ -172,27 +180,7 @@ export const coordinatorMachine = setup({
     },
     /** The learner's reply to `learn`: `learner.step`, or an error. */
     reportLearned: ({ context: c, event }) => {
-      if (event.type !== 'learner.learned') return;
-      const step = c.learning ?? c.step;
-      if (!event.ok) {
-        const kind = event.attempts === 0 ? 'nothingToLearn' : 'learnFailed';
-        const detail = event.attempts === 0 ? '' : ` (after ${event.attempts} attempts)`;
-        say(c, errorBody('learner', kind, `${event.error}${detail}; step ${step} was not learned`));
-        return;
-      }
-      const r = event.result;
-      say(
-        c,
-        eventBody('learner.step', {
-          loss: r.loss,
-          gradNorm: r.gradNorm,
-          entropy: r.entropy,
-          policyVersion: r.policyVersion,
-          tokensPerSecond: r.tokensPerSecond,
-          ...(r.kl !== undefined ? { kl: r.kl } : {}),
-        }),
-      );
-      if (event.publishError) say(c, errorBody('learner', 'publishFailed', event.publishError));
+      if (event.type === 'learner.learned') say(c, ...learnedBodies(c, event));
     },
     /** …and the step it was for counts as completed. */
     storeLearned: assign(({ context: c, event }) => ({
@@ -393,35 +381,14 @@ export const coordinatorMachine = setup({
           entry: enqueueActions(({ context: c, self, enqueue }) => {
             const { events } = rewardProposals(0, c.work, { unlearnable: c.config.unlearnable });
             enqueue(() => say(c, ...events));
-            const tasks = validProposals(c.work).map((v) => v.task);
-            const targets: TaskType[] = c.seedType === 'induction' ? ['induction'] : ['deduction', 'abduction'];
-            enqueue.sendTo('buffer', {
-              type: 'append',
-              entries: targets.map((taskType) => ({ taskType, tasks })),
-              step: 0,
-              dedup: true,
-              replyTo: self,
-            } satisfies BufferRequest);
+            enqueue.sendTo('buffer', seedAppendRequest(c, self));
           }),
           on: { 'buffer.appended': { target: 'next', actions: assign({ sizes: ({ event }) => event.sizes }) } },
         },
         done: {
           type: 'final',
           entry: [
-            ({ context: c }) => {
-              for (const t of c.config.taskTypes)
-                if (c.sizes[t] < c.config.seedSize)
-                  say(
-                    c,
-                    errorBody(
-                      'coordinator',
-                      'seedShortfall',
-                      `seeding stopped after ${c.seedRounds[t]} rounds with ${c.sizes[t]} of ${c.config.seedSize} ${t} tasks`,
-                      { task: t },
-                    ),
-                  );
-              say(c, eventBody('buffer.sizes', { sizes: c.sizes }));
-            },
+            ({ context: c }) => say(c, ...seedingDoneBodies(c)),
             assign({ seeded: true, seedType: null, work: EMPTY_WORK }),
           ],
         },
@@ -494,16 +461,9 @@ export const coordinatorMachine = setup({
           states: {
             /** The step's solver tasks come from the buffers as they stand at its start (paper §5.4). */
             drawSolverTasks: {
-              entry: enqueueActions(({ context: c, self, enqueue }) => {
-                const counts = Object.fromEntries(c.config.taskTypes.map((t) => [t, c.config.batch.solve[t]]));
-                enqueue.sendTo('buffer', {
-                  type: 'drawSolverTasks',
-                  step: c.step,
-                  counts,
-                  key: String(c.step),
-                  replyTo: self,
-                } satisfies BufferRequest);
-              }),
+              entry: enqueueActions(({ context, self, enqueue }) =>
+                enqueue.sendTo('buffer', drawSolverTasksRequest(context, self)),
+              ),
               on: {
                 'buffer.solverTasks': {
                   target: 'propose',
@@ -561,20 +521,9 @@ export const coordinatorMachine = setup({
                   always: { guard: 'nothingValid', target: 'done' },
                   entry: [
                     { type: 'phase', params: 'learnability' },
-                    enqueueActions(({ context: c, self, enqueue }) => {
-                      const t = currentType(c);
-                      const items = learnabilityItems(t, c.work);
-                      if (items.length === 0) return;
-                      enqueue.sendTo('solver', {
-                        type: 'solve',
-                        items,
-                        samples: c.config.learnabilitySamples,
-                        purpose: 'learnability',
-                        reserve: false,
-                        step: c.step,
-                        key: `${c.step}/mc/${t}`,
-                        replyTo: self,
-                      } satisfies SolverRequest);
+                    enqueueActions(({ context, self, enqueue }) => {
+                      const request = learnabilityRequest(context, self);
+                      if (request) enqueue.sendTo('solver', request);
                     }),
                   ],
                   on: {
@@ -594,14 +543,9 @@ export const coordinatorMachine = setup({
                 grade: {
                   entry: [
                     { type: 'phase', params: 'learnabilityVerify' },
-                    enqueueActions(({ context: c, self, enqueue }) => {
-                      enqueue.sendTo('executor', {
-                        type: 'check',
-                        items: checkRequests(c.work.mcAnswers, mcTaskOf(c.work)),
-                        key: `${c.step}/mc/${currentType(c)}`,
-                        replyTo: self,
-                      } satisfies ExecutorRequest);
-                    }),
+                    enqueueActions(({ context, self, enqueue }) =>
+                      enqueue.sendTo('executor', gradeRequest(context, self)),
+                    ),
                   ],
                   on: {
                     'executor.checked': [
@@ -629,21 +573,7 @@ export const coordinatorMachine = setup({
             /** r_propose: −1 invalid, else 1 − r̄ when 0 < r̄ < 1, else 0 (src/azr learnabilityReward); to the learner. */
             rewardProposals: {
               entry: enqueueActions(({ context: c, enqueue }) => {
-                // Novelty (off by default, and then not computed): a bonus by how often each valid program was proposed recently.
-                const novelty = c.config.novelty;
-                let bonus: Map<string, number> | undefined;
-                let stepNovelty = c.stepNovelty;
-                if (novelty.coef > 0) {
-                  const valid = validProposals(c.work);
-                  const keys = valid.map(({ proposal, task }) => noveltyKey(proposal.type, task));
-                  bonus = new Map(
-                    noveltyBonuses(keys, [...c.noveltyHistory, c.stepNovelty], novelty.coef).map((b, i) => [
-                      valid[i]!.proposal.id,
-                      b,
-                    ]),
-                  );
-                  stepNovelty = [...c.stepNovelty, ...keys];
-                }
+                const { bonus, stepNovelty } = proposalNovelty(c);
                 const r = rewardProposals(c.step, c.work, {
                   unlearnable: c.config.unlearnable,
                   ...(bonus ? { bonus } : {}),
@@ -665,19 +595,7 @@ export const coordinatorMachine = setup({
             appendToBuffer: {
               entry: [
                 { type: 'phase', params: 'buffer' },
-                enqueueActions(({ context: c, self, enqueue }) => {
-                  enqueue.sendTo('buffer', {
-                    type: 'append',
-                    entries: [
-                      {
-                        taskType: currentType(c),
-                        tasks: admittedProposals(c.work, c.config.buffer.admit).map((v) => v.task),
-                      },
-                    ],
-                    step: c.step,
-                    replyTo: self,
-                  } satisfies BufferRequest);
-                }),
+                enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('buffer', appendRequest(context, self))),
               ],
               on: {
                 'buffer.appended': {
@@ -697,24 +615,7 @@ export const coordinatorMachine = setup({
             solve: {
               entry: [
                 { type: 'phase', params: 'solve' },
-                enqueueActions(({ context: c, self, enqueue }) => {
-                  const t = currentType(c);
-                  const drawn = c.solverTasks[t] ?? [];
-                  enqueue.sendTo('solver', {
-                    type: 'solve',
-                    items: drawn.map((d, i) => ({
-                      id: `${c.step}/solve/${t}/${i}`,
-                      type: t,
-                      view: solverViewOf(t, d),
-                    })),
-                    samples: c.config.solveSamples,
-                    purpose: 'train',
-                    reserve: true,
-                    step: c.step,
-                    key: `${c.step}/solve/${t}`,
-                    replyTo: self,
-                  } satisfies SolverRequest);
-                }),
+                enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('solver', solveRequest(context, self))),
               ],
               on: {
                 'solver.solved': [
@@ -736,17 +637,9 @@ export const coordinatorMachine = setup({
             verify: {
               entry: [
                 { type: 'phase', params: 'verify' },
-                enqueueActions(({ context: c, self, enqueue }) => {
-                  const t = currentType(c);
-                  const drawn = c.solverTasks[t] ?? [];
-                  const taskOf = (itemId: string) => drawn[Number(itemId.slice(itemId.lastIndexOf('/') + 1))]!.task;
-                  enqueue.sendTo('executor', {
-                    type: 'check',
-                    items: checkRequests(c.work.answers, taskOf),
-                    key: `${c.step}/verify/${t}`,
-                    replyTo: self,
-                  } satisfies ExecutorRequest);
-                }),
+                enqueueActions(({ context, self, enqueue }) =>
+                  enqueue.sendTo('executor', verifyRequest(context, self)),
+                ),
               ],
               on: {
                 'executor.checked': [
@@ -803,52 +696,16 @@ export const coordinatorMachine = setup({
                 'learner.advantages': {
                   target: 'learn',
                   actions: enqueueActions(({ context: c, event, enqueue }) => {
-                    const zero = { zero: event.groups.filter((g) => g.zero).length, groups: event.groups.length };
-                    const window = [...c.recentPrograms, c.stats.programs].slice(-c.config.healthWindow);
-                    const s = c.stats;
-                    const bodies: RunEventBody[] = [
-                      ...event.samples.map((x) =>
-                        eventBody('rollout.scored', {
-                          role: x.role,
-                          task: x.type,
-                          id: x.id,
-                          reward: x.reward,
-                          advantage: x.advantage,
-                          policyVersion: x.policyVersion,
-                          tokens: x.tokens,
-                          ...(x.reasoning ? { reasoning: x.reasoning } : {}),
-                        }),
-                      ),
-                      ...event.dropped.map((d) =>
-                        eventBody('rollout.dropped', {
-                          id: d.rollout.id,
-                          role: d.rollout.role,
-                          task: d.rollout.type,
-                          reason: d.reason,
-                          policyVersion: d.rollout.policyVersion,
-                          currentPolicyVersion: event.policyVersion,
-                        }),
-                      ),
-                      eventBody('health', {
-                        validShare: share(s.valid, s.proposals),
-                        learnableShare: share(s.learnable, s.estimated),
-                        zeroAdvantageShare: share(zero.zero, zero.groups),
-                        distinctPrograms: new Set(window.flat()).size,
-                        inputIgnoringShare: share(s.inputIgnoring, s.inputKnown),
-                        meanLearnability: share(s.learnabilitySum, s.estimated),
-                        reasoning: reasoningHealth(event.samples),
-                        ...(c.config.buffer.maxProgramShare !== null ? { programCapped: s.capped } : {}),
-                      }),
+                    const bodies = [
+                      ...advantageBodies(event),
+                      healthBody(c, event),
                       eventBody('buffer.sizes', { sizes: c.sizes }),
                     ];
                     enqueue(() => say(c, ...bodies));
                     enqueue.assign({
                       pushed: [], // handed over with the batch
-                      recentPrograms: window,
-                      noveltyHistory:
-                        c.config.novelty.coef > 0
-                          ? slideNoveltyWindow(c.noveltyHistory, c.stepNovelty, c.config.novelty.window)
-                          : c.noveltyHistory,
+                      recentPrograms: programWindow(c),
+                      noveltyHistory: slideNovelty(c),
                       stepNovelty: [],
                     });
                   }),
@@ -923,16 +780,7 @@ export const coordinatorMachine = setup({
                     onDone: {
                       target: 'done',
                       actions: [
-                        ({ context: c, event }) =>
-                          event.output &&
-                          say(
-                            c,
-                            eventBody('checkpoint.saved', {
-                              path: event.output.path,
-                              policyVersion: c.policyVersion,
-                              ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}),
-                            }),
-                          ),
+                        ({ context: c, event }) => event.output && say(c, checkpointSavedBody(c, event.output)),
                         assign({ bufferSnapshot: null }),
                       ],
                     },
@@ -982,20 +830,7 @@ export const coordinatorMachine = setup({
     // out of the checkpoint, so a resume re-runs it from its start), checkpoint the last completed step, finish.
     stopping: {
       entry: [
-        ({ context: c }) =>
-          say(
-            c,
-            ...c.pushed.map((p) =>
-              eventBody('rollout.dropped', {
-                id: p.id,
-                role: p.role,
-                task: p.type,
-                reason: 'aborted',
-                policyVersion: p.policyVersion,
-                currentPolicyVersion: c.policyVersion,
-              }),
-            ),
-          ),
+        ({ context: c }) => say(c, ...abortedBodies(c)),
         {
           type: 'release',
           params: ({ context: c }) => ({ items: [...c.work.proposals, ...c.work.answers], pushes: [] }),
@@ -1019,16 +854,7 @@ export const coordinatorMachine = setup({
             input: ({ context, self }) => checkpointData(context, self),
             onDone: {
               target: 'done',
-              actions: ({ context: c, event }) =>
-                event.output &&
-                say(
-                  c,
-                  eventBody('checkpoint.saved', {
-                    path: event.output.path,
-                    policyVersion: c.policyVersion,
-                    ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}),
-                  }),
-                ),
+              actions: ({ context: c, event }) => event.output && say(c, checkpointSavedBody(c, event.output)),
             },
             onError: {
               target: 'done',
