@@ -123,7 +123,7 @@ function whenDue<S extends string>(due: 'probeDue' | 'checkpointDue', then: S) {
  * `solver`, `executor`, `learner`) through seeding and the AZR steps by request and reply. Effects are the
  * actors' (see withEffects.ts); `probe` and `checkpoint` are its own (absent: skipped). Both modes (see the header for async).
  */
-export const coordinatorMachine = setup({
+const coordinator = setup({
   types: {
     context: {} as CoordinatorContext,
     input: {} as CoordinatorInput,
@@ -209,7 +209,51 @@ export const coordinatorMachine = setup({
       context.step >= context.config.steps,
     batchOk: ({ event }) => 'ok' in event && event.ok,
   },
-}).createMachine({
+});
+
+/**
+ * The substates that write a checkpoint — snapshot the buffers, write, done — shared by training's checkpoint phase
+ * (`timed`: the phase is timed) and stopping.
+ */
+function checkpointStates(timed: boolean) {
+  return {
+    snapshot: coordinator.createStateConfig({
+      entry: [
+        ...(timed ? [{ type: 'phase', params: 'checkpoint' } as const] : []),
+        enqueueActions(({ self, enqueue }) =>
+          enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
+        ),
+      ],
+      on: {
+        'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) },
+      },
+    }),
+    writing: coordinator.createStateConfig({
+      invoke: {
+        src: 'checkpoint',
+        input: ({ context, self }) => checkpointData(context, self),
+        onDone: {
+          target: 'done',
+          actions: [
+            ({ context: c, event }) => event.output && say(c, checkpointSavedBody(c, event.output)),
+            assign({ bufferSnapshot: null }),
+          ],
+        },
+        onError: {
+          target: 'done',
+          actions: [
+            ({ context, event }) =>
+              say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
+            assign({ bufferSnapshot: null }),
+          ],
+        },
+      },
+    }),
+    done: { type: 'final' },
+  } as const;
+}
+
+export const coordinatorMachine = coordinator.createMachine({
   id: 'coordinator',
   context: ({ input }) => {
     const config = resolveConfig(input.config);
@@ -759,42 +803,7 @@ export const coordinatorMachine = setup({
               initial: 'deciding',
               states: {
                 ...whenDue('checkpointDue', 'snapshot'),
-                snapshot: {
-                  entry: [
-                    { type: 'phase', params: 'checkpoint' },
-                    enqueueActions(({ self, enqueue }) =>
-                      enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
-                    ),
-                  ],
-                  on: {
-                    'buffer.snapshot': {
-                      target: 'writing',
-                      actions: assign({ bufferSnapshot: ({ event }) => event.buffers }),
-                    },
-                  },
-                },
-                writing: {
-                  invoke: {
-                    src: 'checkpoint',
-                    input: ({ context, self }) => checkpointData(context, self),
-                    onDone: {
-                      target: 'done',
-                      actions: [
-                        ({ context: c, event }) => event.output && say(c, checkpointSavedBody(c, event.output)),
-                        assign({ bufferSnapshot: null }),
-                      ],
-                    },
-                    onError: {
-                      target: 'done',
-                      actions: [
-                        ({ context, event }) =>
-                          say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
-                        assign({ bufferSnapshot: null }),
-                      ],
-                    },
-                  },
-                },
-                done: { type: 'final' },
+                ...checkpointStates(true),
               },
               onDone: 'done',
             },
@@ -839,32 +848,7 @@ export const coordinatorMachine = setup({
         assign({ stopRequested: true, reason: 'interrupted', pushed: [], work: EMPTY_WORK }),
       ],
       initial: 'snapshot',
-      states: {
-        snapshot: {
-          entry: enqueueActions(({ self, enqueue }) =>
-            enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
-          ),
-          on: {
-            'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) },
-          },
-        },
-        writing: {
-          invoke: {
-            src: 'checkpoint',
-            input: ({ context, self }) => checkpointData(context, self),
-            onDone: {
-              target: 'done',
-              actions: ({ context: c, event }) => event.output && say(c, checkpointSavedBody(c, event.output)),
-            },
-            onError: {
-              target: 'done',
-              actions: ({ context, event }) =>
-                say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
-            },
-          },
-        },
-        done: { type: 'final' },
-      },
+      states: checkpointStates(false),
       onDone: 'finished',
     },
 
