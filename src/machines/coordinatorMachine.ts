@@ -49,6 +49,7 @@ import {
   dueEvery,
   initialSizes,
   nextSeedType,
+  nextType,
   switchPhase,
   type ActorName,
   type CoordinatorContext,
@@ -175,8 +176,7 @@ const coordinator = setup({
           : context.work,
     }),
     reportValidationFailures: ({ context: c, event }) => {
-      if (event.type === 'executor.validated' && event.ok)
-        say(c, ...validationFailures(event.results, c.seeded ? currentType(c) : c.seedType!));
+      if (event.type === 'executor.validated' && event.ok) say(c, ...validationFailures(event.results, currentType(c)));
     },
     /** The learner's reply to `learn`: `learner.step`, or an error. */
     reportLearned: ({ context: c, event }) => {
@@ -198,7 +198,7 @@ const coordinator = setup({
     allStepsDone: ({ context }) => context.step >= context.config.steps,
     isAsync: ({ context }) => context.config.mode === 'async',
     learnPending: ({ context }) => context.learning !== null,
-    moreTypes: ({ context }) => context.typeIndex + 1 < context.config.taskTypes.length,
+    moreTypes: ({ context }) => nextType(context) !== null,
     nothingToValidate: ({ context }) => validateItems(context.work).length === 0,
     nothingValid: ({ context }) => validProposals(context.work).length === 0,
     seedTypeLeft: ({ context }) => nextSeedType(context) !== null,
@@ -277,8 +277,7 @@ export const coordinatorMachine = coordinator.createMachine({
       sizes: initialSizes(resume),
       seedRounds: resume?.seeding?.rounds ?? { deduction: 0, abduction: 0, induction: 0 },
       seedMark: null,
-      typeIndex: 0,
-      seedType: null,
+      taskType: null,
       solverTasks: {},
       work: EMPTY_WORK,
       pushed: [],
@@ -384,7 +383,7 @@ export const coordinatorMachine = coordinator.createMachine({
               actions: assign(({ context }) => {
                 const t = nextSeedType(context)!;
                 return {
-                  seedType: t,
+                  taskType: t,
                   seedRounds: { ...context.seedRounds, [t]: context.seedRounds[t] + 1 },
                   work: EMPTY_WORK,
                 };
@@ -433,7 +432,7 @@ export const coordinatorMachine = coordinator.createMachine({
           type: 'final',
           entry: [
             ({ context: c }) => say(c, ...seedingDoneBodies(c)),
-            assign({ seeded: true, seedType: null, work: EMPTY_WORK }),
+            assign({ seeded: true, taskType: null, work: EMPTY_WORK }),
           ],
         },
       },
@@ -483,7 +482,7 @@ export const coordinatorMachine = coordinator.createMachine({
               const now = c.clock();
               return {
                 step: c.step + 1,
-                typeIndex: 0,
+                taskType: c.config.taskTypes[0]!,
                 work: EMPTY_WORK,
                 pushed: [],
                 stats: EMPTY_STATS,
@@ -716,7 +715,7 @@ export const coordinatorMachine = coordinator.createMachine({
                 {
                   guard: 'moreTypes',
                   target: 'propose',
-                  actions: [assign({ typeIndex: ({ context }) => context.typeIndex + 1 }), 'clearWork'],
+                  actions: [assign({ taskType: ({ context }) => nextType(context) }), 'clearWork'],
                 },
                 { target: 'advantages', actions: 'clearWork' },
               ],

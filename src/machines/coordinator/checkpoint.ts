@@ -26,7 +26,7 @@ export function checkpointData(c: CoordinatorContext, self: AnyActorRef): Checkp
     ? {}
     : {
         seeding: {
-          rounds: c.seedType === null ? c.seedRounds : { ...c.seedRounds, [c.seedType]: c.seedRounds[c.seedType] - 1 },
+          rounds: c.taskType === null ? c.seedRounds : { ...c.seedRounds, [c.taskType]: c.seedRounds[c.taskType] - 1 },
           eventSeq: c.seedMark,
         },
       };

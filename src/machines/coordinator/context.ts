@@ -66,9 +66,11 @@ export interface CoordinatorContext {
   readonly seedRounds: Readonly<Record<TaskType, number>>;
   /** Seeding: the event seq at which the round in flight began (null: the sink does not number events). */
   readonly seedMark: number | null;
-  /** The type whose half-step is running: an index into config.taskTypes (seeding: the type being seeded). */
-  readonly typeIndex: number;
-  readonly seedType: TaskType | null;
+  /**
+   * The one current type: the type whose half-step is running, or (seeding) whose round is; null before seeding's
+   * first round and between seeding and the first step (then read as config.taskTypes[0], see currentType).
+   */
+  readonly taskType: TaskType | null;
   readonly solverTasks: Readonly<Partial<Record<TaskType, readonly DrawnTask[]>>>;
   readonly work: TypeWork;
   /** Rollouts pushed to the learner this step (what `endStep` waits for). */
@@ -110,7 +112,12 @@ export function nextSeedType(c: CoordinatorContext): TaskType | null {
   return null;
 }
 
-export const currentType = (c: CoordinatorContext): TaskType => c.config.taskTypes[c.typeIndex]!;
+export const currentType = (c: CoordinatorContext): TaskType => c.taskType ?? c.config.taskTypes[0]!;
+
+/** Training: the enabled type after the current one, in config order; null after the last. */
+export function nextType(c: CoordinatorContext): TaskType | null {
+  return c.config.taskTypes[c.config.taskTypes.indexOf(currentType(c)) + 1] ?? null;
+}
 
 export const dueEvery = (step: number, every: number): boolean => every > 0 && step % every === 0;
 /** Closes the running phase at `now` (its time added to `phaseMs`) and, with `next`, opens that one. */

@@ -60,7 +60,7 @@ export function batchFailureBody(
   event: { readonly type: string; readonly error: string; readonly attempts: number },
 ): RunEventBody {
   const source = event.type.slice(0, event.type.indexOf('.'));
-  const type = c.seedType !== null && !c.seeded ? c.seedType : currentType(c);
+  const type = currentType(c);
   return errorBody(
     source,
     'batchFailed',

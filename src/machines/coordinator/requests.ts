@@ -22,7 +22,7 @@ export function solverViewOf(type: TaskType, d: DrawnTask) {
 
 /** The proposer batch for the current task type: seeding (step 0, no learner credit) or training (step t). */
 export function proposeRequest(c: CoordinatorContext, self: AnyActorRef): ProposerRequest {
-  const type = c.seeded ? currentType(c) : c.seedType!;
+  const type = currentType(c);
   const common = { type: 'propose', taskType: type, count: c.config.batch.propose[type], replyTo: self } as const;
   return c.seeded
     ? { ...common, step: c.step, purpose: 'train', reserve: c.config.trainProposer, key: `${c.step}/propose/${type}` }
@@ -33,7 +33,7 @@ export function proposeRequest(c: CoordinatorContext, self: AnyActorRef): Propos
 export function validateRequest(c: CoordinatorContext, self: AnyActorRef): ExecutorRequest | null {
   const items = validateItems(c.work);
   if (items.length === 0) return null;
-  const type = c.seeded ? currentType(c) : c.seedType!;
+  const type = currentType(c);
   const prefix = c.seeded ? String(c.step) : `seed${c.seedRounds[type]}`;
   return { type: 'validate', items, key: `${prefix}/validate/${type}`, replyTo: self };
 }
@@ -47,7 +47,7 @@ export function drawSolverTasksRequest(c: CoordinatorContext, self: AnyActorRef)
 /** Seeding: the round's valid tasks into their buffers (a triplet into both deduction and abduction). */
 export function seedAppendRequest(c: CoordinatorContext, self: AnyActorRef): BufferRequest {
   const tasks = validProposals(c.work).map((v) => v.task);
-  const targets: TaskType[] = c.seedType === 'induction' ? ['induction'] : ['deduction', 'abduction'];
+  const targets: TaskType[] = currentType(c) === 'induction' ? ['induction'] : ['deduction', 'abduction'];
   return {
     type: 'append',
     entries: targets.map((taskType) => ({ taskType, tasks })),
