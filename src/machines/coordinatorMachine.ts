@@ -21,10 +21,8 @@
 // update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
 
 import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
-import { Rng, type RngState } from '../azr/index.js';
 import { eventBody, type Phase } from '../streams/events.js';
 import { bufferMachine, type BufferRequest } from './bufferMachine.js';
-import { resolveConfig, rolloutsPerStep } from './config.js';
 import type { CheckpointData, ProbeResult } from './effects.js';
 import { executorMachine } from './executorMachine.js';
 import { learnerMachine, type LearnerRequest } from './learnerMachine.js';
@@ -43,15 +41,14 @@ import { errorMessage } from './protocol.js';
 import { proposerMachine } from './proposerMachine.js';
 import { solverMachine } from './solverMachine.js';
 import { checkpointData } from './coordinator/checkpoint.js';
+import { bufferInput, executorInput, learnerInput, policyInput } from './coordinator/inputs.js';
 import {
-  ACTOR_NAMES,
   currentType,
   dueEvery,
-  initialSizes,
+  initialContext,
   nextSeedType,
   nextType,
   switchPhase,
-  type ActorName,
   type CoordinatorContext,
   type CoordinatorEvent,
   type CoordinatorInput,
@@ -255,110 +252,13 @@ function checkpointStates(timed: boolean) {
 
 export const coordinatorMachine = coordinator.createMachine({
   id: 'coordinator',
-  context: ({ input }) => {
-    const config = resolveConfig(input.config);
-    const resume = input.resume ?? null;
-    const root = resume ? new Rng(resume.rng.root) : new Rng(config.seed);
-    const actors = Object.fromEntries(ACTOR_NAMES.map((n) => [n, root.split(n).state()])) as Record<
-      ActorName,
-      RngState
-    >;
-    return {
-      config,
-      rng: { root: root.state(), actors },
-      events: input.events ?? { emit: () => undefined },
-      clock: input.clock ?? (() => 0),
-      resume,
-      step: resume?.step ?? 0,
-      completed: resume?.step ?? 0,
-      learning: null,
-      policyVersion: resume?.policyVersion ?? 0,
-      seeded: resume?.seeded ?? false,
-      sizes: initialSizes(resume),
-      seedRounds: resume?.seeding?.rounds ?? { deduction: 0, abduction: 0, induction: 0 },
-      seedMark: null,
-      taskType: null,
-      solverTasks: {},
-      work: EMPTY_WORK,
-      pushed: [],
-      stats: EMPTY_STATS,
-      recentPrograms: resume?.recentPrograms ?? [],
-      noveltyHistory: resume?.noveltyHistory ?? [],
-      stepNovelty: [],
-      stepStartedAt: 0,
-      phase: null,
-      phaseMs: {},
-      stopRequested: false,
-      bufferSnapshot: null,
-      reason: 'completed',
-    };
-  },
+  context: ({ input }) => initialContext(input),
   invoke: [
-    {
-      id: 'buffer',
-      systemId: 'buffer',
-      src: 'buffer',
-      input: ({ context: { config: c, rng, resume } }) => ({
-        rngState: rng.actors.buffer,
-        options: {
-          cap: c.buffer.cap,
-          eviction: c.buffer.eviction,
-          dedup: c.buffer.dedup,
-          maxProgramShare: c.buffer.maxProgramShare,
-        },
-        inductionInputs: c.inductionInputs,
-        references: c.references,
-        referenceWeighting: c.buffer.referenceWeighting,
-        mix: c.buffer.mix,
-        recentWindow: c.buffer.recentWindow,
-        ...(resume ? { restore: resume.buffers } : {}),
-      }),
-    },
-    {
-      id: 'proposer',
-      systemId: 'proposer',
-      src: 'proposer',
-      input: ({ context: c }) => ({
-        rngState: c.rng.actors.proposer,
-        temperature: c.config.temperature,
-        retries: c.config.effectRetries,
-      }),
-    },
-    {
-      id: 'solver',
-      systemId: 'solver',
-      src: 'solver',
-      input: ({ context: c }) => ({
-        rngState: c.rng.actors.solver,
-        temperature: c.config.temperature,
-        retries: c.config.effectRetries,
-      }),
-    },
-    {
-      id: 'executor',
-      systemId: 'executor',
-      src: 'executor',
-      input: ({ context: c }) => ({ retries: c.config.effectRetries }),
-    },
-    {
-      id: 'learner',
-      systemId: 'learner',
-      src: 'learner',
-      input: ({ context: c }) => {
-        const persisted = c.resume?.actors['learner'] as { context?: { stepsLearned?: number } } | undefined;
-        return {
-          policyVersion: c.policyVersion,
-          credit: rolloutsPerStep(c.config),
-          taskTypes: c.config.taskTypes,
-          trainProposer: c.config.trainProposer,
-          advantage: c.config.advantage,
-          maxStaleness: c.config.maxStaleness,
-          creditOnBatch: c.config.mode === 'async',
-          retries: c.config.effectRetries,
-          ...(persisted?.context?.stepsLearned !== undefined ? { stepsLearned: persisted.context.stepsLearned } : {}),
-        };
-      },
-    },
+    { id: 'buffer', systemId: 'buffer', src: 'buffer', input: ({ context }) => bufferInput(context) },
+    { id: 'proposer', systemId: 'proposer', src: 'proposer', input: ({ context }) => policyInput(context, 'proposer') },
+    { id: 'solver', systemId: 'solver', src: 'solver', input: ({ context }) => policyInput(context, 'solver') },
+    { id: 'executor', systemId: 'executor', src: 'executor', input: ({ context }) => executorInput(context) },
+    { id: 'learner', systemId: 'learner', src: 'learner', input: ({ context }) => learnerInput(context) },
   ],
   initial: 'starting',
   states: {

@@ -1,13 +1,13 @@
 // The coordinator's context, input and output, and the small reads of its context that its states and guards share.
 
-import type { RngState, TaskType } from '../../azr/index.js';
+import { Rng, type RngState, type TaskType } from '../../azr/index.js';
 import type { Phase, RunEventBody } from '../../streams/events.js';
 import type { BufferReply, BufferSizes, BufferSnapshots, DrawnTask } from '../bufferMachine.js';
-import type { CoordinatorConfig, CoordinatorConfigInput } from '../config.js';
+import { resolveConfig, type CoordinatorConfig, type CoordinatorConfigInput } from '../config.js';
 import type { CheckpointData } from '../effects.js';
 import type { ExecutorReply } from '../executorMachine.js';
 import type { LearnerReply } from '../learnerMachine.js';
-import type { StepStats, TypeWork } from '../phases.js';
+import { EMPTY_STATS, EMPTY_WORK, type StepStats, type TypeWork } from '../phases.js';
 import type { ProposerReply } from '../proposerMachine.js';
 import type { SolverReply } from '../solverMachine.js';
 
@@ -131,4 +131,41 @@ export function switchPhase(
       ? c.phaseMs
       : { ...c.phaseMs, [c.phase.name]: (c.phaseMs[c.phase.name] ?? 0) + Math.max(0, now - c.phase.since) };
   return { phaseMs, phase: next === null ? null : { name: next, since: now } };
+}
+
+/** The coordinator's context at its start: fresh, or restored from the checkpoint `input.resume`. */
+export function initialContext(input: CoordinatorInput): CoordinatorContext {
+  const config = resolveConfig(input.config);
+  const resume = input.resume ?? null;
+  const root = resume ? new Rng(resume.rng.root) : new Rng(config.seed);
+  const actors = Object.fromEntries(ACTOR_NAMES.map((n) => [n, root.split(n).state()])) as Record<ActorName, RngState>;
+  return {
+    config,
+    rng: { root: root.state(), actors },
+    events: input.events ?? { emit: () => undefined },
+    clock: input.clock ?? (() => 0),
+    resume,
+    step: resume?.step ?? 0,
+    completed: resume?.step ?? 0,
+    learning: null,
+    policyVersion: resume?.policyVersion ?? 0,
+    seeded: resume?.seeded ?? false,
+    sizes: initialSizes(resume),
+    seedRounds: resume?.seeding?.rounds ?? { deduction: 0, abduction: 0, induction: 0 },
+    seedMark: null,
+    taskType: null,
+    solverTasks: {},
+    work: EMPTY_WORK,
+    pushed: [],
+    stats: EMPTY_STATS,
+    recentPrograms: resume?.recentPrograms ?? [],
+    noveltyHistory: resume?.noveltyHistory ?? [],
+    stepNovelty: [],
+    stepStartedAt: 0,
+    phase: null,
+    phaseMs: {},
+    stopRequested: false,
+    bufferSnapshot: null,
+    reason: 'completed',
+  };
 }
