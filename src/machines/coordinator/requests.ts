@@ -100,7 +100,7 @@ export function solveRequest(c: CoordinatorContext, self: AnyActorRef): SolverRe
   const drawn = c.solverTasks[t] ?? [];
   return {
     type: 'solve',
-    items: drawn.map((d, i) => ({ id: `${c.step}/solve/${t}/${i}`, type: t, view: solverViewOf(t, d) })),
+    items: drawn.map((d, i) => ({ id: solveItemId(c.step, t, i), type: t, view: solverViewOf(t, d) })),
     samples: c.config.solveSamples,
     purpose: 'train',
     reserve: true,
@@ -110,9 +110,16 @@ export function solveRequest(c: CoordinatorContext, self: AnyActorRef): SolverRe
   };
 }
 
-/** The drawn task a solve item id (`…/<index>`, see solveRequest) stands for. */
-export function drawnTaskOf(drawn: readonly DrawnTask[]): (itemId: string) => DrawnTask['task'] {
-  return (itemId) => drawn[Number(itemId.slice(itemId.lastIndexOf('/') + 1))]!.task;
+/** The id of the solve item for the step's i-th drawn task of type t. */
+export function solveItemId(step: number, t: TaskType, i: number): string {
+  return `${step}/solve/${t}/${i}`;
+}
+
+/** The drawn task of each solve item of the current type, by item id (see solveRequest). */
+export function drawnTaskOf(c: CoordinatorContext): (itemId: string) => DrawnTask['task'] {
+  const t = currentType(c);
+  const tasks = new Map((c.solverTasks[t] ?? []).map((d, i) => [solveItemId(c.step, t, i), d.task]));
+  return (itemId) => tasks.get(itemId)!;
 }
 
 /** The executor batch that verifies the answers against their drawn tasks. */
@@ -120,7 +127,7 @@ export function verifyRequest(c: CoordinatorContext, self: AnyActorRef): Executo
   const t = currentType(c);
   return {
     type: 'check',
-    items: checkRequests(c.work.answers, drawnTaskOf(c.solverTasks[t] ?? [])),
+    items: checkRequests(c.work.answers, drawnTaskOf(c)),
     key: `${c.step}/verify/${t}`,
     replyTo: self,
   };
