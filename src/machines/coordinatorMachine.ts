@@ -19,6 +19,10 @@
 // are never more than one step ahead); its batch is formed once step t's update is out, and rollouts older than
 // version − maxStaleness are dropped then (`rollout.dropped`, reason stale). A probe or checkpoint waits for the
 // update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
+//
+// This file sequences; what the states compute lives beside it in ./coordinator/: the requests to the actors
+// (requests.ts), the run events (reports.ts), health (health.ts), novelty (novelty.ts), checkpoint data
+// (checkpoint.ts), the context and the actors' inputs (context.ts, inputs.ts); rewards per phase are ./phases.ts'.
 
 import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import { eventBody, type Phase } from '../streams/events.js';
