@@ -19,288 +19,83 @@
 // are never more than one step ahead); its batch is formed once step t's update is out, and rollouts older than
 // version − maxStaleness are dropped then (`rollout.dropped`, reason stale). A probe or checkpoint waits for the
 // update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
+//
+// This file sequences; what the states compute lives beside it in ./coordinator/: the requests to the actors
+// (requests.ts), the run events (reports.ts), health (health.ts), novelty (novelty.ts), checkpoint data
+// (checkpoint.ts), the context and the actors' inputs (context.ts, inputs.ts); rewards per phase are ./phases.ts'.
 
-import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
-import {
-  noveltyBonuses,
-  noveltyKey,
-  Rng,
-  slideNoveltyWindow,
-  solverView,
-  type RngState,
-  type TaskOf,
-  type TaskType,
-} from '../azr/index.js';
-import { eventBody, type Phase, type RunEventBody } from '../streams/events.js';
-import {
-  bufferMachine,
-  type BufferReply,
-  type BufferRequest,
-  type BufferSizes,
-  type BufferSnapshots,
-  type DrawnTask,
-} from './bufferMachine.js';
-import { resolveConfig, rolloutsPerStep, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
-import type { CheckpointData, CheckResult, ProbeResult } from './effects.js';
-import { executorMachine, type ExecutorReply, type ExecutorRequest, type Validated } from './executorMachine.js';
-import { learnerMachine, type LearnerReply, type LearnerRequest } from './learnerMachine.js';
+import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { eventBody, type Phase } from '../streams/events.js';
+import { bufferMachine, type BufferRequest } from './bufferMachine.js';
+import type { CheckpointData, ProbeResult } from './effects.js';
+import { executorMachine } from './executorMachine.js';
+import { learnerMachine, type LearnerRequest } from './learnerMachine.js';
 import {
   addStats,
-  admittedProposals,
-  checkRequests,
   EMPTY_STATS,
   EMPTY_WORK,
-  learnabilityItems,
   mcSuccesses,
-  mcTaskOf,
   rewardProposals,
-  reasoningHealth,
   rewardSolutions,
-  share,
   validateItems,
   validProposals,
   type Push,
-  type StepStats,
-  type TypeWork,
 } from './phases.js';
-import { errorMessage, type Answer, type Proposal } from './protocol.js';
-import { proposerMachine, type ProposerReply, type ProposerRequest } from './proposerMachine.js';
-import { solverMachine, type SolverReply, type SolverRequest } from './solverMachine.js';
+import { errorMessage } from './protocol.js';
+import { proposerMachine } from './proposerMachine.js';
+import { solverMachine } from './solverMachine.js';
+import { checkpointData } from './coordinator/checkpoint.js';
+import { bufferInput, executorInput, learnerInput, policyInput } from './coordinator/inputs.js';
+import {
+  currentType,
+  dueEvery,
+  initialContext,
+  nextSeedType,
+  nextType,
+  switchPhase,
+  type CoordinatorContext,
+  type CoordinatorEvent,
+  type CoordinatorInput,
+  type CoordinatorOutput,
+} from './coordinator/context.js';
+import { healthBody, programWindow } from './coordinator/health.js';
+import { proposalNovelty, slideNovelty } from './coordinator/novelty.js';
+import {
+  abortedBodies,
+  advantageBodies,
+  batchFailureBody,
+  checkFailures,
+  checkpointSavedBody,
+  errorBody,
+  learnedBodies,
+  policyFailures,
+  probeBody,
+  say,
+  seedingDoneBodies,
+  validationFailures,
+} from './coordinator/reports.js';
+import {
+  appendRequest,
+  drawSolverTasksRequest,
+  gradeRequest,
+  learnabilityRequest,
+  proposeRequest,
+  seedAppendRequest,
+  solveRequest,
+  validateRequest,
+  verifyRequest,
+} from './coordinator/requests.js';
+import { pushedIds, releaseUnpushed } from './coordinator/rollouts.js';
 
-/** Closes the running phase at `now` (its time added to `phaseMs`) and, with `next`, opens that one. */
-function switchPhase(
-  c: CoordinatorContext,
-  now: number,
-  next: Phase | null,
-): Pick<CoordinatorContext, 'phase' | 'phaseMs'> {
-  const phaseMs =
-    c.phase === null
-      ? c.phaseMs
-      : { ...c.phaseMs, [c.phase.name]: (c.phaseMs[c.phase.name] ?? 0) + Math.max(0, now - c.phase.since) };
-  return { phaseMs, phase: next === null ? null : { name: next, since: now } };
-}
-
-/** The actors the coordinator runs, by name (also their system ids). */
-export const ACTOR_NAMES = ['buffer', 'proposer', 'solver', 'executor', 'learner'] as const;
-export type ActorName = (typeof ACTOR_NAMES)[number];
-
-export interface CoordinatorInput {
-  readonly config: CoordinatorConfigInput;
-  /** Resume from this checkpoint: at step checkpoint.step + 1 (or back into seeding, if it was not finished). */
-  readonly resume?: CheckpointData;
-  /** Where run events go (an `EventBus`); default: nowhere. */
-  readonly events?: EventSink;
-  /** Milliseconds, for step durations only (default: always 0). Never used for decisions. */
-  readonly clock?: () => number;
-}
-
-/** What the coordinator emits run events through: `EventBus` implements it. */
-export interface EventSink {
-  emit(body: RunEventBody): unknown;
-  /** Moves the stream to a new step (events carry the step they were emitted in). */
-  setStep?(step: number): void;
-  /**
-   * The seq the next event will get (`EventBus` has it). Lets a checkpoint taken during seeding say where the log
-   * of the rounds it covers ends, so a resume can cut the rest (all of seeding is step 0).
-   */
-  readonly nextSeq?: number;
-}
-
-export type CoordinatorEvent =
-  { readonly type: 'STOP' } | ProposerReply | SolverReply | ExecutorReply | LearnerReply | BufferReply;
-
-export interface CoordinatorOutput {
-  readonly reason: 'completed' | 'interrupted';
-  /** Training steps completed. */
-  readonly steps: number;
-}
-
-export interface CoordinatorContext {
-  readonly config: CoordinatorConfig;
-  readonly rng: { readonly root: RngState; readonly actors: Readonly<Record<ActorName, RngState>> };
-  /** Injected (not data): the coordinator is restored from CheckpointData, never from a persisted snapshot. */
-  readonly events: EventSink;
-  readonly clock: () => number;
-  readonly resume: CheckpointData | null;
-  /** The step being run (0 while seeding). */
-  readonly step: number;
-  /** Last step whose learn phase finished. */
-  readonly completed: number;
-  /** Async: the step whose update the learner is making while the next step runs; null when none. */
-  readonly learning: number | null;
-  readonly policyVersion: number;
-  readonly seeded: boolean;
-  readonly sizes: BufferSizes;
-  /** Seeding: propose rounds so far per type (the one in flight included). */
-  readonly seedRounds: Readonly<Record<TaskType, number>>;
-  /** Seeding: the event seq at which the round in flight began (null: the sink does not number events). */
-  readonly seedMark: number | null;
-  /** The type whose half-step is running: an index into config.taskTypes (seeding: the type being seeded). */
-  readonly typeIndex: number;
-  readonly seedType: TaskType | null;
-  readonly solverTasks: Readonly<Partial<Record<TaskType, readonly DrawnTask[]>>>;
-  readonly work: TypeWork;
-  /** Rollouts pushed to the learner this step (what `endStep` waits for). */
-  readonly pushed: readonly {
-    readonly id: string;
-    readonly role: 'propose' | 'solve';
-    readonly type: TaskType;
-    readonly policyVersion: number;
-  }[];
-  readonly stats: StepStats;
-  /** Proposed programs of the last healthWindow steps (this one last). */
-  readonly recentPrograms: readonly (readonly string[])[];
-  /** Novelty keys of the valid proposals of the last novelty.window completed steps (src/azr/novelty.ts). */
-  readonly noveltyHistory: readonly (readonly string[])[];
-  /** The same, of this step's batches so far (joins noveltyHistory when the step's batch goes to the learner). */
-  readonly stepNovelty: readonly string[];
-  readonly stepStartedAt: number;
-  /** The phase of the step running now and when it began (by `clock`); null outside a training step. */
-  readonly phase: { readonly name: Phase; readonly since: number } | null;
-  /** Milliseconds per phase of this step so far (the phases add up to the step's duration). */
-  readonly phaseMs: Readonly<Partial<Record<Phase, number>>>;
-  readonly stopRequested: boolean;
-  readonly bufferSnapshot: BufferSnapshots | null;
-  readonly reason: CoordinatorOutput['reason'];
-}
-
-function initialSizes(resume: CheckpointData | null): BufferSizes {
-  if (!resume) return { deduction: 1, abduction: 1, induction: 1 };
-  return {
-    deduction: resume.buffers.deduction.entries.length,
-    abduction: resume.buffers.abduction.entries.length,
-    induction: resume.buffers.induction.entries.length,
-  };
-}
-
-/** The type seeding works on next: the first enabled type whose buffer is short and still has rounds left. */
-function nextSeedType(c: CoordinatorContext): TaskType | null {
-  for (const t of c.config.taskTypes)
-    if (c.sizes[t] < c.config.seedSize && c.seedRounds[t] < c.config.seedMaxRounds) return t;
-  return null;
-}
-
-const currentType = (c: CoordinatorContext): TaskType => c.config.taskTypes[c.typeIndex]!;
-
-const dueEvery = (step: number, every: number): boolean => every > 0 && step % every === 0;
-
-/** Buffer snapshots without entries newer than the last completed step (a resume re-runs that step from scratch). */
-function trimSnapshots(s: BufferSnapshots, completed: number): BufferSnapshots {
-  return {
-    deduction: { ...s.deduction, entries: s.deduction.entries.filter((e) => e.step <= completed) },
-    abduction: { ...s.abduction, entries: s.abduction.entries.filter((e) => e.step <= completed) },
-    induction: { ...s.induction, entries: s.induction.entries.filter((e) => e.step <= completed) },
-  };
-}
-
-function checkpointData(c: CoordinatorContext, self: AnyActorRef): CheckpointData {
-  const children = (self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children;
-  const actors: Record<string, unknown> = {};
-  for (const name of ['proposer', 'solver', 'executor', 'learner'] as const) {
-    const child = children[name];
-    if (child) actors[name] = child.getPersistedSnapshot();
-  }
-  // Stopped while seeding: the rounds done so far (not the one in flight, which a resume runs again from its start).
-  const seeding = c.seeded
-    ? {}
-    : {
-        seeding: {
-          rounds: c.seedType === null ? c.seedRounds : { ...c.seedRounds, [c.seedType]: c.seedRounds[c.seedType] - 1 },
-          eventSeq: c.seedMark,
-        },
-      };
-  return {
-    version: 1,
-    step: c.completed,
-    policyVersion: c.policyVersion,
-    seeded: c.seeded,
-    ...seeding,
-    buffers: trimSnapshots(c.bufferSnapshot!, c.completed),
-    rng: { root: c.rng.root, actors: c.rng.actors },
-    actors,
-    recentPrograms: c.recentPrograms,
-    ...(c.config.novelty.coef > 0 ? { noveltyHistory: c.noveltyHistory } : {}),
-  };
-}
-
-function errorBody(
-  source: string,
-  kind: string,
-  message: string,
-  extra: { task?: TaskType; rolloutId?: string } = {},
-): RunEventBody {
-  return eventBody('error', { source, kind, message, ...extra });
-}
-
-/** Releases the slots of every rollout of the work that is not being pushed. */
-function releaseUnpushed(items: readonly { id: string; slot?: { release(): void } }[], pushes: readonly Push[]): void {
-  const pushed = new Set(pushes.map((p) => p.rollout.id));
-  for (const it of items) if (it.slot && !pushed.has(it.id)) it.slot.release();
-}
-
-/** Emits run events through the injected sink. */
-function say(c: CoordinatorContext, ...bodies: RunEventBody[]): void {
-  for (const b of bodies) c.events.emit(b);
-}
-
-function policyFailures(items: readonly (Proposal | Answer)[]): RunEventBody[] {
-  return items.flatMap((x) =>
-    x.completion === null && !x.parsed.ok
-      ? [errorBody('policy', 'policyFailed', x.parsed.message, { task: x.type, rolloutId: x.id })]
-      : [],
-  );
-}
-
-function validationFailures(results: readonly Validated[], type: TaskType): RunEventBody[] {
-  return results.flatMap((r) =>
-    !r.ok && r.infrastructure
-      ? [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })]
-      : [],
-  );
-}
-
-function checkFailures(results: readonly CheckResult[], type: TaskType): RunEventBody[] {
-  return results.flatMap((r) =>
-    r.ok ? [] : [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })],
-  );
-}
-
-function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
-  return eventBody('probe.evaluated', {
-    policyVersion: c.policyVersion,
-    tasks: result.tasks,
-    accuracy: result.accuracy,
-    byTier: result.byTier,
-    ...(result.traceShare !== undefined ? { traceShare: result.traceShare } : {}),
-    ...(result.sampled !== undefined ? { sampled: result.sampled } : {}),
-  });
-}
-
-function solverViewOf(type: TaskType, d: DrawnTask) {
-  return solverView(type, d.task as TaskOf<typeof type>);
-}
-
-/** The proposer batch for the current task type: seeding (step 0, no learner credit) or training (step t). */
-function proposeRequest(c: CoordinatorContext, self: AnyActorRef): ProposerRequest {
-  const type = c.seeded ? currentType(c) : c.seedType!;
-  const common = { type: 'propose', taskType: type, count: c.config.batch.propose[type], replyTo: self } as const;
-  return c.seeded
-    ? { ...common, step: c.step, purpose: 'train', reserve: c.config.trainProposer, key: `${c.step}/propose/${type}` }
-    : { ...common, step: 0, purpose: 'seed', reserve: false, key: `seed${c.seedRounds[type]}/propose/${type}` };
-}
-
-/** The executor batch that validates the proposals that parsed, or null when none did. */
-function validateRequest(c: CoordinatorContext, self: AnyActorRef): ExecutorRequest | null {
-  const items = validateItems(c.work);
-  if (items.length === 0) return null;
-  const type = c.seeded ? currentType(c) : c.seedType!;
-  const prefix = c.seeded ? String(c.step) : `seed${c.seedRounds[type]}`;
-  return { type: 'validate', items, key: `${prefix}/validate/${type}`, replyTo: self };
-}
-
-function pushedIds(pushes: readonly Push[]): CoordinatorContext['pushed'] {
-  return pushes.map(({ rollout: x }) => ({ id: x.id, role: x.role, type: x.type, policyVersion: x.policyVersion }));
-}
+export {
+  ACTOR_NAMES,
+  type ActorName,
+  type CoordinatorContext,
+  type CoordinatorEvent,
+  type CoordinatorInput,
+  type CoordinatorOutput,
+  type EventSink,
+} from './coordinator/context.js';
 
 /** What the coordinator does with the learner's reply to `learn`, wherever it waits for it. */
 const LEARNED = ['reportLearned', 'storeLearned'] as const;
@@ -330,7 +125,7 @@ function whenDue<S extends string>(due: 'probeDue' | 'checkpointDue', then: S) {
  * `solver`, `executor`, `learner`) through seeding and the AZR steps by request and reply. Effects are the
  * actors' (see withEffects.ts); `probe` and `checkpoint` are its own (absent: skipped). Both modes (see the header for async).
  */
-export const coordinatorMachine = setup({
+const coordinator = setup({
   types: {
     context: {} as CoordinatorContext,
     input: {} as CoordinatorInput,
@@ -366,18 +161,7 @@ export const coordinatorMachine = setup({
     },
     /** A whole batch failed after its retries: one `error` event; the step goes on without that batch. */
     reportBatchFailure: ({ context: c, event }) => {
-      if (!('ok' in event) || event.ok) return;
-      const source = event.type.slice(0, event.type.indexOf('.'));
-      const type = c.seedType !== null && !c.seeded ? c.seedType : currentType(c);
-      say(
-        c,
-        errorBody(
-          source,
-          'batchFailed',
-          `${event.error} (after ${event.attempts} attempts); step ${c.step} goes on without this batch`,
-          { task: type },
-        ),
-      );
+      if ('ok' in event && !event.ok) say(c, batchFailureBody(c, event));
     },
     /** A new proposer batch starts the type's work afresh. */
     storeProposals: assign({
@@ -393,32 +177,11 @@ export const coordinatorMachine = setup({
           : context.work,
     }),
     reportValidationFailures: ({ context: c, event }) => {
-      if (event.type === 'executor.validated' && event.ok)
-        say(c, ...validationFailures(event.results, c.seeded ? currentType(c) : c.seedType!));
+      if (event.type === 'executor.validated' && event.ok) say(c, ...validationFailures(event.results, currentType(c)));
     },
     /** The learner's reply to `learn`: `learner.step`, or an error. */
     reportLearned: ({ context: c, event }) => {
-      if (event.type !== 'learner.learned') return;
-      const step = c.learning ?? c.step;
-      if (!event.ok) {
-        const kind = event.attempts === 0 ? 'nothingToLearn' : 'learnFailed';
-        const detail = event.attempts === 0 ? '' : ` (after ${event.attempts} attempts)`;
-        say(c, errorBody('learner', kind, `${event.error}${detail}; step ${step} was not learned`));
-        return;
-      }
-      const r = event.result;
-      say(
-        c,
-        eventBody('learner.step', {
-          loss: r.loss,
-          gradNorm: r.gradNorm,
-          entropy: r.entropy,
-          policyVersion: r.policyVersion,
-          tokensPerSecond: r.tokensPerSecond,
-          ...(r.kl !== undefined ? { kl: r.kl } : {}),
-        }),
-      );
-      if (event.publishError) say(c, errorBody('learner', 'publishFailed', event.publishError));
+      if (event.type === 'learner.learned') say(c, ...learnedBodies(c, event));
     },
     /** …and the step it was for counts as completed. */
     storeLearned: assign(({ context: c, event }) => ({
@@ -436,7 +199,7 @@ export const coordinatorMachine = setup({
     allStepsDone: ({ context }) => context.step >= context.config.steps,
     isAsync: ({ context }) => context.config.mode === 'async',
     learnPending: ({ context }) => context.learning !== null,
-    moreTypes: ({ context }) => context.typeIndex + 1 < context.config.taskTypes.length,
+    moreTypes: ({ context }) => nextType(context) !== null,
     nothingToValidate: ({ context }) => validateItems(context.work).length === 0,
     nothingValid: ({ context }) => validProposals(context.work).length === 0,
     seedTypeLeft: ({ context }) => nextSeedType(context) !== null,
@@ -447,113 +210,59 @@ export const coordinatorMachine = setup({
       context.step >= context.config.steps,
     batchOk: ({ event }) => 'ok' in event && event.ok,
   },
-}).createMachine({
-  id: 'coordinator',
-  context: ({ input }) => {
-    const config = resolveConfig(input.config);
-    const resume = input.resume ?? null;
-    const root = resume ? new Rng(resume.rng.root) : new Rng(config.seed);
-    const actors = Object.fromEntries(ACTOR_NAMES.map((n) => [n, root.split(n).state()])) as Record<
-      ActorName,
-      RngState
-    >;
-    return {
-      config,
-      rng: { root: root.state(), actors },
-      events: input.events ?? { emit: () => undefined },
-      clock: input.clock ?? (() => 0),
-      resume,
-      step: resume?.step ?? 0,
-      completed: resume?.step ?? 0,
-      learning: null,
-      policyVersion: resume?.policyVersion ?? 0,
-      seeded: resume?.seeded ?? false,
-      sizes: initialSizes(resume),
-      seedRounds: resume?.seeding?.rounds ?? { deduction: 0, abduction: 0, induction: 0 },
-      seedMark: null,
-      typeIndex: 0,
-      seedType: null,
-      solverTasks: {},
-      work: EMPTY_WORK,
-      pushed: [],
-      stats: EMPTY_STATS,
-      recentPrograms: resume?.recentPrograms ?? [],
-      noveltyHistory: resume?.noveltyHistory ?? [],
-      stepNovelty: [],
-      stepStartedAt: 0,
-      phase: null,
-      phaseMs: {},
-      stopRequested: false,
-      bufferSnapshot: null,
-      reason: 'completed',
-    };
-  },
-  invoke: [
-    {
-      id: 'buffer',
-      systemId: 'buffer',
-      src: 'buffer',
-      input: ({ context: { config: c, rng, resume } }) => ({
-        rngState: rng.actors.buffer,
-        options: {
-          cap: c.buffer.cap,
-          eviction: c.buffer.eviction,
-          dedup: c.buffer.dedup,
-          maxProgramShare: c.buffer.maxProgramShare,
-        },
-        inductionInputs: c.inductionInputs,
-        references: c.references,
-        referenceWeighting: c.buffer.referenceWeighting,
-        mix: c.buffer.mix,
-        recentWindow: c.buffer.recentWindow,
-        ...(resume ? { restore: resume.buffers } : {}),
-      }),
-    },
-    {
-      id: 'proposer',
-      systemId: 'proposer',
-      src: 'proposer',
-      input: ({ context: c }) => ({
-        rngState: c.rng.actors.proposer,
-        temperature: c.config.temperature,
-        retries: c.config.effectRetries,
-      }),
-    },
-    {
-      id: 'solver',
-      systemId: 'solver',
-      src: 'solver',
-      input: ({ context: c }) => ({
-        rngState: c.rng.actors.solver,
-        temperature: c.config.temperature,
-        retries: c.config.effectRetries,
-      }),
-    },
-    {
-      id: 'executor',
-      systemId: 'executor',
-      src: 'executor',
-      input: ({ context: c }) => ({ retries: c.config.effectRetries }),
-    },
-    {
-      id: 'learner',
-      systemId: 'learner',
-      src: 'learner',
-      input: ({ context: c }) => {
-        const persisted = c.resume?.actors['learner'] as { context?: { stepsLearned?: number } } | undefined;
-        return {
-          policyVersion: c.policyVersion,
-          credit: rolloutsPerStep(c.config),
-          taskTypes: c.config.taskTypes,
-          trainProposer: c.config.trainProposer,
-          advantage: c.config.advantage,
-          maxStaleness: c.config.maxStaleness,
-          creditOnBatch: c.config.mode === 'async',
-          retries: c.config.effectRetries,
-          ...(persisted?.context?.stepsLearned !== undefined ? { stepsLearned: persisted.context.stepsLearned } : {}),
-        };
+});
+
+/**
+ * The substates that write a checkpoint — snapshot the buffers, write, done — shared by training's checkpoint phase
+ * (`timed`: the phase is timed) and stopping.
+ */
+function checkpointStates(timed: boolean) {
+  return {
+    snapshot: coordinator.createStateConfig({
+      entry: [
+        ...(timed ? [{ type: 'phase', params: 'checkpoint' } as const] : []),
+        enqueueActions(({ self, enqueue }) =>
+          enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
+        ),
+      ],
+      on: {
+        'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) },
       },
-    },
+    }),
+    writing: coordinator.createStateConfig({
+      invoke: {
+        src: 'checkpoint',
+        input: ({ context, self }) => checkpointData(context, self),
+        onDone: {
+          target: 'done',
+          actions: [
+            ({ context: c, event }) => event.output && say(c, checkpointSavedBody(c, event.output)),
+            assign({ bufferSnapshot: null }),
+          ],
+        },
+        onError: {
+          target: 'done',
+          actions: [
+            ({ context, event }) =>
+              say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
+            assign({ bufferSnapshot: null }),
+          ],
+        },
+      },
+    }),
+    done: { type: 'final' },
+  } as const;
+}
+
+export const coordinatorMachine = coordinator.createMachine({
+  id: 'coordinator',
+  context: ({ input }) => initialContext(input),
+  invoke: [
+    { id: 'buffer', systemId: 'buffer', src: 'buffer', input: ({ context }) => bufferInput(context) },
+    { id: 'proposer', systemId: 'proposer', src: 'proposer', input: ({ context }) => policyInput(context, 'proposer') },
+    { id: 'solver', systemId: 'solver', src: 'solver', input: ({ context }) => policyInput(context, 'solver') },
+    { id: 'executor', systemId: 'executor', src: 'executor', input: ({ context }) => executorInput(context) },
+    { id: 'learner', systemId: 'learner', src: 'learner', input: ({ context }) => learnerInput(context) },
   ],
   initial: 'starting',
   states: {
@@ -578,7 +287,7 @@ export const coordinatorMachine = setup({
               actions: assign(({ context }) => {
                 const t = nextSeedType(context)!;
                 return {
-                  seedType: t,
+                  taskType: t,
                   seedRounds: { ...context.seedRounds, [t]: context.seedRounds[t] + 1 },
                   work: EMPTY_WORK,
                 };
@@ -619,36 +328,15 @@ export const coordinatorMachine = setup({
           entry: enqueueActions(({ context: c, self, enqueue }) => {
             const { events } = rewardProposals(0, c.work, { unlearnable: c.config.unlearnable });
             enqueue(() => say(c, ...events));
-            const tasks = validProposals(c.work).map((v) => v.task);
-            const targets: TaskType[] = c.seedType === 'induction' ? ['induction'] : ['deduction', 'abduction'];
-            enqueue.sendTo('buffer', {
-              type: 'append',
-              entries: targets.map((taskType) => ({ taskType, tasks })),
-              step: 0,
-              dedup: true,
-              replyTo: self,
-            } satisfies BufferRequest);
+            enqueue.sendTo('buffer', seedAppendRequest(c, self));
           }),
           on: { 'buffer.appended': { target: 'next', actions: assign({ sizes: ({ event }) => event.sizes }) } },
         },
         done: {
           type: 'final',
           entry: [
-            ({ context: c }) => {
-              for (const t of c.config.taskTypes)
-                if (c.sizes[t] < c.config.seedSize)
-                  say(
-                    c,
-                    errorBody(
-                      'coordinator',
-                      'seedShortfall',
-                      `seeding stopped after ${c.seedRounds[t]} rounds with ${c.sizes[t]} of ${c.config.seedSize} ${t} tasks`,
-                      { task: t },
-                    ),
-                  );
-              say(c, eventBody('buffer.sizes', { sizes: c.sizes }));
-            },
-            assign({ seeded: true, seedType: null, work: EMPTY_WORK }),
+            ({ context: c }) => say(c, ...seedingDoneBodies(c)),
+            assign({ seeded: true, taskType: null, work: EMPTY_WORK }),
           ],
         },
       },
@@ -698,7 +386,7 @@ export const coordinatorMachine = setup({
               const now = c.clock();
               return {
                 step: c.step + 1,
-                typeIndex: 0,
+                taskType: c.config.taskTypes[0]!,
                 work: EMPTY_WORK,
                 pushed: [],
                 stats: EMPTY_STATS,
@@ -720,16 +408,9 @@ export const coordinatorMachine = setup({
           states: {
             /** The step's solver tasks come from the buffers as they stand at its start (paper §5.4). */
             drawSolverTasks: {
-              entry: enqueueActions(({ context: c, self, enqueue }) => {
-                const counts = Object.fromEntries(c.config.taskTypes.map((t) => [t, c.config.batch.solve[t]]));
-                enqueue.sendTo('buffer', {
-                  type: 'drawSolverTasks',
-                  step: c.step,
-                  counts,
-                  key: String(c.step),
-                  replyTo: self,
-                } satisfies BufferRequest);
-              }),
+              entry: enqueueActions(({ context, self, enqueue }) =>
+                enqueue.sendTo('buffer', drawSolverTasksRequest(context, self)),
+              ),
               on: {
                 'buffer.solverTasks': {
                   target: 'propose',
@@ -787,20 +468,9 @@ export const coordinatorMachine = setup({
                   always: { guard: 'nothingValid', target: 'done' },
                   entry: [
                     { type: 'phase', params: 'learnability' },
-                    enqueueActions(({ context: c, self, enqueue }) => {
-                      const t = currentType(c);
-                      const items = learnabilityItems(t, c.work);
-                      if (items.length === 0) return;
-                      enqueue.sendTo('solver', {
-                        type: 'solve',
-                        items,
-                        samples: c.config.learnabilitySamples,
-                        purpose: 'learnability',
-                        reserve: false,
-                        step: c.step,
-                        key: `${c.step}/mc/${t}`,
-                        replyTo: self,
-                      } satisfies SolverRequest);
+                    enqueueActions(({ context, self, enqueue }) => {
+                      const request = learnabilityRequest(context, self);
+                      if (request) enqueue.sendTo('solver', request);
                     }),
                   ],
                   on: {
@@ -820,14 +490,9 @@ export const coordinatorMachine = setup({
                 grade: {
                   entry: [
                     { type: 'phase', params: 'learnabilityVerify' },
-                    enqueueActions(({ context: c, self, enqueue }) => {
-                      enqueue.sendTo('executor', {
-                        type: 'check',
-                        items: checkRequests(c.work.mcAnswers, mcTaskOf(c.work)),
-                        key: `${c.step}/mc/${currentType(c)}`,
-                        replyTo: self,
-                      } satisfies ExecutorRequest);
-                    }),
+                    enqueueActions(({ context, self, enqueue }) =>
+                      enqueue.sendTo('executor', gradeRequest(context, self)),
+                    ),
                   ],
                   on: {
                     'executor.checked': [
@@ -855,21 +520,7 @@ export const coordinatorMachine = setup({
             /** r_propose: −1 invalid, else 1 − r̄ when 0 < r̄ < 1, else 0 (src/azr learnabilityReward); to the learner. */
             rewardProposals: {
               entry: enqueueActions(({ context: c, enqueue }) => {
-                // Novelty (off by default, and then not computed): a bonus by how often each valid program was proposed recently.
-                const novelty = c.config.novelty;
-                let bonus: Map<string, number> | undefined;
-                let stepNovelty = c.stepNovelty;
-                if (novelty.coef > 0) {
-                  const valid = validProposals(c.work);
-                  const keys = valid.map(({ proposal, task }) => noveltyKey(proposal.type, task));
-                  bonus = new Map(
-                    noveltyBonuses(keys, [...c.noveltyHistory, c.stepNovelty], novelty.coef).map((b, i) => [
-                      valid[i]!.proposal.id,
-                      b,
-                    ]),
-                  );
-                  stepNovelty = [...c.stepNovelty, ...keys];
-                }
+                const { bonus, stepNovelty } = proposalNovelty(c);
                 const r = rewardProposals(c.step, c.work, {
                   unlearnable: c.config.unlearnable,
                   ...(bonus ? { bonus } : {}),
@@ -891,19 +542,7 @@ export const coordinatorMachine = setup({
             appendToBuffer: {
               entry: [
                 { type: 'phase', params: 'buffer' },
-                enqueueActions(({ context: c, self, enqueue }) => {
-                  enqueue.sendTo('buffer', {
-                    type: 'append',
-                    entries: [
-                      {
-                        taskType: currentType(c),
-                        tasks: admittedProposals(c.work, c.config.buffer.admit).map((v) => v.task),
-                      },
-                    ],
-                    step: c.step,
-                    replyTo: self,
-                  } satisfies BufferRequest);
-                }),
+                enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('buffer', appendRequest(context, self))),
               ],
               on: {
                 'buffer.appended': {
@@ -923,24 +562,7 @@ export const coordinatorMachine = setup({
             solve: {
               entry: [
                 { type: 'phase', params: 'solve' },
-                enqueueActions(({ context: c, self, enqueue }) => {
-                  const t = currentType(c);
-                  const drawn = c.solverTasks[t] ?? [];
-                  enqueue.sendTo('solver', {
-                    type: 'solve',
-                    items: drawn.map((d, i) => ({
-                      id: `${c.step}/solve/${t}/${i}`,
-                      type: t,
-                      view: solverViewOf(t, d),
-                    })),
-                    samples: c.config.solveSamples,
-                    purpose: 'train',
-                    reserve: true,
-                    step: c.step,
-                    key: `${c.step}/solve/${t}`,
-                    replyTo: self,
-                  } satisfies SolverRequest);
-                }),
+                enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('solver', solveRequest(context, self))),
               ],
               on: {
                 'solver.solved': [
@@ -962,17 +584,9 @@ export const coordinatorMachine = setup({
             verify: {
               entry: [
                 { type: 'phase', params: 'verify' },
-                enqueueActions(({ context: c, self, enqueue }) => {
-                  const t = currentType(c);
-                  const drawn = c.solverTasks[t] ?? [];
-                  const taskOf = (itemId: string) => drawn[Number(itemId.slice(itemId.lastIndexOf('/') + 1))]!.task;
-                  enqueue.sendTo('executor', {
-                    type: 'check',
-                    items: checkRequests(c.work.answers, taskOf),
-                    key: `${c.step}/verify/${t}`,
-                    replyTo: self,
-                  } satisfies ExecutorRequest);
-                }),
+                enqueueActions(({ context, self, enqueue }) =>
+                  enqueue.sendTo('executor', verifyRequest(context, self)),
+                ),
               ],
               on: {
                 'executor.checked': [
@@ -1005,7 +619,7 @@ export const coordinatorMachine = setup({
                 {
                   guard: 'moreTypes',
                   target: 'propose',
-                  actions: [assign({ typeIndex: ({ context }) => context.typeIndex + 1 }), 'clearWork'],
+                  actions: [assign({ taskType: ({ context }) => nextType(context) }), 'clearWork'],
                 },
                 { target: 'advantages', actions: 'clearWork' },
               ],
@@ -1029,52 +643,16 @@ export const coordinatorMachine = setup({
                 'learner.advantages': {
                   target: 'learn',
                   actions: enqueueActions(({ context: c, event, enqueue }) => {
-                    const zero = { zero: event.groups.filter((g) => g.zero).length, groups: event.groups.length };
-                    const window = [...c.recentPrograms, c.stats.programs].slice(-c.config.healthWindow);
-                    const s = c.stats;
-                    const bodies: RunEventBody[] = [
-                      ...event.samples.map((x) =>
-                        eventBody('rollout.scored', {
-                          role: x.role,
-                          task: x.type,
-                          id: x.id,
-                          reward: x.reward,
-                          advantage: x.advantage,
-                          policyVersion: x.policyVersion,
-                          tokens: x.tokens,
-                          ...(x.reasoning ? { reasoning: x.reasoning } : {}),
-                        }),
-                      ),
-                      ...event.dropped.map((d) =>
-                        eventBody('rollout.dropped', {
-                          id: d.rollout.id,
-                          role: d.rollout.role,
-                          task: d.rollout.type,
-                          reason: d.reason,
-                          policyVersion: d.rollout.policyVersion,
-                          currentPolicyVersion: event.policyVersion,
-                        }),
-                      ),
-                      eventBody('health', {
-                        validShare: share(s.valid, s.proposals),
-                        learnableShare: share(s.learnable, s.estimated),
-                        zeroAdvantageShare: share(zero.zero, zero.groups),
-                        distinctPrograms: new Set(window.flat()).size,
-                        inputIgnoringShare: share(s.inputIgnoring, s.inputKnown),
-                        meanLearnability: share(s.learnabilitySum, s.estimated),
-                        reasoning: reasoningHealth(event.samples),
-                        ...(c.config.buffer.maxProgramShare !== null ? { programCapped: s.capped } : {}),
-                      }),
+                    const bodies = [
+                      ...advantageBodies(event),
+                      healthBody(c, event),
                       eventBody('buffer.sizes', { sizes: c.sizes }),
                     ];
                     enqueue(() => say(c, ...bodies));
                     enqueue.assign({
                       pushed: [], // handed over with the batch
-                      recentPrograms: window,
-                      noveltyHistory:
-                        c.config.novelty.coef > 0
-                          ? slideNoveltyWindow(c.noveltyHistory, c.stepNovelty, c.config.novelty.window)
-                          : c.noveltyHistory,
+                      recentPrograms: programWindow(c),
+                      noveltyHistory: slideNovelty(c),
                       stepNovelty: [],
                     });
                   }),
@@ -1128,51 +706,7 @@ export const coordinatorMachine = setup({
               initial: 'deciding',
               states: {
                 ...whenDue('checkpointDue', 'snapshot'),
-                snapshot: {
-                  entry: [
-                    { type: 'phase', params: 'checkpoint' },
-                    enqueueActions(({ self, enqueue }) =>
-                      enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
-                    ),
-                  ],
-                  on: {
-                    'buffer.snapshot': {
-                      target: 'writing',
-                      actions: assign({ bufferSnapshot: ({ event }) => event.buffers }),
-                    },
-                  },
-                },
-                writing: {
-                  invoke: {
-                    src: 'checkpoint',
-                    input: ({ context, self }) => checkpointData(context, self),
-                    onDone: {
-                      target: 'done',
-                      actions: [
-                        ({ context: c, event }) =>
-                          event.output &&
-                          say(
-                            c,
-                            eventBody('checkpoint.saved', {
-                              path: event.output.path,
-                              policyVersion: c.policyVersion,
-                              ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}),
-                            }),
-                          ),
-                        assign({ bufferSnapshot: null }),
-                      ],
-                    },
-                    onError: {
-                      target: 'done',
-                      actions: [
-                        ({ context, event }) =>
-                          say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
-                        assign({ bufferSnapshot: null }),
-                      ],
-                    },
-                  },
-                },
-                done: { type: 'final' },
+                ...checkpointStates(true),
               },
               onDone: 'done',
             },
@@ -1208,20 +742,7 @@ export const coordinatorMachine = setup({
     // out of the checkpoint, so a resume re-runs it from its start), checkpoint the last completed step, finish.
     stopping: {
       entry: [
-        ({ context: c }) =>
-          say(
-            c,
-            ...c.pushed.map((p) =>
-              eventBody('rollout.dropped', {
-                id: p.id,
-                role: p.role,
-                task: p.type,
-                reason: 'aborted',
-                policyVersion: p.policyVersion,
-                currentPolicyVersion: c.policyVersion,
-              }),
-            ),
-          ),
+        ({ context: c }) => say(c, ...abortedBodies(c)),
         {
           type: 'release',
           params: ({ context: c }) => ({ items: [...c.work.proposals, ...c.work.answers], pushes: [] }),
@@ -1230,41 +751,7 @@ export const coordinatorMachine = setup({
         assign({ stopRequested: true, reason: 'interrupted', pushed: [], work: EMPTY_WORK }),
       ],
       initial: 'snapshot',
-      states: {
-        snapshot: {
-          entry: enqueueActions(({ self, enqueue }) =>
-            enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
-          ),
-          on: {
-            'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) },
-          },
-        },
-        writing: {
-          invoke: {
-            src: 'checkpoint',
-            input: ({ context, self }) => checkpointData(context, self),
-            onDone: {
-              target: 'done',
-              actions: ({ context: c, event }) =>
-                event.output &&
-                say(
-                  c,
-                  eventBody('checkpoint.saved', {
-                    path: event.output.path,
-                    policyVersion: c.policyVersion,
-                    ...(event.output.bytes !== undefined ? { bytes: event.output.bytes } : {}),
-                  }),
-                ),
-            },
-            onError: {
-              target: 'done',
-              actions: ({ context, event }) =>
-                say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
-            },
-          },
-        },
-        done: { type: 'final' },
-      },
+      states: checkpointStates(false),
       onDone: 'finished',
     },
 

@@ -1,0 +1,160 @@
+// The run events the coordinator emits: their bodies, built from replies and context, and the sink they go through.
+
+import type { TaskType } from '../../azr/index.js';
+import { eventBody, type RunEventBody } from '../../streams/events.js';
+import type { CheckResult, ProbeResult } from '../effects.js';
+import type { Validated } from '../executorMachine.js';
+import type { LearnerReply } from '../learnerMachine.js';
+import type { Answer, Proposal } from '../protocol.js';
+import { currentType, type CoordinatorContext } from './context.js';
+
+export function errorBody(
+  source: string,
+  kind: string,
+  message: string,
+  extra: { task?: TaskType; rolloutId?: string } = {},
+): RunEventBody {
+  return eventBody('error', { source, kind, message, ...extra });
+}
+/** Emits run events through the injected sink. */
+export function say(c: CoordinatorContext, ...bodies: RunEventBody[]): void {
+  for (const b of bodies) c.events.emit(b);
+}
+
+export function policyFailures(items: readonly (Proposal | Answer)[]): RunEventBody[] {
+  return items.flatMap((x) =>
+    x.completion === null && !x.parsed.ok
+      ? [errorBody('policy', 'policyFailed', x.parsed.message, { task: x.type, rolloutId: x.id })]
+      : [],
+  );
+}
+
+export function validationFailures(results: readonly Validated[], type: TaskType): RunEventBody[] {
+  return results.flatMap((r) =>
+    !r.ok && r.infrastructure
+      ? [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })]
+      : [],
+  );
+}
+
+export function checkFailures(results: readonly CheckResult[], type: TaskType): RunEventBody[] {
+  return results.flatMap((r) =>
+    r.ok ? [] : [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })],
+  );
+}
+
+export function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
+  return eventBody('probe.evaluated', {
+    policyVersion: c.policyVersion,
+    tasks: result.tasks,
+    accuracy: result.accuracy,
+    byTier: result.byTier,
+    ...(result.traceShare !== undefined ? { traceShare: result.traceShare } : {}),
+    ...(result.sampled !== undefined ? { sampled: result.sampled } : {}),
+  });
+}
+
+/** The `error` of a whole batch that failed after its retries (the step goes on without it). */
+export function batchFailureBody(
+  c: CoordinatorContext,
+  event: { readonly type: string; readonly error: string; readonly attempts: number },
+): RunEventBody {
+  const source = event.type.slice(0, event.type.indexOf('.'));
+  const type = currentType(c);
+  return errorBody(
+    source,
+    'batchFailed',
+    `${event.error} (after ${event.attempts} attempts); step ${c.step} goes on without this batch`,
+    { task: type },
+  );
+}
+
+/** The learner's reply to `learn`: `learner.step` (and a publish failure), or an error. */
+export function learnedBodies(
+  c: CoordinatorContext,
+  event: Extract<LearnerReply, { type: 'learner.learned' }>,
+): RunEventBody[] {
+  const step = c.learning ?? c.step;
+  if (!event.ok) {
+    const kind = event.attempts === 0 ? 'nothingToLearn' : 'learnFailed';
+    const detail = event.attempts === 0 ? '' : ` (after ${event.attempts} attempts)`;
+    return [errorBody('learner', kind, `${event.error}${detail}; step ${step} was not learned`)];
+  }
+  const r = event.result;
+  return [
+    eventBody('learner.step', {
+      loss: r.loss,
+      gradNorm: r.gradNorm,
+      entropy: r.entropy,
+      policyVersion: r.policyVersion,
+      tokensPerSecond: r.tokensPerSecond,
+      ...(r.kl !== undefined ? { kl: r.kl } : {}),
+    }),
+    ...(event.publishError ? [errorBody('learner', 'publishFailed', event.publishError)] : []),
+  ];
+}
+
+/** Seeding's end: a `seedShortfall` per type short of seedSize, then the buffer sizes. */
+export function seedingDoneBodies(c: CoordinatorContext): RunEventBody[] {
+  const shortfalls = c.config.taskTypes
+    .filter((t) => c.sizes[t] < c.config.seedSize)
+    .map((t) =>
+      errorBody(
+        'coordinator',
+        'seedShortfall',
+        `seeding stopped after ${c.seedRounds[t]} rounds with ${c.sizes[t]} of ${c.config.seedSize} ${t} tasks`,
+        { task: t },
+      ),
+    );
+  return [...shortfalls, eventBody('buffer.sizes', { sizes: c.sizes })];
+}
+
+/** The step's `rollout.scored` (one per trained sample) and `rollout.dropped` (stale) events. */
+export function advantageBodies(event: Extract<LearnerReply, { type: 'learner.advantages' }>): RunEventBody[] {
+  return [
+    ...event.samples.map((x) =>
+      eventBody('rollout.scored', {
+        role: x.role,
+        task: x.type,
+        id: x.id,
+        reward: x.reward,
+        advantage: x.advantage,
+        policyVersion: x.policyVersion,
+        tokens: x.tokens,
+        ...(x.reasoning ? { reasoning: x.reasoning } : {}),
+      }),
+    ),
+    ...event.dropped.map((d) =>
+      eventBody('rollout.dropped', {
+        id: d.rollout.id,
+        role: d.rollout.role,
+        task: d.rollout.type,
+        reason: d.reason,
+        policyVersion: d.rollout.policyVersion,
+        currentPolicyVersion: event.policyVersion,
+      }),
+    ),
+  ];
+}
+
+/** A stop abandons the step in flight: its pushed rollouts are dropped as `aborted`. */
+export function abortedBodies(c: CoordinatorContext): RunEventBody[] {
+  return c.pushed.map((p) =>
+    eventBody('rollout.dropped', {
+      id: p.id,
+      role: p.role,
+      task: p.type,
+      reason: 'aborted',
+      policyVersion: p.policyVersion,
+      currentPolicyVersion: c.policyVersion,
+    }),
+  );
+}
+
+export function checkpointSavedBody(c: CoordinatorContext, saved: { path: string; bytes?: number }): RunEventBody {
+  return eventBody('checkpoint.saved', {
+    path: saved.path,
+    policyVersion: c.policyVersion,
+    ...(saved.bytes !== undefined ? { bytes: saved.bytes } : {}),
+  });
+}

@@ -1,0 +1,16 @@
+// The rollouts of a step: those pushed to the learner, and the slots of those that are not.
+
+import type { Push } from '../phases.js';
+import type { CoordinatorContext } from './context.js';
+
+/** Releases the slots of every rollout of the work that is not being pushed. */
+export function releaseUnpushed(
+  items: readonly { id: string; slot?: { release(): void } }[],
+  pushes: readonly Push[],
+): void {
+  const pushed = new Set(pushes.map((p) => p.rollout.id));
+  for (const it of items) if (it.slot && !pushed.has(it.id)) it.slot.release();
+}
+export function pushedIds(pushes: readonly Push[]): CoordinatorContext['pushed'] {
+  return pushes.map(({ rollout: x }) => ({ id: x.id, role: x.role, type: x.type, policyVersion: x.policyVersion }));
+}
