@@ -121,7 +121,7 @@ class Tracer {
   }
 
   /** Source lexemes of an expression (a lambda body), variables by name. */
-  source(n: Node, env: Env): string[] {
+  source(n: Node): string[] {
     switch (n.type) {
       case 'Identifier':
         return [n.name];
@@ -129,39 +129,29 @@ class Tracer {
         return lexemesOf(n.value);
       case 'UnaryExpression':
         if (n.operator === '-' && n.argument.type === 'Literal') return [String(-n.argument.value)];
-        return ['!', ...this.source(n.argument, env)];
+        return ['!', ...this.source(n.argument)];
       case 'ParenthesizedExpression':
-        return ['(', ...this.source(n.expression, env), ')'];
+        return ['(', ...this.source(n.expression), ')'];
       case 'ArrayExpression':
         if (n.elements.length === 0) return ['[]'];
-        return [
-          '[',
-          ...n.elements.flatMap((e: Node, i: number) => [...(i > 0 ? [','] : []), ...this.source(e, env)]),
-          ']',
-        ];
+        return ['[', ...n.elements.flatMap((e: Node, i: number) => [...(i > 0 ? [','] : []), ...this.source(e)]), ']'];
       case 'BinaryExpression':
       case 'LogicalExpression':
-        return [...this.source(n.left, env), n.operator, ...this.source(n.right, env)];
+        return [...this.source(n.left), n.operator, ...this.source(n.right)];
       case 'ConditionalExpression':
-        return [
-          ...this.source(n.test, env),
-          '?',
-          ...this.source(n.consequent, env),
-          ':',
-          ...this.source(n.alternate, env),
-        ];
+        return [...this.source(n.test), '?', ...this.source(n.consequent), ':', ...this.source(n.alternate)];
       case 'MemberExpression':
-        if (n.computed) return [...this.source(n.object, env), '[', ...this.source(n.property, env), ']'];
-        return [...this.source(n.object, env), '.length'];
+        if (n.computed) return [...this.source(n.object), '[', ...this.source(n.property), ']'];
+        return [...this.source(n.object), '.length'];
       case 'CallExpression':
-        return this.callLexemes(n, env, (a) => this.source(a, env));
+        return this.callLexemes(n, (a) => this.source(a));
       default:
         throw new NoTrace();
     }
   }
 
   /** `receiver .method( args )` with each part from `part`; lambdas always as source. */
-  private callLexemes(n: Node, env: Env, part: (a: Node) => string[]): string[] {
+  private callLexemes(n: Node, part: (a: Node) => string[]): string[] {
     const callee = n.callee as Node;
     if (callee.type !== 'MemberExpression' || callee.computed) throw new NoTrace();
     const name = callee.property.name as string;
@@ -171,9 +161,9 @@ class Tracer {
     const receiver = part(callee.object);
     if (name in NULLARY && args.length === 0) return [...receiver, NULLARY[name]!];
     if (name === 'sort') return [...receiver, args.length === 0 ? '.sort()' : '.sort((u, v) => u - v)'];
-    if (LAMBDA_METHODS.has(name)) return [...receiver, `.${name}(x =>`, ...this.source(args[0]!.body, env), ')'];
+    if (LAMBDA_METHODS.has(name)) return [...receiver, `.${name}(x =>`, ...this.source(args[0]!.body), ')'];
     if (name === 'reduce')
-      return [...receiver, '.reduce((p, x) =>', ...this.source(args[0]!.body, env), ',', ...part(args[1]!), ')'];
+      return [...receiver, '.reduce((p, x) =>', ...this.source(args[0]!.body), ',', ...part(args[1]!), ')'];
     if (METHODS.has(name)) return [...receiver, `.${name}(`, ...joinArgs(args.map(part)), ')'];
     throw new NoTrace();
   }
@@ -262,7 +252,7 @@ class Tracer {
     } else throw new NoTrace();
     if (typeof receiver !== 'string' && !Array.isArray(receiver)) throw new NoTrace();
     // written before the call: .reverse() and .sort() change their receiver
-    const lhs = this.record ? this.callLexemes(n, env, (a) => this.operand(a, plain(a))) : [];
+    const lhs = this.record ? this.callLexemes(n, (a) => this.operand(a, plain(a))) : [];
     return this.step(() => lhs, (receiver as any)[name](...fn));
   }
 

@@ -75,6 +75,25 @@ describe('azr run scenarios/tiny.yaml', () => {
     ]);
     expect(ofType(events, 'health')).toHaveLength(4);
     expect(ofType(events, 'learner.step').every((e) => e.kl !== undefined)).toBe(true); // the KL anchor is on in tiny.yaml
+    // reasoning: every solver rollout says how long its trace was; health sums it per type; the probe its share
+    const solved = ofType(events, 'rollout.scored').filter((e) => e.role === 'solve');
+    expect(solved.length).toBeGreaterThan(0);
+    expect(solved.every((e) => e.reasoning !== undefined)).toBe(true);
+    // only deduction has a trace budget (abduction and induction answer directly)
+    expect(solved.every((e) => e.task === 'deduction' || e.reasoning!.lexemes === 0)).toBe(true);
+    for (const h of ofType(events, 'health')) {
+      const d = solved.filter((e) => e.step === h.step && e.task === 'deduction');
+      const traced = d.filter((e) => e.reasoning!.lexemes > 0).length;
+      expect(h.reasoning!.deduction).toEqual(
+        d.length === 0
+          ? null
+          : { share: traced / d.length, meanLexemes: d.reduce((n, e) => n + e.reasoning!.lexemes, 0) / d.length },
+      );
+    }
+    for (const p of ofType(events, 'probe.evaluated')) {
+      expect(p.traceShare).toMatchObject({ abduction: 0, induction: 0 });
+      expect(p.sampled!.traceShare).toMatchObject({ abduction: 0, induction: 0 });
+    }
   });
 
   it('writes one metrics row per step and a report with the probe curve', () => {
