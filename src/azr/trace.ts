@@ -307,13 +307,13 @@ export function traceOf(program: string, input: string): GoldTrace | undefined {
   try {
     const { params, body } = parseProgram(program);
     const args = JSON.parse(`[${input}]`) as unknown[];
-    const args0 = JSON.parse(`[${input}]`) as unknown[];
+    const given = JSON.stringify(args);
     if (args.length !== params.length) return undefined;
     const tracer = new Tracer(true, new Set(params));
     const env = new Map(params.map((p, i) => [p, args[i]]));
     const output = tracer.run(body, env);
     if (valueType(output) === undefined) return undefined;
-    if (params.some((p, i) => JSON.stringify(env.get(p)) !== JSON.stringify(args0[i]))) return undefined; // changed
+    if (JSON.stringify(params.map((p) => env.get(p))) !== given) return undefined; // it changed a parameter
     return { steps: tracer.steps, output: copy(output as Value) };
   } catch (e) {
     if (e instanceof NoTrace || e instanceof SyntaxError || e instanceof TypeError || e instanceof RangeError)

@@ -148,16 +148,11 @@ export class GrammarConstraint implements TokenConstraint {
     return this.specs.reduce((n, s) => n + s.budget + 1, 0);
   }
 
-  /** The index of the segment being written (the number of segments done once all are). */
-  get segmentIndex(): number {
-    return this.segment;
-  }
-
   private open(i: number): SegmentCursor {
     const spec = this.specs[i] as SegmentSpec;
     const context = typeof spec.context === 'function' ? spec.context(this.earlier.slice(0, i)) : spec.context;
-    if (spec.kind === 'trace') return new TraceCursor(context?.params ?? []);
-    const cursor = new AutomatonCursor(start(spec.kind, context));
+    if (spec.kind === 'trace') return new SegmentCursor(traceStart(context?.params ?? []), TRACE);
+    const cursor = new SegmentCursor(start(spec.kind, context), LANGUAGE);
     const least = cursor.minToFinish();
     if (least > spec.budget)
       throw new RangeError(`a ${spec.kind} needs at least ${least} lexemes, more than its budget of ${spec.budget}`);
@@ -197,46 +192,39 @@ export class GrammarConstraint implements TokenConstraint {
   }
 }
 
-/** A point inside one segment being decoded. */
-interface SegmentCursor {
-  allowedMask(budget: number, mask: Uint8Array): number;
-  advance(lexeme: string): void;
-  complete(): boolean;
-  minToFinish(): number;
+/** A segment grammar's functions over its immutable states (the task language's automaton, the trace's). */
+interface SegmentGrammar<S> {
+  allowedMask(state: S, budget: number, mask: Uint8Array): number;
+  advance(state: S, lexeme: string): S;
+  complete(state: S): boolean;
+  minToFinish(state: S): number;
 }
 
-class AutomatonCursor implements SegmentCursor {
-  constructor(private state: AutomatonState) {}
-  allowedMask(budget: number, mask: Uint8Array): number {
-    return allowedMask(this.state, budget, mask);
-  }
-  advance(lexeme: string): void {
-    this.state = advance(this.state, lexeme);
-  }
-  complete(): boolean {
-    return isComplete(this.state);
-  }
-  minToFinish(): number {
-    return minToFinish(this.state);
-  }
-}
+const LANGUAGE: SegmentGrammar<AutomatonState> = { allowedMask, advance, complete: isComplete, minToFinish };
+const TRACE: SegmentGrammar<TraceState> = {
+  allowedMask: traceAllowedMask,
+  advance: traceAdvance,
+  complete: traceComplete,
+  minToFinish: traceMinToFinish,
+};
 
-class TraceCursor implements SegmentCursor {
-  private state: TraceState;
-  constructor(params: readonly string[]) {
-    this.state = traceStart(params);
-  }
+/** A point inside one segment being decoded: a state and its grammar. */
+class SegmentCursor<S = unknown> {
+  constructor(
+    private state: S,
+    private readonly grammar: SegmentGrammar<S>,
+  ) {}
   allowedMask(budget: number, mask: Uint8Array): number {
-    return traceAllowedMask(this.state, budget, mask);
+    return this.grammar.allowedMask(this.state, budget, mask);
   }
   advance(lexeme: string): void {
-    this.state = traceAdvance(this.state, lexeme);
+    this.state = this.grammar.advance(this.state, lexeme);
   }
   complete(): boolean {
-    return traceComplete(this.state);
+    return this.grammar.complete(this.state);
   }
   minToFinish(): number {
-    return traceMinToFinish(this.state);
+    return this.grammar.minToFinish(this.state);
   }
 }
 

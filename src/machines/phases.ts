@@ -312,19 +312,6 @@ export function rewardSolutions(step: number, w: TypeWork, options: { induction:
   return pushes;
 }
 
-/** Per task type, how much the solver rollouts reasoned: trace share and mean trace length (null: no rollouts). */
-export function reasoningHealth(
-  samples: readonly ScoredRollout[],
-): Record<TaskType, { share: number; meanLexemes: number } | null> {
-  const of = (type: TaskType) => {
-    const xs = samples.filter((x) => x.role === 'solve' && x.type === type && x.reasoning !== undefined);
-    if (xs.length === 0) return null;
-    const traced = xs.filter((x) => x.reasoning!.lexemes > 0).length;
-    return { share: traced / xs.length, meanLexemes: xs.reduce((n, x) => n + x.reasoning!.lexemes, 0) / xs.length };
-  };
-  return { deduction: of('deduction'), abduction: of('abduction'), induction: of('induction') };
-}
-
 /** A share, or null when there was nothing to measure. */
 export function share(n: number, d: number): number | null {
   return d > 0 ? n / d : null;

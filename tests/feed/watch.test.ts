@@ -63,6 +63,7 @@ function scriptedRun(): RunEvent[] {
       distinctPrograms: 3,
       inputIgnoringShare: 0,
       meanLearnability: 0.375,
+      reasoning: { deduction: { share: 0.25, meanLexemes: 8 }, abduction: null, induction: null },
     }),
   );
   bus.emit(
@@ -128,7 +129,9 @@ describe('watch summary', () => {
     expect(block[3]).toBe('reward (step 1)       deduction  abduction  induction');
     expect(block[4]).toBe('  propose                 +0.38        –          –  ');
     expect(block[5]).toBe('  solve                     –        +0.25        –  ');
-    expect(block).toContain('valid 75%   learnable 50%   learnability 0.38   zero-advantage 25%');
+    expect(block).toContain(
+      'valid 75%   learnable 50%   learnability 0.38   zero-advantage 25%   trace D 25% (8.0 lexemes)',
+    );
     expect(block).toContain('probe 0.30 (d 0.50 · a 0.40 · i 0.10) at step 0, base 0.30');
     expect(block).toContain('queues scored→learner 3/8 credit 2');
     expect(block).toContain('time 1.00 s at step 1: learn 70% · solve 15% · propose 10% · verify 5%');

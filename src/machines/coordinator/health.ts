@@ -2,7 +2,9 @@
 
 import { eventBody, type RunEventBody } from '../../streams/events.js';
 import type { LearnerReply } from '../learnerMachine.js';
-import { reasoningHealth, share } from '../phases.js';
+import type { TaskType } from '../../azr/index.js';
+import type { ScoredRollout } from '../effects.js';
+import { share } from '../phases.js';
 import type { CoordinatorContext } from './context.js';
 
 export type Advantages = Extract<LearnerReply, { type: 'learner.advantages' }>;
@@ -25,4 +27,17 @@ export function healthBody(c: CoordinatorContext, event: Advantages): RunEventBo
     reasoning: reasoningHealth(event.samples),
     ...(c.config.buffer.maxProgramShare !== null ? { programCapped: s.capped } : {}),
   });
+}
+
+/** Per task type, how much the solver rollouts reasoned: trace share and mean trace length (null: no rollouts). */
+export function reasoningHealth(
+  samples: readonly ScoredRollout[],
+): Record<TaskType, { share: number; meanLexemes: number } | null> {
+  const of = (type: TaskType) => {
+    const xs = samples.filter((x) => x.role === 'solve' && x.type === type && x.reasoning !== undefined);
+    if (xs.length === 0) return null;
+    const traced = xs.filter((x) => x.reasoning!.lexemes > 0).length;
+    return { share: traced / xs.length, meanLexemes: xs.reduce((n, x) => n + x.reasoning!.lexemes, 0) / xs.length };
+  };
+  return { deduction: of('deduction'), abduction: of('abduction'), induction: of('induction') };
 }
