@@ -10,11 +10,12 @@ const UNIT = [
   'tests/streams/**/*.test.ts',
   'tests/machines/**/*.test.ts',
   'tests/support/**/*.test.ts',
+  'tests/architecture.test.ts',
   'tests/scenario/{extends,load,schema}.test.ts',
   'tests/feed/{protocol,sendQueue,feedServer,feedCommands,replay,watch}.test.ts',
   'tests/sandbox/staticCheck.test.ts',
   'tests/gpu/layout.test.ts',
-  'tests/actors/runProgress.test.ts',
+  'tests/run/runProgress.test.ts',
 ];
 
 export default defineConfig({

@@ -33,14 +33,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { runSelfPlay } from '../src/actors/runner.js';
-import type { StartFeed } from '../src/actors/runner.js';
+import { runSelfPlay } from '../src/run/runner.js';
+import type { StartFeed } from '../src/run/runner.js';
 import { startFeed } from '../src/feed/feedServer.js';
 import type { FeedClientStats } from '../src/feed/feedConnection.js';
 import { StalledClient, startLoadReaders } from '../tests/support/loadReaders.js';
 import type { LoadReaderStats } from '../tests/support/loadReaders.js';
 import { createSyntheticRun } from '../tests/support/syntheticRun.js';
-import { loadRunScenario, parseOverride } from '../src/scenario/load.js';
+import { loadRunScenario, parseOverride } from '../src/config/load.js';
 
 interface Args {
   steps: number;

@@ -2,7 +2,7 @@
 //
 // azr side: `node bin/azr.js exec -q FILE` on N tiny programs (each distinct), timed from spawn to exit, so process
 // start-up (azr exec starts from a cached plain-JS bundle, built on the first run after a change: see
-// src/sandbox/bundle.mjs), worker start-up, JSON parsing and output are all included. Every request is fully
+// src/platform/bundle.mjs), worker start-up, JSON parsing and output are all included. Every request is fully
 // validated: parsed alone as a script (by QuickJS; by acorn, with the banned-list walk, whenever a banned name could
 // occur — these programs name none), statically checked, run twice in the hardened QuickJS context, both results
 // serialised and compared, and compared with `expected`.

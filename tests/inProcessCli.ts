@@ -2,7 +2,7 @@
 // injected streams or no signal handlers (a child process cannot give them).
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
-import { runProgram } from '../src/cli.js';
+import { runProgram } from '../src/cli/index.js';
 
 /** The streams a command writes to. */
 export interface CommandIo {
@@ -12,7 +12,7 @@ export interface CommandIo {
 
 /**
  * Registers one subcommand with `register`, runs `azr NAME ARGS`, and returns the exit code exactly as `main` maps it
- * (src/cli.ts `runProgram`) together with everything written to stdout and stderr.
+ * (src/cli/index.ts `runProgram`) together with everything written to stdout and stderr.
  */
 export async function runInProcess(
   name: string,

@@ -4,7 +4,7 @@
 // training step uses more than one core.
 
 import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../tsWorker.js';
+import { startTsWorker } from '../platform/tsWorker.js';
 import type { BackendName } from './backend.js';
 import type { GradientRequest } from './gradientWorker.js';
 import type {

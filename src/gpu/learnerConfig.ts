@@ -1,5 +1,5 @@
 // The learner's options: one zod declaration each, shared by the Learner (src/gpu/learner.ts) and a run scenario's
-// `learner:` section (src/scenario/schema.ts). Only zod here, so the scenario schema loads without tensors.
+// `learner:` section (src/config/schema.ts). Only zod here, so the scenario schema loads without tensors.
 
 import { z } from 'zod';
 
@@ -11,7 +11,7 @@ export interface LearnerDefaults {
 }
 
 /**
- * The policy-step options a run's scenario sets (its `learner:` section, src/scenario/schema.ts, spreads these), with
+ * The policy-step options a run's scenario sets (its `learner:` section, src/config/schema.ts, spreads these), with
  * the given defaults: the only declaration of each. Weight decay applies to matrices only (gains and biases are not
  * decayed); `klCoef` > 0 needs a reference model; `ppoEpochs` > 1 needs `ppoClip` ({@link clipRule}).
  */

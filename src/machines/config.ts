@@ -1,6 +1,6 @@
 // The self-play options: one zod schema, the only declaration of every option the coordinator reads. The machines
 // parse it with the paper's defaults (`resolveConfig`); the scenario file's `selfPlay:` section is the same schema
-// with a scenario's (smaller) defaults (src/scenario/schema.ts). `CoordinatorConfig` is its output type.
+// with a scenario's (smaller) defaults (src/config/schema.ts). `CoordinatorConfig` is its output type.
 
 import { z } from 'zod';
 import { PAPER_DEFAULTS, TASK_TYPES, type TaskType } from '../azr/index.js';

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { startTsWorker } from '../tsWorker.js';
-import { cachedBundle } from './bundle.mjs';
+import { startTsWorker } from '../platform/tsWorker.js';
+import { cachedBundle } from '../platform/bundle.mjs';
 
 const ENTRY = new URL('./worker.ts', import.meta.url);
 

@@ -1,7 +1,7 @@
-// The feed's command-line surface, parsed by commander without the real cli.ts: options of `azr run`, replay and watch.
+// The feed's command-line surface, parsed by commander without the real cli/index.ts: options of `azr run`, replay and watch.
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FEED_TOKEN_ENV, addFeedCommands, addFeedRunOptions, feedRunSettings } from '../../src/feed/feedCommands.js';
+import { FEED_TOKEN_ENV, addFeedCommands, addFeedRunOptions, feedRunSettings } from '../../src/cli/commands/feed.js';
 import { DEFAULT_FEED_PORT } from '../../src/feed/protocol.js';
 
 function runCommand(argv: string[]): Record<string, unknown> {

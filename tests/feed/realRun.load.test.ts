@@ -14,15 +14,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runSelfPlay } from '../../src/actors/runner.js';
-import type { StartFeed } from '../../src/actors/runner.js';
+import { runSelfPlay } from '../../src/run/runner.js';
+import type { StartFeed } from '../../src/run/runner.js';
 import { startFeed } from '../../src/feed/feedServer.js';
 import type { FeedClientStats } from '../../src/feed/feedConnection.js';
 import type { FeedServer, FeedServerStats } from '../../src/feed/feedServer.js';
 import { startLoadReaders } from '../support/loadReaders.js';
 import type { LoadReaders } from '../support/loadReaders.js';
 import { pollUntil } from '../support/waitUntil.js';
-import { loadRunScenario, parseOverride } from '../../src/scenario/load.js';
+import { loadRunScenario, parseOverride } from '../../src/config/load.js';
 import { REAL_RUN_CACHE, StalledClient, TINY_SCENARIO, closeAfterEach, tempDir } from './helpers.js';
 
 const READERS = 50;

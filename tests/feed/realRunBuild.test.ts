@@ -5,11 +5,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runSelfPlay } from '../../src/actors/runner.js';
-import type { StartFeed } from '../../src/actors/runner.js';
+import { runSelfPlay } from '../../src/run/runner.js';
+import type { StartFeed } from '../../src/run/runner.js';
 import { startFeed } from '../../src/feed/feedServer.js';
 import { FEED_PROTOCOL } from '../../src/feed/protocol.js';
-import { loadRunScenario, parseOverride } from '../../src/scenario/load.js';
+import { loadRunScenario, parseOverride } from '../../src/config/load.js';
 import { RecordingClient, TINY_SCENARIO, closeAfterEach, tempDir } from './helpers.js';
 
 const closers = closeAfterEach();

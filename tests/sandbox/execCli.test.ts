@@ -151,7 +151,7 @@ describe('azr exec', () => {
     ['an empty number (not 0)', ['run', '--seed', ''], /--seed must be a non-negative integer/],
     ['an empty port (not 0: any free port)', ['run', '--port', ''], /--port must be an integer from 0 to 65535/],
   ])('returns 2 on a usage error: %s', async (_name, args, message) => {
-    const { main } = await import('../../src/cli.js');
+    const { main } = await import('../../src/cli/index.js');
     let stderr = '';
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
       stderr += String(chunk);

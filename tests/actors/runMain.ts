@@ -1,4 +1,0 @@
-// The `azr` command for the run tests' subprocesses: src/cli.ts's `main`, as bin/azr.js runs it.
-import { main } from '../../src/cli.js';
-
-process.exitCode = await main(process.argv);

@@ -1,0 +1,112 @@
+// Schema round-trips: every shipped scenario and sweep validates, and the published JSON Schemas are current and stable.
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/machines/config.js';
+import { loadRunScenario, parseRunScenario, parseRunScenarioText, scenarioYaml } from '../../src/config/load.js';
+import { coordinatorConfigOf } from '../../src/config/schema.js';
+import { fileJsonSchemaText, SCHEMA_FILES } from '../../src/cli/commands/schema.js';
+import { loadSweep } from '../../src/ablate/sweep.js';
+import { ROOT, runAzr } from '../azrProcess.js';
+
+const yamlIn = (dir: string) =>
+  readdirSync(`${ROOT}${dir}`)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `${dir}/${f}`);
+
+describe('shipped files', () => {
+  it.each(yamlIn('scenarios'))('%s is a valid run scenario that round-trips through scenario.yaml', async (file) => {
+    const s = await loadRunScenario(`${ROOT}${file}`);
+    expect(parseRunScenarioText(scenarioYaml(s), 'scenario.yaml')).toEqual(s);
+    expect(() => resolveConfig(coordinatorConfigOf(s))).not.toThrow();
+  });
+
+  it.each(yamlIn('scenarios/ablations'))(
+    '%s is a valid sweep whose every variant resolves and runs on the coordinator',
+    (file) => {
+      const sweep = loadSweep(`${ROOT}${file}`);
+      expect(sweep.variants.length).toBeGreaterThan(0);
+      for (const v of sweep.variants) {
+        expect(v.scenario.name).toBe(v.name);
+        expect(() => resolveConfig(coordinatorConfigOf(v.scenario))).not.toThrow();
+      }
+    },
+  );
+
+  it('the paper sweep holds the arms of the paper’s table and the two controls', () => {
+    const sweep = loadSweep(`${ROOT}scenarios/ablations/paper.yaml`);
+    const by = Object.fromEntries(sweep.variants.map((v) => [v.name, v.scenario]));
+    expect(by['no-induction']!.selfPlay.taskTypes).toEqual(['deduction', 'abduction']);
+    expect(by['proposer-frozen']!.selfPlay.trainProposer).toBe(false);
+    expect(by['global-baseline']!.selfPlay.advantage.baseline).toBe('global');
+    expect(by['base-model']!.selfPlay.steps).toBe(0);
+    // the control builds its own base (the arms start from the shipped one) with more supervised steps
+    expect(by['full']!.base).toBe('models/default');
+    expect(by['sft-control']!.base).toBeNull();
+    expect(by['sft-control']!.pretrain.steps).toBeGreaterThan(by['full']!.pretrain.steps);
+    expect(by['no-references']!.selfPlay.references).toBe(0);
+    expect(by['free-decoding']!.policy.decoding).toBe('free');
+    expect(by['full']!.policy.decoding).toBe('constrained');
+    expect([by['async']!.selfPlay.mode, by['async']!.selfPlay.maxStaleness]).toEqual(['async', 1]);
+    expect([
+      by['random-tasks']!.policy.proposer,
+      by['random-tasks']!.selfPlay.trainProposer,
+      by['random-tasks']!.selfPlay.buffer.admit,
+    ]).toEqual(['generator', false, 'valid']);
+    expect([by['filter-only']!.policy.proposer, by['filter-only']!.selfPlay.buffer.admit]).toEqual([
+      'generator',
+      'learnable',
+    ]);
+  });
+
+  it('refuses the generator proposer with a trained proposer', () => {
+    expect(() => parseRunScenario({ policy: { proposer: 'generator' } })).toThrow(/trainProposer/);
+    expect(
+      parseRunScenario({ policy: { proposer: 'generator' }, selfPlay: { trainProposer: false } }).policy.proposer,
+    ).toBe('generator');
+  });
+});
+
+describe('JSON Schema', () => {
+  it.each(Object.entries(SCHEMA_FILES))('%s: %s is current (regenerate: azr schema KIND --out FILE)', (kind, file) => {
+    expect(readFileSync(`${ROOT}${file}`, 'utf8')).toBe(fileJsonSchemaText(kind as keyof typeof SCHEMA_FILES));
+  });
+
+  it('is stable: generated twice, the same text; every scenario field is described', () => {
+    const text = fileJsonSchemaText('scenario');
+    expect(fileJsonSchemaText('scenario')).toBe(text);
+    const undescribed: string[] = [];
+    const walk = (node: Record<string, unknown>, at: string) => {
+      for (const [key, sub] of Object.entries((node.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+        if (typeof sub.description !== 'string') undescribed.push(`${at}${key}`);
+        walk(sub, `${at}${key}.`);
+      }
+    };
+    walk(JSON.parse(text) as Record<string, unknown>, '');
+    expect(undescribed).toEqual([]);
+  });
+
+  it.each([
+    [['schema'], 'scenario'],
+    [['schema', 'sweep'], 'sweep'],
+  ] as const)('azr %j prints the %s schema', async (args, kind) => {
+    const r = await runAzr(args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(fileJsonSchemaText(kind));
+  });
+
+  it('azr schema sweep --out FILE writes the schema there and prints nothing on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'azr-schema-'));
+    try {
+      const file = join(dir, 'sweep.schema.json');
+      const r = await runAzr(['schema', 'sweep', '--out', file]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(readFileSync(file, 'utf8')).toBe(fileJsonSchemaText('sweep'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,302 @@
+// The pretraining data builder: all six formats, labels that agree with the executor, and never a probe task.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseProbeJsonl, type ProbeTask } from '../../src/azr/probe.js';
+import { render } from '../../src/azr/lang/render.js';
+import { Rng } from '../../src/azr/rng.js';
+import { inductionSplit, programParams, readInductionProposal } from '../../src/azr/tasks.js';
+import { valueSource } from '../../src/azr/lang/value.js';
+import { proposerPrompt, solverPrompt, tokenizer } from '../../src/gpu/tokenizer.js';
+import { traceLexemes, traceOf } from '../../src/azr/trace.js';
+import {
+  buildExamples,
+  labelChunk,
+  labelPrograms,
+  PRETRAIN_FORMATS,
+  PretrainDataStream,
+  ProbeExclusion,
+  valueFromOutput,
+  type ChunkStats,
+  type PretrainDataOptions,
+  type PretrainExample,
+} from '../../src/pretrain/pretrainData.js';
+import { checkAbductions, checkInductions, SandboxPool, validateProposals } from '../../src/sandbox/index.js';
+import { FormatWeightsSchema, TierWeightsSchema } from '../../src/config/pretrainConfig.js';
+
+const probe = parseProbeJsonl(
+  readFileSync(fileURLToPath(new URL('../../scenarios/probe.jsonl', import.meta.url)), 'utf8'),
+);
+const emptyStats = (): ChunkStats => ({
+  programs: 0,
+  probeExcluded: 0,
+  degenerate: 0,
+  runs: 0,
+  invalidRuns: 0,
+  examples: 0,
+  tooLong: 0,
+});
+const options: PretrainDataOptions = {
+  formats: FormatWeightsSchema.parse({
+    solveDeduction: 1,
+    solveAbduction: 1,
+    solveInduction: 1,
+    proposeDeduction: 1,
+    proposeAbduction: 1,
+    proposeInduction: 1,
+  }),
+  tiers: TierWeightsSchema.parse({}),
+  batchSize: 16,
+  chunkBatches: 6,
+  programsPerChunk: 40,
+  references: 3,
+  inductionInputs: 10,
+  contextLength: 256,
+  prefetch: 2,
+  queries: 2,
+  traceShare: 0.5,
+  exclusion: new ProbeExclusion(probe),
+};
+
+let pool: SandboxPool;
+let examples: PretrainExample[];
+
+beforeAll(async () => {
+  pool = new SandboxPool({ workers: 1 });
+  const chunks = await Promise.all([0, 1].map((k) => labelChunk(pool, new Rng(7).split('data'), k, options)));
+  examples = chunks.flatMap((c) => c.batches.flat());
+});
+afterAll(async () => {
+  await pool.close();
+});
+
+/** The answer part of an example (from the first loss-masked token), split into segments. */
+function answerSegments(e: PretrainExample): string[][] {
+  const first = e.lossMask.indexOf(1);
+  return tokenizer.segments(e.tokens.slice(first));
+}
+
+/** Each run of loss-masked tokens (one answer: its segments, each ending with <end>), decoded, split at <end>. */
+function answerRunSegments(e: PretrainExample): string[][][] {
+  const runs: number[][] = [];
+  e.tokens.forEach((t, i) => {
+    if (e.lossMask[i] !== 1) return;
+    if (i === 0 || e.lossMask[i - 1] !== 1) runs.push([]);
+    runs[runs.length - 1]!.push(t);
+  });
+  return runs.map((r) => tokenizer.segments(r));
+}
+
+/** Each solver answer's last segment (the answer after its reasoning trace). */
+function answerRuns(e: PretrainExample): string[][] {
+  return answerRunSegments(e).map((segs) => {
+    expect(segs).toHaveLength(2); // the trace (maybe empty), then the answer
+    return segs[1]!;
+  });
+}
+
+describe('pretraining examples', () => {
+  it('come in all six formats, with the loss on the answers only', () => {
+    const formats = new Set(examples.map((e) => e.format));
+    expect([...formats].sort()).toEqual([...PRETRAIN_FORMATS].sort());
+    for (const e of examples) {
+      expect(e.tokens.length).toBe(e.lossMask.length);
+      // every answer run follows <answer> and ends with <end>; nothing else carries loss
+      e.lossMask.forEach((m, i) => {
+        if (m === 1 && e.lossMask[i - 1] !== 1) expect(tokenizer.decode([e.tokens[i - 1]!])).toEqual(['<answer>']);
+        if (m === 1 && e.lossMask[i + 1] !== 1) expect(e.tokens[i]).toBe(tokenizer.endId);
+      });
+      expect(e.lossMask[e.lossMask.length - 1]).toBe(1);
+    }
+    expect(examples.some((e) => e.task.format === 'solveDeduction' && e.task.more.length === 1)).toBe(true);
+  });
+
+  it('encode their task: prompt from the view, answer from the label (deduction: after the gold trace or none)', () => {
+    const traced = [0, 0];
+    for (const e of examples) {
+      const t = e.task;
+      const prompt = e.tokens.slice(0, e.lossMask.indexOf(1));
+      const answer = answerSegments(e);
+      if (t.format === 'solveDeduction') {
+        expect(prompt).toEqual(
+          solverPrompt({ type: 'deduction', program: t.triplet.program, input: t.triplet.input }).tokens,
+        );
+        expect(answerRuns(e).map((a) => render(a, 'value'))).toEqual(
+          [t.triplet, ...t.more].map((x) => valueSource(x.output)),
+        );
+        expect(t.more.every((x) => x.program === t.triplet.program)).toBe(true);
+        // each trace is empty (a direct answer) or the gold trace of that query
+        answerRunSegments(e).forEach(([trace], k) => {
+          const q = [t.triplet, ...t.more][k]!;
+          if (trace!.length > 0) expect(trace).toEqual(traceLexemes(traceOf(q.program, q.input)!.steps));
+          traced[trace!.length > 0 ? 1 : 0]! += 1;
+        });
+      } else if (t.format === 'solveAbduction') {
+        expect(prompt).toEqual(
+          solverPrompt({ type: 'abduction', program: t.triplet.program, output: t.triplet.output }).tokens,
+        );
+        const params = programParams(t.triplet.program)!;
+        expect(answerRuns(e).map((a) => render(a, 'args', { params }))).toEqual(
+          [t.triplet, ...t.more].map((x) => x.input),
+        );
+      } else if (t.format === 'solveInduction') {
+        const params = programParams(t.induction.program)!;
+        expect(prompt).toEqual(
+          solverPrompt({
+            type: 'induction',
+            params,
+            shown: inductionSplit(t.induction).shown,
+            message: t.induction.message,
+          }).tokens,
+        );
+        expect(answer[0]).toEqual([]); // induction answers directly
+        expect(render(answer[1]!, 'program', { params })).toBe(t.induction.program);
+      } else if (t.format === 'proposeInduction') {
+        const params = programParams(t.induction.program)!;
+        expect(prompt).toEqual(
+          proposerPrompt({ type: 'induction', program: t.induction.program, params, inputs: 10 }).tokens,
+        );
+        const read = readInductionProposal(answer[0]!, params, 10);
+        expect(read.inputs).toEqual(t.induction.inputs);
+        expect(read.message).toBe(t.induction.message);
+      } else if (t.format === 'proposeDeduction' || t.format === 'proposeAbduction') {
+        expect(prompt).toEqual(
+          proposerPrompt({
+            type: t.format === 'proposeDeduction' ? 'deduction' : 'abduction',
+            references: t.references,
+          }).tokens,
+        );
+        expect(t.references.length).toBeGreaterThanOrEqual(1);
+        expect(t.references.length).toBeLessThanOrEqual(3);
+        expect(render(answer[0]!, 'program')).toBe(t.triplet.program);
+        expect(render(answer[1]!, 'args', { params: programParams(t.triplet.program)! })).toBe(t.triplet.input);
+      }
+    }
+    // traceShare 0.5: both kinds of deduction answer occur
+    expect(traced[0]).toBeGreaterThan(10);
+    expect(traced[1]).toBeGreaterThan(10);
+  });
+
+  it('carry labels the executor agrees with', async () => {
+    const triplets = examples.flatMap((e) =>
+      e.task.format === 'solveDeduction'
+        ? [e.task.triplet, ...e.task.more]
+        : e.task.format === 'proposeDeduction' || e.task.format === 'proposeAbduction'
+          ? [e.task.triplet, ...e.task.references]
+          : [],
+    );
+    const runs = await validateProposals(pool, triplets);
+    triplets.forEach((t, i) => {
+      const r = runs[i]!;
+      expect(r.ok).toBe(true);
+      expect(r.ok && valueFromOutput(r.output)).toEqual(t.output);
+    });
+    // abduction: the taught input (the simplest one with that output) produces the output
+    const abd = examples.flatMap((e) => (e.task.format === 'solveAbduction' ? [e.task.triplet, ...e.task.more] : []));
+    const checks = await checkAbductions(
+      pool,
+      abd.map((t) => ({ program: t.program, goldOutput: valueSource(t.output), answerInput: t.input })),
+    );
+    expect(checks.every((c) => c.correct)).toBe(true);
+    // induction: the program maps every one of the N inputs to its output
+    const ind = examples.flatMap((e) =>
+      e.task.format === 'solveInduction' || e.task.format === 'proposeInduction' ? [e.task.induction] : [],
+    );
+    const passed = await checkInductions(
+      pool,
+      ind.map((t) => ({
+        candidateProgram: t.program,
+        hiddenPairs: t.inputs.map((input, i) => ({ input, output: valueSource(t.outputs[i]!) })),
+      })),
+    );
+    expect(passed.every((c) => c.passed)).toBe(true);
+    expect(abd.length).toBeGreaterThan(0);
+    expect(ind.length).toBeGreaterThan(0);
+  });
+});
+
+describe('probe exclusion', () => {
+  it('recognises every probe program, whatever its spacing', () => {
+    const ex = new ProbeExclusion(probe);
+    expect(ex.size).toBe(new Set(probe.map((t) => t.task.program)).size);
+    for (const t of probe) expect(ex.excludes(t.task.program)).toBe(true);
+    expect(ex.excludes(probe[0]!.task.program.replace(/ /g, '  '))).toBe(true);
+    expect(ex.excludes('function f(n) { return n + 29; }')).toBe(
+      probe.some((t) => t.task.program === 'function f(n) { return n + 29; }'),
+    );
+  });
+
+  it('drops a program the generator draws when it is a probe program', async () => {
+    // Arrange: the programs one draw yields, posing as the probe set
+    const rng = () => new Rng('exclusion').split('programs');
+    const drawn = await labelPrograms(
+      pool,
+      rng(),
+      { programs: 30, tiers: options.tiers, inputsPerProgram: 12 },
+      emptyStats(),
+    );
+    const fake: ProbeTask[] = drawn.slice(0, 10).map((p, i) => ({
+      id: `fake-${i}`,
+      tier: p.tier,
+      task: { type: 'deduction', program: p.program, input: p.pairs[0]!.input, output: p.pairs[0]!.output },
+    }));
+    // Act: the same draw with those excluded
+    const stats = emptyStats();
+    const again = await labelPrograms(
+      pool,
+      rng(),
+      { programs: 30, tiers: options.tiers, inputsPerProgram: 12, exclusion: new ProbeExclusion(fake) },
+      stats,
+    );
+    const examples = buildExamples(
+      again,
+      new Rng(3),
+      { formats: options.formats, examples: 300, references: 3, inductionInputs: 10, contextLength: 256 },
+      stats,
+    );
+    // Assert
+    expect(stats.probeExcluded).toBeGreaterThanOrEqual(10);
+    const banned = new Set(fake.map((t) => t.task.program));
+    for (const p of again) expect(banned.has(p.program)).toBe(false);
+    for (const e of examples) for (const program of programsOf(e)) expect(banned.has(program)).toBe(false);
+  });
+
+  it('never emits a probe task from the stream', async () => {
+    const stream = new PretrainDataStream(pool, new Rng(11).split('data'), options);
+    const seen: PretrainExample[] = [];
+    for (let i = 0; i < 3 * options.chunkBatches; i++) seen.push(...(await stream.next()));
+    await stream.drain();
+    const probePrograms = new Set(probe.map((t) => t.task.program));
+    const probePairs = new Set(probe.flatMap((t) => ('input' in t.task ? [`${t.task.program}|${t.task.input}`] : [])));
+    for (const e of seen) {
+      for (const program of programsOf(e)) expect(probePrograms.has(program)).toBe(false);
+      if ('triplet' in e.task) expect(probePairs.has(`${e.task.triplet.program}|${e.task.triplet.input}`)).toBe(false);
+    }
+    expect(stream.totals.examples).toBeGreaterThan(0);
+  });
+});
+
+describe('the stream', () => {
+  it('gives the same batches for the same seed, bucketed by length', async () => {
+    const batches = async () => {
+      const s = new PretrainDataStream(pool, new Rng(5).split('data'), {
+        ...options,
+        programsPerChunk: 20,
+        chunkBatches: 2,
+      });
+      const out = [await s.next(), await s.next(), await s.next()];
+      await s.drain();
+      return out.map((b) => b.map((e) => e.tokens));
+    };
+    const a = await batches();
+    expect(await batches()).toEqual(a);
+    for (const b of a) expect(b).toHaveLength(options.batchSize);
+  });
+});
+
+function programsOf(e: PretrainExample): string[] {
+  const t = e.task;
+  if ('induction' in t) return [t.induction.program];
+  return [t.triplet.program, ...('references' in t ? t.references.map((r) => r.program) : [])];
+}
