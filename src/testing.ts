@@ -462,7 +462,11 @@ export function testCoordinator(options: TestCoordinatorOptions) {
   });
   const machine = withEffects(
     { policy, executor, learner, probe, checkpoint },
-    { channel: fromCreditChannel(channel), reportQueues: () => bus.emit(queueDepthBody(channel.status())) },
+    {
+      channel: fromCreditChannel(channel),
+      reportQueues: () => bus.emit(queueDepthBody(channel.status())),
+      events: bus,
+    },
   );
   const actor = createActor(machine, {
     id: 'coordinator',
@@ -470,7 +474,7 @@ export function testCoordinator(options: TestCoordinatorOptions) {
     inspect: actorStateInspector(bus),
     input: {
       config: options.config,
-      events: bus,
+      eventSeq: () => bus.nextSeq,
       clock: () => clock.now(),
       ...(options.resume ? { resume: options.resume } : {}),
     },

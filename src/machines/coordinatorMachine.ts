@@ -21,71 +21,35 @@
 // update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
 //
 // This file sequences; what the states compute lives beside it in ./coordinator/: the requests to the actors
-// (requests.ts), the run events (reports.ts), health (health.ts), novelty (novelty.ts), checkpoint data
-// (checkpoint.ts), the context and the actors' inputs (context.ts, inputs.ts); rewards per phase are ./phases.ts'.
+// (requests.ts), what their replies leave in the context (replies.ts), rewards (rewards.ts), the run events
+// (reports.ts), health (health.ts), novelty (novelty.ts), checkpoint data (checkpoint.ts), the context and the actors'
+// inputs (context.ts, inputs.ts). Run events leave through the `emit` action, which the run provides (withEffects.ts).
 
-import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
-import { eventBody, type Phase } from '../streams/events.js';
+import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
+import type { Phase, RunEventBody } from '../streams/events.js';
 import { bufferMachine, type BufferRequest } from './bufferMachine.js';
 import type { CheckpointData, ProbeResult } from './effects.js';
 import { executorMachine } from './executorMachine.js';
 import { learnerMachine, type LearnerRequest } from './learnerMachine.js';
-import {
-  addStats,
-  EMPTY_STATS,
-  EMPTY_WORK,
-  mcSuccesses,
-  rewardProposals,
-  rewardSolutions,
-  validateItems,
-  validProposals,
-  type Push,
-} from './phases.js';
+import { EMPTY_WORK, validateItems, validProposals } from './phases.js';
 import { errorMessage } from './protocol.js';
 import { proposerMachine } from './proposerMachine.js';
 import { solverMachine } from './solverMachine.js';
 import { checkpointData } from './coordinator/checkpoint.js';
-import { bufferInput, executorInput, learnerInput, policyInput } from './coordinator/inputs.js';
-import {
-  currentType,
-  dueEvery,
-  initialContext,
-  nextSeedType,
-  nextType,
-  switchPhase,
-  type CoordinatorContext,
-  type CoordinatorEvent,
-  type CoordinatorInput,
-  type CoordinatorOutput,
+import * as ctx from './coordinator/context.js';
+import type {
+  ActorName,
+  CoordinatorContext,
+  CoordinatorEvent,
+  CoordinatorInput,
+  CoordinatorOutput,
 } from './coordinator/context.js';
-import { healthBody, programWindow } from './coordinator/health.js';
-import { proposalNovelty, slideNovelty } from './coordinator/novelty.js';
-import {
-  abortedBodies,
-  advantageBodies,
-  batchFailureBody,
-  checkFailures,
-  checkpointSavedBody,
-  errorBody,
-  learnedBodies,
-  policyFailures,
-  probeBody,
-  say,
-  seedingDoneBodies,
-  validationFailures,
-} from './coordinator/reports.js';
-import {
-  appendRequest,
-  drawSolverTasksRequest,
-  gradeRequest,
-  learnabilityRequest,
-  proposeRequest,
-  seedAppendRequest,
-  solveRequest,
-  validateRequest,
-  verifyRequest,
-} from './coordinator/requests.js';
-import { pushedIds, releaseUnpushed } from './coordinator/rollouts.js';
+import { bufferInput, executorInput, learnerInput, policyInput } from './coordinator/inputs.js';
+import * as reply from './coordinator/replies.js';
+import * as report from './coordinator/reports.js';
+import * as request from './coordinator/requests.js';
+import { proposalRewards, seedProposalBodies, solutionRewards, type Rewarded } from './coordinator/rewards.js';
+import { handOver } from './coordinator/rollouts.js';
 
 export {
   ACTOR_NAMES,
@@ -97,8 +61,105 @@ export {
   type EventSink,
 } from './coordinator/context.js';
 
+/**
+ * The coordinator: runs the five actors (invoked for its whole life, with system ids `buffer`, `proposer`,
+ * `solver`, `executor`, `learner`) through seeding and the AZR steps by request and reply. Effects are the
+ * actors' (see withEffects.ts); `probe` and `checkpoint` are its own (absent: skipped); run events leave through
+ * `emit` and `enterStep` (absent: nowhere). Both modes (see the header for async).
+ */
+const coordinator = setup({
+  types: {
+    context: {} as CoordinatorContext,
+    input: {} as CoordinatorInput,
+    events: {} as CoordinatorEvent,
+    output: {} as CoordinatorOutput,
+  },
+  actors: {
+    buffer: bufferMachine,
+    proposer: proposerMachine,
+    solver: solverMachine,
+    executor: executorMachine,
+    learner: learnerMachine,
+    /** Greedy evaluation on the probe set; null = no probe configured (the phase is skipped). */
+    probe: fromPromise<ProbeResult | null, { step: number; policyVersion: number }>(async () => null),
+    /** Writes a checkpoint; null = checkpoints are not kept. */
+    checkpoint: fromPromise<{ path: string; bytes?: number } | null, CheckpointData>(async () => null),
+  },
+  actions: {
+    /** Where run events leave the coordinator, in order (provided by the run: its event bus); by default nowhere. */
+    emit: (_, _bodies: readonly RunEventBody[]) => {},
+    /** The run enters training step `step`: the events from now on carry it (provided beside `emit`). */
+    enterStep: (_, _step: number) => {},
+    /** Emits `queue.depth` for the queues between actors (provided with the channel by withEffects). */
+    reportQueues: () => {},
+    /** A training step enters phase `name` (outside training, e.g. seeding, nothing is timed). */
+    phase: assign(({ context: c }, name: Phase) => (c.phase === null ? {} : ctx.switchPhase(c, c.clock(), name))),
+    /** Pushes the rollouts to the learner and releases the slots of the items not pushed. */
+    handOver: (_, r: Pick<Rewarded, 'pushes' | 'items'>) => handOver(r.pushes, r.items),
+    clearWork: assign({ work: EMPTY_WORK }),
+    requestStop: assign({ stopRequested: true }),
+    startSeedRound: assign(({ context }) => ctx.seedRoundStart(context)),
+    endSeeding: assign({ seeded: true, taskType: null, work: EMPTY_WORK }),
+    startStep: assign(({ context }) => ctx.stepStart(context)),
+    nextType: assign({ taskType: ({ context }) => ctx.nextType(context) }),
+    storeSolverTasks: assign({
+      solverTasks: ({ context, event }) => (event.type === 'buffer.solverTasks' ? event.tasks : context.solverTasks),
+    }),
+    storeProposals: assign(({ context, event }) => reply.withProposals(context, event)),
+    storeValidations: assign(({ context, event }) => reply.withValidations(context, event)),
+    storeMcAnswers: assign(({ context, event }) => reply.withMcAnswers(context, event)),
+    storeMc: assign(({ context, event }) => reply.withMc(context, event)),
+    storeAppended: assign(({ context, event }) => reply.withAppended(context, event)),
+    storeAnswers: assign(({ context, event }) => reply.withAnswers(context, event)),
+    storeChecks: assign(({ context, event }) => reply.withChecks(context, event)),
+    storeAdvantages: assign(({ context }) => reply.withAdvantages(context)),
+    storeLearning: assign({ learning: ({ context }) => context.step }),
+    storeLearned: assign(({ context, event }) => reply.withLearned(context, event)),
+  },
+  guards: {
+    resumeTraining: ({ context }) => context.resume !== null && context.resume.seeded,
+    stopRequested: ({ context }) => context.stopRequested,
+    allStepsDone: ({ context }) => context.step >= context.config.steps,
+    isAsync: ({ context }) => context.config.mode === 'async',
+    learnPending: ({ context }) => context.learning !== null,
+    moreTypes: ({ context }) => ctx.nextType(context) !== null,
+    nothingToValidate: ({ context }) => validateItems(context.work).length === 0,
+    nothingValid: ({ context }) => validProposals(context.work).length === 0,
+    seedTypeLeft: ({ context }) => ctx.nextSeedType(context) !== null,
+    probeDue: ({ context }) => !context.stopRequested && ctx.dueEvery(context.step, context.config.probeEvery),
+    checkpointDue: ({ context: c }) =>
+      c.stopRequested || ctx.dueEvery(c.step, c.config.checkpointEvery) || c.step >= c.config.steps,
+    batchOk: ({ event }) => 'ok' in event && event.ok,
+  },
+});
+
+/** Emits the run events `bodies` reads from the context and the reply being handled (see reports.ts). */
+const say = (bodies: (r: report.Reading) => readonly RunEventBody[]) => ({ type: 'emit', params: bodies }) as const;
+const reportPolicyFailures = say(report.policyFailed);
+const reportExecutorFailures = say(report.executorFailed);
+const reportBatchFailure = say(report.batchFailed);
 /** What the coordinator does with the learner's reply to `learn`, wherever it waits for it. */
-const LEARNED = ['reportLearned', 'storeLearned'] as const;
+const LEARNED = [say(report.learned), 'storeLearned'] as const;
+/** A STOP that lets the phase finish first. */
+const stopAfter = { STOP: { actions: 'requestStop' } } as const;
+
+/** Sends actor `to` the request `build` makes of the context (none when it makes none). */
+function ask(to: ActorName, build: (c: CoordinatorContext, self: AnyActorRef) => object | null) {
+  return coordinator.enqueueActions(({ context, self, enqueue }) => {
+    const message = build(context, self);
+    if (message) enqueue.sendTo(to, message as never);
+  });
+}
+
+/** A reward phase: its events, its rollouts to the learner (the other slots released), what the context keeps. */
+function reward(of: (c: CoordinatorContext) => Rewarded) {
+  return coordinator.enqueueActions(({ context, enqueue }) => {
+    const r = of(context);
+    enqueue({ type: 'emit', params: r.bodies });
+    enqueue({ type: 'handOver', params: r });
+    enqueue.assign(r.context);
+  });
+}
 
 /**
  * The `deciding` and `awaitUpdate` substates of the probe and checkpoint phases: when `due`, on to `then` — async,
@@ -120,110 +181,37 @@ function whenDue<S extends string>(due: 'probeDue' | 'checkpointDue', then: S) {
   } as const;
 }
 
-/**
- * The coordinator: runs the five actors (invoked for its whole life, with system ids `buffer`, `proposer`,
- * `solver`, `executor`, `learner`) through seeding and the AZR steps by request and reply. Effects are the
- * actors' (see withEffects.ts); `probe` and `checkpoint` are its own (absent: skipped). Both modes (see the header for async).
- */
-const coordinator = setup({
-  types: {
-    context: {} as CoordinatorContext,
-    input: {} as CoordinatorInput,
-    events: {} as CoordinatorEvent,
-    output: {} as CoordinatorOutput,
-  },
-  actors: {
-    buffer: bufferMachine,
-    proposer: proposerMachine,
-    solver: solverMachine,
-    executor: executorMachine,
-    learner: learnerMachine,
-    /** Greedy evaluation on the probe set; null = no probe configured (the phase is skipped). */
-    probe: fromPromise<ProbeResult | null, { step: number; policyVersion: number }>(async () => null),
-    /** Writes a checkpoint; null = checkpoints are not kept. */
-    checkpoint: fromPromise<{ path: string; bytes?: number } | null, CheckpointData>(async () => null),
-  },
-  actions: {
-    /** Emits `queue.depth` for the queues between actors (provided with the channel by withEffects). */
-    reportQueues: () => {},
-    enterStep: ({ context }) => context.events.setStep?.(context.step),
-    /** A training step enters phase `name` (outside training, e.g. seeding, nothing is timed). */
-    phase: assign(({ context: c }, name: Phase) => (c.phase === null ? {} : switchPhase(c, c.clock(), name))),
-    push: (_, params: { pushes: readonly Push[] }) => {
-      for (const p of params.pushes) p.slot.push(p.rollout);
+/** The probe (the base model's, or every probeEvery steps): `probe.evaluated`, or an error; then `then`. */
+function probeState(then: string, step: (c: CoordinatorContext) => number) {
+  return coordinator.createStateConfig({
+    invoke: {
+      src: 'probe',
+      input: ({ context }) => ({ step: step(context), policyVersion: context.policyVersion }),
+      onDone: {
+        target: then,
+        actions: {
+          type: 'emit',
+          params: ({ context, event }) => (event.output ? [report.probeBody(context, event.output)] : []),
+        },
+      },
+      onError: {
+        target: then,
+        actions: {
+          type: 'emit',
+          params: ({ event }) => [report.errorBody('probe', 'probeFailed', errorMessage(event.error))],
+        },
+      },
     },
-    release: (_, params: { items: readonly { id: string; slot?: { release(): void } }[]; pushes: readonly Push[] }) =>
-      releaseUnpushed(params.items, params.pushes),
-    clearWork: assign({ work: EMPTY_WORK }),
-    reportPolicyFailures: ({ context, event }) => {
-      if (event.type === 'proposer.proposed' && event.ok) say(context, ...policyFailures(event.proposals));
-      if (event.type === 'solver.solved' && event.ok) say(context, ...policyFailures(event.answers));
-    },
-    /** A whole batch failed after its retries: one `error` event; the step goes on without that batch. */
-    reportBatchFailure: ({ context: c, event }) => {
-      if ('ok' in event && !event.ok) say(c, batchFailureBody(c, event));
-    },
-    /** A new proposer batch starts the type's work afresh. */
-    storeProposals: assign({
-      work: ({ context, event }) =>
-        event.type === 'proposer.proposed'
-          ? { ...EMPTY_WORK, proposals: event.ok ? event.proposals : [] }
-          : context.work,
-    }),
-    storeValidations: assign({
-      work: ({ context, event }) =>
-        event.type === 'executor.validated' && event.ok
-          ? { ...context.work, validations: Object.fromEntries(event.results.map((r) => [r.id, r])) }
-          : context.work,
-    }),
-    reportValidationFailures: ({ context: c, event }) => {
-      if (event.type === 'executor.validated' && event.ok) say(c, ...validationFailures(event.results, currentType(c)));
-    },
-    /** The learner's reply to `learn`: `learner.step`, or an error. */
-    reportLearned: ({ context: c, event }) => {
-      if (event.type === 'learner.learned') say(c, ...learnedBodies(c, event));
-    },
-    /** …and the step it was for counts as completed. */
-    storeLearned: assign(({ context: c, event }) => ({
-      completed: c.learning ?? c.step,
-      learning: null,
-      policyVersion: event.type === 'learner.learned' && event.ok ? event.result.policyVersion : c.policyVersion,
-    })),
-    reportCheckFailures: ({ context: c, event }) => {
-      if (event.type === 'executor.checked' && event.ok) say(c, ...checkFailures(event.results, currentType(c)));
-    },
-  },
-  guards: {
-    resumeTraining: ({ context }) => context.resume !== null && context.resume.seeded,
-    stopRequested: ({ context }) => context.stopRequested,
-    allStepsDone: ({ context }) => context.step >= context.config.steps,
-    isAsync: ({ context }) => context.config.mode === 'async',
-    learnPending: ({ context }) => context.learning !== null,
-    moreTypes: ({ context }) => nextType(context) !== null,
-    nothingToValidate: ({ context }) => validateItems(context.work).length === 0,
-    nothingValid: ({ context }) => validProposals(context.work).length === 0,
-    seedTypeLeft: ({ context }) => nextSeedType(context) !== null,
-    probeDue: ({ context }) => !context.stopRequested && dueEvery(context.step, context.config.probeEvery),
-    checkpointDue: ({ context }) =>
-      context.stopRequested ||
-      dueEvery(context.step, context.config.checkpointEvery) ||
-      context.step >= context.config.steps,
-    batchOk: ({ event }) => 'ok' in event && event.ok,
-  },
-});
+  });
+}
 
-/**
- * The substates that write a checkpoint — snapshot the buffers, write, done — shared by training's checkpoint phase
- * (`timed`: the phase is timed) and stopping.
- */
+/** The substates that write a checkpoint — snapshot the buffers, write, done — of training's checkpoint and stopping. */
 function checkpointStates(timed: boolean) {
   return {
     snapshot: coordinator.createStateConfig({
       entry: [
         ...(timed ? [{ type: 'phase', params: 'checkpoint' } as const] : []),
-        enqueueActions(({ self, enqueue }) =>
-          enqueue.sendTo('buffer', { type: 'snapshot', replyTo: self } satisfies BufferRequest),
-        ),
+        ask('buffer', (_, self) => ({ type: 'snapshot', replyTo: self }) satisfies BufferRequest),
       ],
       on: {
         'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) },
@@ -236,15 +224,20 @@ function checkpointStates(timed: boolean) {
         onDone: {
           target: 'done',
           actions: [
-            ({ context: c, event }) => event.output && say(c, checkpointSavedBody(c, event.output)),
+            {
+              type: 'emit',
+              params: ({ context, event }) => (event.output ? [report.checkpointSavedBody(context, event.output)] : []),
+            },
             assign({ bufferSnapshot: null }),
           ],
         },
         onError: {
           target: 'done',
           actions: [
-            ({ context, event }) =>
-              say(context, errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))),
+            {
+              type: 'emit',
+              params: ({ event }) => [report.errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))],
+            },
             assign({ bufferSnapshot: null }),
           ],
         },
@@ -256,7 +249,7 @@ function checkpointStates(timed: boolean) {
 
 export const coordinatorMachine = coordinator.createMachine({
   id: 'coordinator',
-  context: ({ input }) => initialContext(input),
+  context: ({ input }) => ctx.initialContext(input),
   invoke: [
     { id: 'buffer', systemId: 'buffer', src: 'buffer', input: ({ context }) => bufferInput(context) },
     { id: 'proposer', systemId: 'proposer', src: 'proposer', input: ({ context }) => policyInput(context, 'proposer') },
@@ -266,9 +259,7 @@ export const coordinatorMachine = coordinator.createMachine({
   ],
   initial: 'starting',
   states: {
-    starting: {
-      always: [{ guard: 'resumeTraining', target: 'training' }, { target: 'seeding' }],
-    },
+    starting: { always: [{ guard: 'resumeTraining', target: 'training' }, { target: 'seeding' }] },
 
     // ===========================================================================================================
     // Seeding (paper §5.1): propose with the growing buffers as references, keep the valid tasks (deduplicated),
@@ -279,65 +270,35 @@ export const coordinatorMachine = coordinator.createMachine({
       states: {
         next: {
           // A round starts here: everything logged so far belongs to finished rounds (see CheckpointData.seeding).
-          entry: assign({ seedMark: ({ context }) => context.events.nextSeq ?? null }),
-          always: [
-            {
-              guard: 'seedTypeLeft',
-              target: 'propose',
-              actions: assign(({ context }) => {
-                const t = nextSeedType(context)!;
-                return {
-                  taskType: t,
-                  seedRounds: { ...context.seedRounds, [t]: context.seedRounds[t] + 1 },
-                  work: EMPTY_WORK,
-                };
-              }),
-            },
-            { target: 'done' },
-          ],
+          entry: assign({ seedMark: ({ context }) => context.eventSeq?.() ?? null }),
+          always: [{ guard: 'seedTypeLeft', target: 'propose', actions: 'startSeedRound' }, { target: 'done' }],
         },
         propose: {
-          entry: enqueueActions(({ context, self, enqueue }) =>
-            enqueue.sendTo('proposer', proposeRequest(context, self)),
-          ),
+          entry: ask('proposer', request.proposeRequest),
           on: {
             'proposer.proposed': [
-              {
-                guard: 'batchOk',
-                target: 'validate',
-                actions: ['storeProposals', 'reportPolicyFailures'],
-              },
-              { target: 'next', actions: 'reportBatchFailure' },
+              { guard: 'batchOk', target: 'validate', actions: ['storeProposals', reportPolicyFailures] },
+              { target: 'next', actions: reportBatchFailure },
             ],
           },
         },
         validate: {
           always: { guard: 'nothingToValidate', target: 'next' },
-          entry: enqueueActions(({ context, self, enqueue }) => {
-            const request = validateRequest(context, self);
-            if (request) enqueue.sendTo('executor', request);
-          }),
+          entry: ask('executor', request.validateRequest),
           on: {
             'executor.validated': [
-              { guard: 'batchOk', target: 'append', actions: ['storeValidations', 'reportValidationFailures'] },
-              { target: 'next', actions: 'reportBatchFailure' },
+              { guard: 'batchOk', target: 'append', actions: ['storeValidations', reportExecutorFailures] },
+              { target: 'next', actions: reportBatchFailure },
             ],
           },
         },
         append: {
-          entry: enqueueActions(({ context: c, self, enqueue }) => {
-            const { events } = rewardProposals(0, c.work, { unlearnable: c.config.unlearnable });
-            enqueue(() => say(c, ...events));
-            enqueue.sendTo('buffer', seedAppendRequest(c, self));
-          }),
-          on: { 'buffer.appended': { target: 'next', actions: assign({ sizes: ({ event }) => event.sizes }) } },
+          entry: [say(({ context }) => seedProposalBodies(context)), ask('buffer', request.seedAppendRequest)],
+          on: { 'buffer.appended': { target: 'next', actions: 'storeAppended' } },
         },
         done: {
           type: 'final',
-          entry: [
-            ({ context: c }) => say(c, ...seedingDoneBodies(c)),
-            assign({ seeded: true, taskType: null, work: EMPTY_WORK }),
-          ],
+          entry: [say(({ context }) => report.seedingDoneBodies(context)), 'endSeeding'],
         },
       },
       onDone: 'baseProbe',
@@ -346,24 +307,8 @@ export const coordinatorMachine = coordinator.createMachine({
     // ===========================================================================================================
     // The base model's probe accuracy, before any self-play step: what every later probe is compared with.
     // A stop waits for it: a resume goes straight to training, so an abandoned base probe would never be logged.
-    baseProbe: {
-      on: { STOP: { actions: assign({ stopRequested: true }) } },
-      invoke: {
-        src: 'probe',
-        input: ({ context }) => ({ step: 0, policyVersion: context.policyVersion }),
-        onDone: {
-          target: 'afterBaseProbe',
-          actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)),
-        },
-        onError: {
-          target: 'afterBaseProbe',
-          actions: ({ context, event }) => say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))),
-        },
-      },
-    },
-    afterBaseProbe: {
-      always: [{ guard: 'stopRequested', target: 'stopping' }, { target: 'training' }],
-    },
+    baseProbe: { on: stopAfter, ...probeState('afterBaseProbe', () => 0) },
+    afterBaseProbe: { always: [{ guard: 'stopRequested', target: 'stopping' }, { target: 'training' }] },
 
     // ===========================================================================================================
     training: {
@@ -381,26 +326,10 @@ export const coordinatorMachine = coordinator.createMachine({
         /** Async: the last update lands before the run ends (the last step's checkpoint normally waited already). */
         drain: { on: { 'learner.learned': { target: 'next', actions: LEARNED } } },
         step: {
-          entry: [
-            assign(({ context: c }) => {
-              const now = c.clock();
-              return {
-                step: c.step + 1,
-                taskType: c.config.taskTypes[0]!,
-                work: EMPTY_WORK,
-                pushed: [],
-                stats: EMPTY_STATS,
-                stepNovelty: [],
-                stepStartedAt: now,
-                phase: { name: 'buffer', since: now } as const,
-                phaseMs: {},
-              };
-            }),
-            'enterStep',
-          ],
+          entry: ['startStep', { type: 'enterStep', params: ({ context }) => context.step }],
           on: {
             // Async: finish the step in flight (a stop then checkpoints it, after the update in flight lands).
-            STOP: [{ guard: 'isAsync', actions: assign({ stopRequested: true }) }, { target: '#coordinator.stopping' }],
+            STOP: [{ guard: 'isAsync', actions: 'requestStop' }, { target: '#coordinator.stopping' }],
             // Async: the previous step's update lands while this step is produced.
             'learner.learned': { actions: LEARNED },
           },
@@ -408,55 +337,29 @@ export const coordinatorMachine = coordinator.createMachine({
           states: {
             /** The step's solver tasks come from the buffers as they stand at its start (paper §5.4). */
             drawSolverTasks: {
-              entry: enqueueActions(({ context, self, enqueue }) =>
-                enqueue.sendTo('buffer', drawSolverTasksRequest(context, self)),
-              ),
-              on: {
-                'buffer.solverTasks': {
-                  target: 'propose',
-                  actions: assign({ solverTasks: ({ event }) => event.tasks }),
-                },
-              },
+              entry: ask('buffer', request.drawSolverTasksRequest),
+              on: { 'buffer.solverTasks': { target: 'propose', actions: 'storeSolverTasks' } },
             },
 
             // ---- the proposer's half of task type T -------------------------------------------------------------
             propose: {
-              entry: [
-                { type: 'phase', params: 'propose' },
-                enqueueActions(({ context, self, enqueue }) =>
-                  enqueue.sendTo('proposer', proposeRequest(context, self)),
-                ),
-              ],
+              entry: [{ type: 'phase', params: 'propose' }, ask('proposer', request.proposeRequest)],
               on: {
                 'proposer.proposed': [
-                  {
-                    guard: 'batchOk',
-                    target: 'validate',
-                    actions: ['storeProposals', 'reportPolicyFailures'],
-                  },
-                  { target: 'solve', actions: 'reportBatchFailure' },
+                  { guard: 'batchOk', target: 'validate', actions: ['storeProposals', reportPolicyFailures] },
+                  { target: 'solve', actions: reportBatchFailure },
                 ],
               },
             },
             /** Parses, no banned capability, runs within limits, deterministic: one executor batch. */
             validate: {
               always: { guard: 'nothingToValidate', target: 'learnability' },
-              entry: [
-                { type: 'phase', params: 'validate' },
-                enqueueActions(({ context, self, enqueue }) => {
-                  const request = validateRequest(context, self);
-                  if (request) enqueue.sendTo('executor', request);
-                }),
-              ],
+              entry: [{ type: 'phase', params: 'validate' }, ask('executor', request.validateRequest)],
               on: {
                 'executor.validated': [
-                  {
-                    guard: 'batchOk',
-                    target: 'learnability',
-                    actions: ['storeValidations', 'reportValidationFailures'],
-                  },
+                  { guard: 'batchOk', target: 'learnability', actions: ['storeValidations', reportExecutorFailures] },
                   // Unjudged proposals are dropped (not trained, not buffered); ill-formed ones still earn −1.
-                  { target: 'learnability', actions: 'reportBatchFailure' },
+                  { target: 'learnability', actions: reportBatchFailure },
                 ],
               },
             },
@@ -466,50 +369,21 @@ export const coordinatorMachine = coordinator.createMachine({
               states: {
                 sample: {
                   always: { guard: 'nothingValid', target: 'done' },
-                  entry: [
-                    { type: 'phase', params: 'learnability' },
-                    enqueueActions(({ context, self, enqueue }) => {
-                      const request = learnabilityRequest(context, self);
-                      if (request) enqueue.sendTo('solver', request);
-                    }),
-                  ],
+                  entry: [{ type: 'phase', params: 'learnability' }, ask('solver', request.learnabilityRequest)],
                   on: {
                     'solver.solved': [
-                      {
-                        guard: 'batchOk',
-                        target: 'grade',
-                        actions: assign({
-                          work: ({ context, event }) => ({ ...context.work, mcAnswers: event.ok ? event.answers : [] }),
-                        }),
-                      },
+                      { guard: 'batchOk', target: 'grade', actions: 'storeMcAnswers' },
                       // No estimate: the valid proposals are buffered but not trained on.
-                      { target: 'done', actions: 'reportBatchFailure' },
+                      { target: 'done', actions: reportBatchFailure },
                     ],
                   },
                 },
                 grade: {
-                  entry: [
-                    { type: 'phase', params: 'learnabilityVerify' },
-                    enqueueActions(({ context, self, enqueue }) =>
-                      enqueue.sendTo('executor', gradeRequest(context, self)),
-                    ),
-                  ],
+                  entry: [{ type: 'phase', params: 'learnabilityVerify' }, ask('executor', request.gradeRequest)],
                   on: {
                     'executor.checked': [
-                      {
-                        guard: 'batchOk',
-                        target: 'done',
-                        actions: [
-                          assign({
-                            work: ({ context: c, event }) => {
-                              const checks = Object.fromEntries((event.ok ? event.results : []).map((r) => [r.id, r]));
-                              return { ...c.work, mc: mcSuccesses(c.work, c.work.mcAnswers, checks) };
-                            },
-                          }),
-                          'reportCheckFailures',
-                        ],
-                      },
-                      { target: 'done', actions: 'reportBatchFailure' },
+                      { guard: 'batchOk', target: 'done', actions: ['storeMc', reportExecutorFailures] },
+                      { target: 'done', actions: reportBatchFailure },
                     ],
                   },
                 },
@@ -518,109 +392,38 @@ export const coordinatorMachine = coordinator.createMachine({
               onDone: 'rewardProposals',
             },
             /** r_propose: −1 invalid, else 1 − r̄ when 0 < r̄ < 1, else 0 (src/azr learnabilityReward); to the learner. */
-            rewardProposals: {
-              entry: enqueueActions(({ context: c, enqueue }) => {
-                const { bonus, stepNovelty } = proposalNovelty(c);
-                const r = rewardProposals(c.step, c.work, {
-                  unlearnable: c.config.unlearnable,
-                  ...(bonus ? { bonus } : {}),
-                });
-                enqueue(() => say(c, ...r.events));
-                enqueue({ type: 'push', params: { pushes: r.pushes } });
-                enqueue({ type: 'release', params: { items: c.work.proposals, pushes: r.pushes } });
-                enqueue.assign({
-                  stats: addStats(c.stats, r.stats, r.programs),
-                  pushed: [...c.pushed, ...pushedIds(r.pushes)],
-                  stepNovelty,
-                  // Every slot is now used (pushed or released): the proposals keep none.
-                  work: { ...c.work, proposals: c.work.proposals.map(({ slot: _slot, ...p }) => p) },
-                });
-              }),
-              always: 'appendToBuffer',
-            },
-            /** Every valid proposal (buffer.admit: learnable — those with 0 < p̂ < 1) joins its type's buffer, tagged with this step (first solved in step t + 1). */
+            rewardProposals: { entry: reward(proposalRewards), always: 'appendToBuffer' },
+            /** Every valid proposal (buffer.admit: learnable — 0 < p̂ < 1) joins its type's buffer, tagged with this step. */
             appendToBuffer: {
-              entry: [
-                { type: 'phase', params: 'buffer' },
-                enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('buffer', appendRequest(context, self))),
-              ],
-              on: {
-                'buffer.appended': {
-                  target: 'solve',
-                  actions: assign({
-                    sizes: ({ event }) => event.sizes,
-                    stats: ({ context, event }) => ({
-                      ...context.stats,
-                      capped: context.stats.capped + event.results.reduce((n, r) => n + r.capped, 0),
-                    }),
-                  }),
-                },
-              },
+              entry: [{ type: 'phase', params: 'buffer' }, ask('buffer', request.appendRequest)],
+              on: { 'buffer.appended': { target: 'solve', actions: 'storeAppended' } },
             },
 
             // ---- the solver's half of task type T ---------------------------------------------------------------
             solve: {
-              entry: [
-                { type: 'phase', params: 'solve' },
-                enqueueActions(({ context, self, enqueue }) => enqueue.sendTo('solver', solveRequest(context, self))),
-              ],
+              entry: [{ type: 'phase', params: 'solve' }, ask('solver', request.solveRequest)],
               on: {
                 'solver.solved': [
-                  {
-                    guard: 'batchOk',
-                    target: 'verify',
-                    actions: [
-                      assign({
-                        work: ({ context, event }) => ({ ...context.work, answers: event.ok ? event.answers : [] }),
-                      }),
-                      'reportPolicyFailures',
-                    ],
-                  },
-                  { target: 'rewardSolutions', actions: 'reportBatchFailure' },
+                  { guard: 'batchOk', target: 'verify', actions: ['storeAnswers', reportPolicyFailures] },
+                  { target: 'rewardSolutions', actions: reportBatchFailure },
                 ],
               },
             },
             /** Each well-formed answer run against its task in the sandbox (abduction: any input giving o passes). */
             verify: {
-              entry: [
-                { type: 'phase', params: 'verify' },
-                enqueueActions(({ context, self, enqueue }) =>
-                  enqueue.sendTo('executor', verifyRequest(context, self)),
-                ),
-              ],
+              entry: [{ type: 'phase', params: 'verify' }, ask('executor', request.verifyRequest)],
               on: {
                 'executor.checked': [
-                  {
-                    guard: 'batchOk',
-                    target: 'rewardSolutions',
-                    actions: [
-                      assign({
-                        work: ({ context, event }) => ({
-                          ...context.work,
-                          checks: Object.fromEntries((event.ok ? event.results : []).map((r) => [r.id, r])),
-                        }),
-                      }),
-                      'reportCheckFailures',
-                    ],
-                  },
-                  { target: 'rewardSolutions', actions: 'reportBatchFailure' },
+                  { guard: 'batchOk', target: 'rewardSolutions', actions: ['storeChecks', reportExecutorFailures] },
+                  { target: 'rewardSolutions', actions: reportBatchFailure },
                 ],
               },
             },
             /** r_solve: −1 format error, −0.5 wrong, else accuracy (src/azr solverReward); to the learner. */
             rewardSolutions: {
-              entry: enqueueActions(({ context: c, enqueue }) => {
-                const pushes = rewardSolutions(c.step, c.work, { induction: c.config.inductionAccuracy });
-                enqueue({ type: 'push', params: { pushes } });
-                enqueue({ type: 'release', params: { items: c.work.answers, pushes } });
-                enqueue.assign({ pushed: [...c.pushed, ...pushedIds(pushes)] });
-              }),
+              entry: reward(solutionRewards),
               always: [
-                {
-                  guard: 'moreTypes',
-                  target: 'propose',
-                  actions: [assign({ taskType: ({ context }) => nextType(context) }), 'clearWork'],
-                },
+                { guard: 'moreTypes', target: 'propose', actions: ['nextType', 'clearWork'] },
                 { target: 'advantages', actions: 'clearWork' },
               ],
             },
@@ -628,107 +431,43 @@ export const coordinatorMachine = coordinator.createMachine({
             // ---- the update ------------------------------------------------------------------------------------
             /** TRR++ in the learner: each (role × type) batch normalised separately; one rollout.scored each. */
             advantages: {
-              entry: [
-                { type: 'phase', params: 'advantages' },
-                enqueueActions(({ context: c, self, enqueue }) =>
-                  enqueue.sendTo('learner', {
-                    type: 'endStep',
-                    step: c.step,
-                    expected: c.pushed.length,
-                    replyTo: self,
-                  } satisfies LearnerRequest),
-                ),
-              ],
-              on: {
-                'learner.advantages': {
-                  target: 'learn',
-                  actions: enqueueActions(({ context: c, event, enqueue }) => {
-                    const bodies = [
-                      ...advantageBodies(event),
-                      healthBody(c, event),
-                      eventBody('buffer.sizes', { sizes: c.sizes }),
-                    ];
-                    enqueue(() => say(c, ...bodies));
-                    enqueue.assign({
-                      pushed: [], // handed over with the batch
-                      recentPrograms: programWindow(c),
-                      noveltyHistory: slideNovelty(c),
-                      stepNovelty: [],
-                    });
-                  }),
-                },
-              },
+              entry: [{ type: 'phase', params: 'advantages' }, ask('learner', request.endStepRequest)],
+              on: { 'learner.advantages': { target: 'learn', actions: [say(report.scored), 'storeAdvantages'] } },
             },
             /** One optimizer step over all six batches; the new weights are published for the next rollouts. */
             learn: {
-              entry: [
-                { type: 'phase', params: 'learn' },
-                enqueueActions(({ self, enqueue }) =>
-                  enqueue.sendTo('learner', { type: 'learn', replyTo: self } satisfies LearnerRequest),
-                ),
-                assign({ learning: ({ context }) => context.step }),
-              ],
+              entry: [{ type: 'phase', params: 'learn' }, ask('learner', request.learnRequest), 'storeLearning'],
               // Async: on to the next step while the learner learns this one.
               always: { guard: 'isAsync', target: 'probe' },
-              on: {
-                // Finish the step's update before stopping: the checkpoint then holds a consistent learner.
-                STOP: { actions: assign({ stopRequested: true }) },
-                'learner.learned': { target: 'probe', actions: LEARNED },
-              },
+              // Sync: finish the step's update before stopping: the checkpoint then holds a consistent learner.
+              on: { ...stopAfter, 'learner.learned': { target: 'probe', actions: LEARNED } },
             },
             probe: {
-              on: { STOP: { actions: assign({ stopRequested: true }) } },
+              on: stopAfter,
               initial: 'deciding',
               states: {
                 ...whenDue('probeDue', 'evaluating'),
-                evaluating: {
-                  entry: { type: 'phase', params: 'probe' },
-                  invoke: {
-                    src: 'probe',
-                    input: ({ context }) => ({ step: context.step, policyVersion: context.policyVersion }),
-                    onDone: {
-                      target: 'done',
-                      actions: ({ context, event }) => event.output && say(context, probeBody(context, event.output)),
-                    },
-                    onError: {
-                      target: 'done',
-                      actions: ({ context, event }) =>
-                        say(context, errorBody('probe', 'probeFailed', errorMessage(event.error))),
-                    },
-                  },
-                },
+                evaluating: { entry: { type: 'phase', params: 'probe' }, ...probeState('done', (c) => c.step) },
                 done: { type: 'final' },
               },
               onDone: 'checkpoint',
             },
             checkpoint: {
-              on: { STOP: { actions: assign({ stopRequested: true }) } },
+              on: stopAfter,
               initial: 'deciding',
-              states: {
-                ...whenDue('checkpointDue', 'snapshot'),
-                ...checkpointStates(true),
-              },
+              states: { ...whenDue('checkpointDue', 'snapshot'), ...checkpointStates(true) },
               onDone: 'done',
             },
             done: { type: 'final' },
           },
+          // the phases close when the step does, so they add up to its duration
           onDone: {
             target: 'next',
             actions: [
-              // the phases close when the step does, so they add up to its duration
-              enqueueActions(({ context: c, enqueue }) => {
-                const now = c.clock();
-                const closed = switchPhase(c, now, null);
+              enqueueActions(({ context, enqueue }) => {
+                const { context: closed, body } = ctx.stepEnd(context);
                 enqueue.assign(closed);
-                enqueue(() =>
-                  say(
-                    c,
-                    eventBody('step.finished', {
-                      durationMs: Math.max(0, now - c.stepStartedAt),
-                      phases: closed.phaseMs,
-                    }),
-                  ),
-                );
+                enqueue({ type: 'emit', params: [body] });
               }),
               'reportQueues',
             ],
@@ -742,12 +481,12 @@ export const coordinatorMachine = coordinator.createMachine({
     // out of the checkpoint, so a resume re-runs it from its start), checkpoint the last completed step, finish.
     stopping: {
       entry: [
-        ({ context: c }) => say(c, ...abortedBodies(c)),
+        say(({ context }) => report.abortedBodies(context)),
         {
-          type: 'release',
+          type: 'handOver',
           params: ({ context: c }) => ({ items: [...c.work.proposals, ...c.work.answers], pushes: [] }),
         },
-        enqueueActions(({ enqueue }) => enqueue.sendTo('learner', { type: 'abandonStep' } satisfies LearnerRequest)),
+        ask('learner', () => ({ type: 'abandonStep' }) satisfies LearnerRequest),
         assign({ stopRequested: true, reason: 'interrupted', pushed: [], work: EMPTY_WORK }),
       ],
       initial: 'snapshot',

@@ -3,7 +3,7 @@
 import { fromCallback, fromPromise } from 'xstate';
 import type { CreditChannel } from '../streams/creditChannel.js';
 import type { QueueStatus } from '../streams/queueStatus.js';
-import { coordinatorMachine } from './coordinatorMachine.js';
+import { coordinatorMachine, type EventSink } from './coordinatorMachine.js';
 import type {
   CheckpointData,
   Effects,
@@ -93,6 +93,8 @@ export interface Wiring {
   readonly channel: RolloutChannel;
   /** Emits `queue.depth` for each queue, once per step (e.g. `bus.emit(queueDepthBody(channel.status()))`). */
   readonly reportQueues?: () => void;
+  /** Where the coordinator's run events go (the run's `EventBus`), and its steps; default: nowhere. */
+  readonly events?: EventSink;
 }
 
 /** The coordinator with every actor provided with its effects: what `src/actors` starts for a real run. */
@@ -111,6 +113,12 @@ export function withEffects(effects: Effects, wiring: Wiring) {
         checkpoint ? checkpoint.save(input) : null,
       ),
     },
-    actions: { reportQueues: () => wiring.reportQueues?.() },
+    actions: {
+      reportQueues: () => wiring.reportQueues?.(),
+      emit: (_, bodies) => {
+        for (const body of bodies) wiring.events?.emit(body);
+      },
+      enterStep: (_, step) => wiring.events?.setStep?.(step),
+    },
   });
 }

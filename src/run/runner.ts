@@ -443,6 +443,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const machine = withEffects(o.instrument?.(effects) ?? effects, {
       channel: fromCreditChannel(channel),
       reportQueues: () => bus.emit(queueDepthBody(channel.status())),
+      events: bus,
     });
 
     bus.emit(
@@ -461,7 +462,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     const actor = createActor(machine, {
       id: 'coordinator',
       inspect: actorStateInspector(bus),
-      input: { config: coordinatorConfigOf(s), events: bus, clock: now, ...(resume ? { resume } : {}) },
+      input: { config: coordinatorConfigOf(s), eventSeq: () => bus.nextSeq, clock: now, ...(resume ? { resume } : {}) },
     });
     const done = new Promise<CoordinatorOutput>((resolve, reject) => {
       actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });

@@ -1,7 +1,7 @@
 // The coordinator's context, input and output, and the small reads of its context that its states and guards share.
 
 import { Rng, type RngState, type TaskType } from '../../azr/index.js';
-import type { Phase, RunEventBody } from '../../streams/events.js';
+import { eventBody, type Phase, type RunEventBody } from '../../streams/events.js';
 import type { BufferReply, BufferSizes, BufferSnapshots, DrawnTask } from '../bufferMachine.js';
 import { resolveConfig, type CoordinatorConfig, type CoordinatorConfigInput } from '../config.js';
 import type { CheckpointData } from '../effects.js';
@@ -19,22 +19,23 @@ export interface CoordinatorInput {
   readonly config: CoordinatorConfigInput;
   /** Resume from this checkpoint: at step checkpoint.step + 1 (or back into seeding, if it was not finished). */
   readonly resume?: CheckpointData;
-  /** Where run events go (an `EventBus`); default: nowhere. */
-  readonly events?: EventSink;
+  /**
+   * The seq the next run event will get (an `EventBus`'s `nextSeq`). Lets a checkpoint taken during seeding say where
+   * the log of the rounds it covers ends, so a resume can cut the rest (all of seeding is step 0). Default: none.
+   */
+  readonly eventSeq?: () => number;
   /** Milliseconds, for step durations only (default: always 0). Never used for decisions. */
   readonly clock?: () => number;
 }
 
-/** What the coordinator emits run events through: `EventBus` implements it. */
+/**
+ * Where a run's events go (`EventBus` implements it): the coordinator's `emit` and `enterStep` actions are provided
+ * with one (see withEffects.ts).
+ */
 export interface EventSink {
   emit(body: RunEventBody): unknown;
   /** Moves the stream to a new step (events carry the step they were emitted in). */
   setStep?(step: number): void;
-  /**
-   * The seq the next event will get (`EventBus` has it). Lets a checkpoint taken during seeding say where the log
-   * of the rounds it covers ends, so a resume can cut the rest (all of seeding is step 0).
-   */
-  readonly nextSeq?: number;
 }
 
 export type CoordinatorEvent =
@@ -50,7 +51,7 @@ export interface CoordinatorContext {
   readonly config: CoordinatorConfig;
   readonly rng: { readonly root: RngState; readonly actors: Readonly<Record<ActorName, RngState>> };
   /** Injected (not data): the coordinator is restored from CheckpointData, never from a persisted snapshot. */
-  readonly events: EventSink;
+  readonly eventSeq: (() => number) | null;
   readonly clock: () => number;
   readonly resume: CheckpointData | null;
   /** The step being run (0 while seeding). */
@@ -133,6 +134,36 @@ export function switchPhase(
   return { phaseMs, phase: next === null ? null : { name: next, since: now } };
 }
 
+/** Training step t + 1 begins: the first enabled type, nothing gathered yet, its phases timed from now. */
+export function stepStart(c: CoordinatorContext): Partial<CoordinatorContext> {
+  const now = c.clock();
+  return {
+    step: c.step + 1,
+    taskType: c.config.taskTypes[0]!,
+    work: EMPTY_WORK,
+    pushed: [],
+    stats: EMPTY_STATS,
+    stepNovelty: [],
+    stepStartedAt: now,
+    phase: { name: 'buffer', since: now },
+    phaseMs: {},
+  };
+}
+
+/** The step ends: its phases close now (so they add up to its duration), and its `step.finished` event. */
+export function stepEnd(c: CoordinatorContext): { context: Partial<CoordinatorContext>; body: RunEventBody } {
+  const now = c.clock();
+  const closed = switchPhase(c, now, null);
+  const body = eventBody('step.finished', { durationMs: Math.max(0, now - c.stepStartedAt), phases: closed.phaseMs });
+  return { context: closed, body };
+}
+
+/** Seeding's next round, on the type nextSeedType picks (there is one). */
+export function seedRoundStart(c: CoordinatorContext): Partial<CoordinatorContext> {
+  const t = nextSeedType(c)!;
+  return { taskType: t, seedRounds: { ...c.seedRounds, [t]: c.seedRounds[t] + 1 }, work: EMPTY_WORK };
+}
+
 /** The coordinator's context at its start: fresh, or restored from the checkpoint `input.resume`. */
 export function initialContext(input: CoordinatorInput): CoordinatorContext {
   const config = resolveConfig(input.config);
@@ -142,7 +173,7 @@ export function initialContext(input: CoordinatorInput): CoordinatorContext {
   return {
     config,
     rng: { root: root.state(), actors },
-    events: input.events ?? { emit: () => undefined },
+    eventSeq: input.eventSeq ?? null,
     clock: input.clock ?? (() => 0),
     resume,
     step: resume?.step ?? 0,

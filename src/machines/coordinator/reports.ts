@@ -1,4 +1,4 @@
-// The run events the coordinator emits: their bodies, built from replies and context, and the sink they go through.
+// The run events the coordinator emits (through its `emit` action): their bodies, built from replies and context.
 
 import type { TaskType } from '../../azr/index.js';
 import { eventBody, type RunEventBody } from '../../streams/events.js';
@@ -6,7 +6,8 @@ import type { CheckResult, ProbeResult } from '../effects.js';
 import type { Validated } from '../executorMachine.js';
 import type { LearnerReply } from '../learnerMachine.js';
 import type { Answer, Proposal } from '../protocol.js';
-import { currentType, type CoordinatorContext } from './context.js';
+import { currentType, type CoordinatorContext, type CoordinatorEvent } from './context.js';
+import { healthBody, type Advantages } from './health.js';
 
 export function errorBody(
   source: string,
@@ -16,9 +17,34 @@ export function errorBody(
 ): RunEventBody {
   return eventBody('error', { source, kind, message, ...extra });
 }
-/** Emits run events through the injected sink. */
-export function say(c: CoordinatorContext, ...bodies: RunEventBody[]): void {
-  for (const b of bodies) c.events.emit(b);
+/** What a report reads: the context and the reply being handled (the arguments of an action's dynamic params). */
+export interface Reading {
+  readonly context: CoordinatorContext;
+  readonly event: CoordinatorEvent;
+}
+
+/** A proposer or solver batch: an `error` per rollout the policy failed to produce. */
+export function policyFailed({ event: e }: Reading): RunEventBody[] {
+  if (e.type === 'proposer.proposed' && e.ok) return policyFailures(e.proposals);
+  if (e.type === 'solver.solved' && e.ok) return policyFailures(e.answers);
+  return [];
+}
+
+/** A whole batch failed after its retries: one `error` event (the step goes on without that batch). */
+export function batchFailed({ context, event }: Reading): RunEventBody[] {
+  return 'ok' in event && !event.ok ? [batchFailureBody(context, event)] : [];
+}
+
+/** An executor batch: an `error` per item the sandbox could not judge (validate) or run (check). */
+export function executorFailed({ context, event }: Reading): RunEventBody[] {
+  if (event.type === 'executor.validated' && event.ok) return validationFailures(event.results, currentType(context));
+  if (event.type === 'executor.checked' && event.ok) return checkFailures(event.results, currentType(context));
+  return [];
+}
+
+/** The learner's reply to `learn`: `learner.step`, or an error. */
+export function learned({ context, event }: Reading): RunEventBody[] {
+  return event.type === 'learner.learned' ? learnedBodies(context, event) : [];
 }
 
 export function policyFailures(items: readonly (Proposal | Answer)[]): RunEventBody[] {
@@ -135,6 +161,12 @@ export function advantageBodies(event: Extract<LearnerReply, { type: 'learner.ad
       }),
     ),
   ];
+}
+
+/** The step's advantages are in: its scored and dropped rollouts, its health, the buffer sizes. */
+export function scored({ context: c, event }: Reading): RunEventBody[] {
+  if (event.type !== 'learner.advantages') return [];
+  return [...advantageBodies(event), healthBody(c, event as Advantages), eventBody('buffer.sizes', { sizes: c.sizes })];
 }
 
 /** A stop abandons the step in flight: its pushed rollouts are dropped as `aborted`. */

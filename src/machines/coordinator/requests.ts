@@ -4,6 +4,7 @@ import type { AnyActorRef } from 'xstate';
 import { solverView, type TaskOf, type TaskType } from '../../azr/index.js';
 import type { BufferRequest, DrawnTask } from '../bufferMachine.js';
 import type { ExecutorRequest } from '../executorMachine.js';
+import type { LearnerRequest } from '../learnerMachine.js';
 import {
   admittedProposals,
   checkRequests,
@@ -131,4 +132,13 @@ export function verifyRequest(c: CoordinatorContext, self: AnyActorRef): Executo
     key: `${c.step}/verify/${t}`,
     replyTo: self,
   };
+}
+
+/** The step's rollouts are all pushed: the learner forms its batch once it holds them (TRR++ advantages). */
+export function endStepRequest(c: CoordinatorContext, self: AnyActorRef): LearnerRequest {
+  return { type: 'endStep', step: c.step, expected: c.pushed.length, replyTo: self };
+}
+
+export function learnRequest(_c: CoordinatorContext, self: AnyActorRef): LearnerRequest {
+  return { type: 'learn', replyTo: self };
 }

@@ -14,3 +14,9 @@ export function releaseUnpushed(
 export function pushedIds(pushes: readonly Push[]): CoordinatorContext['pushed'] {
   return pushes.map(({ rollout: x }) => ({ id: x.id, role: x.role, type: x.type, policyVersion: x.policyVersion }));
 }
+
+/** Pushes each rollout through its slot to the learner, and releases the slots of the items not pushed. */
+export function handOver(pushes: readonly Push[], items: readonly { id: string; slot?: { release(): void } }[]): void {
+  for (const p of pushes) p.slot.push(p.rollout);
+  releaseUnpushed(items, pushes);
+}
