@@ -20,59 +20,40 @@
 // version − maxStaleness are dropped then (`rollout.dropped`, reason stale). A probe or checkpoint waits for the
 // update in flight, and a STOP finishes the step in flight (its update is entangled with the previous one's).
 //
-// This file sequences; what the states compute lives beside it in ./coordinator/: the requests to the actors
-// (requests.ts), what their replies leave in the context (replies.ts), rewards (rewards.ts), the run events
-// (reports.ts), health (health.ts), novelty (novelty.ts), checkpoint data (checkpoint.ts), the context and the actors'
-// inputs (context.ts, inputs.ts). Run events leave through the `emit` action, which the run provides (withEffects.ts).
+// This file sequences; what the states compute lives in ./coordinator/ (requests, replies, rewards, reports, health,
+// novelty, checkpoint, context, inputs). Run events leave through the `emit` action the run provides (withEffects.ts).
 
-import { and, assign, enqueueActions, fromPromise, setup, type AnyActorRef } from 'xstate';
+import { and, assign, fromPromise, setup, type AnyActorRef } from 'xstate';
 import type { Phase, RunEventBody } from '../streams/events.js';
-import { bufferMachine, type BufferRequest } from './bufferMachine.js';
+import { bufferMachine } from './bufferMachine.js';
 import type { CheckpointData, ProbeResult } from './effects.js';
 import { executorMachine } from './executorMachine.js';
 import { learnerMachine, type LearnerRequest } from './learnerMachine.js';
 import { EMPTY_WORK, validateItems, validProposals } from './phases.js';
-import { errorMessage } from './protocol.js';
 import { proposerMachine } from './proposerMachine.js';
 import { solverMachine } from './solverMachine.js';
 import { checkpointData } from './coordinator/checkpoint.js';
 import * as ctx from './coordinator/context.js';
-import type {
-  ActorName,
-  CoordinatorContext,
-  CoordinatorEvent,
-  CoordinatorInput,
-  CoordinatorOutput,
-} from './coordinator/context.js';
+import type { ActorName, CoordinatorContext } from './coordinator/context.js';
 import { bufferInput, executorInput, learnerInput, policyInput } from './coordinator/inputs.js';
 import * as reply from './coordinator/replies.js';
 import * as report from './coordinator/reports.js';
 import * as request from './coordinator/requests.js';
-import { proposalRewards, seedProposalBodies, solutionRewards, type Rewarded } from './coordinator/rewards.js';
-import { handOver } from './coordinator/rollouts.js';
+import { proposalRewards, seedProposals, solutionRewards, type Rewarded } from './coordinator/rewards.js';
+import { abandoned, handOver } from './coordinator/rollouts.js';
 
-export {
-  ACTOR_NAMES,
-  type ActorName,
-  type CoordinatorContext,
-  type CoordinatorEvent,
-  type CoordinatorInput,
-  type CoordinatorOutput,
-  type EventSink,
-} from './coordinator/context.js';
+export type { CoordinatorInput, CoordinatorOutput, EventSink } from './coordinator/context.js';
 
 /**
- * The coordinator: runs the five actors (invoked for its whole life, with system ids `buffer`, `proposer`,
- * `solver`, `executor`, `learner`) through seeding and the AZR steps by request and reply. Effects are the
- * actors' (see withEffects.ts); `probe` and `checkpoint` are its own (absent: skipped); run events leave through
- * `emit` and `enterStep` (absent: nowhere). Both modes (see the header for async).
+ * The coordinator runs the five actors (invoked for its whole life, system ids their names) by request and reply.
+ * Their effects, its own `probe` and `checkpoint` (absent: skipped) and `emit` (absent: nowhere) are provided.
  */
 const coordinator = setup({
   types: {
     context: {} as CoordinatorContext,
-    input: {} as CoordinatorInput,
-    events: {} as CoordinatorEvent,
-    output: {} as CoordinatorOutput,
+    input: {} as ctx.CoordinatorInput,
+    events: {} as ctx.CoordinatorEvent,
+    output: {} as ctx.CoordinatorOutput,
   },
   actors: {
     buffer: bufferMachine,
@@ -98,13 +79,13 @@ const coordinator = setup({
     handOver: (_, r: Pick<Rewarded, 'pushes' | 'items'>) => handOver(r.pushes, r.items),
     clearWork: assign({ work: EMPTY_WORK }),
     requestStop: assign({ stopRequested: true }),
+    storeSnapshot: assign(({ context, event }) => reply.withSnapshot(context, event)),
+    dropSnapshot: assign({ bufferSnapshot: null }),
     startSeedRound: assign(({ context }) => ctx.seedRoundStart(context)),
     endSeeding: assign({ seeded: true, taskType: null, work: EMPTY_WORK }),
     startStep: assign(({ context }) => ctx.stepStart(context)),
     nextType: assign({ taskType: ({ context }) => ctx.nextType(context) }),
-    storeSolverTasks: assign({
-      solverTasks: ({ context, event }) => (event.type === 'buffer.solverTasks' ? event.tasks : context.solverTasks),
-    }),
+    storeSolverTasks: assign(({ context, event }) => reply.withSolverTasks(context, event)),
     storeProposals: assign(({ context, event }) => reply.withProposals(context, event)),
     storeValidations: assign(({ context, event }) => reply.withValidations(context, event)),
     storeMcAnswers: assign(({ context, event }) => reply.withMcAnswers(context, event)),
@@ -126,22 +107,28 @@ const coordinator = setup({
     nothingToValidate: ({ context }) => validateItems(context.work).length === 0,
     nothingValid: ({ context }) => validProposals(context.work).length === 0,
     seedTypeLeft: ({ context }) => ctx.nextSeedType(context) !== null,
-    probeDue: ({ context }) => !context.stopRequested && ctx.dueEvery(context.step, context.config.probeEvery),
-    checkpointDue: ({ context: c }) =>
-      c.stopRequested || ctx.dueEvery(c.step, c.config.checkpointEvery) || c.step >= c.config.steps,
+    probeDue: ({ context }) => ctx.probeDue(context),
+    checkpointDue: ({ context }) => ctx.checkpointDue(context),
     batchOk: ({ event }) => 'ok' in event && event.ok,
   },
 });
 
-/** Emits the run events `bodies` reads from the context and the reply being handled (see reports.ts). */
-const say = (bodies: (r: report.Reading) => readonly RunEventBody[]) => ({ type: 'emit', params: bodies }) as const;
+/** Emits the run events `bodies` reads from the context and the event being handled (see reports.ts). */
+const say = <A>(bodies: (a: A) => readonly RunEventBody[]) => ({ type: 'emit', params: bodies }) as const;
 const reportPolicyFailures = say(report.policyFailed);
 const reportExecutorFailures = say(report.executorFailed);
-const reportBatchFailure = say(report.batchFailed);
 /** What the coordinator does with the learner's reply to `learn`, wherever it waits for it. */
 const LEARNED = [say(report.learned), 'storeLearned'] as const;
 /** A STOP that lets the phase finish first. */
 const stopAfter = { STOP: { actions: 'requestStop' } } as const;
+
+/** A batch reply: on success to `ok` with `actions`; else (the batch failed after its retries: one `error`) to `failed`. */
+function onBatch<const A>(ok: string, actions: A, failed = ok) {
+  return [
+    { guard: 'batchOk', target: ok, actions },
+    { target: failed, actions: say(report.batchFailed) },
+  ] as const;
+}
 
 /** Sends actor `to` the request `build` makes of the context (none when it makes none). */
 function ask(to: ActorName, build: (c: CoordinatorContext, self: AnyActorRef) => object | null) {
@@ -161,10 +148,14 @@ function reward(of: (c: CoordinatorContext) => Rewarded) {
   });
 }
 
-/**
- * The `deciding` and `awaitUpdate` substates of the probe and checkpoint phases: when `due`, on to `then` — async,
- * once the update in flight has landed (the probe measures it; the checkpoint holds it) — else straight to `done`.
- */
+/** The step ends: its phases close (so they add up to its duration), and `step.finished` says how long each took. */
+const endStep = coordinator.enqueueActions(({ context, enqueue }) => {
+  const { context: closed, body } = ctx.stepEnd(context);
+  enqueue.assign(closed);
+  enqueue({ type: 'emit', params: [body] });
+});
+
+/** The probe's and checkpoint's first substates: when `due`, on to `then` (async: once the update in flight lands). */
 function whenDue<S extends string>(due: 'probeDue' | 'checkpointDue', then: S) {
   return {
     deciding: {
@@ -187,60 +178,26 @@ function probeState(then: string, step: (c: CoordinatorContext) => number) {
     invoke: {
       src: 'probe',
       input: ({ context }) => ({ step: step(context), policyVersion: context.policyVersion }),
-      onDone: {
-        target: then,
-        actions: {
-          type: 'emit',
-          params: ({ context, event }) => (event.output ? [report.probeBody(context, event.output)] : []),
-        },
-      },
-      onError: {
-        target: then,
-        actions: {
-          type: 'emit',
-          params: ({ event }) => [report.errorBody('probe', 'probeFailed', errorMessage(event.error))],
-        },
-      },
+      onDone: { target: then, actions: say(report.probed) },
+      onError: { target: then, actions: say(report.failed('probe', 'probeFailed')) },
     },
   });
 }
 
 /** The substates that write a checkpoint — snapshot the buffers, write, done — of training's checkpoint and stopping. */
 function checkpointStates(timed: boolean) {
+  const snapshot = ask('buffer', request.snapshotRequest);
   return {
     snapshot: coordinator.createStateConfig({
-      entry: [
-        ...(timed ? [{ type: 'phase', params: 'checkpoint' } as const] : []),
-        ask('buffer', (_, self) => ({ type: 'snapshot', replyTo: self }) satisfies BufferRequest),
-      ],
-      on: {
-        'buffer.snapshot': { target: 'writing', actions: assign({ bufferSnapshot: ({ event }) => event.buffers }) },
-      },
+      entry: timed ? [{ type: 'phase', params: 'checkpoint' }, snapshot] : snapshot,
+      on: { 'buffer.snapshot': { target: 'writing', actions: 'storeSnapshot' } },
     }),
     writing: coordinator.createStateConfig({
       invoke: {
         src: 'checkpoint',
         input: ({ context, self }) => checkpointData(context, self),
-        onDone: {
-          target: 'done',
-          actions: [
-            {
-              type: 'emit',
-              params: ({ context, event }) => (event.output ? [report.checkpointSavedBody(context, event.output)] : []),
-            },
-            assign({ bufferSnapshot: null }),
-          ],
-        },
-        onError: {
-          target: 'done',
-          actions: [
-            {
-              type: 'emit',
-              params: ({ event }) => [report.errorBody('checkpoint', 'checkpointFailed', errorMessage(event.error))],
-            },
-            assign({ bufferSnapshot: null }),
-          ],
-        },
+        onDone: { target: 'done', actions: [say(report.checkpointSaved), 'dropSnapshot'] },
+        onError: { target: 'done', actions: [say(report.failed('checkpoint', 'checkpointFailed')), 'dropSnapshot'] },
       },
     }),
     done: { type: 'final' },
@@ -275,31 +232,18 @@ export const coordinatorMachine = coordinator.createMachine({
         },
         propose: {
           entry: ask('proposer', request.proposeRequest),
-          on: {
-            'proposer.proposed': [
-              { guard: 'batchOk', target: 'validate', actions: ['storeProposals', reportPolicyFailures] },
-              { target: 'next', actions: reportBatchFailure },
-            ],
-          },
+          on: { 'proposer.proposed': onBatch('validate', ['storeProposals', reportPolicyFailures], 'next') },
         },
         validate: {
           always: { guard: 'nothingToValidate', target: 'next' },
           entry: ask('executor', request.validateRequest),
-          on: {
-            'executor.validated': [
-              { guard: 'batchOk', target: 'append', actions: ['storeValidations', reportExecutorFailures] },
-              { target: 'next', actions: reportBatchFailure },
-            ],
-          },
+          on: { 'executor.validated': onBatch('append', ['storeValidations', reportExecutorFailures], 'next') },
         },
         append: {
-          entry: [say(({ context }) => seedProposalBodies(context)), ask('buffer', request.seedAppendRequest)],
+          entry: [say(seedProposals), ask('buffer', request.seedAppendRequest)],
           on: { 'buffer.appended': { target: 'next', actions: 'storeAppended' } },
         },
-        done: {
-          type: 'final',
-          entry: [say(({ context }) => report.seedingDoneBodies(context)), 'endSeeding'],
-        },
+        done: { type: 'final', entry: [say(report.seedingDone), 'endSeeding'] },
       },
       onDone: 'baseProbe',
     },
@@ -344,24 +288,14 @@ export const coordinatorMachine = coordinator.createMachine({
             // ---- the proposer's half of task type T -------------------------------------------------------------
             propose: {
               entry: [{ type: 'phase', params: 'propose' }, ask('proposer', request.proposeRequest)],
-              on: {
-                'proposer.proposed': [
-                  { guard: 'batchOk', target: 'validate', actions: ['storeProposals', reportPolicyFailures] },
-                  { target: 'solve', actions: reportBatchFailure },
-                ],
-              },
+              on: { 'proposer.proposed': onBatch('validate', ['storeProposals', reportPolicyFailures], 'solve') },
             },
             /** Parses, no banned capability, runs within limits, deterministic: one executor batch. */
             validate: {
               always: { guard: 'nothingToValidate', target: 'learnability' },
               entry: [{ type: 'phase', params: 'validate' }, ask('executor', request.validateRequest)],
-              on: {
-                'executor.validated': [
-                  { guard: 'batchOk', target: 'learnability', actions: ['storeValidations', reportExecutorFailures] },
-                  // Unjudged proposals are dropped (not trained, not buffered); ill-formed ones still earn −1.
-                  { target: 'learnability', actions: reportBatchFailure },
-                ],
-              },
+              // A failed batch: its unjudged proposals are dropped (not trained, not buffered); ill-formed ones earn −1.
+              on: { 'executor.validated': onBatch('learnability', ['storeValidations', reportExecutorFailures]) },
             },
             /** n solver samples per valid proposal at the training temperature, graded; never trained on. */
             learnability: {
@@ -370,22 +304,12 @@ export const coordinatorMachine = coordinator.createMachine({
                 sample: {
                   always: { guard: 'nothingValid', target: 'done' },
                   entry: [{ type: 'phase', params: 'learnability' }, ask('solver', request.learnabilityRequest)],
-                  on: {
-                    'solver.solved': [
-                      { guard: 'batchOk', target: 'grade', actions: 'storeMcAnswers' },
-                      // No estimate: the valid proposals are buffered but not trained on.
-                      { target: 'done', actions: reportBatchFailure },
-                    ],
-                  },
+                  // A failed batch: no estimate; the valid proposals are buffered but not trained on.
+                  on: { 'solver.solved': onBatch('grade', 'storeMcAnswers', 'done') },
                 },
                 grade: {
                   entry: [{ type: 'phase', params: 'learnabilityVerify' }, ask('executor', request.gradeRequest)],
-                  on: {
-                    'executor.checked': [
-                      { guard: 'batchOk', target: 'done', actions: ['storeMc', reportExecutorFailures] },
-                      { target: 'done', actions: reportBatchFailure },
-                    ],
-                  },
+                  on: { 'executor.checked': onBatch('done', ['storeMc', reportExecutorFailures]) },
                 },
                 done: { type: 'final' },
               },
@@ -402,22 +326,12 @@ export const coordinatorMachine = coordinator.createMachine({
             // ---- the solver's half of task type T ---------------------------------------------------------------
             solve: {
               entry: [{ type: 'phase', params: 'solve' }, ask('solver', request.solveRequest)],
-              on: {
-                'solver.solved': [
-                  { guard: 'batchOk', target: 'verify', actions: ['storeAnswers', reportPolicyFailures] },
-                  { target: 'rewardSolutions', actions: reportBatchFailure },
-                ],
-              },
+              on: { 'solver.solved': onBatch('verify', ['storeAnswers', reportPolicyFailures], 'rewardSolutions') },
             },
             /** Each well-formed answer run against its task in the sandbox (abduction: any input giving o passes). */
             verify: {
               entry: [{ type: 'phase', params: 'verify' }, ask('executor', request.verifyRequest)],
-              on: {
-                'executor.checked': [
-                  { guard: 'batchOk', target: 'rewardSolutions', actions: ['storeChecks', reportExecutorFailures] },
-                  { target: 'rewardSolutions', actions: reportBatchFailure },
-                ],
-              },
+              on: { 'executor.checked': onBatch('rewardSolutions', ['storeChecks', reportExecutorFailures]) },
             },
             /** r_solve: −1 format error, −0.5 wrong, else accuracy (src/azr solverReward); to the learner. */
             rewardSolutions: {
@@ -458,20 +372,9 @@ export const coordinatorMachine = coordinator.createMachine({
               states: { ...whenDue('checkpointDue', 'snapshot'), ...checkpointStates(true) },
               onDone: 'done',
             },
-            done: { type: 'final' },
+            done: { type: 'final', entry: endStep },
           },
-          // the phases close when the step does, so they add up to its duration
-          onDone: {
-            target: 'next',
-            actions: [
-              enqueueActions(({ context, enqueue }) => {
-                const { context: closed, body } = ctx.stepEnd(context);
-                enqueue.assign(closed);
-                enqueue({ type: 'emit', params: [body] });
-              }),
-              'reportQueues',
-            ],
-          },
+          onDone: { target: 'next', actions: 'reportQueues' },
         },
       },
     },
@@ -481,11 +384,8 @@ export const coordinatorMachine = coordinator.createMachine({
     // out of the checkpoint, so a resume re-runs it from its start), checkpoint the last completed step, finish.
     stopping: {
       entry: [
-        say(({ context }) => report.abortedBodies(context)),
-        {
-          type: 'handOver',
-          params: ({ context: c }) => ({ items: [...c.work.proposals, ...c.work.answers], pushes: [] }),
-        },
+        say(report.aborted),
+        { type: 'handOver', params: ({ context }) => abandoned(context) },
         ask('learner', () => ({ type: 'abandonStep' }) satisfies LearnerRequest),
         assign({ stopRequested: true, reason: 'interrupted', pushed: [], work: EMPTY_WORK }),
       ],

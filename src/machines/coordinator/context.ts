@@ -121,6 +121,11 @@ export function nextType(c: CoordinatorContext): TaskType | null {
 }
 
 export const dueEvery = (step: number, every: number): boolean => every > 0 && step % every === 0;
+/** A probe is due every probeEvery steps (not after a stop). */
+export const probeDue = (c: CoordinatorContext): boolean => !c.stopRequested && dueEvery(c.step, c.config.probeEvery);
+/** A checkpoint is due every checkpointEvery steps, after the last, and on a stop. */
+export const checkpointDue = (c: CoordinatorContext): boolean =>
+  c.stopRequested || dueEvery(c.step, c.config.checkpointEvery) || c.step >= c.config.steps;
 /** Closes the running phase at `now` (its time added to `phaseMs`) and, with `next`, opens that one. */
 export function switchPhase(
   c: CoordinatorContext,

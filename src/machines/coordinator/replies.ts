@@ -11,6 +11,16 @@ const byId = <T extends { id: string }>(xs: readonly T[]): Record<string, T> =>
   Object.fromEntries(xs.map((x) => [x.id, x]));
 const work = (c: CoordinatorContext, w: Partial<TypeWork>): Patch => ({ work: { ...c.work, ...w } });
 
+/** The step's solver tasks, drawn at its start. */
+export function withSolverTasks(_c: CoordinatorContext, e: CoordinatorEvent): Patch {
+  return e.type === 'buffer.solverTasks' ? { solverTasks: e.tasks } : {};
+}
+
+/** The buffers' snapshot, for the checkpoint being written. */
+export function withSnapshot(_c: CoordinatorContext, e: CoordinatorEvent): Patch {
+  return e.type === 'buffer.snapshot' ? { bufferSnapshot: e.buffers } : {};
+}
+
 /** A new proposer batch starts the type's work afresh. */
 export function withProposals(_c: CoordinatorContext, e: CoordinatorEvent): Patch {
   return e.type === 'proposer.proposed' ? { work: { ...EMPTY_WORK, proposals: e.ok ? e.proposals : [] } } : {};

@@ -5,7 +5,7 @@ import { eventBody, type RunEventBody } from '../../streams/events.js';
 import type { CheckResult, ProbeResult } from '../effects.js';
 import type { Validated } from '../executorMachine.js';
 import type { LearnerReply } from '../learnerMachine.js';
-import type { Answer, Proposal } from '../protocol.js';
+import { errorMessage, type Answer, type Proposal } from '../protocol.js';
 import { currentType, type CoordinatorContext, type CoordinatorEvent } from './context.js';
 import { healthBody, type Advantages } from './health.js';
 
@@ -169,6 +169,11 @@ export function scored({ context: c, event }: Reading): RunEventBody[] {
   return [...advantageBodies(event), healthBody(c, event as Advantages), eventBody('buffer.sizes', { sizes: c.sizes })];
 }
 
+/** Seeding's end (see seedingDoneBodies). */
+export const seedingDone = ({ context }: { context: CoordinatorContext }) => seedingDoneBodies(context);
+/** A stop (see abortedBodies). */
+export const aborted = ({ context }: { context: CoordinatorContext }) => abortedBodies(context);
+
 /** A stop abandons the step in flight: its pushed rollouts are dropped as `aborted`. */
 export function abortedBodies(c: CoordinatorContext): RunEventBody[] {
   return c.pushed.map((p) =>
@@ -182,6 +187,25 @@ export function abortedBodies(c: CoordinatorContext): RunEventBody[] {
     }),
   );
 }
+
+/** The probe's result (null: no probe configured): `probe.evaluated`. */
+export function probed({ context, event }: { context: CoordinatorContext; event: { output: ProbeResult | null } }) {
+  return event.output ? [probeBody(context, event.output)] : [];
+}
+
+/** A written checkpoint (null: checkpoints are not kept): `checkpoint.saved`. */
+export function checkpointSaved({ context, event }: { context: CoordinatorContext; event: { output: Saved | null } }) {
+  return event.output ? [checkpointSavedBody(context, event.output)] : [];
+}
+
+/** An effect of the coordinator's own (probe, checkpoint) failed: one `error` of `kind` (the run goes on). */
+export function failed(source: string, kind: string) {
+  return ({ event }: { event: { error: unknown } }): RunEventBody[] => [
+    errorBody(source, kind, errorMessage(event.error)),
+  ];
+}
+
+type Saved = { path: string; bytes?: number };
 
 export function checkpointSavedBody(c: CoordinatorContext, saved: { path: string; bytes?: number }): RunEventBody {
   return eventBody('checkpoint.saved', {

@@ -142,3 +142,8 @@ export function endStepRequest(c: CoordinatorContext, self: AnyActorRef): Learne
 export function learnRequest(_c: CoordinatorContext, self: AnyActorRef): LearnerRequest {
   return { type: 'learn', replyTo: self };
 }
+
+/** The buffers' snapshot for a checkpoint. */
+export function snapshotRequest(_c: CoordinatorContext, self: AnyActorRef): BufferRequest {
+  return { type: 'snapshot', replyTo: self };
+}

@@ -16,7 +16,7 @@ export interface Rewarded {
 }
 
 /** Seeding: the events of the round's proposals (nothing is trained). */
-export function seedProposalBodies(c: CoordinatorContext): RunEventBody[] {
+export function seedProposals({ context: c }: { context: CoordinatorContext }): RunEventBody[] {
   return rewardProposals(0, c.work, { unlearnable: c.config.unlearnable }).events;
 }
 

@@ -20,3 +20,11 @@ export function handOver(pushes: readonly Push[], items: readonly { id: string; 
   for (const p of pushes) p.slot.push(p.rollout);
   releaseUnpushed(items, pushes);
 }
+
+/** A stop abandons the type's work in flight: nothing of it is pushed, every slot it holds is released. */
+export function abandoned(c: CoordinatorContext): {
+  pushes: readonly Push[];
+  items: readonly { id: string; slot?: { release(): void } }[];
+} {
+  return { items: [...c.work.proposals, ...c.work.answers], pushes: [] };
+}
