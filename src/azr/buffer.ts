@@ -21,7 +21,7 @@ export type SolverMix = 'maxNew' | 'halfNew' | 'uniform';
  * (the original code: the first `cap` entries stay and later ones are dropped — §5.5 of the reference calls this
  * very likely unintended).
  */
-export type Eviction = 'dropOldest' | 'keepOldest';
+type Eviction = 'dropOldest' | 'keepOldest';
 
 export interface BufferOptions {
   /** Most entries kept. Default 16384 (the original's `max_programs`). */
@@ -39,7 +39,7 @@ export interface BufferOptions {
 }
 
 /** A buffered task with the step it was added in and a buffer-unique id. */
-export interface BufferEntry<T extends Task = Task> {
+interface BufferEntry<T extends Task = Task> {
   readonly id: number;
   readonly step: number;
   readonly task: T;
@@ -54,7 +54,7 @@ export interface BufferSnapshot<T extends Task = Task> {
 }
 
 /** Options for drawing a step's solver tasks. */
-export interface SolverDrawOptions {
+interface SolverDrawOptions {
   /** The current training step t. */
   readonly step: number;
   /** Default `maxNew` (paper). */

@@ -6,17 +6,16 @@
  */
 export type UnlearnableReward = 'zero' | 'minusHalf';
 
-export interface LearnabilityOptions {
+interface LearnabilityOptions {
   /** Default `zero` (paper). */
   readonly unlearnable?: UnlearnableReward;
 }
 
 /** A proposal as the reward sees it: invalid, or valid with the accuracies of its n Monte Carlo solver attempts. */
-export type ProposalOutcome =
-  { readonly valid: false } | { readonly valid: true; readonly successes: readonly number[] };
+type ProposalOutcome = { readonly valid: false } | { readonly valid: true; readonly successes: readonly number[] };
 
 /** Mean solver success r̄_solve over the attempts (each in [0, 1]). */
-export function meanSuccess(successes: readonly number[]): number {
+function meanSuccess(successes: readonly number[]): number {
   if (successes.length === 0) throw new RangeError('learnability needs at least one solver attempt');
   let sum = 0;
   for (const s of successes) {

@@ -2,12 +2,6 @@
 
 import { isInductionTask, type Task, type TaskType } from './tasks.js';
 
-/** The novelty option: `coef` 0 turns it off (the paper); `window` is in training steps. */
-export interface NoveltyOptions {
-  readonly coef: number;
-  readonly window: number;
-}
-
 /**
  * What novelty is measured on: what the proposer chose. Deduction and abduction: the program text (shared by the
  * two types — the same program proposed as either is the same program). Induction: the proposer only writes the

@@ -16,7 +16,7 @@ export type Tier = 'easy' | 'medium' | 'hard';
 export const TIERS: readonly Tier[] = ['easy', 'medium', 'hard'];
 
 /** A task with its type. */
-export type TypedTask =
+type TypedTask =
   | ({ readonly type: 'deduction' } & Triplet)
   | ({ readonly type: 'abduction' } & Triplet)
   | ({ readonly type: 'induction' } & InductionTask);
@@ -29,11 +29,11 @@ export interface ProbeTask {
 }
 
 /** The result of running `f(args)` once: a value, or an error. */
-export type Execution = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+type Execution = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 /** Runs a program on an argument list's source (the sandbox's job; injected, so this module does no execution). */
 export type Execute = (program: string, args: string) => Execution;
 
-export interface ProbeOptions {
+interface ProbeOptions {
   /** Default `azr-probe-v1`, the seed of the committed file. */
   readonly seed?: number | string;
   /** Tasks per (type, tier). Default 40: 3 × 3 × 40 = 360 tasks. */
@@ -189,7 +189,7 @@ export function parseProbeJsonl(text: string): ProbeTask[] {
 }
 
 /** Share of tasks per type that an answer strategy passes. */
-export type BaselineScores = Readonly<Record<TaskType, number>>;
+type BaselineScores = Readonly<Record<TaskType, number>>;
 
 /**
  * The trivial baselines a probe score must beat, graded as the real answers are:

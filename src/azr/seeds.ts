@@ -10,7 +10,7 @@ import { MAX_INDUCTION_INPUTS } from './lang/lexemes.js';
 export const IDENTITY_PROGRAM = 'function f(a) { return a; }';
 
 /** The string the deduction and abduction seed runs the identity on (the paper uses "Hello world"). */
-export const IDENTITY_INPUT: Value = 'abc';
+const IDENTITY_INPUT: Value = 'abc';
 
 /** Heterogeneous inputs of the induction seed, as the paper's (string, int, list, …), one per possible input. */
 export const HETEROGENEOUS_INPUTS: readonly Value[] = [
@@ -33,7 +33,7 @@ export const HETEROGENEOUS_INPUTS: readonly Value[] = [
 ];
 
 /** The seed message: return what you are given. */
-export const IDENTITY_MESSAGE = 'same input';
+const IDENTITY_MESSAGE = 'same input';
 
 /** The deduction/abduction seed triplet: identity on a string. */
 export function identityTriplet(): Triplet {
@@ -49,7 +49,7 @@ export function identityInductionTask(inputs: number = PAPER_DEFAULTS.inductionI
 }
 
 /** Options of {@link seedBuffers}. */
-export interface SeedOptions {
+interface SeedOptions {
   /** Induction inputs N (default 10). */
   readonly inputs?: number;
   /** Options of each of the three buffers. */

@@ -8,7 +8,7 @@ import type { TaskType } from './tasks.js';
  */
 export type InductionAccuracy = 'binary' | 'fraction';
 
-export interface SolverRewardOptions {
+interface SolverRewardOptions {
   /** Default `binary` (paper). */
   readonly induction?: InductionAccuracy;
 }
@@ -17,11 +17,11 @@ export interface SolverRewardOptions {
  * What grading found: the answer did not parse as its segment kind (`formatError`), or it was run and `passed`
  * of `total` checks held (deduction and abduction: one check; induction: one per hidden pair).
  */
-export type SolverOutcome =
+type SolverOutcome =
   { readonly kind: 'formatError' } | { readonly kind: 'graded'; readonly passed: number; readonly total: number };
 
 /** Accuracy of a graded answer in [0, 1]. */
-export function solverAccuracy(
+function solverAccuracy(
   outcome: Extract<SolverOutcome, { kind: 'graded' }>,
   type: TaskType,
   options: SolverRewardOptions = {},

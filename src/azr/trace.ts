@@ -20,10 +20,10 @@ import { TRACE_ARROW } from './lang/lexemes.js';
 import { valueLexemes, valueType, type Value } from './lang/value.js';
 
 /** Ends a trace step (the task language's statement terminator, reused). */
-export const TRACE_STEP_END = ';';
+const TRACE_STEP_END = ';';
 
 /** One step: the operation on known values (lexemes) and its value. */
-export interface TraceStep {
+interface TraceStep {
   readonly lhs: readonly string[];
   readonly value: Value;
 }
@@ -39,7 +39,7 @@ export const DEFAULT_TRACE_BUDGETS: Readonly<Record<'deduction' | 'abduction' | 
 };
 
 /** Most steps in a gold trace; a longer evaluation has none. */
-export const MAX_TRACE_STEPS = 24;
+const MAX_TRACE_STEPS = 24;
 
 /** A trace's lexemes: each step's left side, `⇒`, the value's lexemes, `;`. */
 export function traceLexemes(steps: readonly TraceStep[]): string[] {

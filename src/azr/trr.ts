@@ -15,7 +15,7 @@ export type TrrStatistics = 'perSequence' | 'tokenWeighted';
  */
 export type TrrBaseline = 'roleType' | 'global' | 'task' | 'none';
 
-export interface TrrOptions {
+interface TrrOptions {
   /** Default `perSequence` (paper). */
   readonly statistics?: TrrStatistics;
   /** Default `roleType` (paper). */

@@ -67,7 +67,7 @@ export function answerContext(view: SolverView): SegmentContext | undefined {
 }
 
 /** Options of {@link proposerView}. */
-export interface ProposerViewOptions {
+interface ProposerViewOptions {
   /** References K (paper 6). */
   readonly k?: number;
   /** Default `uniform` (paper). */

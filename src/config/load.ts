@@ -102,14 +102,14 @@ const pathText = (path: readonly PropertyKey[]): string =>
 type YamlPath = readonly (string | number)[];
 
 /** One YAML source of a resolved scenario: finds the node that set a scenario field path (undefined: not set here). */
-export interface SourceLayer {
+interface SourceLayer {
   readonly file: string;
   readonly lineCounter: LineCounter;
   find(path: YamlPath): Node | undefined;
 }
 
 /** A parsed YAML file. */
-export interface YamlFile {
+interface YamlFile {
   readonly file: string;
   readonly doc: Document;
   readonly lineCounter: LineCounter;
@@ -125,7 +125,7 @@ export function positionOf(file: string, lineCounter: LineCounter, node: Node | 
 }
 
 /** Parses YAML text; syntax errors (and duplicate keys) throw ScenarioLoadError with their positions. */
-export function parseYamlFile(text: string, file: string): YamlFile {
+function parseYamlFile(text: string, file: string): YamlFile {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -231,7 +231,7 @@ function objectsAt(schema: ZodLike, p: readonly PropertyKey[]): ZodLike[] {
 }
 
 /** The field names a (strict) object schema accepts at a path. */
-export function fieldNamesAt(schema: unknown, p: readonly PropertyKey[]): string[] {
+function fieldNamesAt(schema: unknown, p: readonly PropertyKey[]): string[] {
   return [...new Set(objectsAt(schema as ZodLike, p).flatMap((o) => Object.keys(o._zod.def.shape!)))];
 }
 
@@ -251,7 +251,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The closest known name, when it is close enough to be a typo (case-insensitive, ≤ 1/3 of the letters edited). */
-export function didYouMean(name: string, known: readonly string[]): string | null {
+function didYouMean(name: string, known: readonly string[]): string | null {
   let best: string | null = null;
   let bestD = Infinity;
   for (const k of known) {
@@ -335,7 +335,7 @@ function resolveChain(y: YamlFile, chain: readonly string[]): ScenarioSource {
 }
 
 /** Parses scenario YAML text and merges its `extends:` chain (files read relative to `file`'s folder). */
-export function scenarioSourceOfText(text: string, file: string): ScenarioSource {
+function scenarioSourceOfText(text: string, file: string): ScenarioSource {
   return resolveChain(parseYamlFile(text, file), [path.resolve(file)]);
 }
 

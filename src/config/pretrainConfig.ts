@@ -35,8 +35,6 @@ export const ModelSectionSchema = z
   })
   .refine((m) => m.width % m.heads === 0, { message: 'model.width must be a multiple of model.heads' });
 
-export type ModelSection = z.infer<typeof ModelSectionSchema>;
-
 // -----------------------------------------------------------------------------------------------------------
 // pretrain:
 
@@ -179,7 +177,7 @@ export type FormatWeights = z.infer<typeof FormatWeightsSchema>;
 export type TierWeights = z.infer<typeof TierWeightsSchema>;
 
 /** What `azr pretrain` reads from a scenario; other top-level sections belong to other commands and are ignored. */
-export const PretrainScenarioSchema = z.looseObject({
+const PretrainScenarioSchema = z.looseObject({
   seed: z
     .number()
     .int()

@@ -216,7 +216,6 @@ export const RunScenarioSchema = z
   });
 
 export type RunScenario = z.infer<typeof RunScenarioSchema>;
-export type RunScenarioInput = z.input<typeof RunScenarioSchema>;
 
 /** The coordinator's view of a scenario: its parsed `selfPlay:` section and its seed, as they are. */
 export function coordinatorConfigOf(s: RunScenario): CoordinatorConfigInput {

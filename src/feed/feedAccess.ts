@@ -11,7 +11,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Why a websocket upgrade is refused: the HTTP status and a line of text for the client. */
-export interface Refusal {
+interface Refusal {
   status: number;
   text: string;
 }

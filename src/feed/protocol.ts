@@ -38,7 +38,7 @@ const eventType = z.enum(RUN_EVENT_TYPES as unknown as [RunEventType, ...RunEven
 // ---------------------------------------------------------------------------------------------------------------
 // Client → server
 
-export const SubscribeSchema = z
+const SubscribeSchema = z
   .strictObject({
     op: z.literal('subscribe'),
     fromSeq: seq
@@ -56,14 +56,14 @@ export const SubscribeSchema = z
   .describe('start (or restart) the event stream; a later subscribe replaces the earlier one');
 
 /** Every message a client may send. */
-export const ClientMessageSchema = z.discriminatedUnion('op', [SubscribeSchema]);
+const ClientMessageSchema = z.discriminatedUnion('op', [SubscribeSchema]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Server → client
 
-export const ScenarioSummarySchema = z
+const ScenarioSummarySchema = z
   .strictObject({
     name: z.string().nullable(),
     mode: z.string().nullable().describe('sync | async'),
@@ -74,7 +74,7 @@ export const ScenarioSummarySchema = z
   .describe('the few scenario facts a viewer shows; the whole scenario is in the run.started event');
 export type ScenarioSummary = z.infer<typeof ScenarioSummarySchema>;
 
-export const HelloSchema = z
+const HelloSchema = z
   .strictObject({
     op: z.literal('hello'),
     protocol: z.literal(FEED_PROTOCOL),
@@ -100,7 +100,7 @@ export const HelloSchema = z
   })
   .describe('sent once, first, on every connection');
 
-export const SubscribedSchema = z
+const SubscribedSchema = z
   .strictObject({
     op: z.literal('subscribed'),
     fromSeq: seq.describe('first seq this subscription can deliver'),
@@ -108,14 +108,14 @@ export const SubscribedSchema = z
   })
   .describe('acknowledges a subscribe; events follow');
 
-export const EventsSchema = z
+const EventsSchema = z
   .strictObject({
     op: z.literal('events'),
     events: z.array(RunEventSchema).min(1).describe('run events in seq order, exactly as in events.jsonl'),
   })
   .describe('a batch of run events');
 
-export const GapSchema = z
+const GapSchema = z
   .strictObject({
     op: z.literal('gap'),
     fromSeq: seq,
@@ -129,7 +129,7 @@ export const GapSchema = z
   .refine((m) => m.toSeq >= m.fromSeq, { message: 'toSeq must be ≥ fromSeq', path: ['toSeq'] })
   .describe('the subscribed events with seq in [fromSeq, toSeq] were skipped; the stream goes on after toSeq');
 
-export const ErrorMessageSchema = z
+const ErrorMessageSchema = z
   .strictObject({
     op: z.literal('error'),
     message: z.string().min(1).describe('what was wrong with the client message; the connection stays open'),
@@ -147,7 +147,6 @@ export const ServerMessageSchema = z.discriminatedUnion('op', [
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 export type HelloMessage = z.infer<typeof HelloSchema>;
 export type GapMessage = z.infer<typeof GapSchema>;
-export type EventsMessage = z.infer<typeof EventsSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parsing

@@ -9,7 +9,7 @@ import type { RunEvent, RunEventType } from '../streams/events.js';
  * - `keep`: run and step milestones (run.started/finished, learner.step, health, probe, checkpoint, step.finished)
  *   are kept, up to `maxKeptEvents` (the oldest beyond that become a gap too).
  */
-export type DeliveryPolicy = 'drop' | 'coalesce' | 'keep';
+type DeliveryPolicy = 'drop' | 'coalesce' | 'keep';
 
 /** One run event as the feed holds it: serialized once (exactly as in events.jsonl) and shared by every client. */
 export interface FeedEvent {
@@ -117,7 +117,7 @@ export function chunkEvents(events: readonly FeedEvent[], maxEvents: number, max
 }
 
 /** Where bytes go: a websocket, or a fake in tests. */
-export interface SendTransport {
+interface SendTransport {
   /** Bytes handed over but not yet written to the socket (`ws.bufferedAmount`). */
   readonly bufferedAmount: number;
   /** Sends one text message; `done` runs once it is written to the socket (or failed). */

@@ -5,22 +5,22 @@ import { probePointOf, type ProbePoint } from '../streams/probePoint.js';
 import type { Role, RunEvent, RunEventOf, TaskType } from '../streams/events.js';
 import { summarizeScenario, type GapMessage, type HelloMessage, type ScenarioSummary } from './protocol.js';
 
-export interface GroupReward {
+interface GroupReward {
   /** Mean reward of the group's rollouts in that step; null when it had none. */
   mean: number | null;
   n: number;
 }
 
-export type RewardTable = Record<Role, Record<TaskType, GroupReward>>;
+type RewardTable = Record<Role, Record<TaskType, GroupReward>>;
 
-export interface QueueSummary {
+interface QueueSummary {
   depth: number;
   capacity: number;
   credit: number | null;
   stallMs: number;
 }
 
-export interface WatchSummary {
+interface WatchSummary {
   runId: string | null;
   scenario: ScenarioSummary | null;
   source: HelloMessage['source'] | null;

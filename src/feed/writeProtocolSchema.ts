@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { protocolJsonSchemaText } from './protocol.js';
 
 /** Path of the published schema, from the repository root. */
-export const PROTOCOL_SCHEMA_PATH = 'docs/feed-protocol.schema.json';
+const PROTOCOL_SCHEMA_PATH = 'docs/feed-protocol.schema.json';
 
 /** Writes the published schema under `root`; returns the file written. */
 export function writeProtocolSchema(root = fileURLToPath(new URL('../../', import.meta.url))): string {

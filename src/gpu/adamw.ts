@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray, ParamSpec, Weights } from './model.js';
 
-export interface AdamWConfig {
+interface AdamWConfig {
   readonly lr: number;
   readonly beta1: number;
   readonly beta2: number;

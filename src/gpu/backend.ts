@@ -10,7 +10,7 @@ export const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** A better backend that was not used, and why (not installed, failed to load, failed to initialise, not forced). */
-export interface BackendSkip {
+interface BackendSkip {
   readonly backend: BackendName;
   readonly reason: string;
 }
@@ -33,7 +33,7 @@ export interface BackendReport {
   readonly tfjsVersion: string;
 }
 
-export interface BackendOptions {
+interface BackendOptions {
   /** Use exactly this backend or fail (a scenario's `backend:` setting). */
   readonly force?: BackendName;
   /** Module loader for the optional node packages; injectable so tests can pretend one is installed. */

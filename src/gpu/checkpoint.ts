@@ -14,8 +14,8 @@ import type { RngState } from '../azr/rng.js';
 import type { AdamWState } from './adamw.js';
 import { checkWeights, GptConfigSchema, type GptConfig, type NamedArray, type Weights } from './model.js';
 
-export const CHECKPOINT_FORMAT = 'azr-gpt-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+const CHECKPOINT_FORMAT = 'azr-gpt-checkpoint';
+const CHECKPOINT_VERSION = 1;
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 const JsonSchema: z.ZodType<Json> = z.lazy(() =>

@@ -10,7 +10,7 @@ export const MASKED = -1e9;
 /** Token placed in pad columns; never seen, since pad columns are masked as keys and their outputs are ignored. */
 export const PAD_ID = 0;
 
-export interface PromptLayout {
+interface PromptLayout {
   readonly batch: number;
   /** Columns: the longest prompt's length. */
   readonly width: number;

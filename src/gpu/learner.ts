@@ -60,7 +60,7 @@ export interface SupervisedSample {
   readonly lossMask?: ArrayLike<number>;
 }
 
-export interface EpochMetrics {
+interface EpochMetrics {
   /** The total loss minimised. */
   readonly loss: number;
   /** The policy-gradient term alone (aggregated as configured). */
@@ -80,7 +80,7 @@ export interface EpochMetrics {
 }
 
 /** Metrics of one `policyStep`: the first epoch's figures (the policy as the batch found it) plus totals. */
-export interface PolicyStepMetrics extends EpochMetrics {
+interface PolicyStepMetrics extends EpochMetrics {
   readonly perEpoch: readonly EpochMetrics[];
   /** Completion tokens in the batch. */
   readonly tokens: number;
@@ -93,7 +93,7 @@ export interface PolicyStepMetrics extends EpochMetrics {
   readonly step: number;
 }
 
-export interface SupervisedStepMetrics {
+interface SupervisedStepMetrics {
   /** Mean next-token cross-entropy over loss-masked tokens (nats). */
   readonly loss: number;
   readonly gradNorm: number;
@@ -105,7 +105,7 @@ export interface SupervisedStepMetrics {
 }
 
 /** What a checkpoint needs from the learner. */
-export interface LearnerSnapshot {
+interface LearnerSnapshot {
   readonly weights: Weights;
   readonly optimizer: AdamWState;
 }
@@ -120,7 +120,7 @@ export interface LearnerSnapshot {
 // completion token t sits at window slot C − len_r + t.
 
 /** Batch-wide counts that scale a bucket's or a shard's loss, so the parts add up to the whole batch's loss. */
-export interface PolicyNorms {
+interface PolicyNorms {
   /** Completion tokens of the whole batch ('token-mean' and the per-token statistics divide by it). */
   readonly completionTokens: number;
   /** Sequences of the whole batch ('sequence-mean'). */
@@ -132,7 +132,7 @@ export interface PolicyNorms {
 }
 
 /** What a policy loss needs from the learner's config (also sent to gradient threads). */
-export type PolicySettings = Pick<
+type PolicySettings = Pick<
   LearnerConfig,
   'temperature' | 'ppoClip' | 'entropyCoef' | 'klCoef' | 'sftCoef' | 'aggregation'
 >;
@@ -373,7 +373,7 @@ function supervisedLoss(model: Gpt, b: SupervisedBatch): tf.Scalar {
 }
 
 /** Tokens a supervised sequence has loss on (what packSupervised counts). */
-export function predictedTokens(sample: SupervisedSample): number {
+function predictedTokens(sample: SupervisedSample): number {
   const L = sample.tokens.length;
   if (sample.lossMask === undefined) return Math.max(0, L - 1);
   let n = 0;
@@ -445,7 +445,7 @@ export function supervisedShardGradients(
 }
 
 /** Sums over a shard's tokens that the batch's metrics are made of (each divided by a batch-wide count later). */
-export interface PolicySums {
+interface PolicySums {
   /** Its part of the total loss (aggregated with batch-wide weights, SFT term included). */
   readonly loss: number;
   /** Its part of the policy-gradient term (aggregated). */
@@ -630,7 +630,7 @@ export function scoreCompletions(
 // -----------------------------------------------------------------------------------------------------------
 // The learner
 
-export interface LearnerOptions {
+interface LearnerOptions {
   /** Frozen reference policy for the KL anchor (the base model); needed when klCoef > 0. */
   readonly reference?: Gpt;
   /** Clock for the tokens/s metric only (default performance.now). */

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 
 /** The defaults that differ between the learner used as a library (pretraining, tests) and a run's self-play phase. */
-export interface LearnerDefaults {
+interface LearnerDefaults {
   readonly lr: number;
   readonly weightDecay: number;
   readonly ppoClip: number | null;

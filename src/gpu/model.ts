@@ -30,10 +30,10 @@ export const GptConfigSchema = z
 /** A model config as written (`positions` may be left out: learned). */
 export type GptConfig = z.input<typeof GptConfigSchema>;
 /** A model config with its defaults filled in. */
-export type ResolvedGptConfig = z.output<typeof GptConfigSchema>;
+type ResolvedGptConfig = z.output<typeof GptConfigSchema>;
 
 /** RoPE's base wavelength (RoFormer, Llama). */
-export const ROPE_BASE = 10_000;
+const ROPE_BASE = 10_000;
 
 /**
  * Rotary angle tables for positions `positions` (any shape `[...]`): cos and sin of `pos / ROPE_BASE^(2i/hd)` for the
@@ -155,7 +155,7 @@ export interface LayerCache {
   readonly v: tf.Tensor4D;
 }
 
-export interface ForwardOptions {
+interface ForwardOptions {
   /** Keys/values of the earlier positions, one per layer (from a previous `forward` with `returnCache`). */
   readonly past?: readonly LayerCache[];
   readonly returnCache?: boolean;
@@ -165,7 +165,7 @@ export interface ForwardOptions {
   readonly tail?: number;
 }
 
-export interface ForwardOutput {
+interface ForwardOutput {
   /** `[batch, time, vocab]`, or `[batch, tail, vocab]` with `tail` (`[batch, 1, vocab]` with `lastOnly`). */
   readonly logits: tf.Tensor3D;
   /** With `returnCache`: keys/values for all positions (past + these), one per layer, to pass as `past`; else empty. */

@@ -31,7 +31,7 @@ const INT32 = onnx.TensorProto.DataType.INT32;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const AttrType = onnx.AttributeProto.AttributeType;
 
-export const OPSET = 17;
+const OPSET = 17;
 
 /** Input/output names of the exported graph. */
 export const onnxNames = {
@@ -147,7 +147,7 @@ class GraphBuilder {
   }
 }
 
-export type OnnxGraphKind = 'prefill' | 'decode';
+type OnnxGraphKind = 'prefill' | 'decode';
 
 /**
  * The ONNX model of `kind` for `config`, as bytes. Parameters are graph inputs named as in `paramSpecs`; with

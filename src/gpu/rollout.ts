@@ -7,17 +7,17 @@ import { MASKED } from './layout.js';
 import { exportOnnx, onnxNames } from './onnx.js';
 import type { WeightBoard } from './weights.js';
 
-export interface OrtRolloutOptions {
+interface OrtRolloutOptions {
   /** onnxruntime intra-op threads (default 1: on 2 cores the learner and the executors need the other one). */
   readonly intraOpThreads?: number;
 }
 
 /** A completion stamped with the weight version that produced it. */
-export interface VersionedCompletion extends Completion {
+interface VersionedCompletion extends Completion {
   readonly version: number;
 }
 
-export interface RolloutBatch {
+interface RolloutBatch {
   /** The weight version used for the whole batch. */
   readonly version: number;
   readonly completions: VersionedCompletion[];

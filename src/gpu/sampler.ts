@@ -51,7 +51,7 @@ export interface DecodeOptions {
   readonly recordMasks?: boolean;
 }
 
-export type StopReason = 'end' | 'constraint' | 'length';
+type StopReason = 'end' | 'constraint' | 'length';
 
 export interface Completion {
   readonly tokens: number[];
@@ -84,7 +84,7 @@ export interface IncrementalDecoder {
 }
 
 /** Index of a draw and its log-probability. */
-export interface Draw {
+interface Draw {
   readonly token: number;
   readonly logProb: number;
 }

@@ -31,7 +31,7 @@ import { valueLexemes, type Value } from '../azr/lang/value.js';
 import { viewParams, type ProposerView, type SolverView } from '../azr/views.js';
 import type { TokenConstraint } from './sampler.js';
 
-export const PAD = '<pad>';
+const PAD = '<pad>';
 
 /** Role, task-type and segment tags, in vocabulary order. */
 export const TAGS = {
@@ -57,7 +57,7 @@ const TAG_LIST: readonly string[] = [
 ];
 
 /** The vocabulary: token id ↔ string. Lexeme `LEXEMES[i]` has id `lexemeOffset + i`. */
-export class Tokenizer {
+class Tokenizer {
   readonly vocab: readonly string[] = [PAD, ...TAG_LIST, ...LEXEMES];
   readonly padId = 0;
   readonly lexemeOffset = 1 + TAG_LIST.length;
@@ -113,10 +113,10 @@ export const tokenizer = new Tokenizer();
 // Grammar constraints
 
 /** What an answer segment is: a task-language segment, or a solver's reasoning trace (src/azr/lang/traceAutomaton.ts). */
-export type AnswerSegmentKind = SegmentKind | 'trace';
+type AnswerSegmentKind = SegmentKind | 'trace';
 
 /** One answer segment: its kind, its context (or how to derive it from the earlier segments), its lexeme budget. */
-export interface SegmentSpec {
+interface SegmentSpec {
   readonly kind: AnswerSegmentKind;
   readonly context?: SegmentContext | ((earlier: readonly (readonly string[])[]) => SegmentContext);
   /** Most lexemes in this segment, its <end> not counted. */

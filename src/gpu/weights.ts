@@ -2,7 +2,7 @@
 
 import type { Weights } from './model.js';
 
-export interface PublishedWeights {
+interface PublishedWeights {
   /** The learner's step count when published (0 = initial or restored weights). */
   readonly version: number;
   /** Immutable snapshot (the learner hands over copies). */

@@ -5,7 +5,7 @@ import { eventBody } from '../streams/events.js';
 import type { EventSink } from './coordinatorMachine.js';
 
 /** `{ training: { step: 'learn' } }` → `training.step.learn` (parallel regions joined by `,`). */
-export function stateString(value: StateValue): string {
+function stateString(value: StateValue): string {
   if (typeof value === 'string') return value;
   return Object.entries(value)
     .map(([k, v]) =>

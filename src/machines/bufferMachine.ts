@@ -98,7 +98,7 @@ export type BufferReply =
     }
   | { readonly type: 'buffer.snapshot'; readonly buffers: BufferSnapshots; readonly sizes: BufferSizes };
 
-export interface BufferContext extends Omit<BufferInput, 'restore'> {
+interface BufferContext extends Omit<BufferInput, 'restore'> {
   /**
    * The buffers themselves. TaskBuffer is src/azr's mutable structure; the actions below mutate it in place
    * (copying 16k entries per append would cost more than it protects). Checkpoints use `snapshot`, not the
@@ -107,7 +107,7 @@ export interface BufferContext extends Omit<BufferInput, 'restore'> {
   readonly buffers: Buffers;
 }
 
-export function bufferSizes(b: Buffers): BufferSizes {
+function bufferSizes(b: Buffers): BufferSizes {
   return { deduction: b.deduction.size, abduction: b.abduction.size, induction: b.induction.size };
 }
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { PAPER_DEFAULTS, TASK_TYPES, type TaskType } from '../azr/index.js';
 
 /** Sequences per task type, for one role. */
-export type PerType = Readonly<Record<TaskType, number>>;
+type PerType = Readonly<Record<TaskType, number>>;
 
 const TASK_TYPE = z.enum(TASK_TYPES);
 const positiveInt = z.number().int().min(1);
@@ -40,7 +40,7 @@ export interface SelfPlayDefaults {
 }
 
 /** The paper's settings (reference §4.3, §5). */
-export const PAPER_SELF_PLAY_DEFAULTS: SelfPlayDefaults = {
+const PAPER_SELF_PLAY_DEFAULTS: SelfPlayDefaults = {
   steps: 960,
   batch: PAPER_DEFAULTS.batchPerGroup,
   references: PAPER_DEFAULTS.references,
@@ -234,7 +234,7 @@ const perTypeOf = (x: number | PerType): PerType =>
  * The coordinator's options: the run's root seed and the self-play options (paper defaults), with the batch sizes
  * spelled out per type.
  */
-export const CoordinatorConfigSchema = z
+const CoordinatorConfigSchema = z
   .strictObject({
     seed: z
       .union([z.number(), z.string()])
@@ -255,7 +255,6 @@ export type CoordinatorConfig = DeepReadonly<z.output<typeof CoordinatorConfigSc
 /** What callers pass: any subset of the config (a scenario's parsed `selfPlay:` section, with its seed, is one). */
 export type CoordinatorConfigInput = z.input<typeof CoordinatorConfigSchema>;
 /** `sync` (the paper) or `async` (see {@link selfPlaySchema}). */
-export type RunMode = CoordinatorConfig['mode'];
 
 /** A config that cannot run; the message names the field. */
 export class ConfigError extends Error {

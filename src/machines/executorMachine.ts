@@ -13,7 +13,7 @@ import {
 } from './effects.js';
 import { errorMessage, type BatchFailure } from './protocol.js';
 
-export interface ExecutorInput {
+interface ExecutorInput {
   readonly retries: number;
 }
 
@@ -55,7 +55,7 @@ export type ExecutorReply =
   | { readonly type: 'executor.checked'; readonly ok: true; readonly results: readonly CheckResult[] }
   | ({ readonly type: 'executor.checked' } & BatchFailure);
 
-export interface ExecutorContext extends ExecutorInput {
+interface ExecutorContext extends ExecutorInput {
   readonly request: ExecutorRequest | null;
   readonly attempt: number;
 }

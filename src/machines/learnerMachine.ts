@@ -57,7 +57,7 @@ export type LearnerRequest =
   | { readonly type: 'abandonStep' };
 
 /** A rollout that was not learned from. */
-export interface DroppedRollout {
+interface DroppedRollout {
   readonly rollout: ScoredRollout;
   readonly reason: 'stale' | 'aborted';
 }
@@ -79,7 +79,7 @@ export type LearnerReply =
     }
   | ({ readonly type: 'learner.learned' } & BatchFailure);
 
-export interface LearnerContext extends Omit<LearnerInput, 'stepsLearned' | 'creditOnBatch'> {
+interface LearnerContext extends Omit<LearnerInput, 'stepsLearned' | 'creditOnBatch'> {
   readonly stepsLearned: number;
   readonly creditOnBatch: boolean;
   /** Rollouts arrived and not yet in a batch. */
@@ -96,7 +96,7 @@ export interface LearnerContext extends Omit<LearnerInput, 'stepsLearned' | 'cre
 }
 
 /** The (role × type) batches of a step, in ROLES × taskTypes order, every group present even when empty. */
-export function learnBatches(
+function learnBatches(
   samples: readonly TrainSample[],
   taskTypes: readonly TaskType[],
   trainProposer: boolean,

@@ -82,7 +82,7 @@ export interface Push {
 const MC_SUFFIX = '#mc';
 
 /** The task a valid proposal makes: a triplet, or (induction) the program with its N inputs, outputs and message. */
-export function proposalTask(p: Proposal, v: Extract<Validated, { ok: true }>): Task {
+function proposalTask(p: Proposal, v: Extract<Validated, { ok: true }>): Task {
   if (!p.parsed.ok) throw new Error(`proposal ${p.id} did not parse`);
   if (p.type === 'induction')
     return {
@@ -133,7 +133,7 @@ export function learnabilityItems(type: TaskType, w: TypeWork): SolveItem[] {
 }
 
 /** The executor check of a well-formed answer to `task`. */
-export function checkRequest(id: string, type: TaskType, task: Task, answer: string): CheckRequest {
+function checkRequest(id: string, type: TaskType, task: Task, answer: string): CheckRequest {
   if (type === 'induction') return { id, type, program: answer, hidden: inductionSplit(task as InductionTask).hidden };
   const t = task as Triplet;
   return type === 'deduction'

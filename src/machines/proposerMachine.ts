@@ -17,7 +17,7 @@ import { notProvided, type GenerateInput, type PolicyCompletion, type Slot } fro
 import { errorMessage, type BatchFailure, type Proposal } from './protocol.js';
 import type { BufferReply, BufferRequest } from './bufferMachine.js';
 
-export interface ProposerInput {
+interface ProposerInput {
   readonly rngState: RngState;
   /** Training temperature (config.temperature). */
   readonly temperature: number;
@@ -52,7 +52,7 @@ export type ProposerReply =
 
 type ProposerEvent = ProposerRequest | Extract<BufferReply, { type: 'buffer.views' }>;
 
-export interface ProposerContext extends ProposerInput {
+interface ProposerContext extends ProposerInput {
   readonly request: ProposerRequest | null;
   readonly views: readonly ProposerView[];
   readonly slots: readonly Slot[];

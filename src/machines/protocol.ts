@@ -4,14 +4,14 @@ import type { ProposerView, SolverView, TaskType } from '../azr/index.js';
 import type { Reasoning, Slot, TrainingTrace } from './effects.js';
 
 /** What a completion cost and which weights produced it (absent when the policy failed on the request). */
-export interface CompletionInfo {
+interface CompletionInfo {
   readonly tokens: number;
   readonly policyVersion: number;
   readonly trace?: TrainingTrace;
 }
 
 /** Why a completion yields nothing usable: `policy` (the model failed on it: dropped) or `format` (ill-formed: −1). */
-export type ParseFailure = { readonly ok: false; readonly error: 'policy' | 'format'; readonly message: string };
+type ParseFailure = { readonly ok: false; readonly error: 'policy' | 'format'; readonly message: string };
 
 /** A proposer completion read as a proposal: program and argument lists (+ message for induction). */
 export interface Proposal {

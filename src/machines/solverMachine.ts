@@ -18,7 +18,7 @@ import {
 import { notProvided, type GenerateInput, type PolicyCompletion, type Reasoning, type Slot } from './effects.js';
 import { errorMessage, type Answer, type BatchFailure } from './protocol.js';
 
-export interface SolverInput {
+interface SolverInput {
   readonly rngState: RngState;
   /** Training temperature: used for training answers and for the learnability samples alike (never greedy). */
   readonly temperature: number;
@@ -51,7 +51,7 @@ export type SolverReply =
   | { readonly type: 'solver.solved'; readonly ok: true; readonly answers: readonly Answer[] }
   | ({ readonly type: 'solver.solved' } & BatchFailure);
 
-export interface SolverContext extends SolverInput {
+interface SolverContext extends SolverInput {
   readonly request: SolverRequest | null;
   readonly slots: readonly Slot[];
   readonly attempt: number;
@@ -78,7 +78,7 @@ export function parseAnswer(view: SolverView, completion: PolicyCompletion): Ans
 }
 
 /** How much a completion reasoned: the lexemes and steps of its trace segment (0 and 0: it answered directly). */
-export function reasoningOf(trace: readonly string[]): Reasoning {
+function reasoningOf(trace: readonly string[]): Reasoning {
   return { lexemes: trace.length, steps: traceSteps(trace) };
 }
 

@@ -88,7 +88,7 @@ export function learnerWithEffects(learner: LearnerEffect, channel: RolloutChann
   });
 }
 
-export interface Wiring {
+interface Wiring {
   /** The learner's inbound channel (a `CreditChannel` through {@link fromCreditChannel}). */
   readonly channel: RolloutChannel;
   /** Emits `queue.depth` for each queue, once per step (e.g. `bus.emit(queueDepthBody(channel.status()))`). */

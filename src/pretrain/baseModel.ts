@@ -14,7 +14,7 @@ export function vocabFingerprint(vocab: readonly string[] = tokenizer.vocab): st
 }
 
 /** What a base checkpoint records beside the weights (JSON). */
-export interface BaseModelInfo {
+interface BaseModelInfo {
   readonly kind: typeof BASE_KIND;
   readonly vocab: { readonly size: number; readonly sha256: string };
   readonly seed: number;

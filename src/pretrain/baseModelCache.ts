@@ -35,7 +35,7 @@ export function baseModelDir(
   return s.base ?? path.join(cacheDir, `base-${baseModelKey(s, exclusion)}`);
 }
 
-export interface EnsureBaseOptions {
+interface EnsureBaseOptions {
   readonly scenario: RunScenario;
   readonly cacheDir: string;
   /** The probe tasks the build evaluates at its start and end. */
@@ -51,7 +51,7 @@ export interface EnsureBaseOptions {
 }
 
 /** Where the base lives, and the pretraining result when it was built just now. */
-export interface EnsuredBase {
+interface EnsuredBase {
   readonly dir: string;
   readonly built: PretrainResult | null;
 }

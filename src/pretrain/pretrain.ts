@@ -27,7 +27,7 @@ import { loadProbeTasks, ProbeEvaluator, type ProbeReport } from './probeEval.js
  * CPU seconds the main thread (the trainer) has used, from /proc on Linux, else null. On a shared machine this
  * estimates what the wall clock would read on an idle one: the trainer is single-threaded and the bottleneck.
  */
-export function mainThreadCpuSeconds(): number | null {
+function mainThreadCpuSeconds(): number | null {
   try {
     const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -74,7 +74,7 @@ export type PretrainProgress =
     }
   | { readonly kind: 'probe'; readonly point: CurvePoint; readonly report: ProbeReport };
 
-export interface PretrainOptions {
+interface PretrainOptions {
   readonly scenario: PretrainScenario;
   /** Directory of the base checkpoint (created). */
   readonly out: string;

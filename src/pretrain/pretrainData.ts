@@ -38,10 +38,10 @@ export const PRETRAIN_FORMATS = [
   'proposeAbduction',
   'proposeInduction',
 ] as const;
-export type PretrainFormat = (typeof PRETRAIN_FORMATS)[number];
+type PretrainFormat = (typeof PRETRAIN_FORMATS)[number];
 
 /** The task behind an example, for tests and inspection (the tokens are what the model sees). */
-export type ExampleTask =
+type ExampleTask =
   | {
       readonly format: 'solveDeduction' | 'solveAbduction';
       readonly triplet: Triplet;
@@ -64,7 +64,7 @@ export interface PretrainExample {
 }
 
 /** One program with the inputs it was run on and their expressible outputs (executor-labelled). */
-export interface LabelledProgram {
+interface LabelledProgram {
   readonly program: string;
   readonly lexemes: readonly string[];
   readonly params: readonly ParamName[];
@@ -156,7 +156,7 @@ const TIER_TARGET: Readonly<Record<Tier, readonly [number, number]>> = {
   hard: [12, 18],
 };
 
-export interface LabelOptions {
+interface LabelOptions {
   readonly programs: number;
   readonly tiers: TierWeights;
   /** Inputs drawn per program (distinct; some may fail). */
@@ -273,7 +273,7 @@ async function simplifyInputs(sandbox: Sandbox, programs: LabelledProgram[], sta
 // -----------------------------------------------------------------------------------------------------------
 // Examples of the six formats
 
-export interface ExampleOptions {
+interface ExampleOptions {
   readonly formats: FormatWeights;
   readonly examples: number;
   /** Most references K of a proposer prompt (each example draws 1..K). */
@@ -319,7 +319,7 @@ function inputLexemes(input: string, params: readonly ParamName[]): string[] {
 }
 
 /** The induction task a labelled program gives (its first N pairs), or undefined when it has too few or trivial hidden outputs. */
-export function inductionTaskOf(p: LabelledProgram, n: number): InductionTask | undefined {
+function inductionTaskOf(p: LabelledProgram, n: number): InductionTask | undefined {
   if (p.pairs.length < n) return undefined;
   const pairs = p.pairs.slice(0, n);
   const task: InductionTask = {

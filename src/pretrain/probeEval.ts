@@ -29,7 +29,7 @@ export async function loadProbeTasks(file: string = PROBE_FILE): Promise<ProbeTa
 }
 
 /** Lexeme budgets of the answer segments (the longest value is 13 lexemes, the longest probe program 24). */
-export const PROBE_ANSWER_BUDGET: Readonly<Record<TaskType, number>> = { deduction: 16, abduction: 28, induction: 32 };
+const PROBE_ANSWER_BUDGET: Readonly<Record<TaskType, number>> = { deduction: 16, abduction: 28, induction: 32 };
 
 /** The model's context is too short for a probe task's prompt and answer (a scenario error, not a crash). */
 export class ProbeContextError extends RangeError {
@@ -37,7 +37,7 @@ export class ProbeContextError extends RangeError {
 }
 
 /** A probe prompt and the lexeme budgets of its answer's two segments (the reasoning trace, the answer). */
-export interface ProbePrompt {
+interface ProbePrompt {
   readonly task: ProbeTask;
   readonly encoded: EncodedPrompt;
   readonly budget: readonly [trace: number, answer: number];
@@ -72,7 +72,7 @@ export interface ProbeAccuracy {
 }
 
 /** k answers per task sampled at the training temperature: unbiased pass@k (n = k) and the mean sampled pass@1. */
-export interface SampledProbe {
+interface SampledProbe {
   readonly k: number;
   readonly temperature: number;
   readonly passAtK: ProbeAccuracy;
@@ -102,7 +102,7 @@ export interface ProbeReport {
 export type ProbeAnswer = string | null;
 
 /** A set of answers, one per probe task, with the length of each one's reasoning trace (lexemes; 0 = none). */
-export interface ProbeAnswers {
+interface ProbeAnswers {
   readonly answers: readonly ProbeAnswer[];
   readonly traceLexemes: readonly number[];
 }
@@ -245,7 +245,7 @@ export function goldAnswer(t: ProbeTask): string {
       : t.task.program;
 }
 
-export interface ProbeEvaluatorOptions {
+interface ProbeEvaluatorOptions {
   /** Lexeme budgets of the reasoning trace per type (the run's `policy.budgets.trace`). */
   readonly traceBudgets?: Readonly<Record<TaskType, number>>;
   /** 'ort' (onnxruntime, default: faster) or 'tfjs' (the model's own forward). */

@@ -16,7 +16,7 @@ export class RunInputError extends Error {
 }
 
 /** A scenario's probe set: its file (default the committed set) whole, the `stride`-th tasks the run evaluates, and what training leaves out. */
-export interface ScenarioProbe {
+interface ScenarioProbe {
   readonly all: ProbeTask[];
   readonly evaluated: ProbeTask[];
   /** Neither the base nor the supervised term of self-play ever trains on a probe program, sampled or not. */

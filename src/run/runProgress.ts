@@ -121,7 +121,7 @@ const num = (x: number | null | undefined, digits = 3): string =>
   x === null || x === undefined ? '–' : x.toFixed(digits);
 
 /** One plain line for a finished step. */
-export function stepLine(d: StepDigest, total: number): string {
+function stepLine(d: StepDigest, total: number): string {
   return (
     `step ${d.step}/${total}  reward propose ${num(d.proposeReward, 2)} solve ${num(d.solveReward, 2)}  valid ${pct(d.validShare)}  ` +
     `learnable ${pct(d.learnableShare)}  zero-adv ${pct(d.zeroAdvantageShare)}  programs ${d.distinctPrograms ?? '–'}  loss ${num(d.loss)}` +

@@ -4,7 +4,7 @@ import type { RunScenario } from '../config/schema.js';
 import { median, medianPhases } from '../streams/phaseTimes.js';
 import type { ProbePoint, StepDigest } from './runProgress.js';
 
-export interface ReportInput {
+interface ReportInput {
   readonly runId: string;
   readonly scenario: RunScenario;
   readonly reason: 'completed' | 'interrupted' | 'failed';

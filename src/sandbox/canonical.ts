@@ -40,7 +40,7 @@ function numberText(n: number, negZero: boolean): string {
 }
 
 /** An object key as written in canonical text: bare identifier, or JSON string; `__proto__` computed. */
-export function keyText(key: string): string {
+function keyText(key: string): string {
   if (key === '__proto__') return '["__proto__"]';
   return IDENT.test(key) ? key : JSON.stringify(key);
 }

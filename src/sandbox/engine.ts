@@ -69,7 +69,7 @@ const KINDS = new Set<string>([
 let sharedModule: Promise<QuickJSWASMModule> | undefined;
 
 /** The QuickJS WASM module of this thread (one per worker), from an already compiled WebAssembly.Module if given. */
-export function quickJsModule(wasm: WebAssembly.Module | null = null): Promise<QuickJSWASMModule> {
+function quickJsModule(wasm: WebAssembly.Module | null = null): Promise<QuickJSWASMModule> {
   sharedModule ??= newQuickJSWASMModuleFromVariant(
     wasm ? newVariant(RELEASE_SYNC, { wasmModule: wasm }) : RELEASE_SYNC,
   );

@@ -28,7 +28,7 @@ export {
 } from './canonical.js';
 export { DEFAULT_BANNED, checkProgram, checkArguments, checkExpression, type CheckResult } from './staticCheck.js';
 export { runExec, type ExecOptions } from './runExec.js';
-export { parseRequest, formatResult } from './request.js';
+export { parseRequest } from './request.js';
 export {
   DEFAULT_LIMITS,
   ERROR_KINDS,

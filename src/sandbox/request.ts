@@ -44,8 +44,3 @@ export function answerShape(r: RunResult, hasExpected: boolean): RunResult {
     return hasExpected ? { ok: true, output: r.output, match: r.match === true } : { ok: true, output: r.output };
   return { ok: false, error: { kind: r.error.kind, message: r.error.message } };
 }
-
-/** The answer line for a result (without the newline). */
-export function formatResult(r: RunResult, hasExpected: boolean): string {
-  return JSON.stringify(answerShape(r, hasExpected));
-}

@@ -10,10 +10,10 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../gpu/checkpoi
 import type { Learner } from '../gpu/learner.js';
 import type { CheckpointData, CheckpointEffect } from '../machines/effects.js';
 
-export const CHECKPOINTS_DIR = 'checkpoints';
+const CHECKPOINTS_DIR = 'checkpoints';
 const STEP_DIR = /^step-(\d+)$/;
 
-export interface CheckpointStoreOptions {
+interface CheckpointStoreOptions {
   /** The run directory; checkpoints go to <runDir>/checkpoints. */
   readonly runDir: string;
   readonly learner: Learner;
@@ -24,7 +24,7 @@ export interface CheckpointStoreOptions {
 }
 
 /** A checkpoint read back: the learner's part and the coordinator's. */
-export interface LoadedCheckpoint {
+interface LoadedCheckpoint {
   readonly dir: string;
   readonly model: Checkpoint;
   readonly data: CheckpointData;

@@ -25,7 +25,7 @@ import { checkAbductions, checkDeductions, checkInductions, type Sandbox } from 
 import type { Job, RunResult as SandboxRunResult } from '../sandbox/types.js';
 import { valueFromOutput } from '../pretrain/pretrainData.js';
 
-export interface ExecutorServiceOptions {
+interface ExecutorServiceOptions {
   /**
    * Anti-degeneracy (off = the paper): a proposal that ignores its input (src/azr/inputDependence.ts: a
    * deduction/abduction program that gives the same output on every probe input, an induction proposal whose N

@@ -15,7 +15,7 @@ import {
 import type { GenerateInput, PolicyCompletion, PolicyEffect, PolicyRequest } from '../machines/effects.js';
 import type { ProbeExclusion } from '../pretrain/pretrainData.js';
 
-export interface GeneratorProposerOptions {
+interface GeneratorProposerOptions {
   /** Probe programs never proposed (the same rule as pretraining's). */
   readonly exclusion: ProbeExclusion;
   /** The weight version completions are stamped with (the model's newest; a generator task is never trained on). */

@@ -8,7 +8,7 @@ import type { Sandbox } from '../sandbox/index.js';
 import { labelChunk, type PretrainDataOptions } from '../pretrain/pretrainData.js';
 
 /** Supervised batches for the SFT anchor: batch `step` is a function of the step alone (deterministic across resumes). */
-export interface SftSource {
+interface SftSource {
   batch(step: number): Promise<SupervisedSample[]>;
 }
 
@@ -76,7 +76,7 @@ export function policyBatch(input: LearnInput): PolicySample[] {
   return batch;
 }
 
-export interface LearnerServiceOptions {
+interface LearnerServiceOptions {
   readonly board: WeightBoard;
   /** Supervised batches mixed into each step (the learner's sftCoef weights them); absent = none. */
   readonly sft?: SftSource;

@@ -39,7 +39,7 @@ export interface RolloutEngine {
  */
 export type Decoding = 'constrained' | 'free';
 
-export interface PolicyServiceOptions {
+interface PolicyServiceOptions {
   readonly budgets: AnswerBudgets;
   /** Default `constrained`. */
   readonly decoding?: Decoding;
@@ -48,7 +48,7 @@ export interface PolicyServiceOptions {
 }
 
 /** The budgets of a request's answer segments, in segment order. */
-export function segmentBudgets(request: PolicyRequest, b: AnswerBudgets): number[] {
+function segmentBudgets(request: PolicyRequest, b: AnswerBudgets): number[] {
   if (request.role === 'solve') return [b.trace[request.view.type], b[request.view.type satisfies TaskType]];
   return request.view.type === 'induction' ? [b.inductionInputs] : [b.program, b.args];
 }

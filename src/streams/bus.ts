@@ -3,7 +3,7 @@ import { Observable, Subject } from 'rxjs';
 import { EVENT_SCHEMA_VERSION, parseRunEvent } from './events.js';
 import type { RunEvent, RunEventBody, RunEventOf, RunEventType } from './events.js';
 
-export interface EventBusOptions {
+interface EventBusOptions {
   /** Written into every event's `runId`. */
   runId: string;
   /** Milliseconds from any origin (monotonic); `t` is measured from its value when the bus is created. */

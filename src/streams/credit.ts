@@ -11,7 +11,7 @@ export interface CreditStatus {
   capacity: number;
 }
 
-export interface CreditConfig {
+interface CreditConfig {
   /** Items the operator may hold while there is no credit. 0 means none: every item needs credit on arrival. */
   capacity: number;
   /** Called after every change of depth or credit (to become `queue.depth` events). */

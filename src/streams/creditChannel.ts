@@ -6,7 +6,7 @@ import type { CreditStatus } from './credit.js';
 import { StallMeter } from './stallMeter.js';
 import type { QueueStatus } from './queueStatus.js';
 
-export interface CreditChannelOptions {
+interface CreditChannelOptions {
   /** Name in `queue.depth` events. */
   name: string;
   /** Items the channel may hold beyond the consumer's credit. 0: producers only ever produce against credit. */

@@ -15,7 +15,7 @@ import type { RunEvent, RunEventType } from './events.js';
 const NEWLINE = 0x0a;
 const READ_CHUNK = 64 * 1024;
 
-export interface EventLogOptions {
+interface EventLogOptions {
   /** Bytes held in memory before they are written; bounds both memory and what a kill -9 can lose. Default 64 KiB. */
   bufferBytes?: number;
   /** Event types written through at once (with everything before them). Default: run and step boundaries. */
@@ -25,7 +25,7 @@ export interface EventLogOptions {
 }
 
 /** What {@link EventLog.openForResume} found. */
-export interface ResumedEventLog {
+interface ResumedEventLog {
   log: EventLog;
   /** The last complete event, or null when the log held none. The run continues at `last.seq + 1`. */
   last: RunEvent | null;
@@ -228,7 +228,7 @@ export class EventLog {
   }
 }
 
-export interface ReadEventLogOptions {
+interface ReadEventLogOptions {
   /** First seq to yield; earlier lines are skipped by a binary search over byte offsets, not read. Default 0. */
   fromSeq?: number;
 }

@@ -28,7 +28,7 @@ const envelope = {
 
 /** The envelope field names, in the order they are serialized. */
 export const ENVELOPE_KEYS = ['v', 'runId', 'seq', 't', 'step'] as const;
-export type EnvelopeKey = (typeof ENVELOPE_KEYS)[number];
+type EnvelopeKey = (typeof ENVELOPE_KEYS)[number];
 
 /** Builds one member of the union: envelope first (so serialized lines start `{"v":1,"runId":…,"seq":…`), then `type`. */
 function defineEvent<const T extends string, S extends z.ZodRawShape>(type: T, shape: S) {
@@ -42,14 +42,14 @@ const perTaskAccuracy = z.strictObject({
   overall: z.number().min(0).max(1).describe('accuracy over all probe tasks of the group'),
 });
 
-export const RunStartedSchema = defineEvent('run.started', {
+const RunStartedSchema = defineEvent('run.started', {
   scenario: z.record(z.string(), z.json()).describe('the resolved scenario, as written to scenario.yaml'),
   backend: z.string().min(1).describe('tensor backend chosen at start, e.g. "tensorflow" or "wasm"'),
   versions: z.record(z.string(), z.string()).describe('versions of azr, node and the libraries that shape results'),
   resumedFromStep: count.nullable().describe('last checkpointed step this process resumed from; null for a fresh run'),
 });
 
-export const BaseProgressSchema = defineEvent('base.progress', {
+const BaseProgressSchema = defineEvent('base.progress', {
   state: z
     .enum(['building', 'built'])
     .describe('building: the base model is being pretrained (before run.started); built: it is done and cached'),
@@ -71,7 +71,7 @@ export const BaseProgressSchema = defineEvent('base.progress', {
     .describe('training seconds of the build so far (probe evaluations not counted)'),
 });
 
-export const RunFinishedSchema = defineEvent('run.finished', {
+const RunFinishedSchema = defineEvent('run.finished', {
   reason: z
     .enum(['completed', 'interrupted', 'failed'])
     .describe('completed: all steps done; interrupted: signal; failed: crash'),
@@ -79,7 +79,7 @@ export const RunFinishedSchema = defineEvent('run.finished', {
   message: z.string().optional().describe('human-readable detail, e.g. the crash message'),
 });
 
-export const RolloutScoredSchema = defineEvent('rollout.scored', {
+const RolloutScoredSchema = defineEvent('rollout.scored', {
   role,
   task,
   id: z.string().min(1).describe('rollout id, unique in the run'),
@@ -104,7 +104,7 @@ const reasoningOfType = z
   })
   .nullable();
 
-export const ProposalValidatedSchema = defineEvent('proposal.validated', {
+const ProposalValidatedSchema = defineEvent('proposal.validated', {
   rolloutId: z.string().min(1).describe('the id of the proposer completion this proposal came from'),
   task,
   valid: z.boolean().describe('parses, allowed, runs within limits, deterministic'),
@@ -150,7 +150,7 @@ export const ProposalValidatedSchema = defineEvent('proposal.validated', {
     });
 });
 
-export const LearnerStepSchema = defineEvent('learner.step', {
+const LearnerStepSchema = defineEvent('learner.step', {
   loss: z.number(),
   gradNorm: z.number().nonnegative().describe('global gradient norm before clipping'),
   entropy: z.number().nonnegative().describe('mean per-token policy entropy (nats)'),
@@ -159,7 +159,7 @@ export const LearnerStepSchema = defineEvent('learner.step', {
   kl: z.number().optional().describe('KL to the base model, when the anchor is on'),
 });
 
-export const HealthSchema = defineEvent('health', {
+const HealthSchema = defineEvent('health', {
   validShare: share.describe('share of this step’s proposals that were valid'),
   learnableShare: share.describe('share of valid proposals with 0 < mean solver success < 1'),
   zeroAdvantageShare: share.describe('share of advantage groups whose rewards did not vary'),
@@ -177,11 +177,11 @@ export const HealthSchema = defineEvent('health', {
     ),
 });
 
-export const BufferSizesSchema = defineEvent('buffer.sizes', {
+const BufferSizesSchema = defineEvent('buffer.sizes', {
   sizes: z.strictObject({ deduction: count, abduction: count, induction: count }).describe('triplets per task buffer'),
 });
 
-export const QueueDepthSchema = defineEvent('queue.depth', {
+const QueueDepthSchema = defineEvent('queue.depth', {
   queue: z.string().min(1).describe('queue name, e.g. "scored→learner"'),
   depth: count.describe('items held in the queue now'),
   capacity: count.describe('fixed bound on depth'),
@@ -190,7 +190,7 @@ export const QueueDepthSchema = defineEvent('queue.depth', {
   waiting: count.optional().describe('producers waiting for room now'),
 });
 
-export const ProbeEvaluatedSchema = defineEvent('probe.evaluated', {
+const ProbeEvaluatedSchema = defineEvent('probe.evaluated', {
   policyVersion: version,
   tasks: count.describe('probe tasks evaluated'),
   accuracy: perTaskAccuracy.describe('greedy pass@1 per task type and overall'),
@@ -213,7 +213,7 @@ export const ProbeEvaluatedSchema = defineEvent('probe.evaluated', {
     .describe('present when the probe samples (probe.samples > 0)'),
 });
 
-export const CheckpointSavedSchema = defineEvent('checkpoint.saved', {
+const CheckpointSavedSchema = defineEvent('checkpoint.saved', {
   path: z.string().min(1).describe('checkpoint location, relative to the run directory'),
   policyVersion: version,
   bytes: count.optional(),
@@ -239,7 +239,7 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-export const StepFinishedSchema = defineEvent('step.finished', {
+const StepFinishedSchema = defineEvent('step.finished', {
   durationMs: ms.describe('step time from the injected clock'),
   phases: z
     .partialRecord(z.enum(PHASES), ms)
@@ -247,7 +247,7 @@ export const StepFinishedSchema = defineEvent('step.finished', {
     .describe('milliseconds per phase of the step (those it entered); they add up to durationMs (see PHASES)'),
 });
 
-export const RolloutDroppedSchema = defineEvent('rollout.dropped', {
+const RolloutDroppedSchema = defineEvent('rollout.dropped', {
   id: z.string().min(1),
   role,
   task,
@@ -258,18 +258,18 @@ export const RolloutDroppedSchema = defineEvent('rollout.dropped', {
   currentPolicyVersion: version.describe('learner version when it was dropped'),
 });
 
-export const ExecutorStatsSchema = defineEvent('executor.stats', {
+const ExecutorStatsSchema = defineEvent('executor.stats', {
   runs: count.describe('programs run since start'),
   errors: z.record(z.string(), count).describe('errors by kind since start'),
   respawns: count.describe('worker respawns since start'),
 });
 
-export const ActorStateSchema = defineEvent('actor.state', {
+const ActorStateSchema = defineEvent('actor.state', {
   actor: z.string().min(1),
   state: z.string().min(1).describe('state value, dotted for nested states'),
 });
 
-export const ErrorSchema = defineEvent('error', {
+const ErrorSchema = defineEvent('error', {
   source: z.string().min(1).describe('actor or service where it happened'),
   kind: z.string().min(1),
   message: z.string(),

@@ -42,9 +42,9 @@ export const METRICS_COLUMNS = [
   'errors',
 ] as const;
 
-export type MetricsColumn = (typeof METRICS_COLUMNS)[number];
+type MetricsColumn = (typeof METRICS_COLUMNS)[number];
 /** One step of metrics.csv; null is an empty cell. */
-export type MetricsRow = { [K in MetricsColumn]: number | null };
+type MetricsRow = { [K in MetricsColumn]: number | null };
 
 interface GroupSums {
   n: number;

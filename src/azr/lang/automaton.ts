@@ -13,7 +13,6 @@ import { END, LEXEMES, MAX_INDUCTION_INPUTS, lexemeId } from './lexemes.js';
  * - `inputs+message`: an induction proposal, N argument lists separated by `;`, then `//` and a few words.
  */
 export type SegmentKind = 'program' | 'value' | 'args' | 'inputs+message';
-export const SEGMENT_KINDS: readonly SegmentKind[] = ['program', 'value', 'args', 'inputs+message'];
 
 /**
  * What a segment depends on: the parameters (required for `args` and `inputs+message`; for `program` it fixes
@@ -200,7 +199,7 @@ export function allowedMask(state: AutomatonState, budget: number, mask: Uint8Ar
 }
 
 /** One option at a point: a lexeme and the least number of lexemes that completes the segment if it is chosen. */
-export interface NextOption {
+interface NextOption {
   readonly lexeme: string;
   /** Lexemes, this one included, to the shortest completion; 0 for the end marker. */
   readonly cost: number;

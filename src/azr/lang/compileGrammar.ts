@@ -32,7 +32,7 @@ import {
 } from './lexemes.js';
 
 /** A terminal of the compiled grammar. Two terminals may share a lexeme (`a` the variable, `a` the character). */
-export interface Terminal {
+interface Terminal {
   readonly id: number;
   readonly lexeme: string;
   /** Index of the lexeme in LEXEMES. */

@@ -17,7 +17,7 @@ import type { Rng } from '../rng.js';
 import type { Value } from './value.js';
 
 /** Options of {@link generateProgram}. */
-export interface ProgramOptions {
+interface ProgramOptions {
   /** Fix the signature (e.g. `['s', 'n']`); otherwise one is drawn, the `any` signature rarely. */
   readonly params?: readonly ParamName[];
   /** The size knob: lexemes the program should have; longer continuations get exponentially less likely. */
@@ -170,7 +170,7 @@ export function generateProgram(rng: Rng, options: ProgramOptions = {}): Generat
 }
 
 /** Options of the value generators: the shapes inputs are drawn from (all within the value grammar). */
-export interface ValueOptions {
+interface ValueOptions {
   /** Longest string drawn (≤ MAX_STR_LEN). Default 5. */
   readonly maxStrLen?: number;
   /** Longest array drawn (≤ MAX_ARR_LEN). Default 5. */

@@ -138,7 +138,7 @@ export const POSTFIX_FORMS: readonly PostfixForm[] = [
 ];
 
 /** Calls that start an expression: `Math.max(n, m)`. */
-export interface PrefixCall {
+interface PrefixCall {
   readonly open: string;
   readonly slots: readonly LangType[];
   readonly result: LangType;
@@ -167,7 +167,7 @@ export const LEVEL = {
 } as const;
 
 /** A binary operator: `left lexeme right` at `level`, typed. */
-export interface BinaryOp {
+interface BinaryOp {
   readonly lexeme: string;
   readonly level: number;
   readonly left: LangType;
@@ -206,20 +206,3 @@ export const BINARY_OPS: readonly BinaryOp[] = [
 
 /** Types a program may return: every value type and `any` (the identity), never `strs`. */
 export const RETURN_TYPES: readonly LangType[] = ['int', 'str', 'bool', 'arr', 'any'];
-
-/**
- * The grammar in words (README "The task language" has the same). Nonterminals are typed, so every program the
- * grammar generates is type-correct; operands follow JavaScript precedence; `(…)` may not nest directly and holds
- * no `?:`.
- */
-export const GRAMMAR_SUMMARY = `
-program   := header body '}'                     header = 'function f(<params>) {' for a signature
-body      := 'return' expr<ret> ';'  |  'if (' expr<bool> ')' 'return' expr<ret> ';' body
-expr<T>   := a phrase of type T at conditional level; c '?' expr<T> ':' expr<T> when c is bool
-phrase    := unit (postfix)* then binary operators by precedence (* % | + - | < <= > >= | === !== | && | ||)
-unit      := variable | int | true | false | string | array | Math.max( | Math.min( | Math.abs( | '!' unit | '(' expr ')'
-postfix   := typed methods: .length .slice( .split( .includes( .indexOf( .map(x => … ) .filter(x => … ) … and [i]
-value     := int (${'-9..29'}) | true | false | '""' | '"' char+ '"' | '[]' | '[' int (',' int)* ']'
-args<sig> := value<T1> (',' value<T2>)?          typed by the signature's parameters
-inputs    := args (';' args)^(N-1) '//' word+      an induction proposal: N inputs and a message
-`.trim();

@@ -5,7 +5,7 @@ import { compiledGrammar } from './compileGrammar.js';
 import { tokenize, type Token } from './tokenize.js';
 
 /** Lexemes, or where and why the source is not in the task language. */
-export type LexResult =
+type LexResult =
   | { readonly ok: true; readonly lexemes: string[] }
   | { readonly ok: false; readonly error: string; readonly at: number };
 

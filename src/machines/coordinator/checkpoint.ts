@@ -6,7 +6,7 @@ import type { CheckpointData } from '../effects.js';
 import type { CoordinatorContext } from './context.js';
 
 /** Buffer snapshots without entries newer than the last completed step (a resume re-runs that step from scratch). */
-export function trimSnapshots(s: BufferSnapshots, completed: number): BufferSnapshots {
+function trimSnapshots(s: BufferSnapshots, completed: number): BufferSnapshots {
   return {
     deduction: { ...s.deduction, entries: s.deduction.entries.filter((e) => e.step <= completed) },
     abduction: { ...s.abduction, entries: s.abduction.entries.filter((e) => e.step <= completed) },

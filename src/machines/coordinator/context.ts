@@ -12,7 +12,7 @@ import type { ProposerReply } from '../proposerMachine.js';
 import type { SolverReply } from '../solverMachine.js';
 
 /** The actors the coordinator runs, by name (also their system ids). */
-export const ACTOR_NAMES = ['buffer', 'proposer', 'solver', 'executor', 'learner'] as const;
+const ACTOR_NAMES = ['buffer', 'proposer', 'solver', 'executor', 'learner'] as const;
 export type ActorName = (typeof ACTOR_NAMES)[number];
 
 export interface CoordinatorInput {
@@ -97,7 +97,7 @@ export interface CoordinatorContext {
   readonly bufferSnapshot: BufferSnapshots | null;
   readonly reason: CoordinatorOutput['reason'];
 }
-export function initialSizes(resume: CheckpointData | null): BufferSizes {
+function initialSizes(resume: CheckpointData | null): BufferSizes {
   if (!resume) return { deduction: 1, abduction: 1, induction: 1 };
   return {
     deduction: resume.buffers.deduction.entries.length,
@@ -120,7 +120,7 @@ export function nextType(c: CoordinatorContext): TaskType | null {
   return c.config.taskTypes[c.config.taskTypes.indexOf(currentType(c)) + 1] ?? null;
 }
 
-export const dueEvery = (step: number, every: number): boolean => every > 0 && step % every === 0;
+const dueEvery = (step: number, every: number): boolean => every > 0 && step % every === 0;
 /** A probe is due every probeEvery steps (not after a stop). */
 export const probeDue = (c: CoordinatorContext): boolean => !c.stopRequested && dueEvery(c.step, c.config.probeEvery);
 /** A checkpoint is due every checkpointEvery steps, after the last, and on a stop. */

@@ -30,7 +30,7 @@ export function healthBody(c: CoordinatorContext, event: Advantages): RunEventBo
 }
 
 /** Per task type, how much the solver rollouts reasoned: trace share and mean trace length (null: no rollouts). */
-export function reasoningHealth(
+function reasoningHealth(
   samples: readonly ScoredRollout[],
 ): Record<TaskType, { share: number; meanLexemes: number } | null> {
   const of = (type: TaskType) => {

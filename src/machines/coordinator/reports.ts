@@ -9,7 +9,7 @@ import { errorMessage, type Answer, type Proposal } from '../protocol.js';
 import { currentType, type CoordinatorContext, type CoordinatorEvent } from './context.js';
 import { healthBody, type Advantages } from './health.js';
 
-export function errorBody(
+function errorBody(
   source: string,
   kind: string,
   message: string,
@@ -18,7 +18,7 @@ export function errorBody(
   return eventBody('error', { source, kind, message, ...extra });
 }
 /** What a report reads: the context and the reply being handled (the arguments of an action's dynamic params). */
-export interface Reading {
+interface Reading {
   readonly context: CoordinatorContext;
   readonly event: CoordinatorEvent;
 }
@@ -47,7 +47,7 @@ export function learned({ context, event }: Reading): RunEventBody[] {
   return event.type === 'learner.learned' ? learnedBodies(context, event) : [];
 }
 
-export function policyFailures(items: readonly (Proposal | Answer)[]): RunEventBody[] {
+function policyFailures(items: readonly (Proposal | Answer)[]): RunEventBody[] {
   return items.flatMap((x) =>
     x.completion === null && !x.parsed.ok
       ? [errorBody('policy', 'policyFailed', x.parsed.message, { task: x.type, rolloutId: x.id })]
@@ -55,7 +55,7 @@ export function policyFailures(items: readonly (Proposal | Answer)[]): RunEventB
   );
 }
 
-export function validationFailures(results: readonly Validated[], type: TaskType): RunEventBody[] {
+function validationFailures(results: readonly Validated[], type: TaskType): RunEventBody[] {
   return results.flatMap((r) =>
     !r.ok && r.infrastructure
       ? [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })]
@@ -63,13 +63,13 @@ export function validationFailures(results: readonly Validated[], type: TaskType
   );
 }
 
-export function checkFailures(results: readonly CheckResult[], type: TaskType): RunEventBody[] {
+function checkFailures(results: readonly CheckResult[], type: TaskType): RunEventBody[] {
   return results.flatMap((r) =>
     r.ok ? [] : [errorBody('executor', r.error.kind, r.error.message, { task: type, rolloutId: r.id })],
   );
 }
 
-export function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
+function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
   return eventBody('probe.evaluated', {
     policyVersion: c.policyVersion,
     tasks: result.tasks,
@@ -81,7 +81,7 @@ export function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventB
 }
 
 /** The `error` of a whole batch that failed after its retries (the step goes on without it). */
-export function batchFailureBody(
+function batchFailureBody(
   c: CoordinatorContext,
   event: { readonly type: string; readonly error: string; readonly attempts: number },
 ): RunEventBody {
@@ -96,7 +96,7 @@ export function batchFailureBody(
 }
 
 /** The learner's reply to `learn`: `learner.step` (and a publish failure), or an error. */
-export function learnedBodies(
+function learnedBodies(
   c: CoordinatorContext,
   event: Extract<LearnerReply, { type: 'learner.learned' }>,
 ): RunEventBody[] {
@@ -121,7 +121,7 @@ export function learnedBodies(
 }
 
 /** Seeding's end: a `seedShortfall` per type short of seedSize, then the buffer sizes. */
-export function seedingDoneBodies(c: CoordinatorContext): RunEventBody[] {
+function seedingDoneBodies(c: CoordinatorContext): RunEventBody[] {
   const shortfalls = c.config.taskTypes
     .filter((t) => c.sizes[t] < c.config.seedSize)
     .map((t) =>
@@ -136,7 +136,7 @@ export function seedingDoneBodies(c: CoordinatorContext): RunEventBody[] {
 }
 
 /** The step's `rollout.scored` (one per trained sample) and `rollout.dropped` (stale) events. */
-export function advantageBodies(event: Extract<LearnerReply, { type: 'learner.advantages' }>): RunEventBody[] {
+function advantageBodies(event: Extract<LearnerReply, { type: 'learner.advantages' }>): RunEventBody[] {
   return [
     ...event.samples.map((x) =>
       eventBody('rollout.scored', {
@@ -175,7 +175,7 @@ export const seedingDone = ({ context }: { context: CoordinatorContext }) => see
 export const aborted = ({ context }: { context: CoordinatorContext }) => abortedBodies(context);
 
 /** A stop abandons the step in flight: its pushed rollouts are dropped as `aborted`. */
-export function abortedBodies(c: CoordinatorContext): RunEventBody[] {
+function abortedBodies(c: CoordinatorContext): RunEventBody[] {
   return c.pushed.map((p) =>
     eventBody('rollout.dropped', {
       id: p.id,
@@ -207,7 +207,7 @@ export function failed(source: string, kind: string) {
 
 type Saved = { path: string; bytes?: number };
 
-export function checkpointSavedBody(c: CoordinatorContext, saved: { path: string; bytes?: number }): RunEventBody {
+function checkpointSavedBody(c: CoordinatorContext, saved: { path: string; bytes?: number }): RunEventBody {
   return eventBody('checkpoint.saved', {
     path: saved.path,
     policyVersion: c.policyVersion,

@@ -17,7 +17,7 @@ import type { ProposerRequest } from '../proposerMachine.js';
 import type { SolverRequest } from '../solverMachine.js';
 import { currentType, type CoordinatorContext } from './context.js';
 
-export function solverViewOf(type: TaskType, d: DrawnTask) {
+function solverViewOf(type: TaskType, d: DrawnTask) {
   return solverView(type, d.task as TaskOf<typeof type>);
 }
 
@@ -112,12 +112,12 @@ export function solveRequest(c: CoordinatorContext, self: AnyActorRef): SolverRe
 }
 
 /** The id of the solve item for the step's i-th drawn task of type t. */
-export function solveItemId(step: number, t: TaskType, i: number): string {
+function solveItemId(step: number, t: TaskType, i: number): string {
   return `${step}/solve/${t}/${i}`;
 }
 
 /** The drawn task of each solve item of the current type, by item id (see solveRequest). */
-export function drawnTaskOf(c: CoordinatorContext): (itemId: string) => DrawnTask['task'] {
+function drawnTaskOf(c: CoordinatorContext): (itemId: string) => DrawnTask['task'] {
   const t = currentType(c);
   const tasks = new Map((c.solverTasks[t] ?? []).map((d, i) => [solveItemId(c.step, t, i), d.task]));
   return (itemId) => tasks.get(itemId)!;

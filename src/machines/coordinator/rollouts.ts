@@ -4,10 +4,7 @@ import type { Push } from '../phases.js';
 import type { CoordinatorContext } from './context.js';
 
 /** Releases the slots of every rollout of the work that is not being pushed. */
-export function releaseUnpushed(
-  items: readonly { id: string; slot?: { release(): void } }[],
-  pushes: readonly Push[],
-): void {
+function releaseUnpushed(items: readonly { id: string; slot?: { release(): void } }[], pushes: readonly Push[]): void {
   const pushed = new Set(pushes.map((p) => p.rollout.id));
   for (const it of items) if (it.slot && !pushed.has(it.id)) it.slot.release();
 }
