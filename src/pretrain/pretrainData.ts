@@ -27,7 +27,7 @@ import {
 } from '../azr/lang/value.js';
 import { proposerPrompt, solverPrompt, supervisedExample, TAGS, tokenizer } from '../gpu/tokenizer.js';
 import { parseValue, validateProposals, type CanonicalValue, type Sandbox } from '../sandbox/index.js';
-import type { FormatWeights, PretrainSection, TierWeights } from '../config/pretrainConfig.js';
+import type { PretrainSection, TierWeights } from '../config/pretrainConfig.js';
 
 /** The six prompt formats: (role × type). */
 export const PRETRAIN_FORMATS = [
@@ -273,32 +273,17 @@ async function simplifyInputs(sandbox: Sandbox, programs: LabelledProgram[], sta
 // -----------------------------------------------------------------------------------------------------------
 // Examples of the six formats
 
-interface ExampleOptions {
-  readonly formats: FormatWeights;
-  readonly examples: number;
-  /** Most references K of a proposer prompt (each example draws 1..K). */
-  readonly references: number;
-  readonly inductionInputs: number;
-  readonly contextLength: number;
-  /**
-   * Most share of one output value among a batch of solver deduction (or abduction) examples: without it `true` and
-   * `false` would be a third of all outputs (comparisons are common in generated programs) and a constant guess
-   * would pay. 1 = no cap.
-   */
-  readonly maxOutputShare?: number;
-  /**
-   * Queries per solver deduction/abduction example (default 1): after the first answer, `<input> i… <answer> o <end>`
-   * (abduction: `<output> o… <answer> i <end>`) for further pairs of the same program. The first query is exactly
-   * the solver prompt; the later ones reuse the program already read, so each answer costs ~8 tokens instead of ~25.
-   */
-  readonly queries?: number;
-  /**
-   * Share of solver deduction answers that carry their gold reasoning trace (src/azr/trace.ts) before the answer;
-   * the rest answer directly under the same prompt (default 0). Drawn per query; a program whose evaluation has no
-   * trace always answers directly.
-   */
-  readonly traceShare?: number;
-}
+/**
+ * The `pretrain:` section's example options (src/config/pretrainConfig.ts declares and documents them: `references`
+ * is the most K of a proposer prompt, each example drawing 1..K; `maxOutputShare` caps one output value's share among
+ * a batch's solver deduction/abduction examples, default 1; `queries` asks further pairs of the same program after the
+ * first answer, default 1; `traceShare` is the share of deduction answers with their gold trace, default 0, drawn per
+ * query), and how many examples of what length.
+ */
+type ExampleOptions = Readonly<
+  Pick<PretrainSection, 'formats' | 'references' | 'inductionInputs'> &
+    Partial<Pick<PretrainSection, 'maxOutputShare' | 'queries' | 'traceShare'>>
+> & { readonly examples: number; readonly contextLength: number };
 
 /** A deduction answer's two segments: the gold trace (drawn with `share`; empty otherwise), then the value. */
 function deductionAnswer(t: Triplet, rng: Rng, share: number): [string[], string[]] {
@@ -498,25 +483,24 @@ export function buildExamples(
 // -----------------------------------------------------------------------------------------------------------
 // The stream
 
-export interface PretrainDataOptions {
-  readonly formats: FormatWeights;
-  readonly tiers: TierWeights;
-  readonly batchSize: number;
-  /** Batches cut from one labelled chunk. */
-  readonly chunkBatches: number;
-  readonly programsPerChunk: number;
-  readonly references: number;
-  readonly inductionInputs: number;
-  readonly contextLength: number;
-  /** Chunks labelled ahead of the trainer. */
-  readonly prefetch: number;
-  readonly maxOutputShare?: number;
-  /** Queries per solver deduction/abduction example (ExampleOptions.queries). */
-  readonly queries?: number;
-  /** Share of deduction answers with their gold trace (ExampleOptions.traceShare). */
-  readonly traceShare?: number;
-  readonly exclusion?: ProbeExclusion;
-}
+/**
+ * The data stream's options: the `pretrain:` section's data fields (src/config/pretrainConfig.ts declares and
+ * documents them), the model's context length, and the probe programs left out.
+ */
+export type PretrainDataOptions = Readonly<
+  Pick<
+    PretrainSection,
+    | 'formats'
+    | 'tiers'
+    | 'batchSize'
+    | 'chunkBatches'
+    | 'programsPerChunk'
+    | 'references'
+    | 'inductionInputs'
+    | 'prefetch'
+  > &
+    Partial<Pick<PretrainSection, 'maxOutputShare' | 'queries' | 'traceShare'>>
+> & { readonly contextLength: number; readonly exclusion?: ProbeExclusion };
 
 /**
  * The data a `pretrain:` section describes, probe programs left out: what the base build trains on and, with the

@@ -24,25 +24,16 @@ import {
 import { checkAbductions, checkDeductions, checkInductions, type Sandbox } from '../sandbox/index.js';
 import type { Job, RunResult as SandboxRunResult } from '../sandbox/types.js';
 import { valueFromOutput } from '../pretrain/pretrainData.js';
+import type { RunScenario } from '../config/schema.js';
 
-interface ExecutorServiceOptions {
-  /**
-   * Anti-degeneracy (off = the paper): a proposal that ignores its input (src/azr/inputDependence.ts: a
-   * deduction/abduction program that gives the same output on every probe input, an induction proposal whose N
-   * outputs are all equal) is invalid (kind `input_ignoring`). On or off, each valid proposal says whether it does.
-   */
-  readonly rejectInputIgnoring?: boolean;
-  /**
-   * Admission gate (off = the paper): a proposal whose output equals one of its own arguments on its input and on
-   * every generated probe input (induction: on all N inputs) is invalid (kind `copies_argument`) — the identity-like
-   * programs (`return s;`, `if (…) return xs; return xs;`) an unanchored proposer collapses onto.
-   */
-  readonly rejectArgumentCopy?: boolean;
-  /** Generated inputs a one-input proposal is also run on: they tell whether it ignores its input (default 1). */
-  readonly probeInputs?: number;
-  /** Source of the generated inputs (split per proposal id, so the draw does not depend on batching). */
-  readonly rng: Rng;
-}
+/**
+ * The scenario's `executor` admission options (src/config/schema.ts declares and documents them; absent: off, one
+ * probe input), and the source of the generated probe inputs (split per proposal id, so the draw does not depend on
+ * batching).
+ */
+type ExecutorServiceOptions = Partial<
+  Pick<RunScenario['executor'], 'rejectInputIgnoring' | 'rejectArgumentCopy' | 'probeInputs'>
+> & { readonly rng: Rng };
 
 /** The argument values of an input's source for a program's parameters, or undefined if it does not lex. */
 function argumentValues(program: string, input: string): Value[] | undefined {

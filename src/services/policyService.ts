@@ -3,19 +3,13 @@
 import type { GenerateInput, PolicyCompletion, PolicyEffect, PolicyRequest } from '../machines/effects.js';
 import type { Completion, SampleRequest } from '../gpu/sampler.js';
 import { answerConstraint, proposerPrompt, solverPrompt, tokenizer, type EncodedPrompt } from '../gpu/tokenizer.js';
-import type { TaskType } from '../azr/index.js';
+import type { RunScenario } from '../config/schema.js';
 
-/** Lexeme budgets of each answer segment (a completion that runs out is cut: a format error). */
-export interface AnswerBudgets {
-  readonly program: number;
-  readonly args: number;
-  readonly inductionInputs: number;
-  readonly deduction: number;
-  readonly abduction: number;
-  readonly induction: number;
-  /** Most lexemes of the reasoning trace before each type's answer (0 = the solver answers directly). */
-  readonly trace: Readonly<Record<TaskType, number>>;
-}
+/**
+ * Lexeme budgets of each answer segment (a completion that runs out is cut: a format error): the scenario's
+ * `policy.budgets` (src/config/schema.ts declares and documents them).
+ */
+export type AnswerBudgets = RunScenario['policy']['budgets'];
 
 /** What the policy service needs from a rollout engine (`OrtRollout` fits; tests may pass a tfjs one). */
 export interface RolloutEngine {
@@ -32,12 +26,8 @@ export interface RolloutEngine {
   ): Promise<{ version: number; completions: readonly Completion[] }>;
 }
 
-/**
- * `constrained`: only tokens the task-language grammar allows are sampled (azr's default). `free`: the paper's free
- * generation — every token of the vocabulary (tags and <pad> included), an answer ends after one <end> per segment
- * or at its length budget, and a malformed answer is a format error (solver −1, proposal invalid). An ablation.
- */
-export type Decoding = 'constrained' | 'free';
+/** The scenario's `policy.decoding`: `constrained` (the task-language grammar, azr's default) or `free` (the paper's). */
+export type Decoding = RunScenario['policy']['decoding'];
 
 interface PolicyServiceOptions {
   readonly budgets: AnswerBudgets;
@@ -49,7 +39,7 @@ interface PolicyServiceOptions {
 
 /** The budgets of a request's answer segments, in segment order. */
 function segmentBudgets(request: PolicyRequest, b: AnswerBudgets): number[] {
-  if (request.role === 'solve') return [b.trace[request.view.type], b[request.view.type satisfies TaskType]];
+  if (request.role === 'solve') return [b.trace[request.view.type], b[request.view.type]];
   return request.view.type === 'induction' ? [b.inductionInputs] : [b.program, b.args];
 }
 
