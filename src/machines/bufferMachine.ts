@@ -1,6 +1,7 @@
 // bufferMachine: the Buffer actor — the three task buffers: proposer references, solver draws, appends, snapshots.
 
 import { enqueueActions, setup, type AnyActorRef } from 'xstate';
+import type { CoordinatorConfig } from './config.js';
 import {
   proposerView,
   Rng,
@@ -12,9 +13,7 @@ import {
   type BufferSnapshot,
   type InductionTask,
   type ProposerView,
-  type ReferenceWeighting,
   type RngState,
-  type SolverMix,
   type Task,
   type TaskType,
   type Triplet,
@@ -40,19 +39,19 @@ export interface DrawnTask<T extends Task = Task> {
   readonly task: T;
 }
 
-export interface BufferInput {
-  /** This actor's split of the run's stream; every draw derives a child from it by a request key. */
-  readonly rngState: RngState;
-  readonly options: BufferOptions;
-  /** Induction seed inputs N. */
-  readonly inductionInputs: number;
-  readonly references: number;
-  readonly referenceWeighting: ReferenceWeighting;
-  readonly mix: SolverMix;
-  readonly recentWindow: number;
-  /** Restore these buffers instead of seeding from the identity program. */
-  readonly restore?: BufferSnapshots;
-}
+/**
+ * The buffer actor's start: its PRNG split, the buffers' options, and the coordinator's config fields it draws by
+ * (inductionInputs: induction seed inputs N; references K; buffer.referenceWeighting, mix, recentWindow — declared
+ * and documented in ./config.ts).
+ */
+export type BufferInput = Pick<CoordinatorConfig, 'inductionInputs' | 'references'> &
+  Pick<CoordinatorConfig['buffer'], 'referenceWeighting' | 'mix' | 'recentWindow'> & {
+    /** This actor's split of the run's stream; every draw derives a child from it by a request key. */
+    readonly rngState: RngState;
+    readonly options: BufferOptions;
+    /** Restore these buffers instead of seeding from the identity program. */
+    readonly restore?: BufferSnapshots;
+  };
 
 export type BufferRequest =
   /** Proposer prompts: `count` views of `taskType` (K references, or one induction program). */

@@ -1,14 +1,8 @@
 // learnerMachine: the Learner actor — grants credit, gathers a step's scored rollouts, TRR++, one optimizer step.
 
 import { assign, enqueueActions, fromCallback, fromPromise, setup, type AnyActorRef } from 'xstate';
-import {
-  ROLES,
-  trrAdvantages,
-  type GroupStats,
-  type TaskType,
-  type TrrBaseline,
-  type TrrStatistics,
-} from '../azr/index.js';
+import type { CoordinatorConfig } from './config.js';
+import { ROLES, trrAdvantages, type GroupStats, type TaskType } from '../azr/index.js';
 import {
   notProvided,
   type LearnBatch,
@@ -19,17 +13,16 @@ import {
 } from './effects.js';
 import { errorMessage, type BatchFailure } from './protocol.js';
 
-export interface LearnerInput {
+/**
+ * The learner actor's start: the coordinator's config fields it learns by (taskTypes; trainProposer: the proposer's
+ * rollouts too, or the solver's only; advantage; maxStaleness: rollouts more versions behind are dropped — declared
+ * and documented in ./config.ts), and its state.
+ */
+export type LearnerInput = Pick<CoordinatorConfig, 'taskTypes' | 'trainProposer' | 'advantage' | 'maxStaleness'> & {
   /** Weight version the rollouts are being sampled with now (0 = base model). */
   readonly policyVersion: number;
   /** Rollouts the learner takes per step: it tops its credit up to this after every step. */
   readonly credit: number;
-  readonly taskTypes: readonly TaskType[];
-  /** Train on the proposer's rollouts too (paper) or the solver's only. */
-  readonly trainProposer: boolean;
-  readonly advantage: { readonly statistics: TrrStatistics; readonly baseline: TrrBaseline };
-  /** Rollouts more than this many versions behind are dropped, not learned from (sync: 0, never happens). */
-  readonly maxStaleness: number;
   readonly retries: number;
   /** Optimizer steps taken so far (restored from a checkpoint). */
   readonly stepsLearned?: number;
@@ -38,7 +31,7 @@ export interface LearnerInput {
    * learner; true (async) as soon as a step's batch is taken — producers make the next step while it learns.
    */
   readonly creditOnBatch?: boolean;
-}
+};
 
 /** The inbox: delivers the channel's rollouts as `rollout` events, and tops the learner's credit up. */
 export type InboxEvent = { readonly type: 'topUp'; readonly to: number };
