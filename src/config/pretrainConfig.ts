@@ -2,6 +2,7 @@
 // holds them too).
 
 import { z } from 'zod';
+import { learnerFields } from '../gpu/learnerConfig.js';
 
 // -----------------------------------------------------------------------------------------------------------
 // model:
@@ -74,6 +75,9 @@ export function trainingThreads(more: string) {
     );
 }
 
+/** The learner's own fields (src/gpu/learnerConfig.ts) with pretraining's defaults: its lr is the schedule's peak. */
+const pretrainLearner = learnerFields({ lr: 4e-3, weightDecay: 0.1, ppoClip: null });
+
 export const PretrainSectionSchema = z
   .strictObject({
     steps: z
@@ -91,10 +95,10 @@ export const PretrainSectionSchema = z
       .default(null)
       .describe('wall-clock budget for training instead of steps (not deterministic); null = use steps'),
     batchSize: z.number().int().min(1).max(1024).default(16).describe('sequences per optimizer step'),
-    lr: z.number().positive().max(1).default(4e-3).describe('peak AdamW learning rate'),
+    lr: pretrainLearner.lr.unwrap().max(1).default(4e-3).describe('peak AdamW learning rate'),
     minLr: z.number().min(0).max(1).default(4e-4).describe('learning rate at the end of the cosine decay'),
     warmupSteps: z.number().int().min(0).default(60).describe('linear warm-up steps before the cosine decay'),
-    weightDecay: z.number().min(0).default(0.1).describe('decoupled weight decay on matrices'),
+    weightDecay: pretrainLearner.weightDecay.describe('decoupled weight decay on matrices'),
     formats: FormatWeightsSchema.prefault({}),
     tiers: TierWeightsSchema.prefault({}),
     maxOutputShare: z
