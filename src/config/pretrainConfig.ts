@@ -3,12 +3,13 @@
 
 import { z } from 'zod';
 import { learnerFields } from '../gpu/learnerConfig.js';
+import { withShapeRules } from '../gpu/modelConfig.js';
 
 // -----------------------------------------------------------------------------------------------------------
 // model:
 
-export const ModelSectionSchema = z
-  .strictObject({
+export const ModelSectionSchema = withShapeRules(
+  z.strictObject({
     layers: z.number().int().min(1).max(12).default(2).describe('transformer blocks'),
     width: z
       .number()
@@ -33,8 +34,9 @@ export const ModelSectionSchema = z
       .describe(
         "position encoding: 'rope' (rotary, relative; at equal steps it learned the probe faster) or 'learned' (an embedding per position, GPT-2)",
       ),
-  })
-  .refine((m) => m.width % m.heads === 0, { message: 'model.width must be a multiple of model.heads' });
+  }),
+  'model.',
+);
 
 // -----------------------------------------------------------------------------------------------------------
 // pretrain:

@@ -3,13 +3,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Rng } from '../azr/rng.js';
+import { withShapeRules } from './modelConfig.js';
 import { embed, gelu, layerNorm, linear, matMul, transposeLast } from './ops.js';
 
 // -----------------------------------------------------------------------------------------------------------
 // Config
 
-export const GptConfigSchema = z
-  .object({
+export const GptConfigSchema = withShapeRules(
+  z.object({
     vocabSize: z.number().int().min(2).describe('tokens in the vocabulary (the tokenizer decides)'),
     contextLength: z.number().int().min(2).describe('most positions a sequence may use: prompt + completion'),
     layers: z.number().int().min(1).describe('transformer blocks'),
@@ -21,11 +22,8 @@ export const GptConfigSchema = z
       .describe(
         "'learned': a position embedding added to the input (GPT-2); 'rope': rotary positions applied to queries and keys (relative)",
       ),
-  })
-  .refine((c) => c.width % c.heads === 0, { message: 'width must be a multiple of heads' })
-  .refine((c) => c.positions !== 'rope' || (c.width / c.heads) % 2 === 0, {
-    message: 'rotary positions need an even head width',
-  });
+  }),
+);
 
 /** A model config as written (`positions` may be left out: learned). */
 export type GptConfig = z.input<typeof GptConfigSchema>;

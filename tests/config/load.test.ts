@@ -155,6 +155,11 @@ describe('broken-file catalogue: each gets one error a person can act on (file:l
       'bad.yaml:1:8: model: model.width must be a multiple of model.heads',
     ],
     [
+      'rotary positions with an odd head width (the model rule, src/gpu/modelConfig.ts)',
+      'model: { width: 12, heads: 4, positions: rope }\n',
+      'bad.yaml:1:8: model: rotary positions need an even head width',
+    ],
+    [
       'ppoEpochs > 1 without a clip',
       'learner:\n  ppoClip: null\n  ppoEpochs: 2\n',
       'bad.yaml:3:14: learner.ppoEpochs: ppoEpochs > 1 needs ppoClip',
