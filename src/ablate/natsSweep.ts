@@ -25,7 +25,6 @@ import {
   getBytes,
   getJson,
   hasObject,
-  jobQueued,
   openJobQueue,
   publishJob,
   purgeJobs,
@@ -59,6 +58,13 @@ export interface RunManifest {
 }
 
 export const PROGRESS_SUBJECT = 'azr.progress';
+
+/** What workers say about a running job (core NATS, on azr.progress.<sweep>): its step, or that it stopped. */
+interface Progress {
+  readonly job: string;
+  readonly step: number;
+  readonly stopped?: boolean;
+}
 
 /** The sweep's id: its name and a digest of its variants' scenarios (a changed sweep is another sweep). */
 export function sweepId(name: string, variants: readonly { name: string; text: string }[]): string {
@@ -171,13 +177,15 @@ export async function runRemoteSweep(o: RemoteSweepOptions): Promise<void> {
   // progress lines of the workers (core NATS: lost while nobody listens, which is fine for a progress bar)
   const progress = o.nc.subscribe(`${PROGRESS_SUBJECT}.${o.sweep}`, {
     callback: (_, m) => {
-      const p = m.json<{ job: string; step: number }>();
+      const p = m.json<Progress>();
       const j = byId.get(p.job);
-      if (j !== undefined && j.state !== 'completed') {
+      if (j === undefined || j.state === 'completed') return;
+      if (p.stopped) j.state = 'stopped';
+      else {
         j.state = 'running';
         j.step = p.step;
-        o.update();
       }
+      o.update();
     },
   });
   try {
@@ -203,14 +211,11 @@ export async function runRemoteSweep(o: RemoteSweepOptions): Promise<void> {
     if (o.stopping() > 0) {
       await setSweepState(q, o.sweep, { stopped: true, round });
       await purgeJobs(q, sweepSubjects(o.sweep));
-      // the running ones: their workers checkpoint them, store a snapshot and drop the job
-      for (let i = 0; i < 120 && o.stopping() < 2; i++) {
-        const left = [];
-        for (const j of o.jobs)
-          if (j.state === 'running' && (await jobQueued(q, jobSubject(ids.get(j)!)))) left.push(j);
-        if (left.length === 0) break;
+      // the running ones: their workers checkpoint them, store a snapshot and say so (at most 60 s)
+      if (o.jobs.some((j) => j.state === 'running'))
+        o.say('azr ablate: waiting for the running runs to checkpoint (Ctrl-C again to leave at once)');
+      for (let i = 0; i < 120 && o.stopping() < 2 && o.jobs.some((j) => j.state === 'running'); i++)
         await new Promise((r) => setTimeout(r, 500));
-      }
       for (const j of o.jobs) if (j.state === 'running' || j.state === 'pending') j.state = 'stopped';
     }
   } finally {
@@ -360,6 +365,7 @@ export class SweepWorker {
       cwd: process.cwd(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    this.progress(job.sweep, { job: id, step: 0 });
     const run: Running = { id, child, stopReason: this.stopping ? 'worker' : null };
     this.running.set(id, run);
     if (run.stopReason !== null) child.kill('SIGINT');
@@ -372,7 +378,7 @@ export class SweepWorker {
       pending = lines.pop()!;
       for (const line of lines) {
         const m = /^step (\d+)\/\d+/.exec(line);
-        if (m) this.o.nc.publish(`${PROGRESS_SUBJECT}.${job.sweep}`, JSON.stringify({ job: id, step: Number(m[1]) }));
+        if (m) this.progress(job.sweep, { job: id, step: Number(m[1]) });
       }
     });
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
@@ -418,6 +424,7 @@ export class SweepWorker {
     if (run.stopReason === 'sweep') {
       this.o.say(`azr worker: ${id} stopped (its sweep was stopped)`);
       msg.term('the sweep is stopped');
+      this.progress(job.sweep, { job: id, step: snapshotStep, stopped: true });
     } else if (run.stopReason === 'worker') {
       this.o.say(`azr worker: ${id} handed back (checkpointed)`);
       msg.nak();
@@ -429,6 +436,14 @@ export class SweepWorker {
       await putJson(q, failedName(id), { message });
       this.o.say(`azr worker: ${id} failed (${message})`);
       msg.term('the run failed');
+    }
+  }
+
+  private progress(sweep: string, p: Progress): void {
+    try {
+      this.o.nc.publish(`${PROGRESS_SUBJECT}.${sweep}`, JSON.stringify(p));
+    } catch {
+      // progress is best effort (the connection may be closing)
     }
   }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats } from '../../src/nats/connection.js';
-import { hasObject, JOB_STREAM, openJobQueue } from '../../src/nats/jobQueue.js';
+import { hasObject, JOB_STREAM, jobQueued, openJobQueue } from '../../src/nats/jobQueue.js';
 import { azr, ROOT, type AzrProcess } from '../azrProcess.js';
 import { invariantViolations, readEvents } from '../run/runHelpers.js';
 import { freePort, haveNats, startNatsServer, type NatsServer } from '../support/natsServer.js';
@@ -40,13 +40,13 @@ describe.runIf(haveNats)('azr ablate --nats with azr workers', () => {
   });
 
   /** A one-run sweep of tiny.yaml (its own variant name, so each test has its own sweep id). */
-  async function sweepFile(name: string): Promise<string> {
+  async function sweepFile(name: string, steps = STEPS): Promise<string> {
     const file = path.join(dir, `${name}.yaml`);
     await writeFile(
       file,
       [
         `base: ${TINY}`,
-        `set: { selfPlay.steps: ${STEPS}, selfPlay.probeEvery: 3, selfPlay.checkpointEvery: 1 }`,
+        `set: { selfPlay.steps: ${steps}, selfPlay.probeEvery: 3, selfPlay.checkpointEvery: 1 }`,
         'seeds: [1]',
         'variants:',
         `  - name: ${name}`,
@@ -83,14 +83,14 @@ describe.runIf(haveNats)('azr ablate --nats with azr workers', () => {
     }
   }
   /** The one run directory of the sweep's slot in OUT: its events hold the run invariants. */
-  function collectedRun(out: string, variant: string): string {
+  function collectedRun(out: string, variant: string, steps = STEPS): string {
     const slot = path.join(out, variant, 'seed-1');
     const runs = readdirSync(slot).filter((n) => !n.startsWith('.') && n !== 'run.log');
     expect(runs).toHaveLength(1);
     const runDir = path.join(slot, runs[0]!);
     for (const f of ['events.jsonl', 'metrics.csv', 'report.md', 'scenario.yaml'])
       expect(existsSync(path.join(runDir, f)), f).toBe(true);
-    expect(readdirSync(path.join(runDir, 'checkpoints'))).toEqual([`step-${STEPS}`]);
+    expect(readdirSync(path.join(runDir, 'checkpoints'))).toEqual([`step-${steps}`]);
     return runDir;
   }
   const storedOnce = (ws: WorkerProcess[]) =>
@@ -164,6 +164,30 @@ describe.runIf(haveNats)('azr ablate --nats with azr workers', () => {
     expect(await second.exit, second.out.stderr).toBe(0);
     expect(w.out.stderr.match(/azr worker: starting/g)).toHaveLength(1);
     expect(readEvents(collectedRun(outA, 'twice'))).toEqual(readEvents(collectedRun(outB, 'twice')));
+  }, 240_000);
+
+  it('Ctrl-C stops the sweep cleanly (the run checkpoints and leaves the queue); the same command again resumes it', async () => {
+    const steps = 10;
+    const sweep = await sweepFile('stopped', steps);
+    const out = path.join(dir, 'out-stopped');
+    const w = await worker('w-stopped');
+    const first = ablate(sweep, out);
+    const id = await waitUntil(() => startedJob(w), { what: 'the worker to start the run' });
+    await snapshotStored(id);
+    first.child.kill('SIGINT');
+    expect(await first.exit, first.out.stderr).toBe(130);
+    expect(w.out.stderr).toContain(`${id} stopped (its sweep was stopped)`);
+    const nc = await connectNats(server.url, { name: 'test-observer' });
+    const q = await openJobQueue(nc);
+    const left = await jobQueued(q, `azr.job.${id}`);
+    await nc.close();
+    expect(left).toBe(false);
+
+    const second = ablate(sweep, out);
+    expect(await second.exit, second.out.stderr).toBe(0);
+    expect(w.out.stderr).toContain(`resuming ${id}`);
+    const events = readEvents(collectedRun(out, 'stopped', steps));
+    expect(invariantViolations(events, steps)).toEqual([]);
   }, 240_000);
 
   it('no server at start: a clear error, exit 2, nothing written', async () => {
