@@ -22,6 +22,7 @@ import { parseRunScenarioText, scenarioYaml } from '../config/load.js';
 import type { RunScenario } from '../config/schema.js';
 import { finishedCompleted, slotRunDir, slotState } from './slots.js';
 import {
+  deleteObject,
   getBytes,
   getJson,
   hasObject,
@@ -53,6 +54,8 @@ export interface SweepState {
 /** Files of a run directory stored under a prefix, and the run directory's name. */
 export interface RunManifest {
   readonly runDirName: string;
+  /** Where the files are: `<prefix>/<version>/<file>`. */
+  readonly version: string;
   readonly step: number;
   readonly files: readonly string[];
 }
@@ -100,16 +103,36 @@ function latestCheckpoint(runDir: string): { step: number; dir: string } | null 
   return best;
 }
 
-/** Stores the run's files (and a checkpoint) under `prefix`, then the manifest: present means complete. */
-async function uploadRun(q: JobQueue, prefix: string, runDir: string, step: number, names: string[]): Promise<void> {
+/**
+ * Stores the run's files (and a checkpoint) under `prefix`/<version>/, then the manifest naming that version: a
+ * manifest always names a complete set, even with two workers on one job (one of them wrongly thought dead). The
+ * version this writer stored before is deleted once the manifest no longer names it.
+ */
+async function uploadRun(
+  q: JobQueue,
+  prefix: string,
+  runDir: string,
+  step: number,
+  names: string[],
+  previous: { version: string; files: readonly string[] } | null = null,
+): Promise<{ version: string; files: string[] }> {
+  const version = `${process.pid}-${path.basename(runDir)}-${step}`;
   const files: string[] = [];
   for (const name of names) {
     const file = path.join(runDir, name);
     if (!existsSync(file)) continue;
-    await putBytes(q, `${prefix}/${name}`, await readFile(file));
+    await putBytes(q, `${prefix}/${version}/${name}`, await readFile(file));
     files.push(name);
   }
-  await putJson(q, `${prefix}/manifest.json`, { runDirName: path.basename(runDir), step, files } satisfies RunManifest);
+  await putJson(q, `${prefix}/manifest.json`, {
+    runDirName: path.basename(runDir),
+    version,
+    step,
+    files,
+  } satisfies RunManifest);
+  if (previous !== null && previous.version !== version)
+    for (const name of previous.files) await deleteObject(q, `${prefix}/${previous.version}/${name}`).catch(() => {});
+  return { version, files };
 }
 
 function checkpointFiles(runDir: string, ckpt: { dir: string } | null): string[] {
@@ -126,8 +149,8 @@ async function downloadRun(q: JobQueue, prefix: string, slot: string): Promise<s
   const tmp = path.join(slot, `.tmp-${manifest.runDirName}`);
   await rm(tmp, { recursive: true, force: true });
   for (const name of manifest.files) {
-    const data = await getBytes(q, `${prefix}/${name}`);
-    if (data === null) throw new Error(`${prefix}/${name} is missing from the object store`);
+    const data = await getBytes(q, `${prefix}/${manifest.version}/${name}`);
+    if (data === null) throw new Error(`${prefix}/${manifest.version}/${name} is missing from the object store`);
     await mkdir(path.dirname(path.join(tmp, name)), { recursive: true });
     await writeFile(path.join(tmp, name), data);
   }
@@ -332,6 +355,7 @@ export class SweepWorker {
       return;
     }
     const slot = path.join(this.o.workDir, 'jobs', id);
+    msg.working(); // the job is ours while its snapshot is fetched
     let st = slotState(slot);
     if (st.kind === 'fresh') {
       const restored = await downloadRun(q, snapshotPrefix(id), slot);
@@ -384,6 +408,7 @@ export class SweepWorker {
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
     // while it runs: heartbeats (the job stays ours), new checkpoints stored as snapshots, a stopped sweep noticed
     let snapshotStep = -1;
+    let stored: { version: string; files: string[] } | null = null;
     let ticking = false;
     const tick = async () => {
       if (ticking) return;
@@ -393,7 +418,7 @@ export class SweepWorker {
         const runDir = slotRunDir(slot);
         const ckpt = runDir === null ? null : latestCheckpoint(runDir);
         if (runDir !== null && ckpt !== null && ckpt.step > snapshotStep) {
-          await uploadSnapshot(q, id, runDir, ckpt);
+          stored = await uploadSnapshot(q, id, runDir, ckpt, stored);
           snapshotStep = ckpt.step;
         }
         if (run.stopReason === null && (await sweepState(q, job.sweep)).stopped) {
@@ -419,7 +444,7 @@ export class SweepWorker {
     }
     if (runDir !== null) {
       const ckpt = latestCheckpoint(runDir);
-      if (ckpt !== null && ckpt.step > snapshotStep) await uploadSnapshot(q, id, runDir, ckpt);
+      if (ckpt !== null && ckpt.step > snapshotStep) stored = await uploadSnapshot(q, id, runDir, ckpt, stored);
     }
     if (run.stopReason === 'sweep') {
       this.o.say(`azr worker: ${id} stopped (its sweep was stopped)`);
@@ -460,18 +485,33 @@ export class SweepWorker {
       ]);
       this.completed++;
       this.o.say(`azr worker: ${id} completed; artefacts stored`);
+      // the last snapshot is not needed any more (the final checkpoint is stored)
+      const snap = await getJson<RunManifest>(q, `${snapshotPrefix(id)}/manifest.json`).catch(() => null);
+      if (snap !== null) {
+        for (const name of snap.files)
+          await deleteObject(q, `${snapshotPrefix(id)}/${snap.version}/${name}`).catch(() => {});
+        await deleteObject(q, `${snapshotPrefix(id)}/manifest.json`).catch(() => {});
+      }
     }
     await ackAck(msg);
   }
 }
 
-async function uploadSnapshot(q: JobQueue, id: string, runDir: string, ckpt: { step: number; dir: string }) {
-  await uploadRun(q, snapshotPrefix(id), runDir, ckpt.step, [
-    'scenario.yaml',
-    'events.jsonl',
-    'metrics.csv',
-    ...checkpointFiles(runDir, ckpt),
-  ]);
+async function uploadSnapshot(
+  q: JobQueue,
+  id: string,
+  runDir: string,
+  ckpt: { step: number; dir: string },
+  previous: { version: string; files: readonly string[] } | null,
+) {
+  return uploadRun(
+    q,
+    snapshotPrefix(id),
+    runDir,
+    ckpt.step,
+    ['scenario.yaml', 'events.jsonl', 'metrics.csv', ...checkpointFiles(runDir, ckpt)],
+    previous,
+  );
 }
 
 /**

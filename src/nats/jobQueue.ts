@@ -142,5 +142,9 @@ export async function getJson<T>(q: JobQueue, name: string): Promise<T | null> {
   const b = await getBytes(q, name);
   return b === null ? null : (JSON.parse(new TextDecoder().decode(b)) as T);
 }
-export const hasObject = async (q: JobQueue, name: string) => (await retrying(() => q.store.info(name))) !== null;
+/** Whether `name` is stored (a deleted entry keeps its info, marked deleted). */
+export async function hasObject(q: JobQueue, name: string): Promise<boolean> {
+  const info = await retrying(() => q.store.info(name));
+  return info !== null && !info.deleted;
+}
 export const deleteObject = (q: JobQueue, name: string) => retrying(() => q.store.delete(name));
