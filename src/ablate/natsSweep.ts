@@ -192,10 +192,13 @@ export interface RemoteSweepOptions {
  */
 export async function runRemoteSweep(o: RemoteSweepOptions): Promise<void> {
   const q = await openJobQueue(o.nc, o.ackWaitMs !== undefined ? { ackWaitMs: o.ackWaitMs } : {});
-  const before = await sweepState(q, o.sweep);
-  const round = before.stopped ? before.round + 1 : before.round;
-  if (before.stopped) await setSweepState(q, o.sweep, { stopped: false, round });
   const ids = new Map(o.jobs.map((j) => [j, jobId(o.sweep, j.variant, j.seed)]));
+  // a new round after a stop or a failure: the jobs published again are new messages (not dropped as duplicates)
+  const before = await sweepState(q, o.sweep);
+  let failedBefore = false;
+  for (const j of o.jobs) if (await hasObject(q, failedName(ids.get(j)!))) failedBefore = true;
+  const round = before.stopped || failedBefore ? before.round + 1 : before.round;
+  if (round !== before.round) await setSweepState(q, o.sweep, { stopped: false, round });
   const byId = new Map(o.jobs.map((j) => [ids.get(j)!, j]));
   // progress lines of the workers (core NATS: lost while nobody listens, which is fine for a progress bar)
   const progress = o.nc.subscribe(`${PROGRESS_SUBJECT}.${o.sweep}`, {
@@ -215,7 +218,9 @@ export async function runRemoteSweep(o: RemoteSweepOptions): Promise<void> {
     for (const j of o.jobs) {
       if (j.state === 'completed') continue;
       const id = ids.get(j)!;
-      if (await collect(q, id, j, o)) continue;
+      if (await collected(q, id, j, o)) continue;
+      // a run that failed in an earlier invocation is tried again (as without --nats: it resumes where it can)
+      await deleteObject(q, failedName(id));
       const body: SweepJob = {
         sweep: o.sweep,
         variant: j.variant,
@@ -248,6 +253,19 @@ export async function runRemoteSweep(o: RemoteSweepOptions): Promise<void> {
 
 /** Whether the job is finished: its artefacts downloaded into its slot (completed), or its failure recorded. */
 async function collect(q: JobQueue, id: string, j: RemoteSweepJob, o: RemoteSweepOptions): Promise<boolean> {
+  if (await collected(q, id, j, o)) return true;
+  const failed = await getJson<{ message: string }>(q, failedName(id));
+  if (failed !== null) {
+    j.state = 'failed';
+    j.message = failed.message;
+    o.say(`azr ablate: ${j.variant} seed ${j.seed} failed (${failed.message})`);
+    return true;
+  }
+  return false;
+}
+
+/** Whether the job completed: then its artefacts are downloaded into its slot. */
+async function collected(q: JobQueue, id: string, j: RemoteSweepJob, o: RemoteSweepOptions): Promise<boolean> {
   if (await hasObject(q, `${finalPrefix(id)}/manifest.json`)) {
     await rm(j.slot, { recursive: true, force: true });
     await downloadRun(q, finalPrefix(id), j.slot);
@@ -255,13 +273,6 @@ async function collect(q: JobQueue, id: string, j: RemoteSweepJob, o: RemoteSwee
     j.step = j.scenario.selfPlay.steps;
     o.say(`azr ablate: ${j.variant} seed ${j.seed} completed`);
     o.update();
-    return true;
-  }
-  const failed = await getJson<{ message: string }>(q, failedName(id));
-  if (failed !== null) {
-    j.state = 'failed';
-    j.message = failed.message;
-    o.say(`azr ablate: ${j.variant} seed ${j.seed} failed (${failed.message})`);
     return true;
   }
   return false;
@@ -273,8 +284,10 @@ export interface SweepWorkerOptions {
   readonly nc: NatsConnection;
   /** Runs at once. */
   readonly jobs: number;
-  /** Where the worker's run directories and base-model cache live. */
+  /** Where the worker's run directories live. */
   readonly workDir: string;
+  /** Where its runs cache base models (default <workDir>/.cache; workers of one machine may share one). */
+  readonly cacheDir?: string;
   /** bin/azr.js. */
   readonly azrBin: string;
   /** A preload module that ends a run when its worker is gone (see exitWithParent.mjs). */
@@ -296,7 +309,11 @@ export class SweepWorker {
   private q: JobQueue | null = null;
   completed = 0;
 
-  constructor(private readonly o: SweepWorkerOptions) {}
+  private readonly cacheDir: string;
+
+  constructor(private readonly o: SweepWorkerOptions) {
+    this.cacheDir = path.resolve(o.cacheDir ?? path.join(o.workDir, '.cache'));
+  }
 
   async start(): Promise<void> {
     this.q = await openJobQueue(this.o.nc);
@@ -360,7 +377,7 @@ export class SweepWorker {
     if (st.kind === 'fresh') {
       const restored = await downloadRun(q, snapshotPrefix(id), slot);
       if (restored !== null) {
-        await ensureBase(restored, this.o.workDir);
+        await ensureBase(restored, this.cacheDir);
         st = slotState(slot);
         this.o.say(`azr worker: ${id}: resuming from the snapshot another worker stored`);
       }
@@ -376,10 +393,7 @@ export class SweepWorker {
       await mkdir(slot, { recursive: true });
       const s = parseRunScenarioText(job.scenario, `${id}.yaml`);
       const file = path.join(slot, 'scenario.yaml');
-      await writeFile(
-        file,
-        scenarioYaml({ ...s, run: { ...s.run, cacheDir: path.resolve(this.o.workDir, '.cache') } }),
-      );
+      await writeFile(file, scenarioYaml({ ...s, run: { ...s.run, cacheDir: this.cacheDir } }));
       args = ['run', file, '--no-feed', '--seed', String(job.seed), '--out', slot];
     }
     this.o.say(`azr worker: ${st.kind === 'resume' ? 'resuming' : 'starting'} ${id}`);
@@ -518,14 +532,11 @@ async function uploadSnapshot(
  * A snapshot from another machine names that machine's base-model directory: where it is not here, the base is built
  * again from the scenario (pretraining is seeded: the same base) into this worker's cache.
  */
-async function ensureBase(runDir: string, workDir: string): Promise<void> {
+async function ensureBase(runDir: string, cacheDir: string): Promise<void> {
   const file = path.join(runDir, 'scenario.yaml');
   const s = parseRunScenarioText(await readFile(file, 'utf8'), file);
   if (s.base !== null && !existsSync(path.join(s.base, 'checkpoint.json')) && /[/\\]base-[0-9a-f]+$/.test(s.base))
-    await writeFile(
-      file,
-      scenarioYaml({ ...s, base: null, run: { ...s.run, cacheDir: path.resolve(workDir, '.cache') } }),
-    );
+    await writeFile(file, scenarioYaml({ ...s, base: null, run: { ...s.run, cacheDir } }));
 }
 
 /** Acks and waits for the server's word (a restarting server: tried again, at most about 30 s). */

@@ -57,7 +57,11 @@ describe.runIf(haveNats)('azr ablate --nats with azr workers', () => {
   }
 
   const worker = async (name: string) => {
-    const w = await startWorker(server.url, ['--jobs', '1', '--executors', '0', '--dir', path.join(dir, name)]);
+    // one base-model cache for every worker of the file: the first run builds tiny's base, the others reuse it
+    const w = await startWorker(server.url, [
+      ...['--jobs', '1', '--executors', '0'],
+      ...['--dir', path.join(dir, name), '--cache', path.join(dir, 'cache')],
+    ]);
     started.push(w);
     return w;
   };

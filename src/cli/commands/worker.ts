@@ -32,7 +32,8 @@ export function addWorkerCommand(program: Command): Command {
       nonNegativeInt('--executors'),
       1,
     )
-    .option('--dir <dir>', 'where the runs and the base-model cache live', 'runs/worker')
+    .option('--dir <dir>', 'where the runs live', 'runs/worker')
+    .option('--cache <dir>', 'where the runs cache base models (default DIR/.cache; workers may share one)')
     .option(
       '--timeout-ms <ms>',
       'in-VM deadline per program run (as executor.timeoutMs)',
@@ -41,7 +42,7 @@ export function addWorkerCommand(program: Command): Command {
     )
     .action(async function (
       this: Command,
-      opts: { nats: string; jobs: number; executors: number; dir: string; timeoutMs: number },
+      opts: { nats: string; jobs: number; executors: number; dir: string; cache?: string; timeoutMs: number },
     ) {
       const say = (line: string) => process.stderr.write(`${line}\n`);
       let nc;
@@ -62,7 +63,15 @@ export function addWorkerCommand(program: Command): Command {
       if (opts.jobs > 0) {
         const workDir = path.resolve(opts.dir);
         await mkdir(workDir, { recursive: true });
-        sweeps = new SweepWorker({ nc, jobs: opts.jobs, workDir, azrBin: AZR_BIN, preload: PRELOAD, say });
+        sweeps = new SweepWorker({
+          nc,
+          jobs: opts.jobs,
+          workDir,
+          ...(opts.cache !== undefined ? { cacheDir: opts.cache } : {}),
+          azrBin: AZR_BIN,
+          preload: PRELOAD,
+          say,
+        });
         await sweeps.start();
       }
       await nc.flush();
