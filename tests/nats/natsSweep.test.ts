@@ -2,7 +2,7 @@
 // worker killed (-9) mid-run, a worker frozen (SIGSTOP), the server restarted on its store, a duplicate publish, no
 // server at all. Each sweep is one tiny run of a few steps; every wait is bounded.
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -192,6 +192,37 @@ describe.runIf(haveNats)('azr ablate --nats with azr workers', () => {
     expect(w.out.stderr).toContain(`resuming ${id}`);
     const events = readEvents(collectedRun(out, 'stopped', steps));
     expect(invariantViolations(events, steps)).toEqual([]);
+  }, 240_000);
+
+  it('a run that fails on its worker is reported failed (exit 1); the same command again runs it anew', async () => {
+    // the probe file is there when azr ablate checks the sweep, gone when the worker runs it
+    const probe = path.join(dir, 'probe-copy.jsonl');
+    await copyFile(path.join(ROOT, 'scenarios/probe.jsonl'), probe);
+    const file = path.join(dir, 'failing.yaml');
+    await writeFile(
+      file,
+      [
+        `base: ${TINY}`,
+        `set: { selfPlay.steps: 2, selfPlay.checkpointEvery: 1, probe.file: ${probe} }`,
+        'seeds: [1]',
+        'variants:',
+        '  - name: failing',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(dir, 'out-failing');
+    const first = ablate(file, out);
+    await waitUntil(() => /runs? queued/.test(first.out.stderr), { what: 'the job to be published' });
+    await rm(probe);
+    const w = await worker('w-failing');
+    expect(await first.exit, first.out.stderr).toBe(1);
+    expect(first.out.stderr).toMatch(/failing seed 1 failed \(exit 2 on worker/);
+    expect(w.out.stderr).toMatch(/failing\.s1 failed/);
+
+    await copyFile(path.join(ROOT, 'scenarios/probe.jsonl'), probe);
+    const second = ablate(file, out);
+    expect(await second.exit, second.out.stderr).toBe(0);
+    expect(invariantViolations(readEvents(collectedRun(out, 'failing', 2)), 2)).toEqual([]);
   }, 240_000);
 
   it('no server at start: a clear error, exit 2, nothing written', async () => {
