@@ -122,6 +122,32 @@ describe.runIf(haveNats)('the executor over NATS', () => {
   });
 });
 
+describe.runIf(haveNats)('the executor over NATS across a server restart', () => {
+  it('answers a batch sent while the server restarts, once client and worker have reconnected', async () => {
+    const server = await startNatsServer();
+    const pool = testPool({ workers: 1 });
+    const workerConn = await connectNats(server.url, { name: 'test-worker' });
+    const clientConn = await connectNats(server.url, { name: 'test-client' });
+    const worker = serveExecutor(workerConn, pool);
+    try {
+      const sandbox = new NatsSandbox(clientConn, { timeoutMs: 3000, retries: 5 });
+      const jobs = ['1', '2', '3'].map((i) => validateJob('function f(x) { return [x, x]; }', i));
+      const expected = await pool.runBatch(jobs);
+      expect(await sandbox.runBatch(jobs)).toEqual(expected);
+      await server.stop();
+      const during = sandbox.runBatch(jobs); // sent while no server is there
+      await server.restart();
+      expect(await during).toEqual(expected);
+    } finally {
+      await worker.stop();
+      await workerConn.close();
+      await clientConn.close();
+      await pool.close();
+      await server.close();
+    }
+  });
+});
+
 it('names the URL when no server is reachable', async () => {
   const port = await freePort();
   await expect(connectNats(`nats://127.0.0.1:${port}`, { name: 'nobody', timeoutMs: 1000 })).rejects.toThrow(
