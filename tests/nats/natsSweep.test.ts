@@ -146,6 +146,23 @@ describe.runIf(haveNats)('azr ablate --nats with azr workers', () => {
     expect(invariantViolations(readEvents(collectedRun(out, 'restarted')), STEPS)).toEqual([]);
   }, 240_000);
 
+  it('a worker stopped with Ctrl-C hands its run back checkpointed; another worker resumes and completes it', async () => {
+    const sweep = await sweepFile('handed');
+    const out = path.join(dir, 'out-handed');
+    const a = await worker('w-handed-a');
+    const b = await worker('w-handed-b');
+    const run = ablate(sweep, out);
+    const id = await waitUntil(() => startedJob(a) ?? startedJob(b), { what: 'a worker to start the run' });
+    await snapshotStored(id);
+    const [leaving, staying] = startedJob(a) === id ? [a, b] : [b, a];
+    leaving.child.kill('SIGINT');
+    expect(await leaving.exit, leaving.out.stderr).toBe(0);
+    expect(leaving.out.stderr).toContain(`${id} handed back (checkpointed)`);
+    expect(await run.exit, run.out.stderr).toBe(0);
+    expect(staying.out.stderr).toContain(`${id}: resuming from the snapshot another worker stored`);
+    expect(invariantViolations(readEvents(collectedRun(out, 'handed')), STEPS)).toEqual([]);
+  }, 240_000);
+
   it('a duplicate publish (the same sweep from two commands at once) gives one run', async () => {
     const sweep = await sweepFile('twice');
     const [outA, outB] = [path.join(dir, 'out-twice-a'), path.join(dir, 'out-twice-b')];
@@ -236,5 +253,8 @@ describe.runIf(haveNats)('azr ablate --nats with azr workers', () => {
     const w = azr(['worker', '--nats', url]);
     expect(await w.exit).toBe(2);
     expect(w.out.stderr).toContain(`cannot reach a NATS server at ${url}`);
+    const idle = azr(['worker', '--nats', server.url, '--jobs', '0', '--executors', '0']);
+    expect(await idle.exit).toBe(2);
+    expect(idle.out.stderr).toContain('nothing to do');
   });
 });

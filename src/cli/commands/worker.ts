@@ -45,6 +45,11 @@ export function addWorkerCommand(program: Command): Command {
       opts: { nats: string; jobs: number; executors: number; dir: string; cache?: string; timeoutMs: number },
     ) {
       const say = (line: string) => process.stderr.write(`${line}\n`);
+      if (opts.jobs === 0 && opts.executors === 0)
+        this.error('error: --jobs 0 and --executors 0 leave the worker nothing to do', {
+          exitCode: 2,
+          code: 'azr.usage',
+        });
       let nc;
       try {
         nc = await connectNats(opts.nats, { name: `azr worker ${process.pid}` });
