@@ -12,7 +12,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['azr'], // the algorithm: tasks, rewards, TRR++, buffers, seeding; the task language (azr/lang)
   ['sandbox', 'gpu', 'streams'], // QuickJS executor; the transformer and its learner; events, credit, logs
   ['machines', 'feed'], // the XState actors of a step; the live feed (websocket server, dashboard, replay, watch)
-  ['config'], // scenario schema and loading, pretraining options
+  ['config', 'nats'], // scenario schema and loading, pretraining options; NATS: connection, executor transport, job queue
   ['pretrain'], // the base model: its data, pretraining, the probe evaluator, the base cache
   ['services'], // what the actors' effects call: policy, executor, learner, generator proposer, checkpoints
   ['run'], // one self-play run put together: runner, inputs, progress, report

@@ -12,7 +12,7 @@
 // building the base model) is removed and started over.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, readFileSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -25,6 +25,12 @@ import type { RunScenario } from '../config/schema.js';
 import type { ProbeExclusion } from '../pretrain/pretrainData.js';
 import { loadSweep, type ResolvedSweep } from './sweep.js';
 import { writeComparison, type ComparisonFiles } from './writeComparison.js';
+import { finishedCompleted, slotRunDir, slotState } from './slots.js';
+import { runRemoteSweep, sweepId } from './natsSweep.js';
+import { connectNats, NatsUnreachableError } from '../nats/connection.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+export { finishedCompleted };
 
 /** bin/azr.js, which every run is started with. */
 export const AZR_BIN = fileURLToPath(new URL('../../bin/azr.js', import.meta.url));
@@ -49,6 +55,10 @@ export interface AblateOptions {
   readonly tty?: boolean;
   /** Install SIGINT/SIGTERM handlers (default true). */
   readonly signals?: boolean;
+  /** Run the sweep on `azr worker`s through the NATS server at this URL instead of child processes here. */
+  readonly nats?: string;
+  /** With `nats`: a job whose worker sends no heartbeat for this long goes to another worker (ms; default 30000). */
+  readonly ackWaitMs?: number;
 }
 
 export interface AblateOutcome {
@@ -60,45 +70,6 @@ export interface AblateOutcome {
   readonly failed: readonly string[];
   readonly interrupted: boolean;
   readonly comparison: ComparisonFiles | null;
-}
-
-type SlotState = { kind: 'done'; runDir: string } | { kind: 'resume'; runDir: string } | { kind: 'fresh' };
-
-/** The run directory of a slot (the newest, should there be several). */
-function slotRunDir(slot: string): string | null {
-  if (!existsSync(slot)) return null;
-  const dirs = readdirSync(slot)
-    .filter((n) => !n.startsWith('.') && statSync(path.join(slot, n)).isDirectory())
-    .sort();
-  return dirs.length === 0 ? null : path.join(slot, dirs[dirs.length - 1]!);
-}
-
-/** Whether events.jsonl's last complete line is run.finished with reason completed. */
-export function finishedCompleted(runDir: string): boolean {
-  const file = path.join(runDir, 'events.jsonl');
-  if (!existsSync(file)) return false;
-  const lines = readFileSync(file, 'utf8').split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (lines[i] === '') continue;
-    try {
-      const e = JSON.parse(lines[i]!) as { type?: string; reason?: string };
-      return e.type === 'run.finished' && e.reason === 'completed';
-    } catch {
-      return false; // a partial last line: the run did not finish
-    }
-  }
-  return false;
-}
-
-function slotState(slot: string): SlotState {
-  const runDir = slotRunDir(slot);
-  if (
-    runDir === null ||
-    !existsSync(path.join(runDir, 'events.jsonl')) ||
-    !existsSync(path.join(runDir, 'scenario.yaml'))
-  )
-    return { kind: 'fresh' };
-  return finishedCompleted(runDir) ? { kind: 'done', runDir } : { kind: 'resume', runDir };
 }
 
 interface Job {
@@ -164,6 +135,16 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
       exclusions.set(v.name, (await checkRunInputs(v.scenario)).exclusion);
     } catch (e) {
       if (e instanceof RunInputError) throw new AblateUsageError(`variant '${v.name}': ${e.message}`);
+      throw e;
+    }
+  }
+  // over NATS: the server is reached before anything is written (no server: a usage error, nothing half-written)
+  let nc: NatsConnection | null = null;
+  if (o.nats !== undefined) {
+    try {
+      nc = await connectNats(o.nats, { name: `azr ablate ${sweep.name}` });
+    } catch (e) {
+      if (e instanceof NatsUnreachableError) throw new AblateUsageError(e.message);
       throw e;
     }
   }
@@ -321,29 +302,52 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
     bar.start(Math.max(1, totalSteps), doneSteps(), payload());
     barOn = true;
   }
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      if (stopping === 0)
-        while (running().length < jobsAtOnce) {
-          const next = jobs.find(startable);
-          if (!next) break;
-          next.state = 'running'; // claimed now; start() spawns it
-          start(next, tick).catch((e: unknown) => {
-            next.state = 'failed';
-            next.message = (e as Error).message;
-            say(`azr ablate: ${next.variant} seed ${next.seed} could not start: ${next.message}`);
-            tick();
-          });
+  if (nc !== null) {
+    const id = sweepId(
+      sweep.name,
+      resolved.map((v) => ({
+        name: v.name,
+        text: scenarioYaml({ ...v.scenario, run: { ...v.scenario.run, cacheDir: null } }),
+      })),
+    );
+    say(`azr ablate: over NATS at ${o.nats} as sweep ${id}; workers (azr worker --nats ${o.nats}) run the jobs`);
+    try {
+      await runRemoteSweep({
+        nc,
+        sweep: id,
+        jobs,
+        ...(o.ackWaitMs !== undefined ? { ackWaitMs: o.ackWaitMs } : {}),
+        say,
+        update,
+        stopping: () => stopping,
+      });
+    } finally {
+      await nc.close();
+    }
+  } else
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        if (stopping === 0)
+          while (running().length < jobsAtOnce) {
+            const next = jobs.find(startable);
+            if (!next) break;
+            next.state = 'running'; // claimed now; start() spawns it
+            start(next, tick).catch((e: unknown) => {
+              next.state = 'failed';
+              next.message = (e as Error).message;
+              say(`azr ablate: ${next.variant} seed ${next.seed} could not start: ${next.message}`);
+              tick();
+            });
+          }
+        if (running().length === 0 && (stopping > 0 || !jobs.some((j) => j.state === 'pending'))) {
+          clearInterval(timer);
+          resolve();
         }
-      if (running().length === 0 && (stopping > 0 || !jobs.some((j) => j.state === 'pending'))) {
-        clearInterval(timer);
-        resolve();
-      }
-    };
-    // runs waiting for a shared base model are re-checked now and then
-    const timer = setInterval(tick, 500);
-    tick();
-  });
+      };
+      // runs waiting for a shared base model are re-checked now and then
+      const timer = setInterval(tick, 500);
+      tick();
+    });
   if (bar) {
     bar.stop();
     barOn = false;

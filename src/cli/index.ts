@@ -13,6 +13,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<(program: Command) => unkn
   watch: async () => (await import('./commands/feed.js')).addWatchCommand,
   ablate: async () => (await import('./commands/ablate.js')).addAblateCommand,
   report: async () => (await import('./commands/ablate.js')).addReportCommand,
+  worker: async () => (await import('./commands/worker.js')).addWorkerCommand,
   schema: async () => (await import('./commands/schema.js')).addSchemaCommand,
 };
 

@@ -133,6 +133,29 @@ export const ExecutorSectionSchema = z
       .describe(
         'generated inputs a one-input proposal is also run on: they decide whether it ignores its input (health.inputIgnoringShare, and rejectInputIgnoring: all give its output) and feed rejectArgumentCopy',
       ),
+    transport: z
+      .enum(['local', 'nats'])
+      .default('local')
+      .describe(
+        'where the sandbox jobs (validation, grading, the probe, the supervised labels) run: local = this process’s worker threads (workers); nats = `azr worker` processes reached through the NATS server at executor.nats.url (same results)',
+      ),
+    nats: z
+      .strictObject({
+        url: z.string().min(1).default('nats://127.0.0.1:4222').describe('the NATS server (comma-separate several)'),
+        timeoutMs: positiveInt
+          .default(30_000)
+          .describe('most ms one request (a chunk of jobs) may take before it is sent to another worker'),
+        retries: z
+          .number()
+          .int()
+          .min(0)
+          .default(2)
+          .describe('requests sent again after a timeout before their jobs answer crashed'),
+        chunk: positiveInt.default(32).describe('jobs per request: a batch is spread over the workers in chunks'),
+        maxInFlight: positiveInt.default(8).describe('requests out at once: the bound on work handed to the workers'),
+      })
+      .prefault({})
+      .describe('the executor over NATS (transport: nats)'),
   })
   .describe('the sandboxed executor');
 

@@ -23,6 +23,8 @@ import type { CoordinatorOutput } from '../machines/coordinatorMachine.js';
 import type { CheckpointData, Effects, ProbeEffect, ScoredRollout } from '../machines/effects.js';
 import { fromCreditChannel, withEffects } from '../machines/withEffects.js';
 import { SandboxPool } from '../sandbox/index.js';
+import { connectNats } from '../nats/connection.js';
+import { NatsSandbox } from '../nats/natsSandbox.js';
 import { scenarioYaml } from '../config/load.js';
 import { coordinatorConfigOf, type RunScenario } from '../config/schema.js';
 import { EventBus } from '../streams/bus.js';
@@ -170,6 +172,9 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
   const out = o.out ?? 'runs';
   // bad input (probe file, base, context) is refused before anything is written: RunInputError
   const { evaluated: probeTasks, exclusion } = await checkRunInputs(s);
+  // executor over NATS: a server that cannot be reached is refused here too (NatsUnreachableError), nothing written
+  const nats =
+    s.executor.transport === 'nats' ? await connectNats(s.executor.nats.url, { name: `azr run ${s.name}` }) : null;
   const runDir = resuming ? o.resumeDir! : await freshRunDir(out, s.name, (o.wallTime ?? (() => new Date()))());
   const runId = path.basename(path.resolve(runDir));
 
@@ -206,6 +211,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
   o.onStarted?.({ runDir, stop });
 
   const cleanups: (() => Promise<void> | void)[] = [];
+  if (nats !== null) cleanups.push(() => nats.close());
   const cleanup = async () => {
     for (const c of cleanups.reverse()) {
       try {
@@ -331,8 +337,16 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     // ---- backend, sandbox, model, learner --------------------------------------------------------------------------
     const backend: BackendReport = await initBackend(s.backend !== null ? { force: s.backend } : {});
     progress.line(`azr run: ${formatBackendReport(backend)}`);
-    const pool = new SandboxPool({ workers: s.executor.workers, limits: { timeoutMs: s.executor.timeoutMs } });
-    cleanups.push(() => pool.close());
+    // the transport the sandbox jobs take (executor.transport): this process's worker threads, or azr workers over NATS
+    let pool: SandboxPool | NatsSandbox;
+    if (nats !== null) {
+      pool = new NatsSandbox(nats, s.executor.nats);
+      progress.line(`azr run: executor over NATS at ${s.executor.nats.url}`);
+    } else {
+      const local = new SandboxPool({ workers: s.executor.workers, limits: { timeoutMs: s.executor.timeoutMs } });
+      cleanups.push(() => local.close());
+      pool = local;
+    }
     // the executor's counters after every step (an emit from a subscriber is queued: it follows step.finished)
     bus.events$.subscribe((e) => {
       if (e.type !== 'step.finished') return;

@@ -21,10 +21,19 @@ export function addAblateCommand(program: Command): Command {
     .option('--jobs <j>', 'runs at once (default: the number of cores)', positiveInt('--jobs'))
     .option('--out <dir>', 'output directory (default runs/ablate-<sweep name>; the same one resumes)')
     .option('--set <key=value>', 'override a scenario field in every variant, last (repeatable)', collect)
+    .option(
+      '--nats <url>',
+      'run the sweep on `azr worker`s through this NATS server (JetStream): each variant × seed a durable job; --jobs is then theirs',
+    )
+    .option(
+      '--ack-wait <s>',
+      'with --nats: a run whose worker is silent this long goes to another worker (default 30)',
+      positiveInt('--ack-wait'),
+    )
     .action(async function (
       this: Command,
       sweep: string,
-      opts: { seeds?: number; jobs?: number; out?: string; set?: string[] },
+      opts: { seeds?: number; jobs?: number; out?: string; set?: string[]; nats?: string; ackWait?: number },
     ) {
       let outcome;
       try {
@@ -34,6 +43,8 @@ export function addAblateCommand(program: Command): Command {
           ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
           ...(opts.out !== undefined ? { out: opts.out } : {}),
           ...(opts.set !== undefined ? { set: opts.set } : {}),
+          ...(opts.nats !== undefined ? { nats: opts.nats } : {}),
+          ...(opts.ackWait !== undefined ? { ackWaitMs: opts.ackWait * 1000 } : {}),
         });
       } catch (e) {
         if (e instanceof AblateUsageError) this.error(`error: ${e.message}`, { exitCode: 2, code: 'azr.usage' });

@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { startFeed } from '../../feed/index.js';
+import { NatsUnreachableError } from '../../nats/connection.js';
 import { addFeedRunOptions, feedRunSettings } from './feed.js';
 import {
   loadRunScenario,
@@ -162,7 +163,8 @@ export function addRunCommand(
         ...(io.onStarted ? { onStarted: io.onStarted } : {}),
       });
     } catch (e) {
-      if (e instanceof RunUsageError) this.error(`error: ${e.message}`, { exitCode: 2, code: 'azr.usage' });
+      if (e instanceof RunUsageError || e instanceof NatsUnreachableError)
+        this.error(`error: ${e.message}`, { exitCode: 2, code: 'azr.usage' });
       throw e;
     }
     if (outcome.reason === 'failed')
