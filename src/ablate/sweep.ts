@@ -84,8 +84,6 @@ export const SweepSchema = z
       ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'a seed is listed twice' });
   });
 
-export type Sweep = z.infer<typeof SweepSchema>;
-
 /** A variant ready to run: its resolved scenario (seed as in the file; each run sets its own). */
 export interface ResolvedVariant {
   readonly name: string;

@@ -179,7 +179,6 @@ export const PretrainSectionSchema = z
   .refine((p) => p.minLr <= p.lr, { message: 'pretrain.minLr must not exceed pretrain.lr' });
 
 export type PretrainSection = z.infer<typeof PretrainSectionSchema>;
-export type FormatWeights = z.infer<typeof FormatWeightsSchema>;
 export type TierWeights = z.infer<typeof TierWeightsSchema>;
 
 /** What `azr pretrain` reads from a scenario; other top-level sections belong to other commands and are ignored. */

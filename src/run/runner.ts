@@ -30,7 +30,7 @@ import { coordinatorConfigOf, type RunScenario } from '../config/schema.js';
 import { EventBus } from '../streams/bus.js';
 import { CreditChannel } from '../streams/creditChannel.js';
 import { EventLog, readEventLog } from '../streams/eventLog.js';
-import { eventBody, type RunEvent } from '../streams/events.js';
+import { eventBody } from '../streams/events.js';
 import { MetricsCsvWriter } from '../streams/metrics.js';
 import { queueDepthBody } from '../streams/queueStatus.js';
 import { loadBaseModel } from '../pretrain/baseModel.js';
