@@ -61,6 +61,31 @@ describe('shipped files', () => {
     ]);
   });
 
+  it('the curriculum sweep: the default scenario against its three controls (the paper sweep’s), three seeds', async () => {
+    const curriculum = loadSweep(`${ROOT}scenarios/ablations/curriculum.yaml`);
+    const paper = loadSweep(`${ROOT}scenarios/ablations/paper.yaml`);
+    expect(curriculum.seeds).toEqual([1, 2, 3]);
+    const by = Object.fromEntries(curriculum.variants.map((v) => [v.name, v.scenario]));
+    const paperBy = Object.fromEntries(paper.variants.map((v) => [v.name, v.scenario]));
+    expect(Object.keys(by)).toEqual(['self-play', 'random-tasks', 'filter-only', 'sft-control']);
+    // the arms run the whole default scenario (the paper sweep shortens it to 12 steps)
+    const { name: _n, ...selfPlay } = by['self-play']!;
+    const { name: _d, ...defaults } = await loadRunScenario(`${ROOT}scenarios/default.yaml`);
+    expect(selfPlay).toEqual(defaults);
+    for (const control of ['random-tasks', 'filter-only', 'sft-control']) {
+      expect([by[control]!.policy, by[control]!.selfPlay.trainProposer, by[control]!.selfPlay.buffer.admit]).toEqual([
+        paperBy[control]!.policy,
+        paperBy[control]!.selfPlay.trainProposer,
+        paperBy[control]!.selfPlay.buffer.admit,
+      ]);
+    }
+    expect([by['sft-control']!.base, by['sft-control']!.selfPlay.steps, by['sft-control']!.pretrain.steps]).toEqual([
+      null,
+      0,
+      paperBy['sft-control']!.pretrain.steps,
+    ]);
+  });
+
   it('refuses the generator proposer with a trained proposer', () => {
     expect(() => parseRunScenario({ policy: { proposer: 'generator' } })).toThrow(/trainProposer/);
     expect(
