@@ -128,6 +128,14 @@ export const PretrainSectionSchema = z
       .describe(
         'share of solver deduction answers that show their gold reasoning trace (`operation ⇒ value ;` steps from an instrumented evaluation) before the answer; the rest answer directly under the same prompt. A small share gives a base that has seen reasoning but rarely uses it',
       ),
+    traceShareEnd: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'a trace-share schedule: the share moves linearly from traceShare at the first step to this at the last (a base that learns its operations from many traces, then answers mostly directly); absent: traceShare throughout. Needs a step budget (minutes: null)',
+      ),
     references: z
       .number()
       .int()
@@ -176,7 +184,10 @@ export const PretrainSectionSchema = z
         'also evaluate the probe every this many steps (the learning curve, ≈ 1 s each); 0 = start and end only',
       ),
   })
-  .refine((p) => p.minLr <= p.lr, { message: 'pretrain.minLr must not exceed pretrain.lr' });
+  .refine((p) => p.minLr <= p.lr, { message: 'pretrain.minLr must not exceed pretrain.lr' })
+  .refine((p) => p.traceShareEnd === undefined || p.minutes === null, {
+    message: 'pretrain.traceShareEnd needs a step budget (minutes: null)',
+  });
 
 export type PretrainSection = z.infer<typeof PretrainSectionSchema>;
 export type TierWeights = z.infer<typeof TierWeightsSchema>;

@@ -500,18 +500,38 @@ export type PretrainDataOptions = Readonly<
     | 'prefetch'
   > &
     Partial<Pick<PretrainSection, 'maxOutputShare' | 'queries' | 'traceShare'>>
-> & { readonly contextLength: number; readonly exclusion?: ProbeExclusion };
+> & {
+  readonly contextLength: number;
+  readonly exclusion?: ProbeExclusion;
+  /** The share of traced deduction answers moves from `traceShare` to `end` over `steps` training steps. */
+  readonly traceShareSchedule?: { readonly end: number; readonly steps: number };
+};
 
 /**
- * The data a `pretrain:` section describes, probe programs left out: what the base build trains on and, with the
- * self-play learner's own batch size, what its supervised term mixes in.
+ * The trace share of labelled chunk `index`: `traceShare`, or on its schedule the share at the chunk's first training
+ * step (chunk k holds steps k·chunkBatches onward), linear from `traceShare` to the schedule's end at its last step.
+ */
+export function chunkTraceShare(o: PretrainDataOptions, index: number): number | undefined {
+  const sched = o.traceShareSchedule;
+  if (sched === undefined) return o.traceShare;
+  const start = o.traceShare ?? 0;
+  const t = sched.steps <= 1 ? 1 : Math.min(1, (index * o.chunkBatches) / (sched.steps - 1));
+  return start + (sched.end - start) * t;
+}
+
+/**
+ * The data a `pretrain:` section describes, probe programs left out: what the base build trains on (`build`: the
+ * trace share on its schedule, if any) and, with the self-play learner's own batch size, what its supervised term
+ * mixes in (`selfPlay`: the share the build ended with).
  */
 export function pretrainDataOptions(
   p: PretrainSection,
   contextLength: number,
   exclusion: ProbeExclusion,
   overrides: Partial<Pick<PretrainDataOptions, 'batchSize' | 'prefetch'>> = {},
+  phase: 'build' | 'selfPlay' = 'build',
 ): PretrainDataOptions {
+  const scheduled = p.traceShareEnd !== undefined && phase === 'build';
   return {
     formats: p.formats,
     tiers: p.tiers,
@@ -524,7 +544,8 @@ export function pretrainDataOptions(
     prefetch: p.prefetch,
     maxOutputShare: p.maxOutputShare,
     queries: p.queries,
-    traceShare: p.traceShare,
+    traceShare: phase === 'selfPlay' ? (p.traceShareEnd ?? p.traceShare) : p.traceShare,
+    ...(scheduled ? { traceShareSchedule: { end: p.traceShareEnd!, steps: p.steps } } : {}),
     exclusion,
     ...overrides,
   };
@@ -570,7 +591,7 @@ export async function labelChunk(
       contextLength: o.contextLength,
       ...(o.maxOutputShare === undefined ? {} : { maxOutputShare: o.maxOutputShare }),
       ...(o.queries === undefined ? {} : { queries: o.queries }),
-      ...(o.traceShare === undefined ? {} : { traceShare: o.traceShare }),
+      ...(chunkTraceShare(o, index) === undefined ? {} : { traceShare: chunkTraceShare(o, index)! }),
     },
     stats,
   );

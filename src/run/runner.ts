@@ -399,10 +399,13 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
         ? new LabelledSftSource(
             pool,
             rootRng.split('sft'),
-            pretrainDataOptions(s.pretrain, config.contextLength, exclusion, {
-              batchSize: s.learner.sftBatch,
-              prefetch: 1,
-            }),
+            pretrainDataOptions(
+              s.pretrain,
+              config.contextLength,
+              exclusion,
+              { batchSize: s.learner.sftBatch, prefetch: 1 },
+              'selfPlay',
+            ),
           )
         : undefined;
     if (sft) cleanups.push(() => sft.drain());

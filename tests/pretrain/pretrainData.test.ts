@@ -12,10 +12,12 @@ import { proposerPrompt, solverPrompt, tokenizer } from '../../src/gpu/tokenizer
 import { traceLexemes, traceOf } from '../../src/azr/trace.js';
 import {
   buildExamples,
+  chunkTraceShare,
   labelChunk,
   labelPrograms,
   PRETRAIN_FORMATS,
   PretrainDataStream,
+  pretrainDataOptions,
   ProbeExclusion,
   valueFromOutput,
   type ChunkStats,
@@ -23,7 +25,7 @@ import {
   type PretrainExample,
 } from '../../src/pretrain/pretrainData.js';
 import { checkAbductions, checkInductions, SandboxPool, validateProposals } from '../../src/sandbox/index.js';
-import { FormatWeightsSchema, TierWeightsSchema } from '../../src/config/pretrainConfig.js';
+import { FormatWeightsSchema, PretrainSectionSchema, TierWeightsSchema } from '../../src/config/pretrainConfig.js';
 
 const probe = parseProbeJsonl(
   readFileSync(fileURLToPath(new URL('../../scenarios/probe.jsonl', import.meta.url)), 'utf8'),
@@ -300,3 +302,44 @@ function programsOf(e: PretrainExample): string[] {
   if ('induction' in t) return [t.induction.program];
   return [t.triplet.program, ...('references' in t ? t.references.map((r) => r.program) : [])];
 }
+
+describe('a trace-share schedule (pretrain.traceShareEnd)', () => {
+  it('moves the share linearly over the build’s steps, chunk by chunk, and holds it after', () => {
+    const o = { ...options, chunkBatches: 6, traceShare: 0.9, traceShareSchedule: { end: 0.1, steps: 13 } };
+    expect([0, 1, 2, 5].map((k) => chunkTraceShare(o, k))).toEqual([0.9, 0.5, 0.1, 0.1].map((x) => expect.closeTo(x)));
+    expect(chunkTraceShare(options, 3)).toBe(0.5); // no schedule: traceShare throughout
+  });
+
+  it('is the build’s; self-play’s supervised data uses the share the build ended with', () => {
+    const p = PretrainSectionSchema.parse({ steps: 100, traceShare: 0.8, traceShareEnd: 0.2 });
+    const exclusion = new ProbeExclusion(probe);
+    const build = pretrainDataOptions(p, 256, exclusion);
+    expect([build.traceShare, build.traceShareSchedule]).toEqual([0.8, { end: 0.2, steps: 100 }]);
+    const selfPlay = pretrainDataOptions(p, 256, exclusion, {}, 'selfPlay');
+    expect([selfPlay.traceShare, selfPlay.traceShareSchedule]).toEqual([0.2, undefined]);
+    // absent (the default), the section and what it records are as before the knob existed
+    const plain = PretrainSectionSchema.parse({});
+    expect('traceShareEnd' in plain).toBe(false);
+    expect(pretrainDataOptions(plain, 256, exclusion).traceShareSchedule).toBeUndefined();
+    expect(() => PretrainSectionSchema.parse({ traceShareEnd: 0.1, minutes: 5 })).toThrow(/needs a step budget/);
+  });
+
+  it('labels each chunk at its share: the first as at the start share, one past the last step as at the end share', async () => {
+    const base = {
+      ...options,
+      formats: FormatWeightsSchema.parse({ solveDeduction: 1 }),
+      chunkBatches: 2,
+      programsPerChunk: 20,
+    };
+    const tokens = async (k: number, o: PretrainDataOptions) =>
+      (await labelChunk(pool, new Rng(3).split('data'), k, o)).batches.flat().map((e) => e.tokens);
+    const scheduled = { ...base, traceShare: 1, traceShareSchedule: { end: 0, steps: 5 } };
+    const allTraced = { ...base, traceShare: 1 };
+    const noneTraced = { ...base, traceShare: 0 };
+    expect(await tokens(0, scheduled)).toEqual(await tokens(0, allTraced));
+    expect(await tokens(3, scheduled)).toEqual(await tokens(3, noneTraced));
+    // and the two shares label differently (the comparison can fail)
+    expect(await tokens(0, allTraced)).not.toEqual(await tokens(0, noneTraced));
+    expect(await tokens(3, allTraced)).not.toEqual(await tokens(3, noneTraced));
+  });
+});
