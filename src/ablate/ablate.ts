@@ -25,7 +25,7 @@ import type { RunScenario } from '../config/schema.js';
 import type { ProbeExclusion } from '../pretrain/pretrainData.js';
 import { loadSweep, type ResolvedSweep } from './sweep.js';
 import { writeComparison, type ComparisonFiles } from './writeComparison.js';
-import { finishedCompleted, slotRunDir, slotState } from './slots.js';
+import { finishedCompleted, followRun, slotRunDir, slotState } from './slots.js';
 import { runRemoteSweep, sweepId } from './natsSweep.js';
 import { connectNats, NatsUnreachableError } from '../nats/connection.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -265,20 +265,9 @@ export async function runAblate(o: AblateOptions): Promise<AblateOutcome> {
     say(
       `azr ablate: ${j.resumed ? 'resuming' : 'starting'} ${j.variant} seed ${j.seed}${st.kind === 'resume' ? ` (${path.basename(st.runDir)})` : ''}`,
     );
-    let pending = '';
-    child.stdout!.on('data', (d: Buffer) => log.write(d));
-    child.stderr!.on('data', (d: Buffer) => {
-      log.write(d);
-      pending += d.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        const m = /^step (\d+)\/\d+/.exec(line);
-        if (m) {
-          j.step = Number(m[1]);
-          update();
-        }
-      }
+    followRun(child, log, (step) => {
+      j.step = step;
+      update();
     });
     child.on('close', (code, signal) => {
       log.end();

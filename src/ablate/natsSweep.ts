@@ -20,7 +20,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parseRunScenarioText, scenarioYaml } from '../config/load.js';
 import type { RunScenario } from '../config/schema.js';
-import { finishedCompleted, slotRunDir, slotState } from './slots.js';
+import { finishedCompleted, followRun, slotRunDir, slotState } from './slots.js';
 import {
   deleteObject,
   getBytes,
@@ -407,18 +407,7 @@ export class SweepWorker {
     const run: Running = { id, child, stopReason: this.stopping ? 'worker' : null };
     this.running.set(id, run);
     if (run.stopReason !== null) child.kill('SIGINT');
-    let pending = '';
-    child.stdout!.on('data', (d: Buffer) => log.write(d));
-    child.stderr!.on('data', (d: Buffer) => {
-      log.write(d);
-      pending += d.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        const m = /^step (\d+)\/\d+/.exec(line);
-        if (m) this.progress(job.sweep, { job: id, step: Number(m[1]) });
-      }
-    });
+    followRun(child, log, (step) => this.progress(job.sweep, { job: id, step }));
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
     // while it runs: heartbeats (the job stays ours), new checkpoints stored as snapshots, a stopped sweep noticed
     let snapshotStep = -1;

@@ -1,6 +1,8 @@
-// The slots of a sweep (OUT/<variant>/seed-<s>/): which run directory each holds and how far that run got.
+// The slots of a sweep (OUT/<variant>/seed-<s>/): which run directory each holds and how far that run got, and the
+// run child's output that fills one.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 
 /** The run directory of a slot (the newest, should there be several). */
@@ -40,4 +42,20 @@ export function slotState(slot: string): SlotState {
   )
     return { kind: 'fresh' };
   return finishedCompleted(runDir) ? { kind: 'done', runDir } : { kind: 'resume', runDir };
+}
+
+/** Copies a child `azr run`'s stdout and stderr into `log` and calls `onStep` with each `step N/M` progress line's N. */
+export function followRun(child: ChildProcess, log: WriteStream, onStep: (step: number) => void): void {
+  let pending = '';
+  child.stdout!.on('data', (d: Buffer) => log.write(d));
+  child.stderr!.on('data', (d: Buffer) => {
+    log.write(d);
+    pending += d.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      const m = /^step (\d+)\/\d+/.exec(line);
+      if (m) onStep(Number(m[1]));
+    }
+  });
 }
