@@ -551,6 +551,17 @@ export function pretrainDataOptions(
   };
 }
 
+/** Counters of a chunk (or of a stream) before anything was labelled. */
+const noStats = (): ChunkStats => ({
+  programs: 0,
+  probeExcluded: 0,
+  degenerate: 0,
+  runs: 0,
+  invalidRuns: 0,
+  examples: 0,
+  tooLong: 0,
+});
+
 /** Labelled chunk `index`: a deterministic function of `rng` (the data stream's root) and the index. */
 export async function labelChunk(
   sandbox: Sandbox,
@@ -558,15 +569,7 @@ export async function labelChunk(
   index: number,
   o: PretrainDataOptions,
 ): Promise<{ batches: PretrainExample[][]; stats: ChunkStats }> {
-  const stats: ChunkStats = {
-    programs: 0,
-    probeExcluded: 0,
-    degenerate: 0,
-    runs: 0,
-    invalidRuns: 0,
-    examples: 0,
-    tooLong: 0,
-  };
+  const stats = noStats();
   const r = rng.split(`chunk/${index}`);
   const programs = await labelPrograms(
     sandbox,
@@ -612,15 +615,7 @@ export class PretrainDataStream {
   private nextChunk = 0;
   private current: PretrainExample[][] = [];
   private cursor = 0;
-  readonly totals: ChunkStats = {
-    programs: 0,
-    probeExcluded: 0,
-    degenerate: 0,
-    runs: 0,
-    invalidRuns: 0,
-    examples: 0,
-    tooLong: 0,
-  };
+  readonly totals: ChunkStats = noStats();
 
   constructor(
     private readonly sandbox: Sandbox,
