@@ -105,6 +105,13 @@ export const LearnerSectionSchema = z
       .describe(
         'linear learning-rate warm-up over the first this many optimizer steps of self-play (lr · step / warmupSteps; 0 = none, the paper)',
       ),
+    lrEnd: z
+      .number()
+      .min(0)
+      .optional()
+      .describe(
+        'linear learning-rate decay over self-play: from lr at the first optimizer step to this at the last (selfPlay.steps), the warm-up on top; absent: lr throughout',
+      ),
     aggregation,
     threads: trainingThreads('A sync run is deterministic for a given value.'),
   })

@@ -453,6 +453,9 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
         ...(sft ? { sft } : {}),
         ...(threads ? { threads } : {}),
         ...(s.learner.warmupSteps > 0 ? { warmup: { lr: s.learner.lr, steps: s.learner.warmupSteps } } : {}),
+        ...(s.learner.lrEnd !== undefined
+          ? { decay: { from: s.learner.lr, to: s.learner.lrEnd, steps: s.selfPlay.steps } }
+          : {}),
       }),
       probe,
       checkpoint: checkpoints,

@@ -87,6 +87,11 @@ interface LearnerServiceOptions {
    * alone, so a resumed run continues the same schedule. Absent or 0: the learner's lr throughout.
    */
   readonly warmup?: { readonly lr: number; readonly steps: number };
+  /**
+   * Linear decay: optimizer step k (from 1) uses from + (to − from) · min(1, (k − 1) / (steps − 1)), the warm-up's
+   * factor on top. A function of the learner's step alone, like the warm-up. Absent: no decay.
+   */
+  readonly decay?: { readonly from: number; readonly to: number; readonly steps: number };
 }
 
 /**
@@ -109,9 +114,18 @@ export class LearnerService implements LearnerEffect {
         : undefined;
     // the step blocks the event loop: let the executor's messages through first
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const warmup = this.options.warmup;
-    if (warmup !== undefined && warmup.steps > 0)
-      this.learner.setLearningRate(warmup.lr * Math.min(1, (this.learner.step + 1) / warmup.steps));
+    const { warmup, decay } = this.options;
+    const k = this.learner.step + 1;
+    const peak =
+      decay !== undefined
+        ? decay.from + (decay.to - decay.from) * Math.min(1, (k - 1) / Math.max(1, decay.steps - 1))
+        : warmup !== undefined && warmup.steps > 0
+          ? warmup.lr
+          : undefined;
+    if (peak !== undefined)
+      this.learner.setLearningRate(
+        peak * (warmup !== undefined && warmup.steps > 0 ? Math.min(1, k / warmup.steps) : 1),
+      );
     const threads = this.options.threads;
     const m =
       threads !== undefined && threads.size > 0

@@ -56,4 +56,29 @@ describe('LearnerService warm-up', () => {
     learner.dispose();
     model.dispose();
   });
+
+  it('decays linearly from lr to lrEnd over the run’s steps (warm-up on top), then holds; resumed, it continues', async () => {
+    const model = Gpt.init(TINY_CONFIG, new Rng(1));
+    const learner = new Learner(model, { lr: 3e-3 });
+    const options = {
+      board: new WeightBoard(),
+      warmup: { lr: 3e-3, steps: 2 },
+      decay: { from: 3e-3, to: 1e-3, steps: 3 },
+    };
+    const service = new LearnerService(learner, options);
+    const lrs: number[] = [];
+    for (let step = 1; step <= 2; step++) {
+      await service.learn(input(step));
+      lrs.push(learner.optimizer.config.lr);
+    }
+    const resumed = new LearnerService(learner, { ...options, board: new WeightBoard() });
+    for (let step = 3; step <= 4; step++) {
+      await resumed.learn(input(step));
+      lrs.push(learner.optimizer.config.lr);
+    }
+    // step 1: 3e-3 · ½ (warm-up); step 2: 2e-3; step 3: 1e-3; past the last step: 1e-3
+    expect(lrs.map((x) => +x.toExponential(6))).toEqual([1.5e-3, 2e-3, 1e-3, 1e-3]);
+    learner.dispose();
+    model.dispose();
+  });
 });
