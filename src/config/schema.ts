@@ -107,10 +107,10 @@ export const LearnerSectionSchema = z
       ),
     lrEnd: z
       .number()
-      .min(0)
+      .positive()
       .optional()
       .describe(
-        'linear learning-rate decay over self-play: from lr at the first optimizer step to this at the last (selfPlay.steps), the warm-up on top; absent: lr throughout',
+        'linear learning-rate decay over self-play: from lr at the first optimizer step to this at the last (selfPlay.steps), the warm-up on top; absent: lr throughout. Positive, as every rate the learner takes',
       ),
     aggregation,
     threads: trainingThreads('A sync run is deterministic for a given value.'),

@@ -86,6 +86,11 @@ describe('shipped files', () => {
     ]);
   });
 
+  it('refuses a learning-rate decay to zero (the learner takes positive rates only)', () => {
+    expect(() => parseRunScenario({ learner: { lrEnd: 0 } })).toThrow(/lrEnd/);
+    expect(parseRunScenario({ learner: { lrEnd: 1e-6 } }).learner.lrEnd).toBe(1e-6);
+  });
+
   it('refuses the generator proposer with a trained proposer', () => {
     expect(() => parseRunScenario({ policy: { proposer: 'generator' } })).toThrow(/trainProposer/);
     expect(

@@ -145,6 +145,21 @@ describe('azr run scenarios/tiny.yaml', () => {
     expect(comparable(readEvents(secondDir))).toEqual(comparable(readEvents(firstDir)));
   }, 120_000);
 
+  it('decays the learning rate with learner.lrEnd: the same first update as the constant rate, then other weights', async () => {
+    const dirsBefore = runDirs(out);
+    const decayed = await azrRun(['scenarios/tiny.yaml', '--out', out, '--no-feed', '--set', 'learner.lrEnd=1e-6']);
+    expect(decayed.code, decayed.stderr).toBe(0);
+    const dir = runDirs(out).find((d) => !dirsBefore.includes(d))!;
+    const steps = (d: string) => ofType(readEvents(d), 'learner.step').map((e) => [e.loss, e.gradNorm]);
+    const [constant, decay] = [steps(firstDir), steps(dir)];
+    expect(decay).toHaveLength(4); // every step learned (a rate of 0 at the last step was refused before lrEnd > 0)
+    expect(ofType(readEvents(dir), 'error')).toEqual([]);
+    // step 1 runs at lr either way (and step 2's loss is taken before its smaller update): the same two steps
+    expect(decay.slice(0, 2)).toEqual(constant.slice(0, 2));
+    // from step 3 on the model was updated at another rate
+    expect(decay.slice(2)).not.toEqual(constant.slice(2));
+  }, 120_000);
+
   it('runs the random-tasks control (policy.proposer generator): generator proposals, only solver rollouts trained', async () => {
     const dirsBefore = runDirs(out);
     const control = await azrRun([
