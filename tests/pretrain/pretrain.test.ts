@@ -10,7 +10,7 @@ import { runInProcess } from '../inProcessCli.js';
 import { runAzr } from '../azrProcess.js';
 import { loadProbeTasks } from '../../src/pretrain/probeEval.js';
 import { probeToJsonl } from '../../src/azr/probe.js';
-import { loadBaseModel, vocabFingerprint } from '../../src/pretrain/baseModel.js';
+import { loadBaseModel, readBaseModelInfo, vocabFingerprint } from '../../src/pretrain/baseModel.js';
 import { learningRate } from '../../src/pretrain/pretrain.js';
 import { addPretrainCommand, pretrainCommand, resolvePretrainScenario } from '../../src/cli/commands/pretrain.js';
 import { defaultPretrainScenario, parsePretrainScenario } from '../../src/config/pretrainConfig.js';
@@ -157,6 +157,23 @@ describe('azr pretrain', () => {
     const c = await run('c', '10');
     expect(a.equals(b)).toBe(true);
     expect(a.equals(c)).toBe(false);
+  });
+
+  it('follows a trace-share schedule (pretrain.traceShareEnd): recorded with the base, a flat one changes nothing', async () => {
+    const run = async (name: string, sets: string[]) => {
+      const out = path.join(dir, name);
+      const r = await cli([scenarioFile, '--out', out, ...sets.flatMap((x) => ['--set', x]), '--probe', probeFile]);
+      expect(r.code, r.stderr).toBe(0);
+      return { out, weights: await readFile(path.join(out, 'weights.f32')) };
+    };
+    const constant = await run('share-1', ['pretrain.traceShare=1']);
+    const flat = await run('share-1-1', ['pretrain.traceShare=1', 'pretrain.traceShareEnd=1']);
+    const falling = await run('share-1-0', ['pretrain.traceShare=1', 'pretrain.traceShareEnd=0']);
+    expect(flat.weights.equals(constant.weights)).toBe(true);
+    // steps 3 and on come from the second chunk, labelled at the end share (0): other data, other weights
+    expect(falling.weights.equals(constant.weights)).toBe(false);
+    const { info } = await readBaseModelInfo(falling.out);
+    expect(info.scenario['pretrain']).toMatchObject({ traceShare: 1, traceShareEnd: 0 });
   });
 
   it('rejects bad input with exit code 2 and a clear message', async () => {
