@@ -249,6 +249,18 @@ export interface ProbeResult {
   };
   /** Share of greedy answers that reasoned first. */
   readonly traceShare?: ProbeAccuracy;
+  /** Per task, in the probe's order: its greedy answer and verdict. */
+  readonly results?: readonly ProbeTaskResult[];
+}
+
+/** One probe task's greedy answer, as `probe.evaluated.results` carries it. */
+export interface ProbeTaskResult {
+  readonly id: string;
+  /** The answer graded, as source text; null when no well-formed answer came. */
+  readonly answer: string | null;
+  readonly correct: boolean;
+  /** Lexemes of the reasoning trace written before the answer (0 = it answered directly). */
+  readonly trace: number;
 }
 
 /** Evaluation of the current policy on the held-out probe set: greedy, and optionally k samples per task. */

@@ -16,6 +16,7 @@ import { inductionSplit, TASK_TYPES, type TaskType } from '../azr/tasks.js';
 import { valueSource } from '../azr/lang/value.js';
 import { solverView } from '../azr/views.js';
 import type { Gpt, GptConfig, Weights } from '../gpu/model.js';
+import type { ProbeTaskResult } from '../machines/effects.js';
 import { createOrtSessions, OrtDecoder, type OrtSessions } from '../gpu/rollout.js';
 import { decode, TfjsDecoder, type IncrementalDecoder } from '../gpu/sampler.js';
 import { answerConstraint, solverPrompt, tokenizer, type EncodedPrompt } from '../gpu/tokenizer.js';
@@ -94,6 +95,8 @@ export interface ProbeReport {
   readonly traceShare: ProbeAccuracy;
   /** Task id → correct. */
   readonly correct: Readonly<Record<string, boolean>>;
+  /** Per task, in the probe's order: the answer graded (source; null = none well-formed), its verdict, its trace length. */
+  readonly results: readonly ProbeTaskResult[];
   /** Wall-clock seconds of decoding plus grading. */
   readonly seconds: number;
 }
@@ -192,6 +195,12 @@ export async function gradeProbe(
     byTier: byTierOf(tasks, correct),
     traceShare: accuracyOf(tasks, traced),
     correct: Object.fromEntries(tasks.map((t) => [t.id, correct.get(t) === true])),
+    results: tasks.map((t, i) => ({
+      id: t.id,
+      answer: set.answers[i] ?? null,
+      correct: verdicts[i] === true,
+      trace: set.traceLexemes[i] ?? 0,
+    })),
     seconds: seconds + (performance.now() - started) / 1000,
   };
 }

@@ -24,6 +24,47 @@ function mean(xs: readonly (number | null)[]): number | null {
   return v.length === 0 ? null : v.reduce((a, b) => a + b, 0) / v.length;
 }
 
+/**
+ * Which probe tasks the run changed: between the first probe (the base) and the last, how many went from wrong to
+ * right and from right to wrong — a net gain made of many flips both ways is churn, not learning. Per task type
+ * when the probe's ids start with one (as `scripts/make-probe.ts` names them).
+ */
+function churnLines(first: ProbePoint | undefined, last: ProbePoint | undefined): string[] {
+  if (!first?.correct || !last?.correct || first === last) return [];
+  const groups = new Map<string, { fixed: number; broken: number; kept: number; tasks: number }>();
+  const count = (group: string, before: boolean, after: boolean) => {
+    const g = groups.get(group) ?? { fixed: 0, broken: 0, kept: 0, tasks: 0 };
+    g.tasks++;
+    if (!before && after) g.fixed++;
+    else if (before && !after) g.broken++;
+    else if (before && after) g.kept++;
+    groups.set(group, g);
+  };
+  for (const [id, before] of first.correct) {
+    const after = last.correct.get(id);
+    if (after === undefined) continue;
+    count('all', before, after);
+    const type = /^(deduction|abduction|induction)-/.exec(id)?.[1];
+    if (type !== undefined) count(type, before, after);
+  }
+  const lines = [
+    '',
+    `## Probe tasks that changed (step ${first.step} → ${last.step}, greedy)`,
+    '',
+    '| tasks | wrong → right | right → wrong | right at both | net |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const name of ['deduction', 'abduction', 'induction', 'all']) {
+    const g = groups.get(name);
+    if (g === undefined) continue;
+    const net = g.fixed - g.broken;
+    lines.push(
+      `| ${name === 'all' ? `**all** (${g.tasks})` : `${name} (${g.tasks})`} | ${g.fixed} | ${g.broken} | ${g.kept} | ${net >= 0 ? '+' : ''}${net} |`,
+    );
+  }
+  return lines;
+}
+
 /** The markdown text of report.md. */
 export function renderReport(r: ReportInput): string {
   const lines: string[] = [];
@@ -63,6 +104,7 @@ export function renderReport(r: ReportInput): string {
     lines.push(
       `| ${p.step} | ${p.policyVersion} | ${pct(p.overall)} | ${pct(p.deduction)} | ${pct(p.abduction)} | ${pct(p.induction)} |${k !== undefined ? ` ${pct(p.passAtK?.overall)} |` : ''} ${pct(p.traceShare)} |`,
     );
+  lines.push(...churnLines(first, last));
   const reasoned = r.digests.filter((d) => d.traceShare !== null);
   if (reasoned.length > 0) {
     const thirds = [0, 1, 2].map((i) =>

@@ -427,6 +427,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
           byTier: r.byTier,
           traceShare: r.traceShare,
           ...(r.sampled !== undefined ? { sampled: r.sampled } : {}),
+          results: r.results,
         };
       },
     };

@@ -211,6 +211,19 @@ const ProbeEvaluatedSchema = defineEvent('probe.evaluated', {
     })
     .optional()
     .describe('present when the probe samples (probe.samples > 0)'),
+  results: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1).describe('the probe task'),
+        answer: z.string().nullable().describe('the greedy answer graded, as source text; null = none well-formed'),
+        correct: z.boolean(),
+        trace: count.describe('lexemes of the reasoning trace written before the answer (0 = it answered directly)'),
+      }),
+    )
+    .optional()
+    .describe(
+      "per task, in the probe file's order: the greedy answer and its verdict (which tasks a run fixes and which it breaks)",
+    ),
 });
 
 const CheckpointSavedSchema = defineEvent('checkpoint.saved', {

@@ -14,6 +14,8 @@ export interface ProbePoint {
   passAtK: { k: number; overall: number } | null;
   /** Share of greedy answers that reasoned first (overall), when reported. */
   traceShare: number | null;
+  /** Probe task id → greedy answer right, when the event carries per-task results. */
+  correct: ReadonlyMap<string, boolean> | null;
 }
 
 export function probePointOf(e: RunEventOf<'probe.evaluated'>): ProbePoint {
@@ -23,5 +25,6 @@ export function probePointOf(e: RunEventOf<'probe.evaluated'>): ProbePoint {
     ...e.accuracy,
     passAtK: e.sampled !== undefined ? { k: e.sampled.k, overall: e.sampled.passAtK.overall } : null,
     traceShare: e.traceShare?.overall ?? null,
+    correct: e.results !== undefined ? new Map(e.results.map((t) => [t.id, t.correct])) : null,
   };
 }

@@ -13,6 +13,7 @@ import { loadLatestCheckpoint } from '../../src/services/checkpointStore.js';
 import { loadRunScenario, parseRunScenarioText } from '../../src/config/load.js';
 import { baseModelDir } from '../../src/pretrain/baseModelCache.js';
 import { scenarioProbeTasks } from '../../src/run/runInputs.js';
+import { goldAnswer } from '../../src/pretrain/probeEval.js';
 import { METRICS_COLUMNS } from '../../src/streams/metrics.js';
 import { azrRun, comparable, invariantViolations, ofType, readEvents, runDirs } from './runHelpers.js';
 
@@ -104,6 +105,39 @@ describe('azr run scenarios/tiny.yaml', () => {
     expect(report).toContain('## Probe curve');
     expect(report).toContain('| step | policy version | overall | deduction | abduction | induction | pass@2 |');
     expect(report.match(/^\| [024] \| [024] \| /gm)).toHaveLength(3);
+  });
+
+  it('records each probe task’s greedy answer and verdict, and report.md counts the tasks the run changed', async () => {
+    const { evaluated } = await scenarioProbeTasks(await loadRunScenario('scenarios/tiny.yaml'));
+    const probes = ofType(readEvents(firstDir), 'probe.evaluated');
+    const share = (xs: readonly boolean[]) => xs.filter(Boolean).length / xs.length;
+    for (const p of probes) {
+      const results = p.results!;
+      expect(results.map((r) => r.id)).toEqual(evaluated.map((t) => t.id)); // the probe's order
+      expect(share(results.map((r) => r.correct))).toBeCloseTo(p.accuracy.overall, 12);
+      for (const type of ['deduction', 'abduction', 'induction'] as const)
+        expect(share(results.filter((_, i) => evaluated[i]!.task.type === type).map((r) => r.correct))).toBeCloseTo(
+          p.accuracy[type]!,
+          12,
+        );
+      expect(share(results.map((r) => r.trace > 0))).toBeCloseTo(p.traceShare!.overall, 12);
+      results.forEach((r, i) => {
+        if (r.answer === null) expect(r.correct).toBe(false);
+        // a right deduction answer is the gold output, written as the language writes values
+        if (evaluated[i]!.task.type === 'deduction' && r.correct) expect(r.answer).toBe(goldAnswer(evaluated[i]!));
+      });
+    }
+    const before = probes[0]!.results!;
+    const after = probes.at(-1)!.results!;
+    const fixed = before.filter((r, i) => !r.correct && after[i]!.correct).length;
+    const broken = before.filter((r, i) => r.correct && !after[i]!.correct).length;
+    const kept = before.filter((r, i) => r.correct && after[i]!.correct).length;
+    const net = fixed - broken;
+    const report = readFileSync(path.join(firstDir, 'report.md'), 'utf8');
+    expect(report).toContain('## Probe tasks that changed (step 0 → 4, greedy)');
+    expect(report).toContain(
+      `| **all** (${evaluated.length}) | ${fixed} | ${broken} | ${kept} | ${net >= 0 ? '+' : ''}${net} |`,
+    );
   });
 
   it('times the phases of every step: they add up to its duration, and report.md and the progress lines show them', () => {

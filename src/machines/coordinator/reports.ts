@@ -77,6 +77,7 @@ function probeBody(c: CoordinatorContext, result: ProbeResult): RunEventBody {
     byTier: result.byTier,
     ...(result.traceShare !== undefined ? { traceShare: result.traceShare } : {}),
     ...(result.sampled !== undefined ? { sampled: result.sampled } : {}),
+    ...(result.results !== undefined ? { results: [...result.results] } : {}),
   });
 }
 
