@@ -37,6 +37,9 @@ function mainThreadCpuSeconds(): number | null {
   }
 }
 
+/** A probe report without its per-task verdicts and answers. */
+const figuresOf = (r: ProbeReport) => ({ ...r, correct: undefined, results: undefined });
+
 /** One point of the learning curve. */
 export interface CurvePoint {
   readonly step: number;
@@ -249,7 +252,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     await writeFile(
       path.join(options.out, 'pretrain.json'),
       JSON.stringify(
-        { ...result, probeStart: { ...probeStart, correct: undefined }, probeEnd: { ...probeEnd, correct: undefined } },
+        // the per-task verdicts stay out (a run's first probe.evaluated carries them): the file keeps to the figures
+        { ...result, probeStart: figuresOf(probeStart), probeEnd: figuresOf(probeEnd) },
         null,
         2,
       ) + '\n',

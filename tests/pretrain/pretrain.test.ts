@@ -78,6 +78,13 @@ describe('azr pretrain', () => {
     }
     const curve = (await readFile(path.join(out, 'curve.jsonl'), 'utf8')).trim().split('\n');
     expect(curve).toHaveLength(2);
+    // pretrain.json keeps the probe's figures, not its per-task verdicts and answers (a run's first probe has those)
+    const record = JSON.parse(await readFile(path.join(out, 'pretrain.json'), 'utf8')) as Record<string, object>;
+    for (const probe of [record.probeStart!, record.probeEnd!]) {
+      expect(Object.keys(probe)).toEqual(expect.arrayContaining(['tasks', 'accuracy', 'byTier', 'traceShare']));
+      expect(probe).not.toHaveProperty('results');
+      expect(probe).not.toHaveProperty('correct');
+    }
   });
 
   it('reads a scenario through its extends: chain', async () => {
