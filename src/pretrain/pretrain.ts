@@ -38,7 +38,7 @@ function mainThreadCpuSeconds(): number | null {
 }
 
 /** A probe report without its per-task verdicts and answers. */
-const figuresOf = (r: ProbeReport) => ({ ...r, correct: undefined, results: undefined });
+const figuresOf = (r: ProbeReport) => ({ ...r, results: undefined });
 
 /** One point of the learning curve. */
 export interface CurvePoint {

@@ -552,7 +552,7 @@ export function pretrainDataOptions(
 }
 
 /** Counters of a chunk (or of a stream) before anything was labelled. */
-const noStats = (): ChunkStats => ({
+export const noStats = (): ChunkStats => ({
   programs: 0,
   probeExcluded: 0,
   degenerate: 0,

@@ -93,8 +93,6 @@ export interface ProbeReport {
   readonly sampled?: SampledProbe;
   /** Share of greedy answers that reasoned first (a non-empty trace), per type and overall. */
   readonly traceShare: ProbeAccuracy;
-  /** Task id → correct. */
-  readonly correct: Readonly<Record<string, boolean>>;
   /** Per task, in the probe's order: the answer graded (source; null = none well-formed), its verdict, its trace length. */
   readonly results: readonly ProbeTaskResult[];
   /** Wall-clock seconds of decoding plus grading. */
@@ -194,7 +192,6 @@ export async function gradeProbe(
     accuracy: accuracyOf(tasks, correct),
     byTier: byTierOf(tasks, correct),
     traceShare: accuracyOf(tasks, traced),
-    correct: Object.fromEntries(tasks.map((t) => [t.id, correct.get(t) === true])),
     results: tasks.map((t, i) => ({
       id: t.id,
       answer: set.answers[i] ?? null,

@@ -20,7 +20,7 @@ import {
   pretrainDataOptions,
   ProbeExclusion,
   valueFromOutput,
-  type ChunkStats,
+  noStats,
   type PretrainDataOptions,
   type PretrainExample,
 } from '../../src/pretrain/pretrainData.js';
@@ -30,15 +30,6 @@ import { FormatWeightsSchema, PretrainSectionSchema, TierWeightsSchema } from '.
 const probe = parseProbeJsonl(
   readFileSync(fileURLToPath(new URL('../../scenarios/probe.jsonl', import.meta.url)), 'utf8'),
 );
-const emptyStats = (): ChunkStats => ({
-  programs: 0,
-  probeExcluded: 0,
-  degenerate: 0,
-  runs: 0,
-  invalidRuns: 0,
-  examples: 0,
-  tooLong: 0,
-});
 const options: PretrainDataOptions = {
   formats: FormatWeightsSchema.parse({
     solveDeduction: 1,
@@ -236,7 +227,7 @@ describe('probe exclusion', () => {
       pool,
       rng(),
       { programs: 30, tiers: options.tiers, inputsPerProgram: 12 },
-      emptyStats(),
+      noStats(),
     );
     const fake: ProbeTask[] = drawn.slice(0, 10).map((p, i) => ({
       id: `fake-${i}`,
@@ -244,7 +235,7 @@ describe('probe exclusion', () => {
       task: { type: 'deduction', program: p.program, input: p.pairs[0]!.input, output: p.pairs[0]!.output },
     }));
     // Act: the same draw with those excluded
-    const stats = emptyStats();
+    const stats = noStats();
     const again = await labelPrograms(
       pool,
       rng(),

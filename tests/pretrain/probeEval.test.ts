@@ -58,7 +58,7 @@ describe('grading', () => {
     expect(r.tasks).toBe(360);
     expect(r.accuracy).toEqual({ deduction: 1, abduction: 1, induction: 1, overall: 1 });
     for (const tier of ['easy', 'medium', 'hard'] as const) expect(r.byTier[tier].overall).toBe(1);
-    expect(Object.values(r.correct).every(Boolean)).toBe(true);
+    expect(r.results.every((t) => t.correct)).toBe(true);
   });
 
   it('grades wrong answers, and missing ones, 0%', async () => {

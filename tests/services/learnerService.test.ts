@@ -36,22 +36,33 @@ const input = (step: number): LearnInput => ({
   ],
 });
 
+type Schedule = Omit<ConstructorParameters<typeof LearnerService>[1], 'board'>;
+
+/**
+ * The learning rate of optimizer steps 1–4: steps 1–2 through one service, steps 3–4 through a new one over the same
+ * learner (as a resumed run builds it).
+ */
+async function ratesAcrossResume(learner: Learner, schedule: Schedule): Promise<number[]> {
+  const lrs: number[] = [];
+  for (const [from, to] of [
+    [1, 2],
+    [3, 4],
+  ] as const) {
+    const service = new LearnerService(learner, { ...schedule, board: new WeightBoard() });
+    for (let step = from; step <= to; step++) {
+      await service.learn(input(step));
+      lrs.push(learner.optimizer.config.lr);
+    }
+  }
+  return lrs;
+}
+
 describe('LearnerService warm-up', () => {
   it('steps with lr · k / warmupSteps for optimizer step k, then lr; a new service on a restored learner continues the schedule', async () => {
     const model = Gpt.init(TINY_CONFIG, new Rng(1));
     const learner = new Learner(model, { lr: 3e-3 });
-    const service = new LearnerService(learner, { board: new WeightBoard(), warmup: { lr: 3e-3, steps: 3 } });
-    const lrs: number[] = [];
-    for (let step = 1; step <= 2; step++) {
-      await service.learn(input(step));
-      lrs.push(learner.optimizer.config.lr);
-    }
     // a resumed run builds a new service over the restored learner (step 2): step 3 is still warm-up, then full lr
-    const resumed = new LearnerService(learner, { board: new WeightBoard(), warmup: { lr: 3e-3, steps: 3 } });
-    for (let step = 3; step <= 4; step++) {
-      await resumed.learn(input(step));
-      lrs.push(learner.optimizer.config.lr);
-    }
+    const lrs = await ratesAcrossResume(learner, { warmup: { lr: 3e-3, steps: 3 } });
     expect(lrs.map((x) => +x.toExponential(6))).toEqual([1e-3, 2e-3, 3e-3, 3e-3]);
     learner.dispose();
     model.dispose();
@@ -60,22 +71,10 @@ describe('LearnerService warm-up', () => {
   it('decays linearly from lr to lrEnd over the run’s steps (warm-up on top), then holds; resumed, it continues', async () => {
     const model = Gpt.init(TINY_CONFIG, new Rng(1));
     const learner = new Learner(model, { lr: 3e-3 });
-    const options = {
-      board: new WeightBoard(),
+    const lrs = await ratesAcrossResume(learner, {
       warmup: { lr: 3e-3, steps: 2 },
       decay: { from: 3e-3, to: 1e-3, steps: 3 },
-    };
-    const service = new LearnerService(learner, options);
-    const lrs: number[] = [];
-    for (let step = 1; step <= 2; step++) {
-      await service.learn(input(step));
-      lrs.push(learner.optimizer.config.lr);
-    }
-    const resumed = new LearnerService(learner, { ...options, board: new WeightBoard() });
-    for (let step = 3; step <= 4; step++) {
-      await resumed.learn(input(step));
-      lrs.push(learner.optimizer.config.lr);
-    }
+    });
     // step 1: 3e-3 · ½ (warm-up); step 2: 2e-3; step 3: 1e-3; past the last step: 1e-3
     expect(lrs.map((x) => +x.toExponential(6))).toEqual([1.5e-3, 2e-3, 1e-3, 1e-3]);
     learner.dispose();
