@@ -20,7 +20,7 @@ import { TRACE_ARROW } from './lang/lexemes.js';
 import { valueLexemes, valueType, type Value } from './lang/value.js';
 
 /** Ends a trace step (the task language's statement terminator, reused). */
-const TRACE_STEP_END = ';';
+export const TRACE_STEP_END = ';';
 
 /** One step: the operation on known values (lexemes) and its value. */
 interface TraceStep {
@@ -101,7 +101,20 @@ class Tracer {
   constructor(
     private readonly record: boolean,
     private readonly params: ReadonlySet<string> = new Set(),
+    /** With operands as values: the parameters' values, written in lambda bodies in place of their names. */
+    private readonly inline: Env = new Map(),
+    /** Record a read step (`n ⇒ 5 ;`) where a parameter is first used (operands as values: `'reads'`). */
+    private readonly reads = false,
   ) {}
+
+  private readonly read = new Set<string>();
+
+  /** The read step of parameter `name` at its first use, with `reads`. */
+  private readParam(name: string): void {
+    if (!this.reads || !this.record || !this.inline.has(name) || this.read.has(name)) return;
+    this.read.add(name);
+    this.step(() => [name], this.inline.get(name));
+  }
 
   /** An operand as the step writes it: a parameter by its name, anything else by its value. */
   private operand(n: Node, value: unknown): string[] {
@@ -124,7 +137,9 @@ class Tracer {
   source(n: Node): string[] {
     switch (n.type) {
       case 'Identifier':
-        return [n.name];
+        if (!this.inline.has(n.name)) return [n.name];
+        this.readParam(n.name);
+        return lexemesOf(this.inline.get(n.name));
       case 'Literal':
         return lexemesOf(n.value);
       case 'UnaryExpression':
@@ -173,6 +188,7 @@ class Tracer {
     switch (n.type) {
       case 'Identifier':
         if (!env.has(n.name)) throw new NoTrace();
+        this.readParam(n.name);
         return env.get(n.name);
       case 'Literal':
         return n.value;
@@ -301,16 +317,27 @@ export interface GoldTrace {
  * The gold trace of a task-language program on one input (an argument list's source, e.g. `"ea", 3`), or
  * undefined when some step's operand or value is not expressible, the program is not in the task language, or the
  * evaluation takes more than {@link MAX_TRACE_STEPS} steps. The output is the program's (as the executor computes
- * it; a test checks the two agree).
+ * it; a test checks the two agree). `operands: 'values'` writes the parameters by their values too (`"ea" .length ⇒ 2`):
+ * steps that stand without the program and its input, as pretraining's `drillSteps` format drills them. `operands:
+ * 'reads'` does too, after a read step where each parameter is first used (`s ⇒ "ea" ; "ea" .length ⇒ 2 ; …`): the
+ * input is looked up once, by name, in a step of its own, and every operation is then on values.
  */
-export function traceOf(program: string, input: string): GoldTrace | undefined {
+export function traceOf(
+  program: string,
+  input: string,
+  options: { readonly operands?: 'names' | 'values' | 'reads' } = {},
+): GoldTrace | undefined {
   try {
     const { params, body } = parseProgram(program);
     const args = JSON.parse(`[${input}]`) as unknown[];
     const given = JSON.stringify(args);
     if (args.length !== params.length) return undefined;
-    const tracer = new Tracer(true, new Set(params));
     const env = new Map(params.map((p, i) => [p, args[i]]));
+    const operands = options.operands ?? 'names';
+    const tracer =
+      operands === 'names'
+        ? new Tracer(true, new Set(params))
+        : new Tracer(true, new Set(), new Map(env), operands === 'reads');
     const output = tracer.run(body, env);
     if (valueType(output) === undefined) return undefined;
     if (JSON.stringify(params.map((p) => env.get(p))) !== given) return undefined; // it changed a parameter

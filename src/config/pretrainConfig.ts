@@ -34,6 +34,12 @@ export const ModelSectionSchema = withShapeRules(
       .describe(
         "position encoding: 'rope' (rotary, relative; at equal steps it learned the probe faster) or 'learned' (an embedding per position, GPT-2)",
       ),
+    outputHead: z
+      .enum(['tied', 'untied'])
+      .optional()
+      .describe(
+        "output head: 'tied' (absent) reads logits back through the input embedding (GPT-2); 'untied' gives it a matrix of its own (d × vocab more parameters)",
+      ),
   }),
   'model.',
 );
@@ -51,6 +57,11 @@ export const FormatWeightsSchema = z
     proposeDeduction: weight.default(0.1).describe('proposer, deduction: K references → program + input'),
     proposeAbduction: weight.default(0.1).describe('proposer, abduction: K references → program + input'),
     proposeInduction: weight.default(0.1).describe('proposer, induction: program → N inputs + message'),
+    drillSteps: weight
+      .optional()
+      .describe(
+        "drill: a program's gold trace steps on its inputs with every operand a value (`7 % 3 ⇒ 1 ;`), no program or input shown, the loss on each step's value: the single operations on given values. Absent = 0",
+      ),
   })
   .refine((w) => Object.values(w).some((x) => x > 0), { message: 'at least one format needs a positive weight' })
   .describe('relative share of each prompt format among training examples');
@@ -127,6 +138,12 @@ export const PretrainSectionSchema = z
       .default(0.3)
       .describe(
         'share of solver deduction answers that show their gold reasoning trace (`operation ⇒ value ;` steps from an instrumented evaluation) before the answer; the rest answer directly under the same prompt. A small share gives a base that has seen reasoning but rarely uses it',
+      ),
+    traceOperands: z
+      .enum(['names', 'reads'])
+      .optional()
+      .describe(
+        "how a gold trace writes the function's parameters: 'names' (absent; `s .length ⇒ 2 ; 2 % 6 ⇒ 2 ;`) or 'reads' (a read step where each is first used, then every operand a value: `s ⇒ \"ea\" ; \"ea\" .length ⇒ 2 ; 2 % 6 ⇒ 2 ;`)",
       ),
     traceShareEnd: z
       .number()

@@ -22,6 +22,12 @@ export const GptConfigSchema = withShapeRules(
       .describe(
         "'learned': a position embedding added to the input (GPT-2); 'rope': rotary positions applied to queries and keys (relative)",
       ),
+    outputHead: z
+      .enum(['tied', 'untied'])
+      .optional()
+      .describe(
+        "'tied' (absent): logits = x · wteᵀ, the input embedding read back (GPT-2); 'untied': a matrix of its own, `wout` [d, vocab], so a token's input code and its output code may differ",
+      ),
   }),
 );
 
@@ -96,6 +102,7 @@ export function paramSpecs(c: GptConfig): ParamSpec[] {
     );
   }
   specs.push(v('lnf.g', d, 'ones'), v('lnf.b', d, 'zeros'));
+  if (c.outputHead === 'untied') specs.push(m('wout', [d, c.vocabSize]));
   return specs;
 }
 
@@ -257,8 +264,9 @@ export class Gpt {
       }
       if (tail < T) x = tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - tail, 0], [B, tail, d]), [B * tail, d]);
       x = layerNorm(x, this.vec('lnf.g'), this.vec('lnf.b'));
-      // tied output head: logits = x · wteᵀ
-      const out = matMul(x, tf.transpose(this.mat('wte')));
+      // output head: tied, logits = x · wteᵀ; or untied, x · wout
+      const out =
+        this.config.outputHead === 'untied' ? matMul(x, this.mat('wout')) : matMul(x, tf.transpose(this.mat('wte')));
       return tf.reshape(out, [B, tail, this.config.vocabSize]) as tf.Tensor3D;
     });
     return { logits, present };

@@ -223,7 +223,10 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
     x = g.add(x, g.linear(hidden, `${h}.mlp.wproj`, `${h}.mlp.bproj`));
   }
   x = g.layerNorm(x, 'lnf.g', 'lnf.b');
-  const head = g.matMul(x, g.transpose('wte', [1, 0])); // tied: x · wteᵀ
+  const head =
+    GptConfigSchema.parse(config).outputHead === 'untied'
+      ? g.matMul(x, 'wout')
+      : g.matMul(x, g.transpose('wte', [1, 0])); // tied: x · wteᵀ
   g.nodes.push({ opType: 'Identity', input: [head], output: [n.logits], name: 'out_logits' });
 
   const specs = paramSpecs(config);

@@ -1,7 +1,7 @@
 // The base-model phase: next-token training on executor-labelled task-language programs, probed at start and end.
 //
 //   seed ─┬─ split('init') → GPT initial weights
-//         └─ split('data') → chunk k: programs + inputs → executor → examples of the six formats → length-bucketed batches
+//         └─ split('data') → chunk k: programs + inputs → executor → examples of the formats → length-bucketed batches
 //   probe (step 0) → for each step: lr schedule, next batch, one supervised AdamW step → probe (every N, and at the end)
 //   → base checkpoint (weights, model config, vocabulary fingerprint, the pretrain config, the probe curve)
 //
@@ -126,6 +126,7 @@ export function modelConfig(scenario: PretrainScenario): GptConfig {
     width: m.width,
     heads: m.heads,
     positions: m.positions,
+    ...(m.outputHead === undefined ? {} : { outputHead: m.outputHead }),
   };
 }
 

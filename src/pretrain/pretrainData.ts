@@ -1,5 +1,6 @@
 // Pretraining data: programs and inputs drawn from the task-language generator, labelled by the executor, encoded as
-// supervised examples of all six (role × type) prompt formats, and streamed as length-bucketed batches.
+// supervised examples of the six (role × type) prompt formats (and, when weighted, drills of single trace steps),
+// and streamed as length-bucketed batches.
 //
 // Nothing here is curated: every program comes from the grammar, every output from running it in the sandbox. The
 // only outside knowledge is the probe set, and only to leave it out: a program of any probe task is never trained
@@ -9,11 +10,11 @@ import { createHash } from 'node:crypto';
 import { lex } from '../azr/lang/lex.js';
 import { generateArgs, generateProgram } from '../azr/lang/generate.js';
 import type { ParamName } from '../azr/lang/grammar.js';
-import { INPUT_SEPARATOR, MESSAGE_START } from '../azr/lang/lexemes.js';
+import { INPUT_SEPARATOR, MESSAGE_START, TRACE_ARROW } from '../azr/lang/lexemes.js';
 import { messageFor } from '../azr/lang/message.js';
 import { operationCount, tierOf, TIERS, type ProbeTask, type Tier } from '../azr/probe.js';
 import type { Rng } from '../azr/rng.js';
-import { traceLexemes, traceOf } from '../azr/trace.js';
+import { TRACE_STEP_END, traceLexemes, traceOf } from '../azr/trace.js';
 import { inductionSplit, type InductionTask, type Triplet } from '../azr/tasks.js';
 import {
   argsLexemes,
@@ -29,7 +30,7 @@ import { proposerPrompt, solverPrompt, supervisedExample, TAGS, tokenizer } from
 import { parseValue, validateProposals, type CanonicalValue, type Sandbox } from '../sandbox/index.js';
 import type { PretrainSection, TierWeights } from '../config/pretrainConfig.js';
 
-/** The six prompt formats: (role × type). */
+/** The six prompt formats (role × type), then the drill of single trace steps (`drillSteps`, off unless weighted). */
 export const PRETRAIN_FORMATS = [
   'solveDeduction',
   'solveAbduction',
@@ -37,6 +38,7 @@ export const PRETRAIN_FORMATS = [
   'proposeDeduction',
   'proposeAbduction',
   'proposeInduction',
+  'drillSteps',
 ] as const;
 type PretrainFormat = (typeof PRETRAIN_FORMATS)[number];
 
@@ -53,7 +55,9 @@ type ExampleTask =
       readonly triplet: Triplet;
       readonly references: readonly Triplet[];
     }
-  | { readonly format: 'solveInduction' | 'proposeInduction'; readonly induction: InductionTask };
+  | { readonly format: 'solveInduction' | 'proposeInduction'; readonly induction: InductionTask }
+  /** The runs whose value-operand trace steps the example drills, in order. */
+  | { readonly format: 'drillSteps'; readonly runs: readonly Triplet[] };
 
 /** One supervised sequence: prompt then answer segments; the loss is on the answer only. */
 export interface PretrainExample {
@@ -271,7 +275,7 @@ async function simplifyInputs(sandbox: Sandbox, programs: LabelledProgram[], sta
 }
 
 // -----------------------------------------------------------------------------------------------------------
-// Examples of the six formats
+// Examples of the formats
 
 /**
  * The `pretrain:` section's example options (src/config/pretrainConfig.ts declares and documents them: `references`
@@ -282,12 +286,20 @@ async function simplifyInputs(sandbox: Sandbox, programs: LabelledProgram[], sta
  */
 type ExampleOptions = Readonly<
   Pick<PretrainSection, 'formats' | 'references' | 'inductionInputs'> &
-    Partial<Pick<PretrainSection, 'maxOutputShare' | 'queries' | 'traceShare'>>
+    Partial<Pick<PretrainSection, 'maxOutputShare' | 'queries' | 'traceShare' | 'traceOperands'>>
 > & { readonly examples: number; readonly contextLength: number };
 
-/** A deduction answer's two segments: the gold trace (drawn with `share`; empty otherwise), then the value. */
-function deductionAnswer(t: Triplet, rng: Rng, share: number): [string[], string[]] {
-  const gold = share > 0 && rng.chance(share) ? traceOf(t.program, t.input) : undefined;
+/**
+ * A deduction answer's two segments: the gold trace (drawn with `share`; empty otherwise) with its operands as
+ * `operands` says (src/azr/trace.ts), then the value.
+ */
+function deductionAnswer(
+  t: Triplet,
+  rng: Rng,
+  share: number,
+  operands: 'names' | 'reads' = 'names',
+): [string[], string[]] {
+  const gold = share > 0 && rng.chance(share) ? traceOf(t.program, t.input, { operands }) : undefined;
   return [gold === undefined ? [] : traceLexemes(gold.steps), valueLexemes(t.output)];
 }
 
@@ -369,9 +381,13 @@ function makeExample(
         .map((i) => triplet(p, i)) as [Triplet, ...Triplet[]];
       const prompt = solverPrompt({ type: 'deduction', program: t.program, input: t.input });
       const share = o.traceShare ?? 0;
-      const ex = supervisedExample(prompt, deductionAnswer(t, rng, share));
+      const ex = supervisedExample(prompt, deductionAnswer(t, rng, share, o.traceOperands));
       for (const q of more)
-        appendQuery(ex, [TAGS.segment.input, ...inputLexemes(q.input, p.params)], deductionAnswer(q, rng, share));
+        appendQuery(
+          ex,
+          [TAGS.segment.input, ...inputLexemes(q.input, p.params)],
+          deductionAnswer(q, rng, share, o.traceOperands),
+        );
       return { format, ...ex, task: { format, triplet: t, more } };
     }
     case 'solveAbduction': {
@@ -418,6 +434,8 @@ function makeExample(
       answer.push(MESSAGE_START, ...task.message.split(' '));
       return { format, ...supervisedExample(prompt, [answer]), task: { format, induction: task } };
     }
+    case 'drillSteps':
+      return drillExample(p, rng, o.contextLength);
     case 'proposeDeduction':
     case 'proposeAbduction': {
       const pool = others.filter((x) => x !== p);
@@ -439,6 +457,45 @@ function makeExample(
   }
 }
 
+/** Most tokens of a `drillSteps` example (prompt included): about a dozen one-operation runs. */
+const DRILL_TOKENS = 96;
+
+/**
+ * A `drillSteps` example: the gold trace steps of `p` on its inputs, in random order, with every operand written as a
+ * value (`7 % 3 ⇒ 1 ;`), one run after another up to {@link DRILL_TOKENS}, under the prompt `<solve> <deduction>
+ * <answer>` (no program, no input). The loss is on each step's value only: the operations drilled on given values,
+ * the trace step as an example of its own. Undefined when no run has a trace.
+ */
+function drillExample(p: LabelledProgram, rng: Rng, contextLength: number): PretrainExample | undefined {
+  const prompt = tokenizer.encode([TAGS.role.solve, TAGS.type.deduction, TAGS.segment.answer]);
+  const tokens = [...prompt];
+  const lossMask = prompt.map(() => 0);
+  const runs: Triplet[] = [];
+  const limit = Math.min(DRILL_TOKENS, contextLength);
+  for (const i of rng.shuffle(p.pairs.map((_, k) => k))) {
+    const t = triplet(p, i);
+    const gold = traceOf(t.program, t.input, { operands: 'values' });
+    if (gold === undefined || gold.steps.length === 0) continue;
+    const piece: number[] = [];
+    const mask: number[] = [];
+    for (const step of gold.steps) {
+      const lhs = tokenizer.encode([...step.lhs, TRACE_ARROW]);
+      const value = tokenizer.encode(valueLexemes(step.value));
+      const end = tokenizer.encode([TRACE_STEP_END]);
+      piece.push(...lhs, ...value, ...end);
+      mask.push(...lhs.map(() => 0), ...value.map(() => 1), ...end.map(() => 0));
+    }
+    if (tokens.length + piece.length + 1 > limit) continue;
+    tokens.push(...piece);
+    lossMask.push(...mask);
+    runs.push(t);
+  }
+  if (runs.length === 0) return undefined;
+  tokens.push(tokenizer.endId);
+  lossMask.push(0);
+  return { format: 'drillSteps', tokens, lossMask, task: { format: 'drillSteps', runs } };
+}
+
 /**
  * `o.examples` examples from labelled programs: each draws its format by weight and a program uniformly (one that can
  * serve the format: induction needs N inputs with hidden outputs not all equal). Examples longer than the context
@@ -450,13 +507,13 @@ export function buildExamples(
   o: ExampleOptions,
   stats: ChunkStats,
 ): PretrainExample[] {
-  const weights = PRETRAIN_FORMATS.map((f) => o.formats[f]);
+  const weights = PRETRAIN_FORMATS.map((f) => o.formats[f] ?? 0);
   const induction = programs.filter((p) => inductionTaskOf(p, o.inductionInputs) !== undefined);
   const out: PretrainExample[] = [];
   if (programs.length === 0) return out;
   const total = weights.reduce((a, w) => a + w, 0);
   const cap = (f: PretrainFormat) =>
-    Math.max(2, Math.ceil((o.maxOutputShare ?? 1) * o.examples * (o.formats[f] / total)));
+    Math.max(2, Math.ceil((o.maxOutputShare ?? 1) * o.examples * ((o.formats[f] ?? 0) / total)));
   const outputs = new Map<string, number>();
   for (let tries = 0; out.length < o.examples && tries < 4 * o.examples; tries++) {
     const format = PRETRAIN_FORMATS[rng.weighted(weights)]!;
@@ -499,7 +556,7 @@ export type PretrainDataOptions = Readonly<
     | 'inductionInputs'
     | 'prefetch'
   > &
-    Partial<Pick<PretrainSection, 'maxOutputShare' | 'queries' | 'traceShare'>>
+    Partial<Pick<PretrainSection, 'maxOutputShare' | 'queries' | 'traceShare' | 'traceOperands'>>
 > & {
   readonly contextLength: number;
   readonly exclusion?: ProbeExclusion;
@@ -546,6 +603,7 @@ export function pretrainDataOptions(
     queries: p.queries,
     traceShare: phase === 'selfPlay' ? (p.traceShareEnd ?? p.traceShare) : p.traceShare,
     ...(scheduled ? { traceShareSchedule: { end: p.traceShareEnd!, steps: p.steps } } : {}),
+    ...(p.traceOperands === undefined ? {} : { traceOperands: p.traceOperands }),
     exclusion,
     ...overrides,
   };
@@ -595,6 +653,7 @@ export async function labelChunk(
       ...(o.maxOutputShare === undefined ? {} : { maxOutputShare: o.maxOutputShare }),
       ...(o.queries === undefined ? {} : { queries: o.queries }),
       ...(chunkTraceShare(o, index) === undefined ? {} : { traceShare: chunkTraceShare(o, index)! }),
+      ...(o.traceOperands === undefined ? {} : { traceOperands: o.traceOperands }),
     },
     stats,
   );

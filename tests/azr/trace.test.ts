@@ -80,6 +80,62 @@ describe('gold traces', () => {
     expect(traceOf('function f(xs) { return [3, 1].reverse(); }', '[1, 2]')).toBeDefined();
   });
 
+  it('with operands as values (the drill format) write the parameters by value and agree with the named trace', () => {
+    const t = traceOf('function f(s) { return s.length % 6 - 4 - 5; }', '"ea"', { operands: 'values' })!;
+    expect(traceLexemes(t.steps).join(' ')).toBe(
+      `" e a " .length ${TRACE_ARROW} 2 ; 2 % 6 ${TRACE_ARROW} 2 ; 2 - 4 ${TRACE_ARROW} -2 ; -2 - 5 ${TRACE_ARROW} -7 ;`,
+    );
+    const rng = new Rng('trace-values');
+    for (let i = 0; i < 200; i++) {
+      const p = generateProgram(rng, { targetLength: 6 + (i % 12) });
+      const input = argsSource(generateArgs(rng, p.params) as Value[]);
+      const named = traceOf(p.source, input);
+      const valued = traceOf(p.source, input, { operands: 'values' });
+      expect(valued === undefined, p.source).toBe(named === undefined);
+      if (named === undefined || valued === undefined) continue;
+      expect(valued.steps.map((s) => s.value)).toEqual(named.steps.map((s) => s.value));
+      expect(valued.output).toEqual(named.output);
+      // each left side stands alone: no parameter name, and JavaScript gives the step's value without the input
+      for (const s of valued.steps) {
+        expect(s.lhs.filter((l) => p.params.includes(l as never))).toEqual([]);
+        const r = execute(`function f() { return ${joinLexemes(s.lhs)}; }`, '');
+        expect(r.ok && valueEquals(canonicalValue(r.value)!, s.value), joinLexemes(s.lhs)).toBe(true);
+      }
+    }
+  });
+
+  it('with reads: each parameter read once, by name, where first used; every other step as with values', () => {
+    const t = traceOf('function f(s) { return s.length % 6 - 4 - 5; }', '"ea"', { operands: 'reads' })!;
+    expect(traceLexemes(t.steps).join(' ')).toBe(
+      `s ${TRACE_ARROW} " e a " ; " e a " .length ${TRACE_ARROW} 2 ; 2 % 6 ${TRACE_ARROW} 2 ; 2 - 4 ${TRACE_ARROW} -2 ; -2 - 5 ${TRACE_ARROW} -7 ;`,
+    );
+    // a parameter only a lambda uses is read before the method's step; a bare return is a read
+    const u = traceOf('function f(xs, n) { if (n > 3) return xs.map(x => x * n); return n; }', '[1, 2], 5', {
+      operands: 'reads',
+    })!;
+    expect(traceLexemes(u.steps).join(' ')).toBe(
+      `n ${TRACE_ARROW} 5 ; 5 > 3 ${TRACE_ARROW} true ; xs ${TRACE_ARROW} [ 1 , 2 ] ; [ 1 , 2 ] .map(x => x * 5 ) ${TRACE_ARROW} [ 5 , 10 ] ;`,
+    );
+    expect(traceLexemes(traceOf('function f(s) { return s; }', '"ab"', { operands: 'reads' })!.steps).join(' ')).toBe(
+      `s ${TRACE_ARROW} " a b " ;`,
+    );
+    const rng = new Rng('trace-reads');
+    for (let i = 0; i < 200; i++) {
+      const p = generateProgram(rng, { targetLength: 6 + (i % 12) });
+      const args = generateArgs(rng, p.params) as Value[];
+      const input = argsSource(args);
+      const valued = traceOf(p.source, input, { operands: 'values' });
+      const reads = traceOf(p.source, input, { operands: 'reads' });
+      if (valued === undefined || reads === undefined) continue;
+      const isRead = (s: { lhs: readonly string[] }) => s.lhs.length === 1 && p.params.includes(s.lhs[0] as never);
+      expect(reads.steps.filter((s) => !isRead(s))).toEqual(valued.steps);
+      const readSteps = reads.steps.filter(isRead);
+      expect(new Set(readSteps.map((s) => s.lhs[0])).size).toBe(readSteps.length);
+      for (const r of readSteps) expect(r.value).toEqual(args[p.params.indexOf(r.lhs[0] as never)]);
+      expect(acceptsTrace(traceLexemes(reads.steps), p.params)).toBe(true);
+    }
+  });
+
   it('do not exist when a step is not expressible (out-of-range ints, string arrays, undefined)', () => {
     expect(traceOf('function f(n) { return n * 9 - 40; }', '5')).toBeUndefined(); // 45
     expect(traceOf('function f(s) { return s.split("a").length; }', '"bab"')).toBeUndefined(); // a string array

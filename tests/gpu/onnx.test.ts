@@ -41,9 +41,13 @@ async function trace(decoder: IncrementalDecoder, prompts: number[][], steps: nu
   return out;
 }
 
-for (const positions of ['learned', 'rope'] as const)
-  describe(`ONNX export + onnxruntime (${positions} positions)`, () => {
-    const config: GptConfig = { ...base, positions };
+for (const [positions, outputHead] of [
+  ['learned', 'tied'],
+  ['rope', 'tied'],
+  ['rope', 'untied'],
+] as const)
+  describe(`ONNX export + onnxruntime (${positions} positions, ${outputHead} output head)`, () => {
+    const config: GptConfig = { ...base, positions, ...(outputHead === 'untied' ? { outputHead } : {}) };
     let model: Gpt;
     let sessions: OrtSessions;
 

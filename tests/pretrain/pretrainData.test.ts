@@ -8,7 +8,8 @@ import { render } from '../../src/azr/lang/render.js';
 import { Rng } from '../../src/azr/rng.js';
 import { inductionSplit, programParams, readInductionProposal } from '../../src/azr/tasks.js';
 import { valueSource } from '../../src/azr/lang/value.js';
-import { proposerPrompt, solverPrompt, tokenizer } from '../../src/gpu/tokenizer.js';
+import { proposerPrompt, solverPrompt, TAGS, tokenizer } from '../../src/gpu/tokenizer.js';
+import { TRACE_ARROW } from '../../src/azr/lang/lexemes.js';
 import { traceLexemes, traceOf } from '../../src/azr/trace.js';
 import {
   buildExamples,
@@ -38,6 +39,7 @@ const options: PretrainDataOptions = {
     proposeDeduction: 1,
     proposeAbduction: 1,
     proposeInduction: 1,
+    drillSteps: 1,
   }),
   tiers: TierWeightsSchema.parse({}),
   batchSize: 16,
@@ -90,11 +92,19 @@ function answerRuns(e: PretrainExample): string[][] {
 }
 
 describe('pretraining examples', () => {
-  it('come in all six formats, with the loss on the answers only', () => {
+  it('come in all seven formats, with the loss on the answers only (a drill: on each step’s value)', () => {
     const formats = new Set(examples.map((e) => e.format));
     expect([...formats].sort()).toEqual([...PRETRAIN_FORMATS].sort());
     for (const e of examples) {
       expect(e.tokens.length).toBe(e.lossMask.length);
+      if (e.format === 'drillSteps') {
+        // every loss run is a value: after ⇒, before ; (the step's end)
+        e.lossMask.forEach((m, i) => {
+          if (m === 1 && e.lossMask[i - 1] !== 1) expect(tokenizer.decode([e.tokens[i - 1]!])).toEqual([TRACE_ARROW]);
+          if (m === 1 && e.lossMask[i + 1] !== 1) expect(tokenizer.decode([e.tokens[i + 1]!])).toEqual([';']);
+        });
+        continue;
+      }
       // every answer run follows <answer> and ends with <end>; nothing else carries loss
       e.lossMask.forEach((m, i) => {
         if (m === 1 && e.lossMask[i - 1] !== 1) expect(tokenizer.decode([e.tokens[i - 1]!])).toEqual(['<answer>']);
@@ -107,6 +117,7 @@ describe('pretraining examples', () => {
 
   it('encode their task: prompt from the view, answer from the label (deduction: after the gold trace or none)', () => {
     const traced = [0, 0];
+    let drills = 0;
     for (const e of examples) {
       const t = e.task;
       const prompt = e.tokens.slice(0, e.lossMask.indexOf(1));
@@ -125,6 +136,13 @@ describe('pretraining examples', () => {
           if (trace!.length > 0) expect(trace).toEqual(traceLexemes(traceOf(q.program, q.input)!.steps));
           traced[trace!.length > 0 ? 1 : 0]! += 1;
         });
+      } else if (t.format === 'drillSteps') {
+        // no program, no input: the runs' steps with every operand a value, then <end>
+        expect(tokenizer.decode(e.tokens.slice(0, 3))).toEqual([TAGS.role.solve, TAGS.type.deduction, '<answer>']);
+        const steps = t.runs.flatMap((r) => traceLexemes(traceOf(r.program, r.input, { operands: 'values' })!.steps));
+        expect(tokenizer.decode(e.tokens.slice(3))).toEqual([...steps, '<end>']);
+        expect(new Set(t.runs.map((r) => r.program)).size).toBe(1);
+        drills++;
       } else if (t.format === 'solveAbduction') {
         expect(prompt).toEqual(
           solverPrompt({ type: 'abduction', program: t.triplet.program, output: t.triplet.output }).tokens,
@@ -167,6 +185,7 @@ describe('pretraining examples', () => {
       }
     }
     // traceShare 0.5: both kinds of deduction answer occur
+    expect(drills).toBeGreaterThan(5);
     expect(traced[0]).toBeGreaterThan(10);
     expect(traced[1]).toBeGreaterThan(10);
   });
@@ -185,6 +204,15 @@ describe('pretraining examples', () => {
       expect(r.ok).toBe(true);
       expect(r.ok && valueFromOutput(r.output)).toEqual(t.output);
     });
+    // a drill's runs: each one's steps end at the output the executor gives
+    const drilled = examples.flatMap((e) => (e.task.format === 'drillSteps' ? e.task.runs : []));
+    const drillRuns = await validateProposals(pool, drilled);
+    drilled.forEach((t, i) => {
+      const r = drillRuns[i]!;
+      expect(r.ok && valueFromOutput(r.output)).toEqual(t.output);
+      expect(traceOf(t.program, t.input, { operands: 'values' })!.output).toEqual(t.output);
+    });
+    expect(drilled.length).toBeGreaterThan(0);
     // abduction: the taught input (the simplest one with that output) produces the output
     const abd = examples.flatMap((e) => (e.task.format === 'solveAbduction' ? [e.task.triplet, ...e.task.more] : []));
     const checks = await checkAbductions(
@@ -291,6 +319,7 @@ describe('the stream', () => {
 function programsOf(e: PretrainExample): string[] {
   const t = e.task;
   if ('induction' in t) return [t.induction.program];
+  if ('runs' in t) return t.runs.map((r) => r.program);
   return [t.triplet.program, ...('references' in t ? t.references.map((r) => r.program) : [])];
 }
 
