@@ -1,0 +1,120 @@
+// Step accuracy: how often a model, teacher-forced on gold trace steps, writes each step's value — per operation and
+// per place (the first step, which reads the input by name; a later one; the answer after the trace). The probe says
+// whether an answer is right; this says which single operations a base has learned (docs/reasoning.md).
+//
+// Examples are the pretraining stream's own (held out by seed): `drillSteps` (every operand a value) and
+// `solveDeduction` with every answer traced. Predictions are the argmax at each position (the next token's guess).
+
+import { TRACE_ARROW } from '../azr/lang/lexemes.js';
+import { TRACE_STEP_END } from '../azr/trace.js';
+import { TAGS, tokenizer } from '../gpu/tokenizer.js';
+import type { PretrainExample } from './pretrainData.js';
+
+/** Right and total counts of one group of values. */
+export interface Tally {
+  right: number;
+  total: number;
+}
+
+export interface StepAccuracy {
+  /** By the step's operation: its operator or method lexeme (`+`, `%`, `.length`, `[`, `Math.min(` …). */
+  readonly byOperation: Record<string, Tally>;
+  /**
+   * By place: `drill step`; in deduction examples `read step` (a parameter's value, with reads), `first step` (the
+   * first other step after the trace opens), `later step`, `answer after trace`.
+   */
+  readonly byPlace: Record<string, Tally>;
+}
+
+const INTEGER = /^-?\d+$/;
+
+/** A read step's left side: one parameter's name (`n ⇒ 5 ;`). */
+const isRead = (lhs: readonly string[]) =>
+  lhs.length === 1 && /^[a-z]+$/.test(lhs[0]!) && !/^(true|false)$/.test(lhs[0]!);
+
+/**
+ * The operation a step's left side performs: its first lexeme that is not a value's (nor a bracket or comma of one),
+ * or `read` for a read step.
+ */
+function operationOf(lhs: readonly string[]): string {
+  if (isRead(lhs)) return 'read';
+  let depth = 0;
+  let quoted = false;
+  for (const l of lhs) {
+    if (l === '"') quoted = !quoted;
+    else if (quoted) continue;
+    else if (l === '[' && depth === 0 && lhs[0] !== '[') return '[';
+    else if (l === '[') depth++;
+    else if (l === ']') depth--;
+    else if (
+      depth === 0 &&
+      l !== ',' &&
+      l !== '[]' &&
+      l !== '""' &&
+      !INTEGER.test(l) &&
+      l !== 'true' &&
+      l !== 'false'
+    ) {
+      if (/^[a-z]+$/.test(l)) continue; // a parameter's name
+      return l;
+    }
+  }
+  return '?';
+}
+
+function count(t: Record<string, Tally>, key: string, right: boolean): void {
+  const x = (t[key] ??= { right: 0, total: 0 });
+  x.total++;
+  if (right) x.right++;
+}
+
+/**
+ * Tallies every gold value of trace steps (the tokens between `⇒` and `;`) and, in a solver example, the answer
+ * after a non-empty trace: right when the prediction at each of its tokens' positions is that token.
+ * `predictions[i][t]` is the token predicted after position t of example i.
+ */
+export function stepAccuracy(
+  examples: readonly PretrainExample[],
+  predictions: readonly (readonly number[])[],
+): StepAccuracy {
+  const arrow = tokenizer.id(TRACE_ARROW);
+  const stepEnd = tokenizer.id(TRACE_STEP_END);
+  const answer = tokenizer.id(TAGS.segment.answer);
+  const out: StepAccuracy = { byOperation: {}, byPlace: {} };
+  examples.forEach((e, i) => {
+    const guess = predictions[i]!;
+    const rightFrom = (from: number, to: number) => {
+      for (let t = from; t < to; t++) if (guess[t - 1] !== e.tokens[t]) return false;
+      return true;
+    };
+    // answer segments: after each <answer>, up to its first <end> (the trace), then the answer up to the next <end>
+    for (let a = e.tokens.indexOf(answer); a !== -1; a = e.tokens.indexOf(answer, a + 1)) {
+      const traceEnd = e.tokens.indexOf(tokenizer.endId, a);
+      if (traceEnd === -1) continue;
+      let start = a + 1;
+      for (let t = a + 1; t < traceEnd; t++) {
+        if (e.tokens[t] !== arrow) continue;
+        const end = e.tokens.indexOf(stepEnd, t);
+        const right = rightFrom(t + 1, end);
+        const lhs = tokenizer.decode(e.tokens.slice(start, t));
+        count(out.byOperation, operationOf(lhs), right);
+        const place = isRead(lhs) ? 'read step' : start === a + 1 ? 'first step' : 'later step';
+        count(out.byPlace, e.format === 'drillSteps' ? 'drill step' : place, right);
+        start = end + 1;
+      }
+      if (e.format === 'solveDeduction' && traceEnd > a + 1) {
+        const answerEnd = e.tokens.indexOf(tokenizer.endId, traceEnd + 1);
+        if (answerEnd !== -1) count(out.byPlace, 'answer after trace', rightFrom(traceEnd + 1, answerEnd));
+      }
+    }
+  });
+  return out;
+}
+
+/** `+ 32% (87), - 43% (90), …`: groups by count, most first. */
+export function formatTallies(t: Readonly<Record<string, Tally>>): string {
+  return Object.entries(t)
+    .sort((a, b) => b[1].total - a[1].total || a[0].localeCompare(b[0]))
+    .map(([k, x]) => `${k} ${((100 * x.right) / x.total).toFixed(0)}% (${x.total})`)
+    .join(', ');
+}

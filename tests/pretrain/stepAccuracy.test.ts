@@ -1,0 +1,91 @@
+// Step accuracy (src/pretrain/stepAccuracy.ts and scripts/step-accuracy.ts): gold trace steps tallied per operation
+// and place, right only where every token of the value is predicted.
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/azr/rng.js';
+import { traceOf } from '../../src/azr/trace.js';
+import { labelChunk, type PretrainExample } from '../../src/pretrain/pretrainData.js';
+import { stepAccuracy, type Tally } from '../../src/pretrain/stepAccuracy.js';
+import { FormatWeightsSchema, TierWeightsSchema } from '../../src/config/pretrainConfig.js';
+import { SandboxPool } from '../../src/sandbox/index.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let pool: SandboxPool;
+let examples: PretrainExample[];
+
+beforeAll(async () => {
+  pool = new SandboxPool({ workers: 1 });
+  const zero = { solveAbduction: 0, solveInduction: 0, proposeDeduction: 0, proposeAbduction: 0, proposeInduction: 0 };
+  const { batches } = await labelChunk(pool, new Rng('steps').split('data'), 0, {
+    formats: FormatWeightsSchema.parse({ ...zero, solveDeduction: 1, drillSteps: 1 }),
+    tiers: TierWeightsSchema.parse({}),
+    batchSize: 8,
+    chunkBatches: 4,
+    programsPerChunk: 24,
+    references: 3,
+    inductionInputs: 10,
+    contextLength: 256,
+    prefetch: 1,
+    queries: 2,
+    traceShare: 1,
+  });
+  examples = batches.flat();
+});
+afterAll(async () => {
+  await pool.close();
+});
+
+const total = (t: Record<string, Tally>) => Object.values(t).reduce((n, x) => n + x.total, 0);
+const right = (t: Record<string, Tally>) => Object.values(t).reduce((n, x) => n + x.right, 0);
+
+describe('step accuracy', () => {
+  it('counts every gold step once: all right for the gold tokens, none right for tokens one place off', () => {
+    const steps = examples.reduce((n, e) => {
+      const t = e.task;
+      if (t.format === 'drillSteps')
+        return n + t.runs.reduce((k, r) => k + traceOf(r.program, r.input, { operands: 'values' })!.steps.length, 0);
+      if (t.format === 'solveDeduction')
+        return n + [t.triplet, ...t.more].reduce((k, q) => k + (traceOf(q.program, q.input)?.steps.length ?? 0), 0);
+      return n;
+    }, 0);
+    expect(steps).toBeGreaterThan(50);
+    const oracle = stepAccuracy(
+      examples,
+      examples.map((e) => [...e.tokens.slice(1), 0]),
+    );
+    expect(total(oracle.byOperation)).toBe(steps);
+    expect(right(oracle.byOperation)).toBe(steps);
+    expect(oracle.byPlace['drill step']!.total).toBeGreaterThan(0);
+    expect(oracle.byPlace['first step']!.total).toBeGreaterThan(0);
+    expect(oracle.byPlace['answer after trace']!.right).toBe(oracle.byPlace['answer after trace']!.total);
+    expect(oracle.byOperation['?']).toBeUndefined(); // every step's operation is named
+    // predicting each token itself (the input echoed) gets a value right only by coincidence of repeats
+    const echo = stepAccuracy(
+      examples,
+      examples.map((e) => e.tokens),
+    );
+    expect(total(echo.byOperation)).toBe(steps);
+    expect(right(echo.byOperation)).toBe(0); // a value never follows `⇒` with `⇒` itself
+  });
+
+  it('runs as a script on the shipped base and prints its figures', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/step-accuracy.ts', 'models/default', '--examples', '16', '--json'],
+      { cwd: ROOT, timeout: 120_000 },
+    );
+    expect(stdout).toMatch(/drillSteps \(16 examples\)\n {2}by place: drill step \d+% \(\d+\)/);
+    const figures = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<
+      string,
+      { byOperation: Record<string, Tally> }
+    >;
+    for (const k of ['drillSteps', 'solveDeduction']) {
+      const t = figures[k]!.byOperation;
+      expect(total(t)).toBeGreaterThan(0);
+      expect(right(t)).toBeLessThanOrEqual(total(t));
+    }
+  }, 150_000);
+});
