@@ -26,7 +26,12 @@ import {
   type PretrainExample,
 } from '../../src/pretrain/pretrainData.js';
 import { checkAbductions, checkInductions, SandboxPool, validateProposals } from '../../src/sandbox/index.js';
-import { FormatWeightsSchema, PretrainSectionSchema, TierWeightsSchema } from '../../src/config/pretrainConfig.js';
+import {
+  FormatWeightsSchema,
+  ModelSectionSchema,
+  PretrainSectionSchema,
+  TierWeightsSchema,
+} from '../../src/config/pretrainConfig.js';
 
 const probe = parseProbeJsonl(
   readFileSync(fileURLToPath(new URL('../../scenarios/probe.jsonl', import.meta.url)), 'utf8'),
@@ -361,5 +366,41 @@ describe('a trace-share schedule (pretrain.traceShareEnd)', () => {
     // and the two shares label differently (the comparison can fail)
     expect(await tokens(0, allTraced)).not.toEqual(await tokens(0, noneTraced));
     expect(await tokens(3, allTraced)).not.toEqual(await tokens(3, noneTraced));
+  });
+});
+
+describe('the options for learning single operations', () => {
+  it('absent (the default) leave the recorded sections as before they existed', () => {
+    expect('traceOperands' in PretrainSectionSchema.parse({})).toBe(false);
+    expect('drillSteps' in FormatWeightsSchema.parse({})).toBe(false);
+    expect('outputHead' in ModelSectionSchema.parse({})).toBe(false);
+  });
+
+  it('pretrain.traceOperands: reads traces every deduction answer with its read steps, through the section', async () => {
+    const p = PretrainSectionSchema.parse({
+      traceOperands: 'reads',
+      traceShare: 1,
+      formats: { solveDeduction: 1, solveAbduction: 0, solveInduction: 0 },
+      programsPerChunk: 20,
+      chunkBatches: 2,
+    });
+    const o = pretrainDataOptions(p, 256, new ProbeExclusion(probe), { batchSize: 8 });
+    const { batches } = await labelChunk(pool, new Rng(9).split('data'), 0, o);
+    let reads = 0;
+    for (const e of batches.flat()) {
+      const t = e.task;
+      if (t.format !== 'solveDeduction') continue;
+      answerRunSegments(e).forEach(([trace], k) => {
+        const q = [t.triplet, ...t.more][k]!;
+        const gold = traceOf(q.program, q.input, { operands: 'reads' });
+        expect(trace).toEqual(gold === undefined ? [] : traceLexemes(gold.steps));
+        if (
+          gold !== undefined &&
+          gold.steps.some((s) => s.lhs.length === 1 && programParams(q.program)!.includes(s.lhs[0] as never))
+        )
+          reads++;
+      });
+    }
+    expect(reads).toBeGreaterThan(10);
   });
 });
