@@ -9,18 +9,17 @@ import { Rng } from '../src/azr/rng.js';
 import { initBackend } from '../src/gpu/backend.js';
 import type { Gpt } from '../src/gpu/model.js';
 import { loadBaseModel } from '../src/pretrain/baseModel.js';
-import { labelChunk, type PretrainDataOptions, type PretrainExample } from '../src/pretrain/pretrainData.js';
+import {
+  labelChunk,
+  PRETRAIN_FORMATS,
+  type PretrainDataOptions,
+  type PretrainExample,
+} from '../src/pretrain/pretrainData.js';
 import { formatTallies, stepAccuracy, type StepAccuracy } from '../src/pretrain/stepAccuracy.js';
 import { SandboxPool } from '../src/sandbox/index.js';
 
-const NO_FORMATS = {
-  solveDeduction: 0,
-  solveAbduction: 0,
-  solveInduction: 0,
-  proposeDeduction: 0,
-  proposeAbduction: 0,
-  proposeInduction: 0,
-};
+/** Every format at weight 0 (one is then set to 1). */
+const NO_FORMATS = Object.fromEntries(PRETRAIN_FORMATS.map((f) => [f, 0])) as PretrainDataOptions['formats'];
 
 /** The token predicted after each position of `tokens` (one sequence, causal). */
 function predictions(model: Gpt, tokens: readonly number[]): number[] {
