@@ -17,7 +17,10 @@ export interface Tally {
 }
 
 export interface StepAccuracy {
-  /** By the step's operation: its operator or method lexeme (`+`, `%`, `.length`, `[`, `Math.min(` …). */
+  /**
+   * By the step's operation: its operator or method lexeme (`+`, `%`, `.length`, `[`, `Math.min(` …), or `read` /
+   * `read (several tokens)` for a read step of a one-token / a longer value.
+   */
   readonly byOperation: Record<string, Tally>;
   /**
    * By place: `drill step`; in deduction examples `read step` (a parameter's value, with reads), `first step` (the
@@ -97,7 +100,9 @@ export function stepAccuracy(
         const end = e.tokens.indexOf(stepEnd, t);
         const right = rightFrom(t + 1, end);
         const lhs = tokenizer.decode(e.tokens.slice(start, t));
-        count(out.byOperation, operationOf(lhs), right);
+        const operation = operationOf(lhs);
+        // a read of a string or an array is a copy of several tokens, which this model does worst
+        count(out.byOperation, operation === 'read' && end - t > 2 ? 'read (several tokens)' : operation, right);
         const place = isRead(lhs) ? 'read step' : start === a + 1 ? 'first step' : 'later step';
         count(out.byPlace, e.format === 'drillSteps' ? 'drill step' : place, right);
         start = end + 1;

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/azr/rng.js';
 import { traceOf } from '../../src/azr/trace.js';
+import { programParams } from '../../src/azr/tasks.js';
+import { valueLexemes } from '../../src/azr/lang/value.js';
 import { labelChunk, type PretrainExample } from '../../src/pretrain/pretrainData.js';
 import { stepAccuracy, type Tally } from '../../src/pretrain/stepAccuracy.js';
 import { FormatWeightsSchema, TierWeightsSchema } from '../../src/config/pretrainConfig.js';
@@ -69,6 +71,48 @@ describe('step accuracy', () => {
     );
     expect(total(echo.byOperation)).toBe(steps);
     expect(right(echo.byOperation)).toBe(0); // a value never follows `⇒` with `⇒` itself
+  });
+
+  it('tallies read steps apart, one-token values and longer ones (traceOperands: reads)', async () => {
+    const zero = {
+      solveAbduction: 0,
+      solveInduction: 0,
+      proposeDeduction: 0,
+      proposeAbduction: 0,
+      proposeInduction: 0,
+    };
+    const { batches } = await labelChunk(pool, new Rng('reads').split('data'), 0, {
+      formats: FormatWeightsSchema.parse({ ...zero, solveDeduction: 1 }),
+      tiers: TierWeightsSchema.parse({}),
+      batchSize: 8,
+      chunkBatches: 4,
+      programsPerChunk: 24,
+      references: 3,
+      inductionInputs: 10,
+      contextLength: 256,
+      prefetch: 1,
+      queries: 1,
+      traceShare: 1,
+      traceOperands: 'reads',
+    });
+    const reads = batches.flat();
+    const gold = reads.flatMap((e) => {
+      const t = e.task;
+      if (t.format !== 'solveDeduction') return [];
+      const params = programParams(t.triplet.program)!;
+      const trace = traceOf(t.triplet.program, t.triplet.input, { operands: 'reads' });
+      return (trace?.steps ?? []).filter((s) => s.lhs.length === 1 && params.includes(s.lhs[0] as never));
+    });
+    const long = gold.filter((s) => valueLexemes(s.value).length > 1).length;
+    expect(long).toBeGreaterThan(0);
+    expect(gold.length - long).toBeGreaterThan(0);
+    const oracle = stepAccuracy(
+      reads,
+      reads.map((e) => [...e.tokens.slice(1), 0]),
+    );
+    expect(oracle.byOperation['read']).toEqual({ right: gold.length - long, total: gold.length - long });
+    expect(oracle.byOperation['read (several tokens)']).toEqual({ right: long, total: long });
+    expect(oracle.byPlace['read step']!.total).toBe(gold.length);
   });
 
   it('runs as a script on the shipped base and prints its figures', async () => {
