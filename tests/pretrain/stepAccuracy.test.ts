@@ -9,7 +9,7 @@ import { Rng } from '../../src/azr/rng.js';
 import { traceOf } from '../../src/azr/trace.js';
 import { programParams } from '../../src/azr/tasks.js';
 import { valueLexemes } from '../../src/azr/lang/value.js';
-import { labelChunk, type PretrainExample } from '../../src/pretrain/pretrainData.js';
+import { labelChunk, type PretrainDataOptions, type PretrainExample } from '../../src/pretrain/pretrainData.js';
 import { stepAccuracy, type Tally } from '../../src/pretrain/stepAccuracy.js';
 import { FormatWeightsSchema, TierWeightsSchema } from '../../src/config/pretrainConfig.js';
 import { SandboxPool } from '../../src/sandbox/index.js';
@@ -18,11 +18,19 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let pool: SandboxPool;
 let examples: PretrainExample[];
 
-beforeAll(async () => {
-  pool = new SandboxPool({ workers: 1 });
+/** Chunk 0 of a small stream (every deduction answer traced) with deduction weight 1, the other formats as given. */
+async function stream(
+  seed: string,
+  o: Partial<PretrainDataOptions> & { drillSteps?: number },
+): Promise<PretrainExample[]> {
   const zero = { solveAbduction: 0, solveInduction: 0, proposeDeduction: 0, proposeAbduction: 0, proposeInduction: 0 };
-  const { batches } = await labelChunk(pool, new Rng('steps').split('data'), 0, {
-    formats: FormatWeightsSchema.parse({ ...zero, solveDeduction: 1, drillSteps: 1 }),
+  const { drillSteps, ...rest } = o;
+  const { batches } = await labelChunk(pool, new Rng(seed).split('data'), 0, {
+    formats: FormatWeightsSchema.parse({
+      ...zero,
+      solveDeduction: 1,
+      ...(drillSteps === undefined ? {} : { drillSteps }),
+    }),
     tiers: TierWeightsSchema.parse({}),
     batchSize: 8,
     chunkBatches: 4,
@@ -31,10 +39,15 @@ beforeAll(async () => {
     inductionInputs: 10,
     contextLength: 256,
     prefetch: 1,
-    queries: 2,
     traceShare: 1,
+    ...rest,
   });
-  examples = batches.flat();
+  return batches.flat();
+}
+
+beforeAll(async () => {
+  pool = new SandboxPool({ workers: 1 });
+  examples = await stream('steps', { drillSteps: 1, queries: 2 });
 });
 afterAll(async () => {
   await pool.close();
@@ -74,28 +87,7 @@ describe('step accuracy', () => {
   });
 
   it('tallies read steps apart, one-token values and longer ones (traceOperands: reads)', async () => {
-    const zero = {
-      solveAbduction: 0,
-      solveInduction: 0,
-      proposeDeduction: 0,
-      proposeAbduction: 0,
-      proposeInduction: 0,
-    };
-    const { batches } = await labelChunk(pool, new Rng('reads').split('data'), 0, {
-      formats: FormatWeightsSchema.parse({ ...zero, solveDeduction: 1 }),
-      tiers: TierWeightsSchema.parse({}),
-      batchSize: 8,
-      chunkBatches: 4,
-      programsPerChunk: 24,
-      references: 3,
-      inductionInputs: 10,
-      contextLength: 256,
-      prefetch: 1,
-      queries: 1,
-      traceShare: 1,
-      traceOperands: 'reads',
-    });
-    const reads = batches.flat();
+    const reads = await stream('reads', { queries: 1, traceOperands: 'reads' });
     const gold = reads.flatMap((e) => {
       const t = e.task;
       if (t.format !== 'solveDeduction') return [];
