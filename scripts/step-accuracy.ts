@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/azr/rng.js';
 import { initBackend } from '../src/gpu/backend.js';
+import { attentionMask } from '../src/gpu/layout.js';
 import type { Gpt } from '../src/gpu/model.js';
 import { loadBaseModel } from '../src/pretrain/baseModel.js';
 import {
@@ -25,12 +26,10 @@ const NO_FORMATS = Object.fromEntries(PRETRAIN_FORMATS.map((f) => [f, 0])) as Pr
 function predictions(model: Gpt, tokens: readonly number[]): number[] {
   return tf.tidy(() => {
     const T = tokens.length;
-    const mask = new Float32Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[i * T + j] = -1e9;
     const { logits } = model.forward(
       tf.tensor2d([[...tokens]], [1, T], 'int32'),
       tf.tensor2d([tokens.map((_, i) => i)], [1, T], 'int32'),
-      tf.tensor4d(mask, [1, 1, T, T]),
+      tf.tensor4d(attentionMask([0], 0, T), [1, 1, T, T]),
     );
     return Array.from(logits.argMax(-1).dataSync());
   });
@@ -85,10 +84,10 @@ const program = new Command('step-accuracy')
     const { model, info } = await loadBaseModel(dir);
     const pool = new SandboxPool({ workers: 1 });
     const figures: Record<string, StepAccuracy> = {};
+    const recipe = info.scenario['pretrain'] as { traceOperands?: 'names' | 'reads' } | undefined;
+    const operands = recipe?.traceOperands ?? 'names'; // the trace format the base was trained on
     try {
       for (const format of ['drillSteps', 'solveDeduction'] as const) {
-        const recipe = info.scenario['pretrain'] as { traceOperands?: 'names' | 'reads' } | undefined;
-        const operands = recipe?.traceOperands ?? 'names'; // the trace format the base was trained on
         const examples = await examplesOf(pool, format, opts.examples, opts.seed, model.config.contextLength, operands);
         const acc = stepAccuracy(
           examples,

@@ -160,7 +160,8 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
   const n = onnxNames;
 
   const axes = (...a: number[]): string => g.int64Const(a);
-  const rope = GptConfigSchema.parse(config).positions === 'rope';
+  const resolved = GptConfigSchema.parse(config);
+  const rope = resolved.positions === 'rope';
   // token (+ learned position) embeddings (Gather is fine here: no gradients in ORT)
   let x = g.one('Gather', ['wte', n.tokens], [intAttr('axis', 0)]); // [B,T,d]
   if (!rope) x = g.add(x, g.one('Gather', ['wpe', n.positions], [intAttr('axis', 0)]));
@@ -223,10 +224,7 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
     x = g.add(x, g.linear(hidden, `${h}.mlp.wproj`, `${h}.mlp.bproj`));
   }
   x = g.layerNorm(x, 'lnf.g', 'lnf.b');
-  const head =
-    GptConfigSchema.parse(config).outputHead === 'untied'
-      ? g.matMul(x, 'wout')
-      : g.matMul(x, g.transpose('wte', [1, 0])); // tied: x · wteᵀ
+  const head = resolved.outputHead === 'untied' ? g.matMul(x, 'wout') : g.matMul(x, g.transpose('wte', [1, 0])); // tied: x · wteᵀ
   g.nodes.push({ opType: 'Identity', input: [head], output: [n.logits], name: 'out_logits' });
 
   const specs = paramSpecs(config);

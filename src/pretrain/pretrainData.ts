@@ -472,6 +472,7 @@ function drillExample(p: LabelledProgram, rng: Rng, contextLength: number): Pret
   const lossMask = prompt.map(() => 0);
   const runs: Triplet[] = [];
   const limit = Math.min(DRILL_TOKENS, contextLength);
+  const end = tokenizer.encode([TRACE_STEP_END]);
   for (const i of rng.shuffle(p.pairs.map((_, k) => k))) {
     const t = triplet(p, i);
     const gold = traceOf(t.program, t.input, { operands: 'values' });
@@ -481,7 +482,6 @@ function drillExample(p: LabelledProgram, rng: Rng, contextLength: number): Pret
     for (const step of gold.steps) {
       const lhs = tokenizer.encode([...step.lhs, TRACE_ARROW]);
       const value = tokenizer.encode(valueLexemes(step.value));
-      const end = tokenizer.encode([TRACE_STEP_END]);
       piece.push(...lhs, ...value, ...end);
       mask.push(...lhs.map(() => 0), ...value.map(() => 1), ...end.map(() => 0));
     }
@@ -513,7 +513,7 @@ export function buildExamples(
   if (programs.length === 0) return out;
   const total = weights.reduce((a, w) => a + w, 0);
   const cap = (f: PretrainFormat) =>
-    Math.max(2, Math.ceil((o.maxOutputShare ?? 1) * o.examples * ((o.formats[f] ?? 0) / total)));
+    Math.max(2, Math.ceil((o.maxOutputShare ?? 1) * o.examples * (weights[PRETRAIN_FORMATS.indexOf(f)]! / total)));
   const outputs = new Map<string, number>();
   for (let tries = 0; out.length < o.examples && tries < 4 * o.examples; tries++) {
     const format = PRETRAIN_FORMATS[rng.weighted(weights)]!;

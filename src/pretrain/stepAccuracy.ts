@@ -5,6 +5,7 @@
 // Examples are the pretraining stream's own (held out by seed): `drillSteps` (every operand a value) and
 // `solveDeduction` with every answer traced. Predictions are the argmax at each position (the next token's guess).
 
+import { PARAM_TYPES } from '../azr/lang/grammar.js';
 import { TRACE_ARROW } from '../azr/lang/lexemes.js';
 import { TRACE_STEP_END } from '../azr/trace.js';
 import { TAGS, tokenizer } from '../gpu/tokenizer.js';
@@ -31,16 +32,15 @@ export interface StepAccuracy {
 
 const INTEGER = /^-?\d+$/;
 
-/** A read step's left side: one parameter's name (`n ⇒ 5 ;`). */
-const isRead = (lhs: readonly string[]) =>
-  lhs.length === 1 && /^[a-z]+$/.test(lhs[0]!) && !/^(true|false)$/.test(lhs[0]!);
+/** The task language's parameter names (a step names one only to read it, or as a method's receiver). */
+const PARAMS: ReadonlySet<string> = new Set(Object.keys(PARAM_TYPES));
 
 /**
  * The operation a step's left side performs: its first lexeme that is not a value's (nor a bracket or comma of one),
  * or `read` for a read step.
  */
 function operationOf(lhs: readonly string[]): string {
-  if (isRead(lhs)) return 'read';
+  if (lhs.length === 1 && PARAMS.has(lhs[0]!)) return 'read';
   let depth = 0;
   let quoted = false;
   for (const l of lhs) {
@@ -58,7 +58,7 @@ function operationOf(lhs: readonly string[]): string {
       l !== 'true' &&
       l !== 'false'
     ) {
-      if (/^[a-z]+$/.test(l)) continue; // a parameter's name
+      if (PARAMS.has(l)) continue; // a parameter's name
       return l;
     }
   }
@@ -99,11 +99,10 @@ export function stepAccuracy(
         if (e.tokens[t] !== arrow) continue;
         const end = e.tokens.indexOf(stepEnd, t);
         const right = rightFrom(t + 1, end);
-        const lhs = tokenizer.decode(e.tokens.slice(start, t));
-        const operation = operationOf(lhs);
+        const operation = operationOf(tokenizer.decode(e.tokens.slice(start, t)));
         // a read of a string or an array is a copy of several tokens, which this model does worst
         count(out.byOperation, operation === 'read' && end - t > 2 ? 'read (several tokens)' : operation, right);
-        const place = isRead(lhs) ? 'read step' : start === a + 1 ? 'first step' : 'later step';
+        const place = operation === 'read' ? 'read step' : start === a + 1 ? 'first step' : 'later step';
         count(out.byPlace, e.format === 'drillSteps' ? 'drill step' : place, right);
         start = end + 1;
       }
