@@ -114,8 +114,9 @@ describe('load on a real tiny run', () => {
     expect(stats.disconnectedSlow, JSON.stringify(atRunEnd!.clients.find((c) => c.id === stalledId))).toBe(1);
     // Server-side queues stayed bounded: events are queued only within maxQueueBytes; control messages (never
     // dropped) past hardMaxBytes cut the client off, so nothing ever held more than that plus the one message that
-    // crossed it. The readers never came near the bound.
-    expect(stats.maxClientPendingBytes).toBeGreaterThan(MAX_QUEUE / 4);
+    // crossed it. The readers never came near the bound. (That the stalled client reached the bound is what
+    // `stalledOver` above says: a live batch can be larger than the whole queue, so skipping may start while the
+    // server-wide maximum of pending bytes is still under a quarter of it; that maximum is no lower bound.)
     expect(stats.maxClientPendingBytes).toBeLessThanOrEqual(HARD_MAX + 1024);
     expect(
       Math.max(...atRunEnd!.clients.filter((c) => c.id !== stalledId).map((c) => c.maxPendingBytes)),
