@@ -62,6 +62,11 @@ export const FormatWeightsSchema = z
       .describe(
         "drill: a program's gold trace steps on its inputs with every operand a value (`7 % 3 ⇒ 1 ;`), no program or input shown, the loss on each step's value: the single operations on given values. Absent = 0",
       ),
+    copyReads: weight
+      .optional()
+      .describe(
+        'drill: a deduction prompt (program and input), then a read step for every parameter (`s ⇒ " a c a " ;`, as traces with traceOperands: reads begin), for up to `queries` inputs, the loss on each value: copying a value of several tokens from the prompt. Absent = 0',
+      ),
   })
   .refine((w) => Object.values(w).some((x) => x > 0), { message: 'at least one format needs a positive weight' })
   .describe('relative share of each prompt format among training examples');

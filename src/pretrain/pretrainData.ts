@@ -30,7 +30,10 @@ import { proposerPrompt, solverPrompt, supervisedExample, TAGS, tokenizer } from
 import { parseValue, validateProposals, type CanonicalValue, type Sandbox } from '../sandbox/index.js';
 import type { PretrainSection, TierWeights } from '../config/pretrainConfig.js';
 
-/** The six prompt formats (role × type), then the drill of single trace steps (`drillSteps`, off unless weighted). */
+/**
+ * The six prompt formats (role × type), then the drill of single trace steps (`drillSteps`) and the drill of read
+ * steps (`copyReads`), both off unless weighted.
+ */
 export const PRETRAIN_FORMATS = [
   'solveDeduction',
   'solveAbduction',
@@ -39,6 +42,7 @@ export const PRETRAIN_FORMATS = [
   'proposeAbduction',
   'proposeInduction',
   'drillSteps',
+  'copyReads',
 ] as const;
 type PretrainFormat = (typeof PRETRAIN_FORMATS)[number];
 
@@ -57,7 +61,9 @@ type ExampleTask =
     }
   | { readonly format: 'solveInduction' | 'proposeInduction'; readonly induction: InductionTask }
   /** The runs whose value-operand trace steps the example drills, in order. */
-  | { readonly format: 'drillSteps'; readonly runs: readonly Triplet[] };
+  | { readonly format: 'drillSteps'; readonly runs: readonly Triplet[] }
+  /** The inputs whose parameters the example reads, in order (the first is the prompt's). */
+  | { readonly format: 'copyReads'; readonly triplets: readonly Triplet[] };
 
 /** One supervised sequence: prompt then answer segments; the loss is on the answer only. */
 export interface PretrainExample {
@@ -365,6 +371,14 @@ function appendQuery(
   ex.lossMask.push(...q.map(() => 0), ...a.map(() => 1));
 }
 
+/** The pairs one example of `p` asks about: `queries` of them (at least one), drawn without repeats. */
+function queryTriplets(p: LabelledProgram, rng: Rng, o: ExampleOptions): [Triplet, ...Triplet[]] {
+  return rng
+    .shuffle(p.pairs.map((_, i) => i))
+    .slice(0, Math.max(1, o.queries ?? 1))
+    .map((i) => triplet(p, i)) as [Triplet, ...Triplet[]];
+}
+
 /** One example of `format` from `p` (and `others`, for proposer references). */
 function makeExample(
   format: PretrainFormat,
@@ -375,10 +389,7 @@ function makeExample(
 ): PretrainExample | undefined {
   switch (format) {
     case 'solveDeduction': {
-      const [t, ...more] = rng
-        .shuffle(p.pairs.map((_, i) => i))
-        .slice(0, Math.max(1, o.queries ?? 1))
-        .map((i) => triplet(p, i)) as [Triplet, ...Triplet[]];
+      const [t, ...more] = queryTriplets(p, rng, o);
       const prompt = solverPrompt({ type: 'deduction', program: t.program, input: t.input });
       const share = o.traceShare ?? 0;
       const ex = supervisedExample(prompt, deductionAnswer(t, rng, share, o.traceOperands));
@@ -391,11 +402,10 @@ function makeExample(
       return { format, ...ex, task: { format, triplet: t, more } };
     }
     case 'solveAbduction': {
-      const picks = rng
-        .shuffle(p.pairs.map((_, i) => i))
-        .slice(0, Math.max(1, o.queries ?? 1))
-        .map((i) => triplet(p, i));
-      const [t, ...more] = picks.map((x) => ({ ...x, input: simplestInput(p, x.output) })) as [Triplet, ...Triplet[]];
+      const [t, ...more] = queryTriplets(p, rng, o).map((x) => ({ ...x, input: simplestInput(p, x.output) })) as [
+        Triplet,
+        ...Triplet[],
+      ];
       const prompt = solverPrompt({ type: 'abduction', program: t.program, output: t.output });
       const ex = supervisedExample(prompt, [[], inputLexemes(t.input, p.params)]);
       for (const q of more)
@@ -436,6 +446,8 @@ function makeExample(
     }
     case 'drillSteps':
       return drillExample(p, rng, o.contextLength);
+    case 'copyReads':
+      return copyReadsExample(p, rng, o);
     case 'proposeDeduction':
     case 'proposeAbduction': {
       const pool = others.filter((x) => x !== p);
@@ -494,6 +506,37 @@ function drillExample(p: LabelledProgram, rng: Rng, contextLength: number): Pret
   tokens.push(tokenizer.endId);
   lossMask.push(0);
   return { format: 'drillSteps', tokens, lossMask, task: { format: 'drillSteps', runs } };
+}
+
+/**
+ * A `copyReads` example: the prompt of a deduction task (program and input), then a read step for every parameter in
+ * a random order (`s ⇒ " a c a " ; n ⇒ 5 ;`, as a trace with `traceOperands: reads` starts), then `<end>`; then, as
+ * `queries` asks, further inputs of the same program, each read the same way. The loss is on each read's value only:
+ * copying a value, often of several tokens, from the prompt into the completion.
+ */
+function copyReadsExample(p: LabelledProgram, rng: Rng, o: ExampleOptions): PretrainExample {
+  const triplets = queryTriplets(p, rng, o);
+  const [first] = triplets;
+  const tokens = [...solverPrompt({ type: 'deduction', program: first.program, input: first.input }).tokens];
+  const lossMask = tokens.map(() => 0);
+  const end = tokenizer.encode([TRACE_STEP_END]);
+  triplets.forEach((t, k) => {
+    if (k > 0) {
+      const query = tokenizer.encode([TAGS.segment.input, ...inputLexemes(t.input, p.params), TAGS.segment.answer]);
+      tokens.push(...query);
+      lossMask.push(...query.map(() => 0));
+    }
+    const args = JSON.parse(`[${t.input}]`) as Value[];
+    for (const i of rng.shuffle(p.params.map((_, j) => j))) {
+      const name = tokenizer.encode([p.params[i]!, TRACE_ARROW]);
+      const value = tokenizer.encode(valueLexemes(args[i]!));
+      tokens.push(...name, ...value, ...end);
+      lossMask.push(...name.map(() => 0), ...value.map(() => 1), ...end.map(() => 0));
+    }
+    tokens.push(tokenizer.endId);
+    lossMask.push(0);
+  });
+  return { format: 'copyReads', tokens, lossMask, task: { format: 'copyReads', triplets } };
 }
 
 /**

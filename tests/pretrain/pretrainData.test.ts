@@ -7,7 +7,8 @@ import { parseProbeJsonl, type ProbeTask } from '../../src/azr/probe.js';
 import { render } from '../../src/azr/lang/render.js';
 import { Rng } from '../../src/azr/rng.js';
 import { inductionSplit, programParams, readInductionProposal } from '../../src/azr/tasks.js';
-import { valueSource } from '../../src/azr/lang/value.js';
+import { valueLexemes, valueSource, type Value } from '../../src/azr/lang/value.js';
+import { lex } from '../../src/azr/lang/lex.js';
 import { proposerPrompt, solverPrompt, TAGS, tokenizer } from '../../src/gpu/tokenizer.js';
 import { TRACE_ARROW } from '../../src/azr/lang/lexemes.js';
 import { traceLexemes, traceOf } from '../../src/azr/trace.js';
@@ -45,6 +46,7 @@ const options: PretrainDataOptions = {
     proposeAbduction: 1,
     proposeInduction: 1,
     drillSteps: 1,
+    copyReads: 1,
   }),
   tiers: TierWeightsSchema.parse({}),
   batchSize: 16,
@@ -97,12 +99,12 @@ function answerRuns(e: PretrainExample): string[][] {
 }
 
 describe('pretraining examples', () => {
-  it('come in all seven formats, with the loss on the answers only (a drill: on each step’s value)', () => {
+  it('come in all eight formats, with the loss on the answers only (a drill: on each step’s value)', () => {
     const formats = new Set(examples.map((e) => e.format));
     expect([...formats].sort()).toEqual([...PRETRAIN_FORMATS].sort());
     for (const e of examples) {
       expect(e.tokens.length).toBe(e.lossMask.length);
-      if (e.format === 'drillSteps') {
+      if (e.format === 'drillSteps' || e.format === 'copyReads') {
         // every loss run is a value: after ⇒, before ; (the step's end)
         e.lossMask.forEach((m, i) => {
           if (m === 1 && e.lossMask[i - 1] !== 1) expect(tokenizer.decode([e.tokens[i - 1]!])).toEqual([TRACE_ARROW]);
@@ -123,6 +125,7 @@ describe('pretraining examples', () => {
   it('encode their task: prompt from the view, answer from the label (deduction: after the gold trace or none)', () => {
     const traced = [0, 0];
     let drills = 0;
+    let copies = 0;
     for (const e of examples) {
       const t = e.task;
       const prompt = e.tokens.slice(0, e.lossMask.indexOf(1));
@@ -148,6 +151,37 @@ describe('pretraining examples', () => {
         expect(tokenizer.decode(e.tokens.slice(3))).toEqual([...steps, '<end>']);
         expect(new Set(t.runs.map((r) => r.program)).size).toBe(1);
         drills++;
+      } else if (t.format === 'copyReads') {
+        // a deduction prompt, then per input a read step of every parameter (its argument, in some order) and <end>
+        const first = t.triplets[0]!;
+        const head = solverPrompt({ type: 'deduction', program: first.program, input: first.input }).tokens;
+        expect(e.tokens.slice(0, head.length)).toEqual(head);
+        const params = programParams(first.program)!;
+        const rest = tokenizer.decode(e.tokens.slice(head.length));
+        const groups = rest.join(' ').split(' <end>').slice(0, -1);
+        expect(groups).toHaveLength(t.triplets.length);
+        expect(rest[rest.length - 1]).toBe('<end>');
+        t.triplets.forEach((q, k) => {
+          const query = k === 0 ? '' : `${[TAGS.segment.input, ...argLexemes(q.input, params), '<answer>'].join(' ')} `;
+          expect(groups[k]!.trim().startsWith(query.trim())).toBe(true);
+          const steps = groups[k]!.trim()
+            .slice(query.trim().length)
+            .split(' ;')
+            .slice(0, -1)
+            .map((x) => x.trim().split(' '));
+          const args = JSON.parse(`[${q.input}]`) as Value[];
+          expect(steps.map((x) => x[0]).sort()).toEqual([...params].sort());
+          for (const [name, arrow, ...value] of steps) {
+            expect(arrow).toBe(TRACE_ARROW);
+            expect(value).toEqual(valueLexemes(args[params.indexOf(name as never)]!));
+          }
+        });
+        // a read step is the one a `reads` trace writes for that parameter
+        const trace = traceOf(first.program, first.input, { operands: 'reads' });
+        for (const step of trace?.steps.filter((x) => x.lhs.length === 1 && params.includes(x.lhs[0] as never)) ?? [])
+          expect(rest.join(' ')).toContain(traceLexemes([step]).join(' '));
+        expect(t.triplets.every((x) => x.program === first.program)).toBe(true);
+        copies++;
       } else if (t.format === 'solveAbduction') {
         expect(prompt).toEqual(
           solverPrompt({ type: 'abduction', program: t.triplet.program, output: t.triplet.output }).tokens,
@@ -191,6 +225,7 @@ describe('pretraining examples', () => {
     }
     // traceShare 0.5: both kinds of deduction answer occur
     expect(drills).toBeGreaterThan(5);
+    expect(copies).toBeGreaterThan(5);
     expect(traced[0]).toBeGreaterThan(10);
     expect(traced[1]).toBeGreaterThan(10);
   });
@@ -321,10 +356,17 @@ describe('the stream', () => {
   });
 });
 
+function argLexemes(input: string, params: ReturnType<typeof programParams> & object): string[] {
+  const l = lex(input, 'args', { params });
+  if (!l.ok) throw new Error(`does not lex: ${input}`);
+  return [...l.lexemes];
+}
+
 function programsOf(e: PretrainExample): string[] {
   const t = e.task;
   if ('induction' in t) return [t.induction.program];
   if ('runs' in t) return t.runs.map((r) => r.program);
+  if ('triplets' in t) return t.triplets.map((r) => r.program);
   return [t.triplet.program, ...('references' in t ? t.references.map((r) => r.program) : [])];
 }
 

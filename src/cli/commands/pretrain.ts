@@ -207,7 +207,7 @@ export function addPretrainCommand(program: Command, io: { stdout?: Writable; st
     .command('pretrain')
     .description(
       'Train the base model: next-token training on task-language programs sampled from the grammar and labelled by the ' +
-        'executor (the six prompt formats, and trace-step drills when weighted; probe programs never included), probe accuracy at start and end, a base ' +
+        'executor (the six prompt formats, and drills of trace steps and of read steps when weighted; probe programs never included), probe accuracy at start and end, a base ' +
         'checkpoint in DIR, and one JSON line on stdout: {"probeStart","probeEnd","seconds","steps","cpuSeconds"}.',
     )
     .argument(
