@@ -1,7 +1,8 @@
 // Which single operations has a base learned? Teacher-forced accuracy of gold trace steps, per operation and place.
 // Run: node --import tsx scripts/step-accuracy.ts BASE_DIR [--examples N] [--seed S]
-// Examples come from the pretraining stream at a seed no build uses (held out): drills (every operand a value) and
-// deduction answers, every one traced. Prints one block per kind and, with --json, one JSON line.
+// Examples come from the pretraining stream at a seed no build uses (held out): drills (every operand a value),
+// deduction answers, every one traced, and read drills (every parameter's value copied from the prompt). Prints one
+// block per kind and, with --json, one JSON line.
 
 import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs';
@@ -38,7 +39,7 @@ function predictions(model: Gpt, tokens: readonly number[]): number[] {
 /** Held-out examples of one format from the stream at `seed` (chunk after chunk until `n`). */
 async function examplesOf(
   pool: SandboxPool,
-  format: 'drillSteps' | 'solveDeduction',
+  format: 'drillSteps' | 'solveDeduction' | 'copyReads',
   n: number,
   seed: string,
   contextLength: number,
@@ -73,7 +74,7 @@ const positive = (v: string) => {
 
 const program = new Command('step-accuracy')
   .description(
-    "Teacher-forced accuracy of a base's gold trace steps: per operation and place, on held-out drills and traced deduction answers",
+    "Teacher-forced accuracy of a base's gold trace steps: per operation and place, on held-out drills, traced deduction answers and read drills",
   )
   .argument('<base>', 'base checkpoint directory (azr pretrain --out)')
   .option('--examples <n>', 'examples of each kind', positive, 128)
@@ -87,7 +88,7 @@ const program = new Command('step-accuracy')
     const recipe = info.scenario['pretrain'] as { traceOperands?: 'names' | 'reads' } | undefined;
     const operands = recipe?.traceOperands ?? 'names'; // the trace format the base was trained on
     try {
-      for (const format of ['drillSteps', 'solveDeduction'] as const) {
+      for (const format of ['drillSteps', 'solveDeduction', 'copyReads'] as const) {
         const examples = await examplesOf(pool, format, opts.examples, opts.seed, model.config.contextLength, operands);
         const acc = stepAccuracy(
           examples,
@@ -97,6 +98,7 @@ const program = new Command('step-accuracy')
         console.log(`${format} (${examples.length} examples)`);
         console.log(`  by place: ${formatTallies(acc.byPlace)}`);
         console.log(`  by operation: ${formatTallies(acc.byOperation)}`);
+        if (Object.keys(acc.leftSides).length > 0) console.log(`  left sides: ${formatTallies(acc.leftSides)}`);
       }
     } finally {
       model.dispose();

@@ -2,8 +2,8 @@
 // per place (the first step, which reads the input by name; a later one; the answer after the trace). The probe says
 // whether an answer is right; this says which single operations a base has learned (docs/reasoning.md).
 //
-// Examples are the pretraining stream's own (held out by seed): `drillSteps` (every operand a value) and
-// `solveDeduction` with every answer traced. Predictions are the argmax at each position (the next token's guess).
+// Examples are the pretraining stream's own (held out by seed): `drillSteps` (every operand a value),
+// `solveDeduction` with every answer traced, and `copyReads` (read steps alone: copying a value from the prompt). Predictions are the argmax at each position (the next token's guess).
 
 import { PARAM_TYPES } from '../azr/lang/grammar.js';
 import { TRACE_ARROW } from '../azr/lang/lexemes.js';
@@ -28,6 +28,13 @@ export interface StepAccuracy {
    * first other step after the trace opens), `later step`, `answer after trace`.
    */
   readonly byPlace: Record<string, Tally>;
+  /**
+   * In deduction examples: each step's left side and its `⇒` (which operation comes next, on which operands),
+   * right when every token of it is (but the first after `<answer>`, which is the choice to reason at all), by the
+   * step's place (`read step`, `first step`, `later step`). A value can only be right in a free-running trace after
+   * its left side is.
+   */
+  readonly leftSides: Record<string, Tally>;
 }
 
 const INTEGER = /^-?\d+$/;
@@ -83,7 +90,7 @@ export function stepAccuracy(
   const arrow = tokenizer.id(TRACE_ARROW);
   const stepEnd = tokenizer.id(TRACE_STEP_END);
   const answer = tokenizer.id(TAGS.segment.answer);
-  const out: StepAccuracy = { byOperation: {}, byPlace: {} };
+  const out: StepAccuracy = { byOperation: {}, byPlace: {}, leftSides: {} };
   examples.forEach((e, i) => {
     const guess = predictions[i]!;
     const rightFrom = (from: number, to: number) => {
@@ -104,6 +111,8 @@ export function stepAccuracy(
         count(out.byOperation, operation === 'read' && end - t > 2 ? 'read (several tokens)' : operation, right);
         const place = operation === 'read' ? 'read step' : start === a + 1 ? 'first step' : 'later step';
         count(out.byPlace, e.format === 'drillSteps' ? 'drill step' : place, right);
+        // (the token right after <answer> is the choice to reason at all, not part of the step: not counted)
+        if (e.format === 'solveDeduction') count(out.leftSides, place, rightFrom(Math.max(start, a + 2), t + 1));
         start = end + 1;
       }
       if (e.format === 'solveDeduction' && traceEnd > a + 1) {

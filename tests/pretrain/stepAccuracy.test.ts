@@ -13,6 +13,8 @@ import { labelChunk, type PretrainDataOptions, type PretrainExample } from '../.
 import { stepAccuracy, type Tally } from '../../src/pretrain/stepAccuracy.js';
 import { FormatWeightsSchema, TierWeightsSchema } from '../../src/config/pretrainConfig.js';
 import { SandboxPool } from '../../src/sandbox/index.js';
+import { tokenizer } from '../../src/gpu/tokenizer.js';
+import { TRACE_ARROW } from '../../src/azr/lang/lexemes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let pool: SandboxPool;
@@ -77,6 +79,19 @@ describe('step accuracy', () => {
     expect(oracle.byPlace['first step']!.total).toBeGreaterThan(0);
     expect(oracle.byPlace['answer after trace']!.right).toBe(oracle.byPlace['answer after trace']!.total);
     expect(oracle.byOperation['?']).toBeUndefined(); // every step's operation is named
+    // left sides: one per deduction step, all right for the gold tokens
+    const deductionSteps = steps - oracle.byPlace['drill step']!.total;
+    expect(total(oracle.leftSides)).toBe(deductionSteps);
+    expect(right(oracle.leftSides)).toBe(deductionSteps);
+    expect(Object.keys(oracle.leftSides).sort()).toEqual(['first step', 'later step']);
+    // every `⇒` mispredicted: each left side is wrong, every value still right
+    const arrow = tokenizer.id(TRACE_ARROW);
+    const noArrow = stepAccuracy(
+      examples,
+      examples.map((e) => [...e.tokens.slice(1).map((x) => (x === arrow ? arrow + 1 : x)), 0]),
+    );
+    expect(right(noArrow.leftSides)).toBe(0);
+    expect(right(noArrow.byOperation)).toBe(steps);
     // predicting each token itself (the input echoed) gets a value right only by coincidence of repeats
     const echo = stepAccuracy(
       examples,
@@ -84,6 +99,7 @@ describe('step accuracy', () => {
     );
     expect(total(echo.byOperation)).toBe(steps);
     expect(right(echo.byOperation)).toBe(0); // a value never follows `⇒` with `⇒` itself
+    expect(right(echo.leftSides)).toBe(0);
   });
 
   it('tallies read steps apart, one-token values and longer ones (traceOperands: reads)', async () => {
@@ -105,6 +121,7 @@ describe('step accuracy', () => {
     expect(oracle.byOperation['read']).toEqual({ right: gold.length - long, total: gold.length - long });
     expect(oracle.byOperation['read (several tokens)']).toEqual({ right: long, total: long });
     expect(oracle.byPlace['read step']!.total).toBe(gold.length);
+    expect(oracle.leftSides['read step']).toEqual({ right: gold.length, total: gold.length });
   });
 
   it('runs as a script on the shipped base and prints its figures', async () => {
@@ -118,7 +135,9 @@ describe('step accuracy', () => {
       string,
       { byOperation: Record<string, Tally> }
     >;
-    for (const k of ['drillSteps', 'solveDeduction']) {
+    expect(stdout).toMatch(/copyReads \(16 examples\)\n {2}by place: read step \d+% \(\d+\)/);
+    expect(stdout).toMatch(/solveDeduction \(16 examples\)\n.*\n.*\n {2}left sides: (first|later) step \d+%/);
+    for (const k of ['drillSteps', 'solveDeduction', 'copyReads']) {
       const t = figures[k]!.byOperation;
       expect(total(t)).toBeGreaterThan(0);
       expect(right(t)).toBeLessThanOrEqual(total(t));
