@@ -3,7 +3,8 @@
 // whether an answer is right; this says which single operations a base has learned (docs/reasoning.md).
 //
 // Examples are the pretraining stream's own (held out by seed): `drillSteps` (every operand a value),
-// `solveDeduction` with every answer traced, and `copyReads` (read steps alone: copying a value from the prompt). Predictions are the argmax at each position (the next token's guess).
+// `solveDeduction` with every answer traced, and `copyReads` (read steps alone: copying a value from the prompt).
+// Predictions are the argmax at each position (the next token's guess).
 
 import { PARAM_TYPES } from '../azr/lang/grammar.js';
 import { TRACE_ARROW } from '../azr/lang/lexemes.js';
