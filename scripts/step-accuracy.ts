@@ -43,7 +43,7 @@ async function examplesOf(
   n: number,
   seed: string,
   contextLength: number,
-  operands: 'names' | 'reads',
+  operands: PretrainDataOptions['traceOperands'],
 ): Promise<PretrainExample[]> {
   const o: PretrainDataOptions = {
     formats: { ...NO_FORMATS, [format]: 1 },
@@ -85,7 +85,7 @@ const program = new Command('step-accuracy')
     const { model, info } = await loadBaseModel(dir);
     const pool = new SandboxPool({ workers: 1 });
     const figures: Record<string, StepAccuracy> = {};
-    const recipe = info.scenario['pretrain'] as { traceOperands?: 'names' | 'reads' } | undefined;
+    const recipe = info.scenario['pretrain'] as Pick<PretrainDataOptions, 'traceOperands'> | undefined;
     const operands = recipe?.traceOperands ?? 'names'; // the trace format the base was trained on
     try {
       for (const format of ['drillSteps', 'solveDeduction', 'copyReads'] as const) {

@@ -224,7 +224,8 @@ export function exportOnnx(config: GptConfig, kind: OnnxGraphKind = 'prefill', w
     x = g.add(x, g.linear(hidden, `${h}.mlp.wproj`, `${h}.mlp.bproj`));
   }
   x = g.layerNorm(x, 'lnf.g', 'lnf.b');
-  const head = resolved.outputHead === 'untied' ? g.matMul(x, 'wout') : g.matMul(x, g.transpose('wte', [1, 0])); // tied: x · wteᵀ
+  // output head: untied, x · wout; or tied, x · wteᵀ
+  const head = resolved.outputHead === 'untied' ? g.matMul(x, 'wout') : g.matMul(x, g.transpose('wte', [1, 0]));
   g.nodes.push({ opType: 'Identity', input: [head], output: [n.logits], name: 'out_logits' });
 
   const specs = paramSpecs(config);

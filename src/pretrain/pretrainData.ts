@@ -1,6 +1,6 @@
 // Pretraining data: programs and inputs drawn from the task-language generator, labelled by the executor, encoded as
-// supervised examples of the six (role × type) prompt formats (and, when weighted, drills of single trace steps),
-// and streamed as length-bucketed batches.
+// supervised examples of the six (role × type) prompt formats (and, when weighted, drills of single trace steps and
+// of read steps), and streamed as length-bucketed batches.
 //
 // Nothing here is curated: every program comes from the grammar, every output from running it in the sandbox. The
 // only outside knowledge is the probe set, and only to leave it out: a program of any probe task is never trained
@@ -303,7 +303,7 @@ function deductionAnswer(
   t: Triplet,
   rng: Rng,
   share: number,
-  operands: 'names' | 'reads' = 'names',
+  operands: PretrainSection['traceOperands'] = 'names',
 ): [string[], string[]] {
   const gold = share > 0 && rng.chance(share) ? traceOf(t.program, t.input, { operands }) : undefined;
   return [gold === undefined ? [] : traceLexemes(gold.steps), valueLexemes(t.output)];
@@ -469,6 +469,17 @@ function makeExample(
   }
 }
 
+/** The tokens of a trace step's end (`;`). */
+const STEP_END_TOKENS = tokenizer.encode([TRACE_STEP_END]);
+
+/** Appends a drilled step `lhs ⇒ value ;` with the loss on the value's tokens only. */
+function appendDrilledStep(ex: { tokens: number[]; lossMask: number[] }, lhs: readonly string[], value: Value): void {
+  const left = tokenizer.encode([...lhs, TRACE_ARROW]);
+  const right = tokenizer.encode(valueLexemes(value));
+  ex.tokens.push(...left, ...right, ...STEP_END_TOKENS);
+  ex.lossMask.push(...left.map(() => 0), ...right.map(() => 1), ...STEP_END_TOKENS.map(() => 0));
+}
+
 /** Most tokens of a `drillSteps` example (prompt included): about a dozen one-operation runs. */
 const DRILL_TOKENS = 96;
 
@@ -484,22 +495,15 @@ function drillExample(p: LabelledProgram, rng: Rng, contextLength: number): Pret
   const lossMask = prompt.map(() => 0);
   const runs: Triplet[] = [];
   const limit = Math.min(DRILL_TOKENS, contextLength);
-  const end = tokenizer.encode([TRACE_STEP_END]);
   for (const i of rng.shuffle(p.pairs.map((_, k) => k))) {
     const t = triplet(p, i);
     const gold = traceOf(t.program, t.input, { operands: 'values' });
     if (gold === undefined || gold.steps.length === 0) continue;
-    const piece: number[] = [];
-    const mask: number[] = [];
-    for (const step of gold.steps) {
-      const lhs = tokenizer.encode([...step.lhs, TRACE_ARROW]);
-      const value = tokenizer.encode(valueLexemes(step.value));
-      piece.push(...lhs, ...value, ...end);
-      mask.push(...lhs.map(() => 0), ...value.map(() => 1), ...end.map(() => 0));
-    }
-    if (tokens.length + piece.length + 1 > limit) continue;
-    tokens.push(...piece);
-    lossMask.push(...mask);
+    const piece = { tokens: [] as number[], lossMask: [] as number[] };
+    for (const step of gold.steps) appendDrilledStep(piece, step.lhs, step.value);
+    if (tokens.length + piece.tokens.length + 1 > limit) continue;
+    tokens.push(...piece.tokens);
+    lossMask.push(...piece.lossMask);
     runs.push(t);
   }
   if (runs.length === 0) return undefined;
@@ -518,25 +522,19 @@ function copyReadsExample(p: LabelledProgram, rng: Rng, o: ExampleOptions): Pret
   const triplets = queryTriplets(p, rng, o);
   const [first] = triplets;
   const tokens = [...solverPrompt({ type: 'deduction', program: first.program, input: first.input }).tokens];
-  const lossMask = tokens.map(() => 0);
-  const end = tokenizer.encode([TRACE_STEP_END]);
+  const ex = { tokens, lossMask: tokens.map(() => 0) };
   triplets.forEach((t, k) => {
     if (k > 0) {
       const query = tokenizer.encode([TAGS.segment.input, ...inputLexemes(t.input, p.params), TAGS.segment.answer]);
-      tokens.push(...query);
-      lossMask.push(...query.map(() => 0));
+      ex.tokens.push(...query);
+      ex.lossMask.push(...query.map(() => 0));
     }
     const args = JSON.parse(`[${t.input}]`) as Value[];
-    for (const i of rng.shuffle(p.params.map((_, j) => j))) {
-      const name = tokenizer.encode([p.params[i]!, TRACE_ARROW]);
-      const value = tokenizer.encode(valueLexemes(args[i]!));
-      tokens.push(...name, ...value, ...end);
-      lossMask.push(...name.map(() => 0), ...value.map(() => 1), ...end.map(() => 0));
-    }
-    tokens.push(tokenizer.endId);
-    lossMask.push(0);
+    for (const i of rng.shuffle(p.params.map((_, j) => j))) appendDrilledStep(ex, [p.params[i]!], args[i]!);
+    ex.tokens.push(tokenizer.endId);
+    ex.lossMask.push(0);
   });
-  return { format: 'copyReads', tokens, lossMask, task: { format: 'copyReads', triplets } };
+  return { format: 'copyReads', ...ex, task: { format: 'copyReads', triplets } };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Step accuracy: how often a model, teacher-forced on gold trace steps, writes each step's value — per operation and
-// per place (the first step, which reads the input by name; a later one; the answer after the trace). The probe says
-// whether an answer is right; this says which single operations a base has learned (docs/reasoning.md).
+// per place (a read step, the first step, a later one, the answer after the trace) — and each step's left side. The
+// probe says whether an answer is right; this says which single operations a base has learned (docs/reasoning.md).
 //
 // Examples are the pretraining stream's own (held out by seed): `drillSteps` (every operand a value),
 // `solveDeduction` with every answer traced, and `copyReads` (read steps alone: copying a value from the prompt).
@@ -26,7 +26,7 @@ export interface StepAccuracy {
   readonly byOperation: Record<string, Tally>;
   /**
    * By place: `drill step`; in deduction examples `read step` (a parameter's value, with reads), `first step` (the
-   * first other step after the trace opens), `later step`, `answer after trace`.
+   * step that opens the trace, when it is not a read), `later step`, `answer after trace`.
    */
   readonly byPlace: Record<string, Tally>;
   /**
