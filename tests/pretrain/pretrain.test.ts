@@ -185,12 +185,20 @@ describe('azr pretrain', () => {
 
   it('builds with the options for single operations (drills, read steps, an untied head): recorded, loadable, probed', async () => {
     const out = path.join(dir, 'operations');
-    const sets = ['pretrain.formats.drillSteps=2', 'pretrain.traceOperands=reads', 'model.outputHead=untied'];
+    const sets = [
+      'pretrain.formats.drillSteps=2',
+      'pretrain.formats.copyReads=1',
+      'pretrain.traceOperands=reads',
+      'model.outputHead=untied',
+    ];
     const r = await cli([scenarioFile, '--out', out, ...sets.flatMap((x) => ['--set', x]), '--probe', probeFile]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).steps).toBe(3); // it trained the tiny scenario's steps
     const { info } = await readBaseModelInfo(out);
-    expect(info.scenario['pretrain']).toMatchObject({ traceOperands: 'reads', formats: { drillSteps: 2 } });
+    expect(info.scenario['pretrain']).toMatchObject({
+      traceOperands: 'reads',
+      formats: { drillSteps: 2, copyReads: 1 },
+    });
     expect(info.scenario['model']).toMatchObject({ outputHead: 'untied' });
     const { model } = await loadBaseModel(out);
     expect(model.params.at(-1)!.spec.name).toBe('wout'); // the untied head's own matrix

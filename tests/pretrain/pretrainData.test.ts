@@ -415,6 +415,7 @@ describe('the options for learning single operations', () => {
   it('absent (the default) leave the recorded sections as before they existed', () => {
     expect('traceOperands' in PretrainSectionSchema.parse({})).toBe(false);
     expect('drillSteps' in FormatWeightsSchema.parse({})).toBe(false);
+    expect('copyReads' in FormatWeightsSchema.parse({})).toBe(false);
     expect('outputHead' in ModelSectionSchema.parse({})).toBe(false);
   });
 

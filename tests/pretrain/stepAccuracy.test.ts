@@ -23,15 +23,16 @@ let examples: PretrainExample[];
 /** Chunk 0 of a small stream (every deduction answer traced) with deduction weight 1, the other formats as given. */
 async function stream(
   seed: string,
-  o: Partial<PretrainDataOptions> & { drillSteps?: number },
+  o: Partial<PretrainDataOptions> & { drillSteps?: number; copyReads?: number },
 ): Promise<PretrainExample[]> {
   const zero = { solveAbduction: 0, solveInduction: 0, proposeDeduction: 0, proposeAbduction: 0, proposeInduction: 0 };
-  const { drillSteps, ...rest } = o;
+  const { drillSteps, copyReads, ...rest } = o;
   const { batches } = await labelChunk(pool, new Rng(seed).split('data'), 0, {
     formats: FormatWeightsSchema.parse({
       ...zero,
       solveDeduction: 1,
       ...(drillSteps === undefined ? {} : { drillSteps }),
+      ...(copyReads === undefined ? {} : { copyReads }),
     }),
     tiers: TierWeightsSchema.parse({}),
     batchSize: 8,
@@ -122,6 +123,31 @@ describe('step accuracy', () => {
     expect(oracle.byOperation['read (several tokens)']).toEqual({ right: long, total: long });
     expect(oracle.byPlace['read step']!.total).toBe(gold.length);
     expect(oracle.leftSides['read step']).toEqual({ right: gold.length, total: gold.length });
+  });
+
+  it('tallies the reads of read drills (copyReads): every parameter of every input once, no left side', async () => {
+    const drills = (await stream('copies', { copyReads: 1, queries: 2 })).filter((e) => e.task.format === 'copyReads');
+    const reads = drills.reduce(
+      (n, e) =>
+        n +
+        (e.task.format === 'copyReads'
+          ? e.task.triplets.length * programParams(e.task.triplets[0]!.program)!.length
+          : 0),
+      0,
+    );
+    expect(reads).toBeGreaterThan(20);
+    const oracle = stepAccuracy(
+      drills,
+      drills.map((e) => [...e.tokens.slice(1), 0]),
+    );
+    expect(oracle.byPlace).toEqual({ 'read step': { right: reads, total: reads } });
+    expect(total(oracle.byOperation)).toBe(reads);
+    expect(oracle.leftSides).toEqual({}); // a drill's left side is given, not predicted
+    const echo = stepAccuracy(
+      drills,
+      drills.map((e) => e.tokens),
+    );
+    expect(right(echo.byPlace)).toBe(0);
   });
 
   it('runs as a script on the shipped base and prints its figures', async () => {
