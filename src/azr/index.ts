@@ -30,3 +30,4 @@ export * from './seeds.js';
 export * from './probe.js';
 export * from './passAtK.js';
 export * from './trace.js';
+export * from './traceScaffold.js';

@@ -49,6 +49,13 @@ export function traceLexemes(steps: readonly TraceStep[]): string[] {
 /** Why there is no gold trace (thrown inside the evaluation, caught by {@link traceOf}). */
 class NoTrace extends Error {}
 
+/** The next step's left side, when the given values run out (thrown inside the evaluation, caught by {@link nextTraceStep}). */
+class NextStep extends Error {
+  constructor(readonly lhs: string[]) {
+    super('the next step');
+  }
+}
+
 type Node = { type: string; [k: string]: any };
 type Env = ReadonlyMap<string, unknown>;
 
@@ -105,15 +112,25 @@ class Tracer {
     private readonly inline: Env = new Map(),
     /** Record a read step (`n ⇒ 5 ;`) where a parameter is first used (operands as values: `'reads'`). */
     private readonly reads = false,
+    /**
+     * The steps' values as written (a solver's trace so far): each step takes the next of them instead of its own,
+     * and the step after the last throws NextStep with its left side. Undefined: every step computes its value.
+     */
+    private readonly given?: readonly Value[],
   ) {}
 
-  private readonly read = new Set<string>();
+  /** Each read parameter's value as its read step wrote it. */
+  private readonly read = new Map<string, unknown>();
 
-  /** The read step of parameter `name` at its first use, with `reads`. */
-  private readParam(name: string): void {
-    if (!this.reads || !this.record || !this.inline.has(name) || this.read.has(name)) return;
-    this.read.add(name);
-    this.step(() => [name], this.inline.get(name));
+  /** A parameter's value: with `reads`, as its read step (at its first use) wrote it. */
+  private readParam(name: string): unknown {
+    if (!this.reads || !this.record || !this.inline.has(name)) return this.inline.get(name);
+    if (!this.read.has(name))
+      this.read.set(
+        name,
+        this.step(() => [name], this.inline.get(name)),
+      );
+    return this.read.get(name);
   }
 
   /** An operand as the step writes it: a parameter by its name, anything else by its value. */
@@ -125,6 +142,14 @@ class Tracer {
 
   /** Records `lhs() ⇒ value` (the left side is written only when recording: inside a lambda nothing is). */
   private step(lhs: () => string[], value: unknown): unknown {
+    if (this.record && this.given) {
+      if (this.steps.length >= MAX_TRACE_STEPS) throw new NoTrace();
+      const written = lhs();
+      const v = this.given[this.steps.length];
+      if (v === undefined) throw new NextStep(written);
+      this.steps.push({ lhs: written, value: copy(v) });
+      return copy(v);
+    }
     if (this.record) {
       lexemesOf(value); // the value must be expressible
       if (this.steps.length >= MAX_TRACE_STEPS) throw new NoTrace();
@@ -138,8 +163,7 @@ class Tracer {
     switch (n.type) {
       case 'Identifier':
         if (!this.inline.has(n.name)) return [n.name];
-        this.readParam(n.name);
-        return lexemesOf(this.inline.get(n.name));
+        return lexemesOf(this.readParam(n.name));
       case 'Literal':
         return lexemesOf(n.value);
       case 'UnaryExpression':
@@ -188,8 +212,7 @@ class Tracer {
     switch (n.type) {
       case 'Identifier':
         if (!env.has(n.name)) throw new NoTrace();
-        this.readParam(n.name);
-        return env.get(n.name);
+        return this.inline.has(n.name) && this.reads && this.record ? this.readParam(n.name) : env.get(n.name);
       case 'Literal':
         return n.value;
       case 'ParenthesizedExpression':
@@ -345,6 +368,42 @@ export function traceOf(
   } catch (e) {
     if (e instanceof NoTrace || e instanceof SyntaxError || e instanceof TypeError || e instanceof RangeError)
       return undefined;
+    throw e;
+  }
+}
+
+/** What comes next in a trace that follows its program: the next step's left side, the end, or no step at all. */
+export type NextTraceStep =
+  { readonly kind: 'step'; readonly lhs: readonly string[] } | { readonly kind: 'done' } | { readonly kind: 'stuck' };
+
+/**
+ * The next step of `program`'s trace on `input` (operands as in {@link traceOf}) after steps whose values were
+ * written as `given`: the evaluation runs with each step's value taken from `given`, never computed, so the left
+ * side that follows is the program's next operation on the values as written (a branch follows the test's written
+ * value). `done` when the evaluation has returned after exactly those steps; `stuck` when it cannot go on (a written
+ * value of a type the operation cannot take, more steps than a trace may have, a program outside the language).
+ */
+export function nextTraceStep(
+  program: string,
+  input: string,
+  given: readonly Value[],
+  operands: 'names' | 'reads' = 'names',
+): NextTraceStep {
+  try {
+    const { params, body } = parseProgram(program);
+    const args = JSON.parse(`[${input}]`) as unknown[];
+    if (args.length !== params.length) return { kind: 'stuck' };
+    const env = new Map(params.map((p, i) => [p, args[i]]));
+    const tracer =
+      operands === 'names'
+        ? new Tracer(true, new Set(params), new Map(), false, given)
+        : new Tracer(true, new Set(), new Map(env), true, given);
+    tracer.run(body, env);
+    return tracer.steps.length === given.length ? { kind: 'done' } : { kind: 'stuck' };
+  } catch (e) {
+    if (e instanceof NextStep) return { kind: 'step', lhs: e.lhs };
+    if (e instanceof NoTrace || e instanceof SyntaxError || e instanceof TypeError || e instanceof RangeError)
+      return { kind: 'stuck' };
     throw e;
   }
 }

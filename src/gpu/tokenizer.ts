@@ -25,6 +25,15 @@ import {
   type TraceState,
 } from '../azr/lang/traceAutomaton.js';
 import { lex } from '../azr/lang/lex.js';
+import {
+  scaffoldAdvance,
+  scaffoldAllowedMask,
+  scaffoldComplete,
+  scaffoldMinToFinish,
+  scaffoldStart,
+  type ScaffoldState,
+  type TraceScaffoldTask,
+} from '../azr/traceScaffold.js';
 import { END, LEXEMES } from '../azr/lang/lexemes.js';
 import { ANSWER_KIND, type Role, type TaskType, type Triplet } from '../azr/tasks.js';
 import { valueLexemes, type Value } from '../azr/lang/value.js';
@@ -121,6 +130,8 @@ interface SegmentSpec {
   readonly context?: SegmentContext | ((earlier: readonly (readonly string[])[]) => SegmentContext);
   /** Most lexemes in this segment, its <end> not counted. */
   readonly budget: number;
+  /** A trace that follows this task's program (src/azr/traceScaffold.ts) instead of the free trace grammar. */
+  readonly scaffold?: TraceScaffoldTask;
 }
 
 /**
@@ -151,6 +162,7 @@ export class GrammarConstraint implements TokenConstraint {
   private open(i: number): SegmentCursor {
     const spec = this.specs[i] as SegmentSpec;
     const context = typeof spec.context === 'function' ? spec.context(this.earlier.slice(0, i)) : spec.context;
+    if (spec.kind === 'trace' && spec.scaffold) return new SegmentCursor(scaffoldStart(spec.scaffold), SCAFFOLD);
     if (spec.kind === 'trace') return new SegmentCursor(traceStart(context?.params ?? []), TRACE);
     const cursor = new SegmentCursor(start(spec.kind, context), LANGUAGE);
     const least = cursor.minToFinish();
@@ -206,6 +218,13 @@ const TRACE: SegmentGrammar<TraceState> = {
   advance: traceAdvance,
   complete: traceComplete,
   minToFinish: traceMinToFinish,
+};
+
+const SCAFFOLD: SegmentGrammar<ScaffoldState> = {
+  allowedMask: scaffoldAllowedMask,
+  advance: scaffoldAdvance,
+  complete: scaffoldComplete,
+  minToFinish: scaffoldMinToFinish,
 };
 
 /** A point inside one segment being decoded: a state and its grammar. */
@@ -276,7 +295,13 @@ export interface EncodedPrompt {
  *   abduction `<solve> <abduction> <program> p… <output> o… <answer>`               → args for p's parameters
  *   induction `<solve> <induction> <params> header <pairs> (<input> i… <output> o…)* <message> words… <answer>` → program with that header
  */
-export function solverPrompt(view: SolverView): EncodedPrompt {
+export function solverPrompt(
+  view: SolverView,
+  options: {
+    /** A deduction trace follows its program, operands written so (src/azr/traceScaffold.ts); default free. */
+    readonly traceScaffold?: TraceScaffoldTask['operands'];
+  } = {},
+): EncodedPrompt {
   const s = TAGS.segment;
   const head = [TAGS.role.solve, TAGS.type[view.type]];
   let body: string[];
@@ -304,7 +329,13 @@ export function solverPrompt(view: SolverView): EncodedPrompt {
   return {
     tokens: tokenizer.encode([...head, ...body, s.answer]),
     answer: [
-      { kind: 'trace', context: { params: viewParams(view) } },
+      {
+        kind: 'trace',
+        context: { params: viewParams(view) },
+        ...(view.type === 'deduction' && options.traceScaffold
+          ? { scaffold: { program: view.program, input: view.input, operands: options.traceScaffold } }
+          : {}),
+      },
       context === undefined ? { kind } : { kind, context },
     ],
   };

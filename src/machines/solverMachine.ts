@@ -11,6 +11,7 @@ import {
   type RngState,
   type SolverView,
   type TaskType,
+  acceptsScaffoldedTrace,
   acceptsTrace,
   traceSteps,
   viewParams,
@@ -66,7 +67,7 @@ export function parseAnswer(view: SolverView, completion: PolicyCompletion): Ans
   if (!completion.ok) return { ok: false, error: 'policy', message: completion.error };
   if (completion.truncated) return { ok: false, error: 'format', message: 'the completion hit the length cap' };
   const trace = completion.segments[0] ?? [];
-  if (completion.segments.length < 2 || !acceptsTrace(trace, viewParams(view)))
+  if (completion.segments.length < 2 || !wellFormedTrace(view, trace))
     return { ok: false, error: 'format', message: 'the reasoning trace is not well-formed' };
   const seg = completion.segments[1] ?? [];
   const lexemes = seg[seg.length - 1] === END ? seg.slice(0, -1) : seg;
@@ -78,6 +79,21 @@ export function parseAnswer(view: SolverView, completion: PolicyCompletion): Ans
 }
 
 /** How much a completion reasoned: the lexemes and steps of its trace segment (0 and 0: it answered directly). */
+/**
+ * A trace is well-formed under the free trace grammar, or (deduction) when it follows the program as a scaffolded
+ * trace does (`policy.traceScaffold`: a left side such as `false + 3`, the written values restated, is the program's
+ * next operation though no free left side would take it).
+ */
+function wellFormedTrace(view: SolverView, trace: readonly string[]): boolean {
+  if (acceptsTrace(trace, viewParams(view))) return true;
+  return (
+    view.type === 'deduction' &&
+    (['names', 'reads'] as const).some((operands) =>
+      acceptsScaffoldedTrace({ program: view.program, input: view.input, operands }, trace),
+    )
+  );
+}
+
 function reasoningOf(trace: readonly string[]): Reasoning {
   return { lexemes: trace.length, steps: traceSteps(trace) };
 }

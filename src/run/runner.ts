@@ -391,7 +391,10 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     learner.publish(board);
     const rollout = await OrtRollout.create(config, board, { intraOpThreads: s.policy.intraOpThreads });
     cleanups.push(() => rollout.release());
-    const evaluator = await ProbeEvaluator.create(probeTasks, pool, config, { traceBudgets: s.policy.budgets.trace });
+    const evaluator = await ProbeEvaluator.create(probeTasks, pool, config, {
+      traceBudgets: s.policy.budgets.trace,
+      ...traceScaffoldOption(s.policy.traceScaffold),
+    });
     cleanups.push(() => evaluator.release());
     const rootRng = new Rng(s.seed);
     const sft =
@@ -441,6 +444,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
       budgets: s.policy.budgets,
       batchSize: s.policy.rolloutBatch,
       decoding: s.policy.decoding,
+      ...traceScaffoldOption(s.policy.traceScaffold),
     });
     const effects: Effects = {
       policy:
@@ -555,4 +559,11 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     progress.stop();
     await cleanup();
   }
+}
+
+/** The decoder's `traceScaffold` option from the scenario's `policy.traceScaffold` (`off`: none, free traces). */
+function traceScaffoldOption(v: RunScenario['policy']['traceScaffold']): {
+  traceScaffold?: Exclude<RunScenario['policy']['traceScaffold'], 'off'>;
+} {
+  return v === 'off' ? {} : { traceScaffold: v };
 }

@@ -194,6 +194,27 @@ describe('azr run scenarios/tiny.yaml', () => {
     expect(decay.slice(2)).not.toEqual(constant.slice(2));
   }, 120_000);
 
+  it('runs with policy.traceScaffold names: the resolved scenario names it, and traces that follow their programs are graded on their answers', async () => {
+    const dirsBefore = runDirs(out);
+    const scaffolded = await azrRun([
+      'scenarios/tiny.yaml',
+      '--out',
+      out,
+      '--no-feed',
+      '--set',
+      'policy.traceScaffold=names',
+    ]);
+    expect(scaffolded.code, scaffolded.stderr).toBe(0);
+    const dir = runDirs(out).find((d) => !dirsBefore.includes(d))!;
+    expect((await loadRunScenario(path.join(dir, 'scenario.yaml'))).policy.traceScaffold).toBe('names');
+    const events = readEvents(dir);
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', reason: 'completed', steps: 4 });
+    const traced = ofType(events, 'rollout.scored').filter((e) => e.role === 'solve' && e.reasoning!.lexemes > 0);
+    expect(traced.length).toBeGreaterThan(0);
+    // a scaffolded left side restates the values as written (`false + 3`): still well-formed, never a format error
+    expect(traced.filter((e) => e.reward === -1)).toEqual([]);
+  }, 120_000);
+
   it('runs the random-tasks control (policy.proposer generator): generator proposals, only solver rollouts trained', async () => {
     const dirsBefore = runDirs(out);
     const control = await azrRun([

@@ -8,6 +8,9 @@ import { Learner, scoreCompletions } from '../../src/gpu/learner.js';
 import { Gpt, type GptConfig } from '../../src/gpu/model.js';
 import { sample, type Completion, type SampleRequest } from '../../src/gpu/sampler.js';
 import { TAGS, tokenizer } from '../../src/gpu/tokenizer.js';
+import { TRACE_ARROW } from '../../src/azr/lang/lexemes.js';
+import { valueFromLexemes } from '../../src/azr/lang/value.js';
+import { nextTraceStep } from '../../src/azr/trace.js';
 import type { PolicyRequest } from '../../src/machines/effects.js';
 import { parseProposal } from '../../src/machines/proposerMachine.js';
 import { parseAnswer } from '../../src/machines/solverMachine.js';
@@ -139,6 +142,76 @@ describe('PolicyService decoding', () => {
         true,
       );
     });
+  });
+});
+
+describe('PolicyService traceScaffold', () => {
+  /** A trace's steps: left side and value lexemes (the segment is `lhs ⇒ value ;` repeated). */
+  function steps(trace: readonly string[]): { lhs: string[]; value: string[] }[] {
+    const out: { lhs: string[]; value: string[] }[] = [];
+    let lhs: string[] = [];
+    let value: string[] | undefined;
+    for (const l of trace) {
+      if (l === TRACE_ARROW) value = [];
+      else if (l === ';' && value !== undefined) {
+        out.push({ lhs, value });
+        [lhs, value] = [[], undefined];
+      } else if (value !== undefined) value.push(l);
+      else lhs.push(l);
+    }
+    expect(lhs).toEqual([]); // the trace ended between steps
+    return out;
+  }
+  const view = { type: 'deduction', program: 'function f(n) { return n * 2 + 3 - n; }', input: '4' } as const;
+  const solve = (n: number): PolicyRequest[] =>
+    Array.from({ length: n }, (_, i) => ({ id: `d${i}`, role: 'solve', view }));
+  /** How many traces were written, and how many of their steps were not the program's next operation. */
+  async function offProgram(traceScaffold?: 'names') {
+    const { engine } = tfjsEngine();
+    const policy = new PolicyService(engine, { budgets, batchSize: 64, ...(traceScaffold ? { traceScaffold } : {}) });
+    const out = await policy.generate({
+      requests: solve(48),
+      temperature: 1,
+      purpose: 'train',
+      rng: new Rng(8),
+      step: 1,
+    });
+    let traces = 0;
+    let off = 0;
+    for (const c of out) {
+      if (!c.ok) throw new Error(c.error);
+      expect(parseAnswer(view, c).ok).toBe(true);
+      const written = steps(c.segments[0]!);
+      if (written.length > 0) traces++;
+      written.forEach((st, k) => {
+        const values = written.slice(0, k).map((w) => valueFromLexemes(w.value));
+        const next = nextTraceStep(view.program, view.input, values);
+        if (next.kind !== 'step' || next.lhs.join(' ') !== st.lhs.join(' ')) off++;
+      });
+    }
+    return { traces, off, out };
+  }
+
+  it("'names' writes each step's left side from the program and the values the trace wrote: the solver writes only values", async () => {
+    const { traces, off, out } = await offProgram('names');
+    expect(traces).toBeGreaterThan(5);
+    expect(off).toBe(0);
+    // inside a left side one token was allowed (after its first lexeme); the learner replays those masks
+    const V = tokenizer.vocabSize;
+    let forced = 0;
+    for (const c of out) {
+      if (!c.ok) continue;
+      const masks = c.trace!.masks!;
+      for (let t = 0; t < c.trace!.tokens.length; t++)
+        if (masks.subarray(t * V, (t + 1) * V).reduce((n, m) => n + m, 0) === 1) forced++;
+    }
+    expect(forced).toBeGreaterThan(traces);
+  });
+
+  it('without it, the free trace grammar lets a random model write steps the program does not take', async () => {
+    const { traces, off } = await offProgram();
+    expect(traces).toBeGreaterThan(5);
+    expect(off).toBeGreaterThan(0);
   });
 });
 
