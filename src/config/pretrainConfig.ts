@@ -150,6 +150,13 @@ export const PretrainSectionSchema = z
       .describe(
         "how a gold trace writes the function's parameters: 'names' (absent; `s .length ⇒ 2 ; 2 % 6 ⇒ 2 ;`) or 'reads' (a read step where each is first used, then every operand a value: `s ⇒ \"ea\" ; \"ea\" .length ⇒ 2 ; 2 % 6 ⇒ 2 ;`)",
       ),
+    init: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "a base checkpoint directory to start from instead of fresh weights (continued pretraining: the same model section, a fresh optimizer and learning-rate schedule); a relative path is taken from the working directory. The cache keys its weights' hash. Absent: fresh weights from the seed",
+      ),
     traceShareEnd: z
       .number()
       .min(0)

@@ -1,7 +1,7 @@
 // The base model a run starts from: the scenario's checkpoint, or one built with `pretrain` on first use and cached by the hash of what determines it.
 
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ProbeTask } from '../azr/probe.js';
@@ -13,7 +13,7 @@ import { pretrain, type PretrainProgress, type PretrainResult } from './pretrain
 
 /**
  * The cache key: model + pretrain sections, seed, vocabulary and the excluded probe programs (everything the base
- * weights depend on).
+ * weights depend on), and with `pretrain.init` the hash of the base it starts from.
  */
 export function baseModelKey(s: Pick<RunScenario, 'seed' | 'model' | 'pretrain'>, exclusion: ProbeExclusion): string {
   const text = JSON.stringify({
@@ -22,8 +22,20 @@ export function baseModelKey(s: Pick<RunScenario, 'seed' | 'model' | 'pretrain'>
     pretrain: s.pretrain,
     vocab: vocabFingerprint(),
     probe: exclusion.fingerprint(),
+    ...(s.pretrain.init === undefined ? {} : { init: initFingerprint(s.pretrain.init) }),
   });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** The hash of a base checkpoint's files (its config and weights); 'missing' when it has none (its build will say so). */
+function initFingerprint(dir: string): string {
+  const h = createHash('sha256');
+  for (const f of ['checkpoint.json', 'weights.f32']) {
+    const file = path.join(dir, f);
+    if (!existsSync(file)) return 'missing';
+    h.update(readFileSync(file));
+  }
+  return h.digest('hex').slice(0, 16);
 }
 
 /** The base checkpoint directory a run of `s` uses: `s.base` when set, else its cache entry under `cacheDir`. */

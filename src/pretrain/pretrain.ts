@@ -14,12 +14,12 @@ import type { ProbeTask } from '../azr/probe.js';
 import { Rng } from '../azr/rng.js';
 import { initBackend, type BackendName, type BackendReport } from '../gpu/backend.js';
 import { Learner } from '../gpu/learner.js';
-import { Gpt, type GptConfig } from '../gpu/model.js';
+import { Gpt, GptConfigSchema, type GptConfig } from '../gpu/model.js';
 import { GradientWorkers } from '../gpu/gradientWorkers.js';
 import { tokenizer } from '../gpu/tokenizer.js';
 import { SandboxPool } from '../sandbox/index.js';
 import type { PretrainScenario } from '../config/pretrainConfig.js';
-import { BASE_KIND, saveBaseModel, vocabFingerprint } from './baseModel.js';
+import { BASE_KIND, loadBaseModel, saveBaseModel, vocabFingerprint } from './baseModel.js';
 import { PretrainDataStream, pretrainDataOptions, ProbeExclusion, type ChunkStats } from './pretrainData.js';
 import { loadProbeTasks, ProbeEvaluator, type ProbeReport } from './probeEval.js';
 
@@ -130,6 +130,28 @@ export function modelConfig(scenario: PretrainScenario): GptConfig {
   };
 }
 
+/** `pretrain.init` names no base this build can start from. */
+export class InitBaseError extends Error {
+  override readonly name = 'InitBaseError';
+}
+
+/** The model a build continues from (`pretrain.init`): a base checkpoint of exactly the scenario's model config. */
+async function initialModel(dir: string, config: GptConfig): Promise<Gpt> {
+  let model: Gpt;
+  try {
+    ({ model } = await loadBaseModel(dir));
+  } catch (e) {
+    throw new InitBaseError(`pretrain.init: no base model in ${dir} (${(e as Error).message})`);
+  }
+  const want = JSON.stringify(GptConfigSchema.parse(config));
+  const have = JSON.stringify(model.config);
+  if (want !== have) {
+    model.dispose();
+    throw new InitBaseError(`pretrain.init: the base in ${dir} has the model ${have}, not the scenario's ${want}`);
+  }
+  return model;
+}
+
 /** Runs the base-model phase and writes the base checkpoint to `options.out`. */
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const now = options.now ?? (() => performance.now());
@@ -149,7 +171,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   emit({ kind: 'backend', report: backend });
   const config = modelConfig(scenario);
   const root = new Rng(scenario.seed);
-  const model = Gpt.init(config, root.split('init'));
+  const model = p.init === undefined ? Gpt.init(config, root.split('init')) : await initialModel(p.init, config);
   const pool = new SandboxPool({ workers: p.workers });
   let data: PretrainDataStream | null = null;
   let evaluator: ProbeEvaluator | null = null;

@@ -1,5 +1,8 @@
 // What a base model is keyed by, and which probe programs a run keeps out of its training data.
 import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { baseModelKey } from '../../src/pretrain/baseModelCache.js';
 import { pretrainDataOptions, ProbeExclusion } from '../../src/pretrain/pretrainData.js';
 import { scenarioProbeTasks } from '../../src/run/runInputs.js';
@@ -24,6 +27,24 @@ describe('probe exclusion of a run', () => {
       queries: s.pretrain.queries,
       references: s.pretrain.references,
     });
+  });
+
+  it('keys a continued build (pretrain.init) by the hash of the base it starts from', async () => {
+    const { all } = await scenarioProbeTasks(scenario(''));
+    const exclusion = new ProbeExclusion(all);
+    const dir = await mkdtemp(path.join(tmpdir(), 'azr-init-key-'));
+    try {
+      await writeFile(path.join(dir, 'checkpoint.json'), '{}');
+      await writeFile(path.join(dir, 'weights.f32'), Buffer.from([1, 2, 3, 4]));
+      const s = scenario(`pretrain: { init: ${JSON.stringify(dir)} }\n`);
+      const key = baseModelKey(s, exclusion);
+      expect(baseModelKey(s, exclusion)).toBe(key);
+      expect(baseModelKey(scenario(''), exclusion)).not.toBe(key);
+      await writeFile(path.join(dir, 'weights.f32'), Buffer.from([1, 2, 3, 5])); // the same path, other weights
+      expect(baseModelKey(s, exclusion)).not.toBe(key);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('is part of the base model cache key', async () => {

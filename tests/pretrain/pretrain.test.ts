@@ -205,6 +205,49 @@ describe('azr pretrain', () => {
     model.dispose();
   });
 
+  it('continues from a base (pretrain.init): it starts at the base’s end probe, records it, and refuses another model or no base', async () => {
+    const base = path.join(dir, 'init-base');
+    const built = await cli([scenarioFile, '--out', base, '--probe', probeFile]);
+    expect(built.code, built.stderr).toBe(0);
+    const baseLine = JSON.parse(built.stdout.trim().split('\n').at(-1)!);
+    const out = path.join(dir, 'continued');
+    const r = await cli([scenarioFile, '--out', out, '--set', `pretrain.init=${base}`, '--probe', probeFile]);
+    expect(r.code, r.stderr).toBe(0);
+    const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(line.probeStart).toBe(baseLine.probeEnd); // the same weights, probed again
+    const { info } = await readBaseModelInfo(out);
+    expect(info.scenario['pretrain']).toMatchObject({ init: base });
+    // it trained from there: three more steps moved the weights
+    const [before, after] = await Promise.all([base, out].map((d) => readFile(path.join(d, 'weights.f32'))));
+    expect(after!.equals(before!)).toBe(false);
+    const wider = await cli([
+      scenarioFile,
+      '--out',
+      path.join(dir, 'wider'),
+      '--set',
+      `pretrain.init=${base}`,
+      '--set',
+      'model.width=32',
+      '--probe',
+      probeFile,
+    ]);
+    expect(wider.code).toBe(2);
+    expect(wider.stderr).toMatch(
+      /pretrain\.init: the base in .* has the model .*"width":16.* not the scenario's .*"width":32/,
+    );
+    const none = await cli([
+      scenarioFile,
+      '--out',
+      path.join(dir, 'none'),
+      '--set',
+      `pretrain.init=${path.join(dir, 'no-such-base')}`,
+      '--probe',
+      probeFile,
+    ]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/pretrain\.init: no base model in .*no-such-base/);
+  });
+
   it('rejects bad input with exit code 2 and a clear message', async () => {
     const out = path.join(dir, 'bad');
     const missing = await cli([path.join(dir, 'nope.yaml'), '--out', out]);

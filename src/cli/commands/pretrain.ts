@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { formatBackendReport } from '../../gpu/backend.js';
 import { ScenarioError, type PretrainScenario } from '../../config/pretrainConfig.js';
 import { loadPretrainScenario, parseOverride, ScenarioLoadError, type Override } from '../../config/load.js';
-import { pretrain, type PretrainProgress, type PretrainResult } from '../../pretrain/pretrain.js';
+import { InitBaseError, pretrain, type PretrainProgress, type PretrainResult } from '../../pretrain/pretrain.js';
 import { formatAccuracy, loadProbeTasks, ProbeContextError } from '../../pretrain/probeEval.js';
 import { collect, nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
 
@@ -160,6 +160,7 @@ export async function runPretrainCommand(o: PretrainCommandOptions): Promise<Pre
     });
   } catch (e) {
     if (e instanceof ProbeContextError) throw new UsageError(`${e.message}: raise model.contextLength`);
+    if (e instanceof InitBaseError) throw new UsageError(e.message);
     throw e;
   } finally {
     reporter.stop();
@@ -207,7 +208,7 @@ export function addPretrainCommand(program: Command, io: { stdout?: Writable; st
     .command('pretrain')
     .description(
       'Train the base model: next-token training on task-language programs sampled from the grammar and labelled by the ' +
-        'executor (the six prompt formats, and drills of trace steps and of read steps when weighted; probe programs never included), probe accuracy at start and end, a base ' +
+        'executor (the six prompt formats, and drills of trace steps and of read steps when weighted; probe programs never included), from fresh weights or from a base checkpoint (pretrain.init), probe accuracy at start and end, a base ' +
         'checkpoint in DIR, and one JSON line on stdout: {"probeStart","probeEnd","seconds","steps","cpuSeconds"}.',
     )
     .argument(
