@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/machines/config.js';
-import { loadRunScenario, parseRunScenario, parseRunScenarioText, scenarioYaml } from '../../src/config/load.js';
+import {
+  loadPretrainScenario,
+  loadRunScenario,
+  parseRunScenario,
+  parseRunScenarioText,
+  scenarioYaml,
+} from '../../src/config/load.js';
 import { coordinatorConfigOf } from '../../src/config/schema.js';
 import { fileJsonSchemaText, SCHEMA_FILES } from '../../src/cli/commands/schema.js';
 import { loadSweep } from '../../src/ablate/sweep.js';
@@ -35,17 +41,22 @@ describe('shipped files', () => {
     },
   );
 
-  it('the paper sweep holds the arms of the paper’s table and the two controls', () => {
+  it('the paper sweep holds the arms of the paper’s table and the two controls', async () => {
     const sweep = loadSweep(`${ROOT}scenarios/ablations/paper.yaml`);
     const by = Object.fromEntries(sweep.variants.map((v) => [v.name, v.scenario]));
     expect(by['no-induction']!.selfPlay.taskTypes).toEqual(['deduction', 'abduction']);
     expect(by['proposer-frozen']!.selfPlay.trainProposer).toBe(false);
     expect(by['global-baseline']!.selfPlay.advantage.baseline).toBe('global');
     expect(by['base-model']!.selfPlay.steps).toBe(0);
-    // the control builds its own base (the arms start from the shipped one) with more supervised steps
+    // the control builds its own base (the arms start from the shipped one): the shipped base's second stage, from
+    // the same first stage, with more supervised steps
     expect(by['full']!.base).toBe('models/default');
     expect(by['sft-control']!.base).toBeNull();
-    expect(by['sft-control']!.pretrain.steps).toBeGreaterThan(by['full']!.pretrain.steps);
+    const { pretrain: secondStage } = await loadPretrainScenario(`${ROOT}scenarios/pretrain-reads.yaml`);
+    const { steps, ...recipe } = secondStage;
+    const { steps: controlSteps, ...control } = by['sft-control']!.pretrain;
+    expect(control).toEqual(recipe);
+    expect(controlSteps).toBeGreaterThan(steps);
     expect(by['no-references']!.selfPlay.references).toBe(0);
     expect(by['free-decoding']!.policy.decoding).toBe('free');
     expect(by['full']!.policy.decoding).toBe('constrained');
