@@ -56,7 +56,9 @@ const LEXEME_IDS = new Map(LEXEMES.map((l, i) => [l, i] as const));
 
 function between(task: TraceScaffoldTask, values: readonly Value[]): ScaffoldState {
   const next = nextTraceStep(task.program, task.input, values, task.operands);
-  return { phase: 'between', task, values, next, at: 0 };
+  // a left side the vocabulary cannot write (none is known) cannot be decoded: the trace must end
+  const writable = next.kind !== 'step' || next.lhs.every((l) => LEXEME_IDS.has(l));
+  return { phase: 'between', task, values, next: writable ? next : { kind: 'stuck' }, at: 0 };
 }
 
 /** The state at the start of `task`'s scaffolded trace. */
