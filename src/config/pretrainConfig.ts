@@ -155,7 +155,7 @@ export const PretrainSectionSchema = z
       .min(1)
       .optional()
       .describe(
-        "a base checkpoint directory to start from instead of fresh weights (continued pretraining: the same model section, a fresh optimizer and learning-rate schedule); a relative path is taken from the working directory. The cache keys the hash of its files. Absent: fresh weights from the seed",
+        'a base checkpoint directory to start from instead of fresh weights (continued pretraining: the same model section, a fresh optimizer and learning-rate schedule); a relative path is taken from the working directory. The cache keys the hash of its files. Absent: fresh weights from the seed',
       ),
     traceShareEnd: z
       .number()
