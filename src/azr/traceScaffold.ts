@@ -10,16 +10,9 @@
 // answer after the trace is graded. The solver may still end the trace between any two steps (`<end>` first is its
 // choice not to reason), and must when the program has returned or cannot go on with the values written.
 
-import {
-  allowedMask,
-  isComplete,
-  minToFinish,
-  start,
-  step,
-  TaskLanguageError,
-  type AutomatonState,
-} from './lang/automaton.js';
+import { isComplete, minToFinish, start, step, TaskLanguageError, type AutomatonState } from './lang/automaton.js';
 import { END, LEXEMES, lexemeId, TRACE_ARROW } from './lang/lexemes.js';
+import { valueStepMask } from './lang/traceAutomaton.js';
 import { valueFromLexemes, type Value } from './lang/value.js';
 import { nextTraceStep, TRACE_STEP_END, type NextTraceStep } from './trace.js';
 
@@ -50,7 +43,6 @@ export type ScaffoldState =
   | { readonly phase: 'ended' };
 
 const ARROW_ID = lexemeId(TRACE_ARROW);
-const STEP_END_ID = lexemeId(TRACE_STEP_END);
 const END_ID = lexemeId(END);
 const LEXEME_IDS = new Map(LEXEMES.map((l, i) => [l, i] as const));
 
@@ -106,14 +98,8 @@ export function scaffoldAllowedMask(state: ScaffoldState, budget: number, mask: 
       mask[lexeme === TRACE_ARROW ? ARROW_ID : LEXEME_IDS.get(lexeme)!] = 1;
       return 1;
     }
-    case 'value': {
-      const count = allowedMask(state.value, budget - 1, mask);
-      if (mask[END_ID] === 1) {
-        mask[END_ID] = 0; // where the value may end, the step's `;` may come
-        mask[STEP_END_ID] = 1;
-      }
-      return count;
-    }
+    case 'value':
+      return valueStepMask(state.value, budget, mask);
     default:
       return 0;
   }

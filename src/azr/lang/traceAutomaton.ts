@@ -99,18 +99,25 @@ export function traceAllowedMask(state: TraceState, budget: number, mask: Uint8A
       }
       return count;
     }
-    case 'value': {
-      const count = allowedMask(state.value, budget - 1, mask);
-      if (mask[0] === 1) {
-        mask[0] = 0; // where the value may end, the step's `;` may come
-        mask[STEP_END_ID] = 1;
-      }
-      return count;
-    }
+    case 'value':
+      return valueStepMask(state.value, budget, mask);
     default:
       mask.fill(0);
       return 0;
   }
+}
+
+/**
+ * Inside a step's value (a trace's or a scaffolded trace's): writes into `mask` what the value grammar allows within
+ * `budget` more lexemes with the step's `;` counted, and `;` where the value may end. Returns the count.
+ */
+export function valueStepMask(value: AutomatonState, budget: number, mask: Uint8Array): number {
+  const count = allowedMask(value, budget - 1, mask);
+  if (mask[0] === 1) {
+    mask[0] = 0; // where the value may end, the step's `;` may come
+    mask[STEP_END_ID] = 1;
+  }
+  return count;
 }
 
 /** The state after `lexeme`, or undefined when it may not come here (no budget applied). */
