@@ -49,7 +49,7 @@ export function traceLexemes(steps: readonly TraceStep[]): string[] {
 /** Why there is no gold trace (thrown inside the evaluation, caught by {@link traceOf}). */
 class NoTrace extends Error {}
 
-/** The next step's left side, when the given values run out (thrown inside the evaluation, caught by {@link nextTraceStep}). */
+/** The next step's left side once the given values run out (thrown in the evaluation, caught by nextTraceStep). */
 class NextStep extends Error {
   constructor(readonly lhs: string[]) {
     super('the next step');

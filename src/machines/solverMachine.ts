@@ -78,7 +78,6 @@ export function parseAnswer(view: SolverView, completion: PolicyCompletion): Ans
   return { ok: true, answer: render(lexemes, kind, context) };
 }
 
-/** How much a completion reasoned: the lexemes and steps of its trace segment (0 and 0: it answered directly). */
 /**
  * A trace is well-formed under the free trace grammar, or (deduction) when it follows the program as a scaffolded
  * trace does (`policy.traceScaffold`: a left side such as `false + 3`, the written values restated, is the program's
@@ -94,6 +93,7 @@ function wellFormedTrace(view: SolverView, trace: readonly string[]): boolean {
   );
 }
 
+/** How much a completion reasoned: the lexemes and steps of its trace segment (0 and 0: it answered directly). */
 function reasoningOf(trace: readonly string[]): Reasoning {
   return { lexemes: trace.length, steps: traceSteps(trace) };
 }

@@ -27,7 +27,7 @@ export function baseModelKey(s: Pick<RunScenario, 'seed' | 'model' | 'pretrain'>
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-/** The hash of a base checkpoint's files (its config and weights); 'missing' when it has none (its build will say so). */
+/** The hash of a base checkpoint's files (config and weights); 'missing' when it has none (its build will say so). */
 function initFingerprint(dir: string): string {
   const h = createHash('sha256');
   for (const f of ['checkpoint.json', 'weights.f32']) {
