@@ -122,13 +122,13 @@ class Tracer {
   /** Each read parameter's value as its read step wrote it. */
   private readonly read = new Map<string, unknown>();
 
-  /** A parameter's value: with `reads`, as its read step (at its first use) wrote it. */
-  private readParam(name: string): unknown {
-    if (!this.reads || !this.record || !this.inline.has(name)) return this.inline.get(name);
+  /** A variable's `value`, or for a parameter with `reads`, its value as its read step (at its first use) wrote it. */
+  private readParam(name: string, value: unknown): unknown {
+    if (!this.reads || !this.record || !this.inline.has(name)) return value;
     if (!this.read.has(name))
       this.read.set(
         name,
-        this.step(() => [name], this.inline.get(name)),
+        this.step(() => [name], value),
       );
     return this.read.get(name);
   }
@@ -163,7 +163,7 @@ class Tracer {
     switch (n.type) {
       case 'Identifier':
         if (!this.inline.has(n.name)) return [n.name];
-        return lexemesOf(this.readParam(n.name));
+        return lexemesOf(this.readParam(n.name, this.inline.get(n.name)));
       case 'Literal':
         return lexemesOf(n.value);
       case 'UnaryExpression':
@@ -212,7 +212,7 @@ class Tracer {
     switch (n.type) {
       case 'Identifier':
         if (!env.has(n.name)) throw new NoTrace();
-        return this.inline.has(n.name) && this.reads && this.record ? this.readParam(n.name) : env.get(n.name);
+        return this.readParam(n.name, env.get(n.name));
       case 'Literal':
         return n.value;
       case 'ParenthesizedExpression':

@@ -16,6 +16,10 @@ import { valueStepMask } from './lang/traceAutomaton.js';
 import { valueFromLexemes, type Value } from './lang/value.js';
 import { nextTraceStep, TRACE_STEP_END, type NextTraceStep } from './trace.js';
 
+/** `policy.traceScaffold`: free traces (`off`), or traces that follow the program with operands written so. */
+export const TRACE_SCAFFOLDS = ['off', 'names', 'reads'] as const;
+export type TraceScaffold = (typeof TRACE_SCAFFOLDS)[number];
+
 /** The task a scaffolded trace follows: the program, the input, and how operands are written. */
 export interface TraceScaffoldTask {
   readonly program: string;

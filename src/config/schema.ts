@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { selfPlaySchema, type CoordinatorConfigInput, type SelfPlayDefaults } from '../machines/config.js';
 import { ModelSectionSchema, PretrainSectionSchema, trainingThreads } from './pretrainConfig.js';
 import { DEFAULT_TRACE_BUDGETS } from '../azr/trace.js';
+import { TRACE_SCAFFOLDS } from '../azr/traceScaffold.js';
 import { clipRule, learnerFields } from '../gpu/learnerConfig.js';
 
 const positiveInt = z.number().int().min(1);
@@ -76,7 +77,7 @@ export const PolicySectionSchema = z
         "self-play rollouts (proposer, solver, learnability): 'constrained' = only tokens the task-language grammar allows (azr); 'free' = the paper's free generation over the whole vocabulary, an answer ending after one <end> per segment or at its budget, malformed answers graded as format errors (solver −1, proposal invalid) — an ablation. The probe stays constrained (it measures the model, not the decoder)",
       ),
     traceScaffold: z
-      .enum(['off', 'names', 'reads'])
+      .enum(TRACE_SCAFFOLDS)
       .default('off')
       .describe(
         "a deduction trace that follows its program (solver rollouts and the probe): 'off' = the free trace grammar (any expression as a step's left side); 'names' or 'reads' = the decoder writes each step's left side, the program's next operation on the values the trace has written (a branch follows the test's written value), with operands as the base's pretrain.traceOperands writes them, and the solver writes only the values; no value is checked, only the answer is graded",

@@ -32,6 +32,7 @@ import {
   scaffoldMinToFinish,
   scaffoldStart,
   type ScaffoldState,
+  type TraceScaffold,
   type TraceScaffoldTask,
 } from '../azr/traceScaffold.js';
 import { END, LEXEMES } from '../azr/lang/lexemes.js';
@@ -298,8 +299,8 @@ export interface EncodedPrompt {
 export function solverPrompt(
   view: SolverView,
   options: {
-    /** A deduction trace follows its program, operands written so (src/azr/traceScaffold.ts); default free. */
-    readonly traceScaffold?: TraceScaffoldTask['operands'];
+    /** A deduction trace follows its program, operands written so (src/azr/traceScaffold.ts); default `off`: free. */
+    readonly traceScaffold?: TraceScaffold;
   } = {},
 ): EncodedPrompt {
   const s = TAGS.segment;
@@ -332,7 +333,7 @@ export function solverPrompt(
       {
         kind: 'trace',
         context: { params: viewParams(view) },
-        ...(view.type === 'deduction' && options.traceScaffold
+        ...(view.type === 'deduction' && options.traceScaffold !== undefined && options.traceScaffold !== 'off'
           ? { scaffold: { program: view.program, input: view.input, operands: options.traceScaffold } }
           : {}),
       },

@@ -4,7 +4,7 @@
 // deduction: the answer value equals the gold output; abduction: f(answer) equals the gold output (any such input);
 // induction: the answer program passes every hidden pair. An answer the grammar budget cut short is wrong.
 
-import type { TraceScaffoldTask } from '../azr/traceScaffold.js';
+import type { TraceScaffold } from '../azr/traceScaffold.js';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { programParams } from '../azr/tasks.js';
@@ -53,13 +53,10 @@ export function probePrompts(
   tasks: readonly ProbeTask[],
   contextLength: number,
   traceBudgets: Readonly<Record<TaskType, number>> = DEFAULT_TRACE_BUDGETS,
-  traceScaffold?: TraceScaffoldTask['operands'],
+  traceScaffold: TraceScaffold = 'off',
 ): ProbePrompt[] {
   return tasks.map((task) => {
-    const encoded = solverPrompt(
-      solverView(task.task.type, task.task as never),
-      traceScaffold === undefined ? {} : { traceScaffold },
-    );
+    const encoded = solverPrompt(solverView(task.task.type, task.task as never), { traceScaffold });
     const budget = [traceBudgets[task.task.type], PROBE_ANSWER_BUDGET[task.task.type]] as const;
     if (encoded.tokens.length + budget[0] + budget[1] + 2 > contextLength)
       throw new ProbeContextError(
@@ -259,8 +256,8 @@ export function goldAnswer(t: ProbeTask): string {
 interface ProbeEvaluatorOptions {
   /** Lexeme budgets of the reasoning trace per type (the run's `policy.budgets.trace`). */
   readonly traceBudgets?: Readonly<Record<TaskType, number>>;
-  /** Deduction traces follow their program (the run's `policy.traceScaffold`); default free. */
-  readonly traceScaffold?: TraceScaffoldTask['operands'];
+  /** Deduction traces follow their program (the run's `policy.traceScaffold`); default `off`: free. */
+  readonly traceScaffold?: TraceScaffold;
   /** 'ort' (onnxruntime, default: faster) or 'tfjs' (the model's own forward). */
   readonly engine?: 'ort' | 'tfjs';
   /** Prompts decoded together. Default 128. */
@@ -281,10 +278,9 @@ export class ProbeEvaluator {
     readonly config: GptConfig,
     private readonly sessions: OrtSessions | null,
     private readonly batchSize: number,
-    traceBudgets?: Readonly<Record<TaskType, number>>,
-    traceScaffold?: TraceScaffoldTask['operands'],
+    options: Pick<ProbeEvaluatorOptions, 'traceBudgets' | 'traceScaffold'>,
   ) {
-    this.prompts = probePrompts(tasks, config.contextLength, traceBudgets, traceScaffold);
+    this.prompts = probePrompts(tasks, config.contextLength, options.traceBudgets, options.traceScaffold);
     this.order = this.prompts
       .map((_, i) => i)
       .sort((a, b) => this.prompts[a]!.encoded.tokens.length - this.prompts[b]!.encoded.tokens.length || a - b);
@@ -297,15 +293,7 @@ export class ProbeEvaluator {
     options: ProbeEvaluatorOptions = {},
   ): Promise<ProbeEvaluator> {
     const sessions = (options.engine ?? 'ort') === 'ort' ? await createOrtSessions(config) : null;
-    return new ProbeEvaluator(
-      tasks,
-      sandbox,
-      config,
-      sessions,
-      options.batchSize ?? 128,
-      options.traceBudgets,
-      options.traceScaffold,
-    );
+    return new ProbeEvaluator(tasks, sandbox, config, sessions, options.batchSize ?? 128, options);
   }
 
   /**

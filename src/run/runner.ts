@@ -393,7 +393,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     cleanups.push(() => rollout.release());
     const evaluator = await ProbeEvaluator.create(probeTasks, pool, config, {
       traceBudgets: s.policy.budgets.trace,
-      ...traceScaffoldOption(s.policy.traceScaffold),
+      traceScaffold: s.policy.traceScaffold,
     });
     cleanups.push(() => evaluator.release());
     const rootRng = new Rng(s.seed);
@@ -444,7 +444,7 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
       budgets: s.policy.budgets,
       batchSize: s.policy.rolloutBatch,
       decoding: s.policy.decoding,
-      ...traceScaffoldOption(s.policy.traceScaffold),
+      traceScaffold: s.policy.traceScaffold,
     });
     const effects: Effects = {
       policy:
@@ -559,11 +559,4 @@ export async function runSelfPlay(o: RunOptions): Promise<RunOutcome> {
     progress.stop();
     await cleanup();
   }
-}
-
-/** The decoder's `traceScaffold` option from the scenario's `policy.traceScaffold` (`off`: none, free traces). */
-function traceScaffoldOption(v: RunScenario['policy']['traceScaffold']): {
-  traceScaffold?: Exclude<RunScenario['policy']['traceScaffold'], 'off'>;
-} {
-  return v === 'off' ? {} : { traceScaffold: v };
 }

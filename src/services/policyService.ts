@@ -1,6 +1,6 @@
 // PolicyEffect over the rollout engine: prompts of the six views, grammar-constrained (or free) sampling, completions as lexeme segments with their training trace.
 
-import type { TraceScaffoldTask } from '../azr/traceScaffold.js';
+import type { TraceScaffold } from '../azr/traceScaffold.js';
 import type { GenerateInput, PolicyCompletion, PolicyEffect, PolicyRequest } from '../machines/effects.js';
 import type { Completion, SampleRequest } from '../gpu/sampler.js';
 import { answerConstraint, proposerPrompt, solverPrompt, tokenizer, type EncodedPrompt } from '../gpu/tokenizer.js';
@@ -36,8 +36,8 @@ interface PolicyServiceOptions {
   readonly decoding?: Decoding;
   /** Prompts decoded together; requests are grouped by prompt length into batches of at most this many. */
   readonly batchSize: number;
-  /** Deduction traces follow their program, operands written so (src/azr/traceScaffold.ts); default free. */
-  readonly traceScaffold?: TraceScaffoldTask['operands'];
+  /** Deduction traces follow their program, operands written so (src/azr/traceScaffold.ts); default `off`: free. */
+  readonly traceScaffold?: TraceScaffold;
 }
 
 /** The budgets of a request's answer segments, in segment order. */
@@ -46,9 +46,8 @@ function segmentBudgets(request: PolicyRequest, b: AnswerBudgets): number[] {
   return request.view.type === 'induction' ? [b.inductionInputs] : [b.program, b.args];
 }
 
-function encode(request: PolicyRequest, traceScaffold?: TraceScaffoldTask['operands']): EncodedPrompt {
-  if (request.role !== 'solve') return proposerPrompt(request.view);
-  return solverPrompt(request.view, traceScaffold === undefined ? {} : { traceScaffold });
+function encode(request: PolicyRequest, traceScaffold?: TraceScaffold): EncodedPrompt {
+  return request.role === 'solve' ? solverPrompt(request.view, { traceScaffold }) : proposerPrompt(request.view);
 }
 
 /**
