@@ -19,6 +19,7 @@ import {
   gradeSampledProbe,
   loadProbeTasks,
   ProbeEvaluator,
+  probePrompts,
   type ProbeAnswer,
 } from '../../src/pretrain/probeEval.js';
 import { SandboxPool } from '../../src/sandbox/index.js';
@@ -93,6 +94,20 @@ describe('grading', () => {
     // Assert: 40 tasks per (type, tier), in order, so exactly half of each group
     expect(r.accuracy).toEqual({ deduction: 0.5, abduction: 0.5, induction: 0.5, overall: 0.5 });
     expect(r.byTier.hard.overall).toBe(0.5);
+  });
+});
+
+describe('probe prompts', () => {
+  it('give every deduction trace the scaffold of its task with policy.traceScaffold, and no trace one without', () => {
+    const scaffolds = (o?: 'off' | 'names' | 'reads') =>
+      probePrompts(tasks, 256, undefined, o).map((p) => p.encoded.answer[0]!.scaffold);
+    for (const operands of ['names', 'reads'] as const)
+      scaffolds(operands).forEach((sc, i) => {
+        const t = tasks[i]!.task;
+        expect(sc).toEqual(t.type === 'deduction' ? { program: t.program, input: t.input, operands } : undefined);
+      });
+    expect(scaffolds('off').every((sc) => sc === undefined)).toBe(true);
+    expect(scaffolds().every((sc) => sc === undefined)).toBe(true);
   });
 });
 

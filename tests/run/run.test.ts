@@ -213,6 +213,12 @@ describe('azr run scenarios/tiny.yaml', () => {
     expect(traced.length).toBeGreaterThan(0);
     // a scaffolded left side restates the values as written (`false + 3`): still well-formed, never a format error
     expect(traced.filter((e) => e.reward === -1)).toEqual([]);
+    // the same seed with free traces (the first run) wrote other traces: the run's solver decoded with the scaffold
+    const reasoning = (d: string) =>
+      ofType(readEvents(d), 'rollout.scored')
+        .filter((e) => e.role === 'solve')
+        .map((e) => [e.id, e.reasoning, e.tokens]);
+    expect(reasoning(dir)).not.toEqual(reasoning(firstDir));
   }, 120_000);
 
   it('runs the random-tasks control (policy.proposer generator): generator proposals, only solver rollouts trained', async () => {
